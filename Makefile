@@ -1,0 +1,37 @@
+# edgevoice — build and test entry points. Targets stay short and call go directly;
+# each area adds its own targets in build/mk/*.mk.
+GO      ?= go
+PKGS    ?= ./...
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     := bin
+
+.PHONY: all deps build test test-fast vet test-slow ci clean
+all: build
+
+deps:
+	bash build/install-deps.sh
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/edgevoice ./cmd/edgevoice
+
+vet:
+	$(GO) vet $(PKGS)
+
+# make test: vet + the fast unit tests under the race detector. Slow suites (soak,
+# interop, cross-arch) are separate targets that CI also runs.
+test: deps vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# the same without the race detector or the installer, for a quick edit loop
+test-fast:
+	$(GO) test -count=1 $(PKGS)
+
+# slow suites: EDGEVOICE_SLOW=1 enables the tests that skip themselves by default
+test-slow:
+	EDGEVOICE_SLOW=1 $(GO) test -count=1 -timeout 40m $(PKGS)
+
+clean:
+	rm -rf $(BIN) dist
+
+-include build/mk/*.mk

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# install-deps.sh installs every Debian package that edgevoice's build and tests need.
+# It is idempotent: packages already present are skipped, and apt is touched only when
+# something is missing. Run as root (CI runs as root); otherwise it uses sudo when present.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+		echo "install-deps: not root and no sudo; install the packages below by hand" >&2
+	fi
+fi
+
+# Host packages: audio (ALSA, libopus), tools used by tests, cross compilers and qemu,
+# packaging checks, and the reference DSP libraries for the side-by-side benchmarks.
+HOST_PKGS=(
+	pkg-config libasound2 libasound2-dev alsa-utils libopus0 libopus-dev
+	libspeexdsp-dev libsoxr-dev libsamplerate0-dev
+	sox espeak-ng lintian systemd
+	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
+	qemu-user-static
+)
+# Target libraries through Debian multiarch (the ARM builds link libopus).
+ARCH_PKGS=(libopus-dev:arm64 libopus-dev:armhf libopus0:arm64 libopus0:armhf libasound2:arm64 libasound2:armhf)
+
+missing=()
+for p in "${HOST_PKGS[@]}" "${ARCH_PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#HOST_PKGS[@]}+${#ARCH_PKGS[@]} packages present"
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+for a in arm64 armhf; do
+	dpkg --print-foreign-architectures | grep -qx "$a" || $SUDO dpkg --add-architecture "$a"
+done
+export DEBIAN_FRONTEND=noninteractive
+# A mirror in mid-sync can fail one index (seen for bookworm-security armhf); retry once,
+# then go on with what was fetched: the install below fails loudly if a package is missing.
+if ! $SUDO apt-get update -qq; then
+	sleep 5
+	$SUDO apt-get update -qq || echo "install-deps: warning: apt-get update reported errors; installing with the indexes it has" >&2
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,75 @@
+package provisioning
+
+import (
+	"fmt"
+	"time"
+)
+
+// Dialect is the event dialect a realtime session speaks.
+type Dialect int
+
+const (
+	// DialectGA is the generally available protocol (Azure /openai/v1, OpenAI /v1):
+	// response.output_audio.delta, session.type "realtime", audio.input/output.
+	DialectGA Dialect = iota
+	// DialectPreview is the preview/beta protocol (Azure api-version=2025-04-01-preview):
+	// response.audio.delta, flat session fields.
+	DialectPreview
+)
+
+// String returns "ga" or "preview".
+func (d Dialect) String() string {
+	switch d {
+	case DialectGA:
+		return "ga"
+	case DialectPreview:
+		return "preview"
+	}
+	return fmt.Sprintf("Dialect(%d)", int(d))
+}
+
+// ParseDialect parses "ga" or "preview" (also "beta" for preview).
+func ParseDialect(s string) (Dialect, error) {
+	switch s {
+	case "ga", "GA", "":
+		return DialectGA, nil
+	case "preview", "beta":
+		return DialectPreview, nil
+	}
+	return 0, fmt.Errorf("provisioning: unknown dialect %q (want \"ga\" or \"preview\")", s)
+}
+
+// Key is one ephemeral key with everything a session needs to use it.
+//
+// Value is a secret: String and LogValue mask it, so a Key may be logged.
+type Key struct {
+	Value     string    // the ephemeral key (ek_...); never logged
+	ExpiresAt time.Time // when the provider stops accepting it
+	SDPURL    string    // where the SDP offer is POSTed with "Authorization: Bearer <Value>"
+	Dialect   Dialect   // event dialect of sessions made with this key
+	Profile   string    // provider profile that minted it ("azure-preview", "azure", "openai", "broker")
+	MintedAt  time.Time // when it was minted (for key age)
+}
+
+// ValidFor reports whether k is still valid for at least d after now.
+func (k Key) ValidFor(now time.Time, d time.Duration) bool {
+	return k.Value != "" && !k.ExpiresAt.IsZero() && k.ExpiresAt.Sub(now) >= d
+}
+
+// String describes k with its value masked.
+func (k Key) String() string {
+	return fmt.Sprintf("key{%s %s expires=%s url=%s}", k.Profile, Mask(k.Value), k.ExpiresAt.UTC().Format(time.RFC3339), k.SDPURL)
+}
+
+// Mask hides a secret for logs: it keeps at most a short prefix (such as "ek_") and the
+// length, never enough to use it.
+func Mask(secret string) string {
+	if secret == "" {
+		return "<none>"
+	}
+	prefix := ""
+	if len(secret) >= 12 && secret[2] == '_' {
+		prefix = secret[:3]
+	}
+	return fmt.Sprintf("%s***(%d chars)", prefix, len(secret))
+}
