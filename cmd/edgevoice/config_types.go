@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,8 +19,18 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText prints the duration as Go does ("1m30s").
-func (d duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+// MarshalText prints the duration as Go does, without zero trailing units ("1m30s",
+// "1m" rather than "1m0s", "2h" rather than "2h0m0s").
+func (d duration) MarshalText() ([]byte, error) {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return []byte(s), nil
+}
 
 // D returns the time.Duration.
 func (d duration) D() time.Duration { return time.Duration(d) }

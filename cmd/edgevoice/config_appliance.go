@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+)
+
+// applianceConfig is the [appliance] section: how the appliance behaves as a product
+// (talk button semantics, idle policy, the control socket, logging, the watchdog).
+type applianceConfig struct {
+	// How the talk button works: "hold" (push-to-talk: speak while the button is held,
+	// release to get the answer) or "toggle" (tap to start talking, tap again to stop;
+	// with server VAD the conversation stays open until the next tap).
+	TalkMode talkMode `toml:"talk_mode"`
+	// Close the realtime session after this long without a turn ("0s" closes it right
+	// after each answer). The next press opens a new one (about a second of "connecting").
+	IdleTimeout duration `toml:"idle_timeout"`
+	// Keep a session open ("warm") all the time instead of opening one per press: the
+	// first word is heard at once, at the price of a constantly open connection.
+	KeepWarm bool `toml:"keep_warm"`
+	// Unix socket that `edgevoice status` asks; only the edgevoice user (and root) may
+	// connect. Under systemd it lives in RuntimeDirectory=edgevoice.
+	ControlSocket string `toml:"control_socket"`
+	// Log level: "debug", "info", "warn" or "error".
+	LogLevel string `toml:"log_level"`
+	// Log format: "auto" (plain key=value lines without timestamps under systemd, where
+	// journald adds them; with timestamps on a terminal), "text" or "json".
+	LogFormat string `toml:"log_format"`
+	// systemd watchdog: "auto" pings from the main loop when the unit sets WatchdogSec
+	// (a hung appliance is then restarted); "off" never pings.
+	Watchdog string `toml:"watchdog"`
+	// Serve Prometheus text metrics at http://ADDR/metrics, e.g. "127.0.0.1:9464".
+	// Empty disables it. Only loopback addresses are accepted.
+	MetricsListen string `toml:"metrics_listen"`
+	// Speaker volume at start, 0.05 to 1 (volume buttons change it in steps).
+	Volume float64 `toml:"volume"`
+	// How much one press of a volume button changes the volume.
+	VolumeStep float64 `toml:"volume_step"`
+	// Hold the talk button this long to re-check provisioning and the network (the LED
+	// shows the result: idle = fine, no-key or offline = what is wrong).
+	LongPress duration `toml:"long_press"`
+	// Hold the talk button this long for the service action (see service_action).
+	VeryLongPress duration `toml:"very_long_press"`
+	// What a very long press does: "restart" (drop the session and the cached key, ask the
+	// provisioning daemon for a fresh key and restart the audio devices, all without
+	// leaving the process) or "none".
+	ServiceAction string `toml:"service_action"`
+	// Give up a clean shutdown after this long (systemd stop, Ctrl-C): LEDs off, session
+	// closed, devices released.
+	ShutdownTimeout duration `toml:"shutdown_timeout"`
+}
+
+// talkMode is how the talk button works.
+type talkMode int
+
+const (
+	talkHold   talkMode = iota // push-to-talk: talk while held
+	talkToggle                 // tap to start, tap to stop
+)
+
+func (m talkMode) String() string {
+	switch m {
+	case talkHold:
+		return "hold"
+	case talkToggle:
+		return "toggle"
+	}
+	return fmt.Sprintf("talkMode(%d)", int(m))
+}
+
+// UnmarshalText parses "hold" or "toggle".
+func (m *talkMode) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "hold", "push-to-talk", "ptt":
+		*m = talkHold
+	case "toggle", "tap":
+		*m = talkToggle
+	default:
+		return fmt.Errorf("talk_mode %q: want \"hold\" or \"toggle\"", b)
+	}
+	return nil
+}
+
+// MarshalText prints "hold" or "toggle".
+func (m talkMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+func (c *applianceConfig) setDefaults() {
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = duration(60 * time.Second)
+	}
+	if c.ControlSocket == "" {
+		c.ControlSocket = "/run/edgevoice/control.sock"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "auto"
+	}
+	if c.Watchdog == "" {
+		c.Watchdog = "auto"
+	}
+	if c.Volume == 0 {
+		c.Volume = 0.8
+	}
+	if c.VolumeStep == 0 {
+		c.VolumeStep = 0.1
+	}
+	if c.LongPress == 0 {
+		c.LongPress = duration(3 * time.Second)
+	}
+	if c.VeryLongPress == 0 {
+		c.VeryLongPress = duration(10 * time.Second)
+	}
+	if c.ServiceAction == "" {
+		c.ServiceAction = "restart"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = duration(2 * time.Second)
+	}
+}
+
+func (c *applianceConfig) validate() error {
+	if c.IdleTimeout < 0 {
+		return fieldErr("idle_timeout", "must not be negative")
+	}
+	if _, err := parseLogLevel(c.LogLevel); err != nil {
+		return fieldErr("log_level", "%v", err)
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		return fieldErr("log_format", "%q: want \"auto\", \"text\" or \"json\"", c.LogFormat)
+	}
+	switch c.Watchdog {
+	case "auto", "off":
+	default:
+		return fieldErr("watchdog", "%q: want \"auto\" or \"off\"", c.Watchdog)
+	}
+	if c.MetricsListen != "" {
+		host, _, err := net.SplitHostPort(c.MetricsListen)
+		if err != nil {
+			return fieldErr("metrics_listen", "%q: want HOST:PORT such as \"127.0.0.1:9464\"", c.MetricsListen)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fieldErr("metrics_listen", "%q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", c.MetricsListen)
+		}
+	}
+	if c.Volume < 0.05 || c.Volume > 1 {
+		return fieldErr("volume", "%g: want 0.05 to 1", c.Volume)
+	}
+	if c.VolumeStep <= 0 || c.VolumeStep > 0.5 {
+		return fieldErr("volume_step", "%g: want more than 0 and at most 0.5", c.VolumeStep)
+	}
+	if c.LongPress < duration(500*time.Millisecond) {
+		return fieldErr("long_press", "%s is too short to tell from a normal press (want at least 500ms)", c.LongPress.D())
+	}
+	if c.VeryLongPress <= c.LongPress {
+		return fieldErr("very_long_press", "%s must be longer than long_press (%s)", c.VeryLongPress.D(), c.LongPress.D())
+	}
+	switch c.ServiceAction {
+	case "restart", "none":
+	default:
+		return fieldErr("service_action", "%q: want \"restart\" or \"none\"", c.ServiceAction)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fieldErr("shutdown_timeout", "must be positive")
+	}
+	return nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q: want \"debug\", \"info\", \"warn\" or \"error\"", s)
+	}
+	return l, nil
+}

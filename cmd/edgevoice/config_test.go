@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBrokenConfigs: each broken config gives exactly the expected FILE:LINE:COL lines.
+func TestBrokenConfigs(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string // the error, line by line
+	}{
+		{
+			name: "unknown key",
+			doc:  "[appliance]\ntalk_mode = \"hold\"\ntalkmode = \"toggle\"\n",
+			want: []string{`x.toml:3:1: unknown key "appliance.talkmode" (keys in [appliance]: control_socket, idle_timeout, keep_warm, log_format, log_level, long_press, metrics_listen, service_action, shutdown_timeout, talk_mode, very_long_press, volume, volume_step, watchdog)`},
+		},
+		{
+			name: "two unknown keys",
+			doc:  "[appliance]\nvolumee = 0.5\n\n[appliance.extra]\n",
+			want: []string{
+				`x.toml:2:1: unknown key "appliance.volumee" (keys in [appliance]: control_socket, idle_timeout, keep_warm, log_format, log_level, long_press, metrics_listen, service_action, shutdown_timeout, talk_mode, very_long_press, volume, volume_step, watchdog)`,
+				`x.toml:4:2: unknown table [appliance.extra] (keys in [appliance]: control_socket, idle_timeout, keep_warm, log_format, log_level, long_press, metrics_listen, service_action, shutdown_timeout, talk_mode, very_long_press, volume, volume_step, watchdog)`,
+			},
+		},
+		{
+			name: "unknown section",
+			doc:  "# device\n[aplliance]\nvolume = 0.5\n",
+			want: []string{`x.toml:2:2: unknown section [aplliance] (sections: appliance, audio, board, broker, provisioning, rtc, session)`},
+		},
+		{
+			name: "string for a number",
+			doc:  "[appliance]\nvolume = \"loud\"\n",
+			want: []string{`x.toml:2:10: key "appliance.volume": got a TOML string, want a number`},
+		},
+		{
+			name: "number for a string",
+			doc:  "[appliance]\n  log_level = 3\n",
+			want: []string{`x.toml:2:15: key "appliance.log_level": got a TOML integer, want a string`},
+		},
+		{
+			name: "bad duration string",
+			doc:  "[appliance]\nidle_timeout = \"5 parsecs\"\n",
+			want: []string{`x.toml:2:16: key "appliance.idle_timeout": bad duration "5 parsecs" (use a number with a unit, such as "20ms" or "5s")`},
+		},
+		{
+			name: "integer duration",
+			doc:  "[appliance]\nvolume = 0.5\nidle_timeout = 5\n",
+			want: []string{`x.toml:3:1: key "appliance.idle_timeout": got a TOML integer, want a duration string such as "5s" or "250ms"`},
+		},
+		{
+			name: "bad enum",
+			doc:  "[appliance]\ntalk_mode = \"shout\"\n",
+			want: []string{`x.toml:2:13: key "appliance.talk_mode": talk_mode "shout": want "hold" or "toggle"`},
+		},
+		{
+			name: "invalid value (validate)",
+			doc:  "[appliance]\ntalk_mode = \"toggle\"\n\nvolume = 2.5\n",
+			want: []string{`x.toml:4:1: key "appliance.volume": 2.5: want 0.05 to 1`},
+		},
+		{
+			name: "invalid default interplay (validate)",
+			doc:  "[appliance]\nlong_press = \"12s\"\n",
+			want: []string{`x.toml: key "appliance.very_long_press": 10s must be longer than long_press (12s)`},
+		},
+		{
+			name: "metrics on a public address",
+			doc:  "[appliance]\nmetrics_listen = \"0.0.0.0:9464\"\n",
+			want: []string{`x.toml:2:1: key "appliance.metrics_listen": "0.0.0.0:9464": only loopback addresses (127.0.0.1, ::1, localhost) are allowed`},
+		},
+		{
+			name: "syntax error",
+			doc:  "[appliance]\nvolume =\n",
+			want: []string{`x.toml:2:9: unexpected character U+000A at start of value`},
+		},
+		{
+			name: "duplicate key",
+			doc:  "[appliance]\nvolume = 0.5\nvolume = 0.6\n",
+			want: []string{`x.toml:3:1: key "volume": key volume is already defined`},
+		},
+		{
+			name: "section given as a value",
+			doc:  "appliance = 3\n",
+			want: []string{`x.toml:1:13: key "appliance": got a TOML integer, want a table`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeConfig("x.toml", []byte(tt.doc))
+			if err == nil {
+				t.Fatalf("decodeConfig accepted the broken config:\n%s", tt.doc)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("error lines:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := decodeConfig("empty.toml", nil)
+	if err != nil {
+		t.Fatalf("an empty config must be valid (defaults): %v", err)
+	}
+	if c.Appliance.TalkMode != talkHold || c.Appliance.IdleTimeout.D() != time.Minute || c.Appliance.ShutdownTimeout.D() != 2*time.Second {
+		t.Errorf("defaults: %+v", c.Appliance)
+	}
+	c, err = decodeConfig("t.toml", []byte("[appliance]\ntalk_mode = \"toggle\"\nidle_timeout = \"90s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Appliance.TalkMode != talkToggle || c.Appliance.IdleTimeout.D() != 90*time.Second {
+		t.Errorf("decoded: %+v", c.Appliance)
+	}
+}
+
+// TestSecretMasking: secrets are masked in the printed config, and only there.
+func TestSecretMasking(t *testing.T) {
+	type inner struct {
+		APIKey     string   `toml:"api_key"`
+		KeyFile    string   `toml:"key_file"`
+		Tokens     []string `toml:"device_token"`
+		Custom     string   `toml:"custom" secret:"true"`
+		SDPURL     string   `toml:"sdp_url"`
+		Passphrase string   `toml:"passphrase"`
+	}
+	type outer struct {
+		In   inner            `toml:"in"`
+		List []inner          `toml:"list"`
+		Map  map[string]inner `toml:"map"`
+	}
+	secret := "sk-live-0123456789abcdef"
+	o := outer{
+		In:   inner{APIKey: secret, KeyFile: "/etc/k", Tokens: []string{secret}, Custom: secret, SDPURL: "https://x", Passphrase: "visible"},
+		List: []inner{{APIKey: secret}},
+		Map:  map[string]inner{"a": {APIKey: secret}},
+	}
+	cp := o
+	maskValue(reflect.ValueOf(&cp).Elem())
+	if cp.In.APIKey == secret || cp.In.Tokens[0] == secret || cp.In.Custom == secret || cp.List[0].APIKey == secret || cp.Map["a"].APIKey == secret {
+		t.Errorf("a secret survived masking: %+v", cp)
+	}
+	if cp.In.KeyFile != "/etc/k" || cp.In.SDPURL != "https://x" || cp.In.Passphrase != "visible" {
+		t.Errorf("a non-secret was masked: %+v", cp.In)
+	}
+	if o.In.APIKey != secret || o.In.Tokens[0] != secret || o.List[0].APIKey != secret || o.Map["a"].APIKey != secret {
+		t.Errorf("masking changed the original: %+v", o)
+	}
+	if got := maskSecret("ek_abcdefghijklmnop"); got != "ek_***(19 chars)" {
+		t.Errorf("maskSecret = %q", got)
+	}
+}
+
+func TestCheckConfigCommand(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	if err := os.WriteFile(good, []byte("[appliance]\ntalk_mode = \"toggle\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[appliance]\ntalk_mod = \"toggle\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"check-config", good}, &Env{Stdout: &out, Stderr: &errb})
+	if code != 0 {
+		t.Fatalf("check-config good: exit %d, stderr %s", code, errb.String())
+	}
+	for _, want := range []string{"OK", `talk_mode = 'toggle'`, `idle_timeout = '1m'`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The printed effective config must itself be a valid config with the same values.
+	c1, err := decodeConfig("printed", out.Bytes())
+	if err != nil {
+		t.Fatalf("printed config does not load: %v\n%s", err, out.String())
+	}
+	c0, _ := loadConfig(good)
+	if !reflect.DeepEqual(c0, c1) {
+		t.Errorf("printed config differs from the loaded one:\n%+v\n%+v", c0, c1)
+	}
+
+	out.Reset()
+	errb.Reset()
+	code = Main(context.Background(), []string{"check-config", bad}, &Env{Stdout: &out, Stderr: &errb})
+	if code != 1 || !strings.Contains(errb.String(), bad+`:2:1: unknown key "appliance.talk_mod"`) {
+		t.Errorf("check-config bad: exit %d, stderr %q", code, errb.String())
+	}
+	code = Main(context.Background(), []string{"check-config", filepath.Join(dir, "missing.toml")}, &Env{Stdout: &out, Stderr: &errb})
+	if code != 1 {
+		t.Errorf("check-config on a missing file: exit %d", code)
+	}
+}
