@@ -1,0 +1,295 @@
+package events
+
+import "encoding/json"
+
+// Event is one data-channel event. The concrete types are the structs of this file,
+// used as values.
+type Event interface {
+	Type() Type
+}
+
+// TurnDetection configures voice activity detection. Zero numeric fields are left out
+// so the server applies its defaults.
+type TurnDetection struct {
+	Type              TurnDetectionType
+	Threshold         float64   // server_vad, 0..1
+	PrefixPaddingMS   int       // server_vad
+	SilenceDurationMS int       // server_vad
+	Eagerness         Eagerness // semantic_vad
+	CreateResponse    *bool     // nil = server default (true)
+	InterruptResponse *bool     // nil = server default (true)
+}
+
+// Transcription configures input (user speech) transcription. Model "" means off (JSON null).
+type Transcription struct {
+	Model    string // whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe, ...
+	Language string // ISO-639-1, e.g. "en"; "" = auto
+	Prompt   string
+}
+
+// Tool is a function tool.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage // JSON Schema object; nil = {"type":"object","properties":{}}
+}
+
+// Session is the session configuration in dialect-neutral form. The encoder writes it
+// flat (preview) or nested under type "realtime" + audio.input/output (GA). Zero
+// values mean "leave out", except where a field documents otherwise.
+type Session struct {
+	ID           string // server-assigned (session.created/updated)
+	Model        string // deployment or model name
+	ExpiresAt    int64  // unix seconds (server-set); 0 = not given
+	Instructions string
+	Voice        string
+	// Modalities: preview "modalities" (e.g. ["audio","text"]), GA "output_modalities"
+	// (["audio"] or ["text"]). nil = leave out.
+	Modalities     []string
+	TurnDetection  TurnDetection
+	NoiseReduction NoiseReduction
+	// Transcription: nil = leave out; a value with Model "" = null (off).
+	Transcription *Transcription
+	// Tools: nil = leave out; empty non-nil = [] (clears tools).
+	Tools []Tool
+
+	// Shape is the dialect the session object was written in, as seen by Decode: GA if
+	// it had "type" or an "audio" object, else preview. The encoder ignores it.
+	Shape Dialect
+}
+
+// ---- client events ----
+
+// SessionUpdate is session.update.
+type SessionUpdate struct {
+	EventID string
+	Session Session
+}
+
+// InputAudioBufferClear is input_audio_buffer.clear (push-to-talk press).
+type InputAudioBufferClear struct{ EventID string }
+
+// InputAudioBufferCommit is input_audio_buffer.commit (push-to-talk release).
+type InputAudioBufferCommit struct{ EventID string }
+
+// ResponseCreate is response.create. Instructions and Modalities override the session
+// for this response when set.
+type ResponseCreate struct {
+	EventID      string
+	Instructions string
+	Modalities   []string
+}
+
+// ResponseCancel is response.cancel (barge-in).
+type ResponseCancel struct {
+	EventID    string
+	ResponseID string // optional
+}
+
+// OutputAudioBufferClear is output_audio_buffer.clear (WebRTC only; after response.cancel).
+type OutputAudioBufferClear struct{ EventID string }
+
+// ---- server events ----
+
+// SessionCreated is session.created, the first server event.
+type SessionCreated struct {
+	EventID string
+	Session Session
+}
+
+// SessionUpdated is session.updated, the reply to session.update.
+type SessionUpdated struct {
+	EventID string
+	Session Session
+}
+
+// InputAudioBufferCommitted is input_audio_buffer.committed.
+type InputAudioBufferCommitted struct {
+	EventID        string
+	ItemID         string
+	PreviousItemID string
+}
+
+// InputAudioBufferCleared is input_audio_buffer.cleared.
+type InputAudioBufferCleared struct{ EventID string }
+
+// SpeechStarted is input_audio_buffer.speech_started (server VAD).
+type SpeechStarted struct {
+	EventID      string
+	ItemID       string
+	AudioStartMS int
+}
+
+// SpeechStopped is input_audio_buffer.speech_stopped (server VAD).
+type SpeechStopped struct {
+	EventID    string
+	ItemID     string
+	AudioEndMS int
+}
+
+// ConversationItemCreated is conversation.item.created (only the ids are kept).
+type ConversationItemCreated struct {
+	EventID        string
+	ItemID         string
+	PreviousItemID string
+	Role           string
+}
+
+// Response is the response object of response.created and response.done.
+type Response struct {
+	ID     string
+	Status ResponseStatus
+	// StatusReason: turn_detected / client_cancelled (cancelled),
+	// max_output_tokens / content_filter (incomplete), or the error code (failed).
+	StatusReason string
+}
+
+// ResponseCreated is response.created.
+type ResponseCreated struct {
+	EventID  string
+	Response Response
+}
+
+// ResponseDone is response.done; always sent, also for cancelled responses.
+type ResponseDone struct {
+	EventID  string
+	Response Response
+}
+
+// TranscriptDelta is response.output_audio_transcript.delta (GA) /
+// response.audio_transcript.delta (preview): assistant speech as text.
+type TranscriptDelta struct {
+	EventID      string
+	ResponseID   string
+	ItemID       string
+	OutputIndex  int
+	ContentIndex int
+	Delta        string
+}
+
+// TranscriptDone is response.output_audio_transcript.done / response.audio_transcript.done.
+type TranscriptDone struct {
+	EventID      string
+	ResponseID   string
+	ItemID       string
+	OutputIndex  int
+	ContentIndex int
+	Transcript   string
+}
+
+// TextDelta is response.output_text.delta / response.text.delta.
+type TextDelta struct {
+	EventID      string
+	ResponseID   string
+	ItemID       string
+	OutputIndex  int
+	ContentIndex int
+	Delta        string
+}
+
+// TextDone is response.output_text.done / response.text.done.
+type TextDone struct {
+	EventID      string
+	ResponseID   string
+	ItemID       string
+	OutputIndex  int
+	ContentIndex int
+	Text         string
+}
+
+// OutputAudioBufferStarted is output_audio_buffer.started: the server began sending
+// RTP audio for a response.
+type OutputAudioBufferStarted struct {
+	EventID    string
+	ResponseID string
+}
+
+// OutputAudioBufferStopped is output_audio_buffer.stopped: the server's audio buffer
+// drained. Not sent for responses without audio.
+type OutputAudioBufferStopped struct {
+	EventID    string
+	ResponseID string
+}
+
+// OutputAudioBufferCleared is output_audio_buffer.cleared (barge-in or clear).
+type OutputAudioBufferCleared struct {
+	EventID    string
+	ResponseID string
+}
+
+// InputTranscriptionDelta is conversation.item.input_audio_transcription.delta.
+type InputTranscriptionDelta struct {
+	EventID      string
+	ItemID       string
+	ContentIndex int
+	Delta        string
+}
+
+// InputTranscriptionCompleted is conversation.item.input_audio_transcription.completed:
+// what the user said, as text.
+type InputTranscriptionCompleted struct {
+	EventID      string
+	ItemID       string
+	ContentIndex int
+	Transcript   string
+}
+
+// InputTranscriptionFailed is conversation.item.input_audio_transcription.failed.
+type InputTranscriptionFailed struct {
+	EventID      string
+	ItemID       string
+	ContentIndex int
+	Error        ErrorInfo
+}
+
+// ErrorInfo is the error object of an error event.
+type ErrorInfo struct {
+	Type          string // invalid_request_error, server_error, ...
+	Code          string
+	Message       string
+	Param         string
+	ClientEventID string // event_id of the client event that caused it
+}
+
+// Error is the server's error event. Most errors are recoverable.
+type Error struct {
+	EventID string
+	Error   ErrorInfo
+}
+
+// Unknown is an event whose type this package does not model. Callers log Name at
+// debug and ignore it.
+type Unknown struct {
+	EventID string
+	Name    string // the wire "type"
+}
+
+// Type methods.
+
+func (SessionUpdate) Type() Type               { return TypeSessionUpdate }
+func (InputAudioBufferClear) Type() Type       { return TypeInputAudioBufferClear }
+func (InputAudioBufferCommit) Type() Type      { return TypeInputAudioBufferCommit }
+func (ResponseCreate) Type() Type              { return TypeResponseCreate }
+func (ResponseCancel) Type() Type              { return TypeResponseCancel }
+func (OutputAudioBufferClear) Type() Type      { return TypeOutputAudioBufferClear }
+func (SessionCreated) Type() Type              { return TypeSessionCreated }
+func (SessionUpdated) Type() Type              { return TypeSessionUpdated }
+func (InputAudioBufferCommitted) Type() Type   { return TypeInputAudioBufferCommitted }
+func (InputAudioBufferCleared) Type() Type     { return TypeInputAudioBufferCleared }
+func (SpeechStarted) Type() Type               { return TypeSpeechStarted }
+func (SpeechStopped) Type() Type               { return TypeSpeechStopped }
+func (ConversationItemCreated) Type() Type     { return TypeConversationItemCreated }
+func (ResponseCreated) Type() Type             { return TypeResponseCreated }
+func (ResponseDone) Type() Type                { return TypeResponseDone }
+func (TranscriptDelta) Type() Type             { return TypeTranscriptDelta }
+func (TranscriptDone) Type() Type              { return TypeTranscriptDone }
+func (TextDelta) Type() Type                   { return TypeTextDelta }
+func (TextDone) Type() Type                    { return TypeTextDone }
+func (OutputAudioBufferStarted) Type() Type    { return TypeOutputAudioBufferStarted }
+func (OutputAudioBufferStopped) Type() Type    { return TypeOutputAudioBufferStopped }
+func (OutputAudioBufferCleared) Type() Type    { return TypeOutputAudioBufferCleared }
+func (InputTranscriptionDelta) Type() Type     { return TypeInputTranscriptionDelta }
+func (InputTranscriptionCompleted) Type() Type { return TypeInputTranscriptionCompleted }
+func (InputTranscriptionFailed) Type() Type    { return TypeInputTranscriptionFailed }
+func (Error) Type() Type                       { return TypeError }
+func (Unknown) Type() Type                     { return TypeUnknown }
