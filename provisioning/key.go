@@ -49,6 +49,10 @@ type Key struct {
 	Dialect   Dialect   // event dialect of sessions made with this key
 	Profile   string    // provider profile that minted it ("azure-preview", "azure", "openai", "broker")
 	MintedAt  time.Time // when it was minted (for key age)
+
+	// Session holds the session defaults a broker returned with the key (pinned
+	// instructions, voice, tools) for the device's session.update; nil if none.
+	Session *SessionDefaults
 }
 
 // ValidFor reports whether k is still valid for at least d after now.

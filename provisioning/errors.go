@@ -1,0 +1,101 @@
+package provisioning
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrCredentialRejected means the backend refused the long-lived credential (HTTP 401 or
+// 403). Retrying with the same credential does not help: the daemon stops minting and
+// reports "credential rejected" until the credential is replaced.
+var ErrCredentialRejected = errors.New("credential rejected")
+
+// ErrNotFound means the mint endpoint does not exist (HTTP 404), for example the Azure GA
+// surface on an older resource. The azure profile falls back to the preview endpoint on
+// it when configured to.
+var ErrNotFound = errors.New("mint endpoint not found")
+
+// ErrUnavailable is returned by Daemon.Get while the daemon is backing off after a failed
+// mint: the backend is not asked again before the next scheduled attempt.
+var ErrUnavailable = errors.New("backend unavailable")
+
+// HTTPError is a non-2xx answer from a backend. Its Error text carries the status and the
+// backend's error message (never a credential).
+type HTTPError struct {
+	Op         string        // which call failed, e.g. "azure mint"
+	StatusCode int           // HTTP status
+	RetryAfter time.Duration // from the Retry-After header; 0 if absent
+	Message    string        // the backend's error message, shortened
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("provisioning: %s: HTTP %d %s", e.Op, e.StatusCode, http.StatusText(e.StatusCode))
+	switch e.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		msg += " (credential rejected: check the API key or device token)"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrCredentialRejected) true for 401/403 and
+// errors.Is(err, ErrNotFound) true for 404.
+func (e *HTTPError) Is(target error) bool {
+	switch target {
+	case ErrCredentialRejected:
+		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	}
+	return false
+}
+
+// IsPermanent reports whether err means that retrying cannot help (the credential was
+// rejected).
+func IsPermanent(err error) bool { return errors.Is(err, ErrCredentialRejected) }
+
+// retryAfterOf returns the Retry-After delay carried by err, if any.
+func retryAfterOf(err error) time.Duration {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
+}
+
+// maxRetryAfter bounds a Retry-After header so a broken backend cannot park the daemon
+// for days.
+const maxRetryAfter = time.Hour
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0
+		}
+		if n > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d < 0 {
+		return 0
+	}
+	return min(d, maxRetryAfter)
+}

@@ -1,0 +1,115 @@
+package provisioning
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode"
+)
+
+// userAgent is sent with every mint request.
+const userAgent = "edgevoice-provisioning/1"
+
+// post sends body as JSON to u with the credential and decodes a 2xx answer into out.
+func (p *provider) post(ctx context.Context, op, u string, auth AuthMode, body any, out any) error {
+	secret, err := p.cred(ctx)
+	if err != nil {
+		return fmt.Errorf("provisioning: %s: reading the credential: %w", op, err)
+	}
+	if secret == "" {
+		return fmt.Errorf("provisioning: %s: the credential is empty", op)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("provisioning: %s: json.Marshal: %w", op, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("provisioning: %s: http.NewRequest: %w", op, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if auth == AuthAPIKey {
+		req.Header.Set("api-key", secret)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return fmt.Errorf("provisioning: %s: POST %s: no answer within %s: %w", op, redactURL(u), p.timeout, err)
+		}
+		return fmt.Errorf("provisioning: %s: POST %s: %w", op, redactURL(u), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBody+1))
+	if err != nil {
+		return fmt.Errorf("provisioning: %s: reading the answer: %w", op, err)
+	}
+	if int64(len(data)) > p.maxBody {
+		return fmt.Errorf("provisioning: %s: answer larger than %d bytes; refusing it", op, p.maxBody)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &HTTPError{Op: op, StatusCode: resp.StatusCode, Message: errorMessage(data),
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("provisioning: %s: the answer is not the expected JSON: %w", op, err)
+	}
+	return nil
+}
+
+// errorMessage pulls a short message out of an error body: the OpenAI/Azure shape
+// {"error":{"message":...}}, else the start of the text.
+func errorMessage(data []byte) string {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	msg := ""
+	if json.Unmarshal(data, &e) == nil && len(e.Error) > 0 {
+		var obj struct {
+			Message string `json:"message"`
+			Code    any    `json:"code"`
+		}
+		var s string
+		if json.Unmarshal(e.Error, &obj) == nil && obj.Message != "" {
+			msg = obj.Message
+		} else if json.Unmarshal(e.Error, &s) == nil {
+			msg = s
+		}
+	}
+	if msg == "" {
+		msg = string(data)
+	}
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, msg)
+	msg = strings.TrimSpace(msg)
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return msg
+}
+
+// redactURL drops any query string values that might carry secrets (none of the
+// documented endpoints do, but a configured override might).
+func redactURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		q := u[i+1:]
+		if strings.Contains(strings.ToLower(q), "key") || strings.Contains(strings.ToLower(q), "token") || strings.Contains(strings.ToLower(q), "sig") {
+			return u[:i] + "?<redacted>"
+		}
+	}
+	return u
+}

@@ -1,0 +1,31 @@
+package provisioning
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+)
+
+// peerUID returns the uid of the process at the other end of a unix socket (SO_PEERCRED).
+func peerUID(c net.Conn) (uint32, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return 0, errors.New("provisioning: peer check needs a unix socket")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("provisioning: SyscallConn: %w", err)
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return 0, fmt.Errorf("provisioning: Control: %w", err)
+	}
+	if cerr != nil {
+		return 0, fmt.Errorf("provisioning: getsockopt SO_PEERCRED: %w", cerr)
+	}
+	return cred.Uid, nil
+}

@@ -1,0 +1,446 @@
+package provisioning
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// DefaultSocketPath is where provisiond listens and `edgevoice run` connects.
+const DefaultSocketPath = "/run/edgevoice/keys.sock"
+
+// Protocol limits of the key socket.
+const (
+	maxRequestLine  = 4 << 10  // a request is one short JSON line
+	maxResponseLine = 64 << 10 // a key with session defaults (tools) fits easily
+	maxSocketConns  = 32
+	connIdle        = 30 * time.Second
+	defaultGetWait  = 30 * time.Second
+)
+
+// Request is one line sent to the key socket.
+//
+//	{"op":"get","min_valid_s":30}
+//	{"op":"status"}
+type Request struct {
+	Op        string  `json:"op"`                    // "get" or "status"
+	MinValidS float64 `json:"min_valid_s,omitempty"` // get: the key must stay valid this long
+	WaitS     float64 `json:"wait_s,omitempty"`      // get: give up after this long (default 30)
+}
+
+// Response is one line answered by the key socket. Error answers have OK false, a Code
+// ("bad_request", "forbidden", "credential_rejected", "unavailable", "failed", "busy")
+// and a message.
+type Response struct {
+	OK     bool     `json:"ok"`
+	Key    *WireKey `json:"key,omitempty"`
+	Status *Status  `json:"status,omitempty"`
+	Code   string   `json:"code,omitempty"`
+	Error  string   `json:"error,omitempty"`
+}
+
+// WireKey is Key as sent over the socket.
+type WireKey struct {
+	Value     string           `json:"value"`
+	ExpiresAt time.Time        `json:"expires_at"`
+	SDPURL    string           `json:"sdp_url"`
+	Dialect   string           `json:"dialect"`
+	Profile   string           `json:"profile"`
+	MintedAt  time.Time        `json:"minted_at"`
+	Session   *SessionDefaults `json:"session,omitempty"`
+}
+
+func toWire(k Key) *WireKey {
+	return &WireKey{Value: k.Value, ExpiresAt: k.ExpiresAt, SDPURL: k.SDPURL, Dialect: k.Dialect.String(),
+		Profile: k.Profile, MintedAt: k.MintedAt, Session: k.Session}
+}
+
+func (w *WireKey) key() (Key, error) {
+	d, err := ParseDialect(w.Dialect)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{Value: w.Value, ExpiresAt: w.ExpiresAt, SDPURL: w.SDPURL, Dialect: d, Profile: w.Profile,
+		MintedAt: w.MintedAt, Session: w.Session}, nil
+}
+
+// RemoteError is an error answer from the key socket. errors.Is maps the codes
+// "credential_rejected" and "unavailable" to ErrCredentialRejected and ErrUnavailable.
+type RemoteError struct {
+	Code    string
+	Message string
+}
+
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("provisioning: key daemon answered %s: %s", e.Code, e.Message)
+}
+
+// Is maps the answer codes to the package's sentinels.
+func (e *RemoteError) Is(target error) bool {
+	return (target == ErrCredentialRejected && e.Code == "credential_rejected") ||
+		(target == ErrUnavailable && e.Code == "unavailable")
+}
+
+func errorCode(err error) string {
+	switch {
+	case errors.Is(err, ErrCredentialRejected):
+		return "credential_rejected"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
+	}
+	return "failed"
+}
+
+// KeySource is what the key socket serves; *Daemon implements it.
+type KeySource interface {
+	Get(ctx context.Context, minValid time.Duration) (Key, error)
+	Status() Status
+}
+
+// ServerOption configures NewKeyServer.
+type ServerOption func(*KeyServer) error
+
+// WithAllowedUIDs sets the user ids that may connect (checked with SO_PEERCRED). Without
+// it nobody may connect.
+func WithAllowedUIDs(uids ...uint32) ServerOption {
+	return func(s *KeyServer) error { s.allowed = append(s.allowed, uids...); return nil }
+}
+
+// WithServerLogger sets the logger (nil discards).
+func WithServerLogger(l *slog.Logger) ServerOption {
+	return func(s *KeyServer) error { s.logger = l; return nil }
+}
+
+// KeyServer answers the key socket protocol.
+type KeyServer struct {
+	src     KeySource
+	allowed []uint32
+	logger  *slog.Logger
+	peerUID func(net.Conn) (uint32, error) // tests replace it
+
+	ctx    context.Context // cancelled by Close; only for the connection handlers
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	lns    []net.Listener
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// NewKeyServer returns a server for src.
+func NewKeyServer(src KeySource, opts ...ServerOption) (*KeyServer, error) {
+	s := &KeyServer{src: src, peerUID: peerUID, conns: map[net.Conn]struct{}{}}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// ListenUnix creates the socket at path with mode (0660 by default use) and group gid (-1
+// keeps the default), replacing a stale socket file. It refuses to replace a socket that
+// still answers (another daemon) or anything that is not a socket.
+func ListenUnix(path string, mode os.FileMode, gid int) (*net.UnixListener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("provisioning: os.MkdirAll: %w", err)
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("provisioning: %s exists and is not a socket; remove it", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("provisioning: another daemon is listening on %s", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("provisioning: removing the stale socket: %w", err)
+		}
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: net.ListenUnix: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("provisioning: os.Chmod: %w", err)
+	}
+	if gid >= 0 {
+		if err := os.Chown(path, -1, gid); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("provisioning: os.Chown: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// Serve accepts connections on l until Close; it returns nil after Close.
+func (s *KeyServer) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
+	s.lns = append(s.lns, l)
+	s.mu.Unlock()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("provisioning: Accept: %w", err)
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		busy := len(s.conns) >= maxSocketConns
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handle(c, busy)
+	}
+}
+
+// Close stops accepting, closes every connection and waits for their handlers.
+func (s *KeyServer) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for _, l := range s.lns {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// checkPeer refuses a peer whose uid is not allowed.
+func checkPeer(uid uint32, allowed []uint32) error {
+	if slices.Contains(allowed, uid) {
+		return nil
+	}
+	return fmt.Errorf("provisioning: uid %d may not use the key socket (allowed: %v); run as the configured user", uid, allowed)
+}
+
+func (s *KeyServer) handle(c net.Conn, busy bool) {
+	defer func() {
+		c.Close()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	enc := json.NewEncoder(c)
+	reply := func(r Response) bool {
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		return enc.Encode(r) == nil
+	}
+	if busy {
+		reply(Response{Code: "busy", Error: "too many connections"})
+		return
+	}
+	uid, err := s.peerUID(c)
+	if err == nil {
+		err = checkPeer(uid, s.allowed)
+	}
+	if err != nil {
+		s.logger.Warn("refused a key socket peer", "err", err)
+		reply(Response{Code: "forbidden", Error: err.Error()})
+		return
+	}
+	br := bufio.NewReaderSize(c, 1024)
+	for {
+		c.SetReadDeadline(time.Now().Add(connIdle))
+		line, err := readLine(br, maxRequestLine)
+		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				reply(Response{Code: "bad_request", Error: "request line longer than 4 KiB"})
+			}
+			return
+		}
+		if len(line) == 0 {
+			continue
+		}
+		var req Request
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			if !reply(Response{Code: "bad_request", Error: "bad request: " + shortErr(err) + ` (send {"op":"get","min_valid_s":30} or {"op":"status"})`}) {
+				return
+			}
+			continue
+		}
+		var resp Response
+		switch req.Op {
+		case "get":
+			resp = s.get(req)
+		case "status":
+			st := s.src.Status()
+			resp = Response{OK: true, Status: &st}
+		default:
+			resp = Response{Code: "bad_request", Error: fmt.Sprintf("unknown op %q (want \"get\" or \"status\")", req.Op)}
+		}
+		if !reply(resp) {
+			return
+		}
+	}
+}
+
+func (s *KeyServer) get(req Request) Response {
+	if req.MinValidS < 0 || req.MinValidS > 7200 || req.WaitS < 0 || req.WaitS > 300 {
+		return Response{Code: "bad_request", Error: "min_valid_s must be 0..7200 and wait_s 0..300"}
+	}
+	wait := defaultGetWait
+	if req.WaitS > 0 {
+		wait = time.Duration(req.WaitS * float64(time.Second))
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, wait)
+	defer cancel()
+	k, err := s.src.Get(ctx, time.Duration(req.MinValidS*float64(time.Second)))
+	if err != nil {
+		return Response{Code: errorCode(err), Error: err.Error()}
+	}
+	return Response{OK: true, Key: toWire(k)}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine reads one '\n'-terminated line of at most limit bytes.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag...)
+		if len(line) > limit {
+			return nil, errLineTooLong
+		}
+		if err == nil {
+			return line[:len(line)-1], nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			if err == io.EOF && len(line) > 0 {
+				return line, nil
+			}
+			return nil, err
+		}
+	}
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}
+
+// Client talks to the key socket. It is safe for concurrent use; each call opens its own
+// connection.
+type Client struct {
+	path string
+}
+
+// Dial returns a client for the key socket at socketPath ("" = DefaultSocketPath). It
+// does not connect until a call.
+func Dial(socketPath string) *Client {
+	if socketPath == "" {
+		socketPath = DefaultSocketPath
+	}
+	return &Client{path: socketPath}
+}
+
+// Get asks for a key valid for at least minValid. ctx bounds the whole exchange,
+// including a mint the daemon may have to do.
+func (c *Client) Get(ctx context.Context, minValid time.Duration) (Key, error) {
+	req := Request{Op: "get", MinValidS: minValid.Seconds()}
+	if dl, ok := ctx.Deadline(); ok {
+		req.WaitS = min(max(time.Until(dl).Seconds(), 0.001), 300)
+	}
+	r, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return Key{}, err
+	}
+	if r.Key == nil {
+		return Key{}, errors.New("provisioning: key daemon answered without a key")
+	}
+	k, err := r.Key.key()
+	if err != nil {
+		return Key{}, fmt.Errorf("provisioning: key daemon: %w", err)
+	}
+	return k, nil
+}
+
+// Status returns the daemon's status (never a key).
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	r, err := c.roundTrip(ctx, Request{Op: "status"})
+	if err != nil {
+		return Status{}, err
+	}
+	if r.Status == nil {
+		return Status{}, errors.New("provisioning: key daemon answered without a status")
+	}
+	return *r.Status, nil
+}
+
+func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.path)
+	if err != nil {
+		return Response{}, fmt.Errorf("provisioning: connecting to the key daemon at %s (is edgevoice provisiond running?): %w", c.path, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	b, _ := json.Marshal(req)
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return Response{}, fmt.Errorf("provisioning: key socket write: %w", err)
+	}
+	line, err := readLine(bufio.NewReaderSize(conn, 4096), maxResponseLine)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return Response{}, fmt.Errorf("provisioning: key socket read: %w", err)
+	}
+	var r Response
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Response{}, fmt.Errorf("provisioning: key socket answer is not JSON: %w", err)
+	}
+	if !r.OK {
+		return Response{}, &RemoteError{Code: r.Code, Message: r.Error}
+	}
+	return r, nil
+}
