@@ -328,3 +328,14 @@ func decodeSession(raw json.RawMessage, s *Session) error {
 	}
 	return nil
 }
+
+// DecodeSession parses a session object of either shape (flat preview, or GA with
+// type "realtime" and audio.input/output), as found in session.update, the mint
+// endpoints' bodies and session.created/updated.
+func DecodeSession(raw []byte) (Session, error) {
+	var s Session
+	if err := decodeSession(raw, &s); err != nil {
+		return Session{}, fmt.Errorf("events: %w: session: %v", ErrMalformed, err)
+	}
+	return s, nil
+}

@@ -339,3 +339,19 @@ func writeTranscription(o *obj, k string, t *Transcription) {
 	x.strOpt("prompt", t.Prompt)
 	x.close()
 }
+
+// AppendSession appends s as a session object in dialect d. server adds the fields only
+// the server writes (object, id, expires_at).
+func AppendSession(dst []byte, d Dialect, s Session, server bool) ([]byte, error) {
+	if d != GA && d != Preview {
+		return dst, fmt.Errorf("events: unknown dialect %v", d)
+	}
+	w := jw{b: dst}
+	o := w.open()
+	writeSession(&o, d, &s, server)
+	o.close()
+	if w.err != nil {
+		return dst, fmt.Errorf("events: encode session: %w", w.err)
+	}
+	return w.b, nil
+}

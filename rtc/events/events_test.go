@@ -350,3 +350,25 @@ func BenchmarkDecodeTranscriptDelta(b *testing.B) {
 		}
 	}
 }
+
+func TestSessionHelpers(t *testing.T) {
+	s := Session{Model: "m", Voice: "verse", TurnDetection: TurnDetection{Type: TurnDetectionNone}}
+	for _, d := range []Dialect{GA, Preview} {
+		b, err := AppendSession(nil, d, s, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeSession(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s
+		want.Shape = d
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: %s decoded as %+v", d, b, got)
+		}
+	}
+	if _, err := DecodeSession([]byte(`{"voice":5}`)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("bad session: %v", err)
+	}
+}
