@@ -1,0 +1,29 @@
+// Package audio moves interleaved PCM between the dsp pipeline and the outside world:
+// ALSA (or PulseAudio/PipeWire on a desktop) capture and playback devices through
+// github.com/gen2brain/malgo, and WAV files.
+//
+// # Sources and sinks
+//
+// A [Source] delivers interleaved frames (Read), a [Sink] takes them (Write). Both are
+// generic over the sample type the caller wants to see ([Sample]: int16, int32 or
+// float32); conversion from or to the device or file format happens at the edge, in
+// this package. [OpenCapture] and [OpenPlayback] return device streams, [OpenWAVSource]
+// and [CreateWAVSink] file streams, real-time paced or as fast as possible.
+//
+// # The audio callback
+//
+// malgo runs the data callback on miniaudio's own thread. The callback of this package
+// converts between the device bytes and a dsp/ring and returns: it never allocates,
+// never blocks on a lock the consumer can hold, never logs. A capture callback that
+// finds the ring full drops the frames and counts an overrun; a playback callback that
+// finds it empty plays silence and counts an underrun. [Stats] exposes the counters.
+//
+// # Recovery
+//
+// A device stream is owned by a supervisor goroutine. When the device stops on its own
+// (unplugged, driver error) or stops calling back, the supervisor closes it and opens it
+// again by name with exponential backoff, reporting each [State] change through
+// Opts.OnState (for the Error LED). Close stops and joins the supervisor.
+//
+// This is the only package of the module that imports malgo.
+package audio

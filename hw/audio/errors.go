@@ -1,0 +1,14 @@
+package audio
+
+import "errors"
+
+// ErrClosed is returned by Read and Write after Close.
+var ErrClosed = errors.New("audio: stream closed")
+
+// ErrNoDevice is wrapped by the error of an open whose device name matches no device;
+// the message lists the devices that exist.
+var ErrNoDevice = errors.New("audio: no such device")
+
+// ErrDeviceStopped is reported (through Opts.OnState) when a device stopped on its own
+// or stopped calling back, and is being reopened.
+var ErrDeviceStopped = errors.New("audio: device stopped")

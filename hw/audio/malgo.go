@@ -1,0 +1,65 @@
+package audio
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/gen2brain/malgo"
+)
+
+// malgoDriver opens devices through miniaudio. Each open makes a fresh context and
+// resolves the name again, so a device that was unplugged and came back under a new id
+// is found.
+type malgoDriver struct{}
+
+type malgoDevice struct {
+	ctx  *audioContext
+	dev  *malgo.Device
+	idp  unsafe.Pointer // C copy of the device id, freed after Uninit
+	desc DeviceInfo
+}
+
+func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error) {
+	ctx, err := newContext(o.Backend)
+	if err != nil {
+		return nil, err
+	}
+	id, info, err := ctx.resolve(dir, o.Device)
+	if err != nil {
+		ctx.close()
+		return nil, err
+	}
+	cfg := malgo.DefaultDeviceConfig(dir.malgo())
+	cfg.SampleRate = uint32(o.Format.Rate)
+	cfg.PeriodSizeInFrames = uint32(o.PeriodFrames)
+	cfg.Periods = uint32(o.Periods)
+	cfg.PerformanceProfile = malgo.LowLatency
+	cfg.NoFixedSizedCallback = 1 // hand over what the device delivers, no extra buffering
+	idp := cDeviceID(id)
+	sub := malgo.SubConfig{DeviceID: idp, Format: o.Format.Sample.malgo(), Channels: uint32(o.Format.Channels), ChannelMap: blankChannelMap(), ShareMode: malgo.Shared}
+	if dir == DirCapture {
+		cfg.Capture = sub
+	} else {
+		cfg.Playback = sub
+	}
+	dev, err := malgo.InitDevice(ctx.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
+	if err != nil {
+		cfree(idp)
+		ctx.close()
+		return nil, fmt.Errorf("audio: malgo.InitDevice(%v %v, %v, period %d x %d): %w", dir, info, o.Format, o.PeriodFrames, o.Periods, err)
+	}
+	return &malgoDevice{ctx: ctx, dev: dev, idp: idp, desc: info}, nil
+}
+
+func (d *malgoDevice) start() error { return d.dev.Start() }
+
+func (d *malgoDevice) close() {
+	d.dev.Uninit()
+	cfree(d.idp)
+	d.ctx.close()
+}
+
+func (d *malgoDevice) info() DeviceInfo { return d.desc }
+
+// stopForTest stops the device as a driver error would (the stop callback fires).
+func (d *malgoDevice) stopForTest() error { return d.dev.Stop() }
