@@ -16,7 +16,7 @@ fi
 HOST_PKGS=(
 	pkg-config libasound2 libasound2-dev alsa-utils libopus0 libopus-dev
 	libspeexdsp-dev libsoxr-dev libsamplerate0-dev
-	sox espeak-ng lintian systemd
+	sox espeak-ng lintian systemd file
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
 	qemu-user-static
 )
@@ -32,19 +32,27 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all ${#HOST_PKGS[@]}+${#ARCH_PKGS[@]} packages present"
-	exit 0
+else
+	echo "install-deps: installing ${missing[*]}"
+	for a in arm64 armhf; do
+		dpkg --print-foreign-architectures | grep -qx "$a" || $SUDO dpkg --add-architecture "$a"
+	done
+	export DEBIAN_FRONTEND=noninteractive
+	# A mirror in mid-sync can fail one index (seen for bookworm-security armhf); retry once,
+	# then go on with what was fetched: the install below fails loudly if a package is missing.
+	if ! $SUDO apt-get update -qq; then
+		sleep 5
+		$SUDO apt-get update -qq || echo "install-deps: warning: apt-get update reported errors; installing with the indexes it has" >&2
+	fi
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	echo "install-deps: done"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-for a in arm64 armhf; do
-	dpkg --print-foreign-architectures | grep -qx "$a" || $SUDO dpkg --add-architecture "$a"
-done
-export DEBIAN_FRONTEND=noninteractive
-# A mirror in mid-sync can fail one index (seen for bookworm-security armhf); retry once,
-# then go on with what was fetched: the install below fails loudly if a package is missing.
-if ! $SUDO apt-get update -qq; then
-	sleep 5
-	$SUDO apt-get update -qq || echo "install-deps: warning: apt-get update reported errors; installing with the indexes it has" >&2
+# Go tools, pinned, from the Go module proxy (installed into $(go env GOPATH)/bin).
+# nfpm builds the .deb packages (make deb).
+NFPM_VERSION=v2.45.2
+gobin="$(go env GOPATH)/bin"
+if ! go version -m "$gobin/nfpm" 2>/dev/null | grep -q "nfpm/v2[[:space:]]*$NFPM_VERSION"; then
+	echo "install-deps: go install nfpm@$NFPM_VERSION (a first build takes a minute or two)"
+	GOFLAGS= go install "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION"
 fi
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "install-deps: done"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# test-arm.sh — cross-arch tests under qemu-user (binfmt_misc is not mounted here, so
+# every ARM binary is started through the emulator explicitly):
+#   1. the test binaries of every cgo-free package, built with CGO_ENABLED=0 for arm64 and
+#      armv7 and run under qemu-aarch64-static / qemu-arm-static (correctness only);
+#   2. a cgo smoke test of the real arm64 and armv7 edgevoice binaries (malgo + libopus,
+#      from build/cross.sh): `edgevoice version`, then `edgevoice demo` when the binary
+#      has it.
+# ARCHES="arm64 armv7" and PKGS (default: all cgo-free packages with tests) narrow it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+arches=${ARCHES:-arm64 armv7}
+out=$root/dist/test-arm
+mkdir -p "$out"
+
+# Packages that need cgo: those with cgo files, or depending (also through their tests) on
+# one, on malgo or on libopus.
+mapfile -t lines < <(go list -e -test -f '{{.ImportPath}}|{{len .CgoFiles}}|{{join .Deps " "}}' ./...)
+declare -A cgo=()
+for l in "${lines[@]}"; do
+	IFS='|' read -r p n _ <<<"$l"
+	[ "$n" != 0 ] && cgo[${p%% *}]=1
+done
+for l in "${lines[@]}"; do
+	IFS='|' read -r p _ deps <<<"$l"
+	for d in $deps; do
+		if [ -n "${cgo[$d]:-}" ] || [[ $d == github.com/gen2brain/malgo* ]] || [[ $d == gopkg.in/hraban/opus.v2* ]]; then
+			cgo[${p%% *}]=1
+			break
+		fi
+	done
+done
+mapfile -t withtests < <(go list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ${PKGS:-./...})
+pkgs=()
+skipped=()
+for p in "${withtests[@]}"; do
+	if [ -n "${cgo[$p]:-}" ]; then skipped+=("${p#github.com/edgevoice/edgevoice/}"); else pkgs+=("$p"); fi
+done
+echo "test-arm: ${#pkgs[@]} cgo-free packages with tests; cgo (covered by the smoke test): ${skipped[*]:-none}"
+
+fail=0
+for arch in $arches; do
+	case $arch in
+	arm64) goarch=arm64 goarm= qemu=qemu-aarch64-static triplet=aarch64-linux-gnu ;;
+	armv7) goarch=arm goarm=7 qemu=qemu-arm-static triplet=arm-linux-gnueabihf ;;
+	*)
+		echo "test-arm: unknown arch $arch" >&2
+		exit 2
+		;;
+	esac
+	command -v $qemu >/dev/null || {
+		echo "test-arm: $qemu not found; run build/install-deps.sh" >&2
+		exit 1
+	}
+	for p in "${pkgs[@]}"; do
+		rel=${p#github.com/edgevoice/edgevoice}
+		rel=${rel#/}
+		name=$(echo "${rel:-root}" | tr / _)
+		bin=$out/$arch-$name.test
+		if ! CGO_ENABLED=0 GOARCH=$goarch GOARM=$goarm go test -c -o "$bin" "$p" 2>"$out/$arch-$name.build.log"; then
+			echo "FAIL  $arch $rel (build)"
+			sed 's/^/      /' "$out/$arch-$name.build.log"
+			fail=1
+			continue
+		fi
+		[ -x "$bin" ] || continue # no test files after all
+		start=$(date +%s)
+		if (cd "./$rel" && EDGEVOICE_QEMU=1 timeout 600 $qemu "$bin" -test.short -test.count=1 -test.timeout=9m >"$out/$arch-$name.log" 2>&1); then
+			echo "ok    $arch $rel ($(($(date +%s) - start))s)"
+		else
+			echo "FAIL  $arch $rel"
+			tail -30 "$out/$arch-$name.log" | sed 's/^/      /'
+			fail=1
+		fi
+	done
+
+	# cgo smoke test of the real binary, dynamic libs from multiarch (-L /).
+	bin=bin/edgevoice-linux-$arch
+	build/cross.sh "$arch" "$bin" >/dev/null
+	if v=$(timeout 120 $qemu -L / "$bin" version 2>&1); then
+		echo "ok    $arch edgevoice version: $v"
+	else
+		echo "FAIL  $arch edgevoice version: $v"
+		fail=1
+	fi
+	if timeout 60 $qemu -L / "$bin" help 2>&1 | grep -q '^  demo '; then
+		start=$(date +%s)
+		if timeout 300 $qemu -L / "$bin" demo -out "$out/$arch-reply.wav" >"$out/$arch-demo.log" 2>&1; then
+			echo "ok    $arch edgevoice demo ($(($(date +%s) - start))s under qemu)"
+			sed 's/^/      /' "$out/$arch-demo.log" | tail -20
+		else
+			echo "FAIL  $arch edgevoice demo"
+			tail -30 "$out/$arch-demo.log" | sed 's/^/      /'
+			fail=1
+		fi
+	else
+		echo "skip  $arch edgevoice demo (not in this binary yet)"
+	fi
+done
+[ $fail = 0 ] && echo "test-arm: PASS" || {
+	echo "test-arm: FAIL" >&2
+	exit 1
+}
