@@ -12,11 +12,11 @@ var Rates = []int{8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 96000}
 
 // Filter design, as fractions of the lower of the two Nyquist frequencies.
 const (
-	passEdge = 0.91  // start of the transition band
-	stopEdge = 1.045 // stop band starts here (goal: 1.05)
-	stopDB   = 112.0 // Kaiser design attenuation
-	lanes    = 16    // rows are zero-padded to a multiple of this many taps
-	histMax  = 4080  // history buffer cap in float32 (under 16 KiB with the rest of the state)
+	passEdge = 0.89 // start of the transition band
+	stopEdge = 1.05 // stop band starts here (goal: 1.05)
+	stopDB   = 107  // Kaiser design attenuation
+	lanes    = 16   // rows are zero-padded to a multiple of this many taps
+	histMax  = 4080 // history buffer cap in float32 (under 16 KiB with the rest of the state)
 )
 
 // Resampler converts one mono float32 stream from one rate to another. It is not safe for

@@ -46,7 +46,7 @@ func NewKeepLast[T any](capacity int) *Ring[T] {
 }
 
 func newRing[T any](capacity int, keepLast bool) *Ring[T] {
-	if capacity <= 0 || capacity > 1<<40 {
+	if capacity <= 0 || uint64(capacity) > 1<<40 {
 		panic("BUG: ring: capacity must be in 1..2^40")
 	}
 	c := uint64(1) << bits.Len64(uint64(capacity-1))
