@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/rtc/rtctest"
+)
+
+func init() {
+	register(&command{name: "emulator", summary: "run the local realtime emulator (mint + SDP endpoints, WebRTC echo) on loopback", run: runEmulator})
+}
+
+// runEmulator: edgevoice emulator [--listen 127.0.0.1:8443] [--dialect ga|preview] [fault flags]
+func runEmulator(ctx context.Context, env *Env) error {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (loopback only: ICE is restricted to 127.0.0.0/8)")
+	dialect := fs.String("dialect", "ga", "dialect of broker keys and the default profile: ga or preview")
+	apiKey := fs.String("api-key", rtctest.DefaultAPIKey, "long-lived `key` the mint endpoints accept (api-key header or Bearer)")
+	deviceToken := fs.String("device-token", rtctest.DefaultDeviceToken, "device `token` the broker endpoint POST /v1/keys accepts")
+	noGA := fs.Bool("no-ga", false, "answer 404 on the Azure GA endpoints (an older Azure resource; tests the preview fallback)")
+	iceTCP := fs.Bool("ice-tcp", false, "also offer a passive ICE-TCP candidate on 127.0.0.1")
+	reply := fs.String("reply-text", rtctest.DefaultReplyText, "assistant transcript sent with each response")
+	userText := fs.String("user-transcript", rtctest.DefaultUserText, "user transcript sent after a commit when input transcription is on")
+	verbose := fs.Bool("v", false, "log every call state change and fault at debug level")
+	var f rtctest.Faults
+	fs.IntVar(&f.MintStatus, "mint-status", 0, "answer the mint endpoints with this HTTP `status` (e.g. 401, 500)")
+	fs.IntVar(&f.MintFailures, "mint-failures", 0, "apply --mint-status to the next `n` mint requests only (0 = all)")
+	fs.IntVar(&f.SDPStatus, "sdp-status", 0, "answer the SDP endpoints with this HTTP `status`")
+	fs.IntVar(&f.SDPFailures, "sdp-failures", 0, "apply --sdp-status to the next `n` SDP requests only (0 = all)")
+	fs.BoolVar(&f.ExpiredKeys, "expired-keys", false, "mint keys that are already expired (the SDP endpoints answer 401)")
+	fs.DurationVar(&f.KeyTTL, "key-ttl", 0, "lifetime of minted keys (default: 1m preview, 10m GA)")
+	fs.DurationVar(&f.AnswerDelay, "answer-delay", 0, "hold each SDP answer this long")
+	fs.DurationVar(&f.DropAfter, "drop-after", 0, "close each peer connection this long after it connected")
+	fs.DurationVar(&f.CloseDataChannelAfter, "close-dc-after", 0, "close each data channel this long after it opened")
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: edgevoice emulator [flags]\n\n"+
+			"Runs a local stand-in for the realtime service on loopback: the mint endpoints of\n"+
+			"the four provider profiles, the preview and GA SDP endpoints, and a WebRTC peer that\n"+
+			"answers each committed push-to-talk turn with the user's own audio. Stops on SIGINT/SIGTERM.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(env.Args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	d, err := provisioning.ParseDialect(*dialect)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return errUsage
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "emulator: bad --listen %q: %v\n", *listen, err)
+		return errUsage
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		fmt.Fprintf(env.Stderr, "emulator: --listen %q is not a loopback address; the emulator's WebRTC side only uses 127.0.0.0/8\n", *listen)
+		return errUsage
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := []rtctest.Option{
+		rtctest.WithLogger(log), rtctest.WithDialect(d), rtctest.WithAPIKey(*apiKey), rtctest.WithDeviceToken(*deviceToken),
+		rtctest.WithFaults(f), rtctest.WithReplyText(*reply), rtctest.WithUserTranscript(*userText),
+	}
+	if *noGA {
+		opts = append(opts, rtctest.WithoutGA())
+	}
+	if *iceTCP {
+		opts = append(opts, rtctest.WithICETCP())
+	}
+	srv, err := rtctest.New(opts...)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(*listen); err != nil {
+		return err
+	}
+	u := srv.URL()
+	fmt.Fprintf(env.Stdout, "edgevoice emulator on %s (dialect %s)\n", u, d)
+	fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, provisioning.Mask(*apiKey))
+	fmt.Fprintf(env.Stdout, "  mint  azure          POST %s/openai/v1/realtime/client_secrets\n", u)
+	fmt.Fprintf(env.Stdout, "  mint  openai         POST %s/v1/realtime/client_secrets  (Bearer api key)\n", u)
+	fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)
+	fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, rtctest.DefaultPreviewModel)
+	fmt.Fprintf(env.Stdout, "  sdp   ga             POST %s/v1/realtime/calls  and  %s/openai/v1/realtime/calls\n", u, u)
+	<-ctx.Done()
+	st := srv.Stats()
+	cerr := srv.Close()
+	fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets in, %d out\n",
+		st.MintsOK, st.CallsAnswered, st.PacketsIn, st.PacketsOut)
+	if cerr != nil {
+		return fmt.Errorf("emulator: close: %w", cerr)
+	}
+	return context.Cause(ctx)
+}
