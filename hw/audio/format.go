@@ -2,7 +2,6 @@ package audio
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"unsafe"
 )
@@ -133,6 +132,7 @@ func copyDec[T Sample](dst []T, src []byte) { copy(asBytes(dst), src) }
 
 func s16ToS32(dst []int32, src []byte) {
 	s := bytesAs[int16](src, len(dst))
+	dst = dst[:len(s)]
 	for i, v := range s {
 		dst[i] = int32(v) << 16
 	}
@@ -140,6 +140,7 @@ func s16ToS32(dst []int32, src []byte) {
 
 func s32ToS16(dst []int16, src []byte) {
 	s := bytesAs[int32](src, len(dst))
+	dst = dst[:len(s)]
 	for i, v := range s {
 		dst[i] = int16(v >> 16)
 	}
@@ -147,6 +148,7 @@ func s32ToS16(dst []int16, src []byte) {
 
 func s16ToF32(dst []float32, src []byte) {
 	s := bytesAs[int16](src, len(dst))
+	dst = dst[:len(s)]
 	for i, v := range s {
 		dst[i] = float32(v) * scale16
 	}
@@ -154,6 +156,7 @@ func s16ToF32(dst []float32, src []byte) {
 
 func s32ToF32(dst []float32, src []byte) {
 	s := bytesAs[int32](src, len(dst))
+	dst = dst[:len(s)]
 	for i, v := range s {
 		dst[i] = float32(v) * scale32
 	}
@@ -161,6 +164,7 @@ func s32ToF32(dst []float32, src []byte) {
 
 func f32ToS16(dst []int16, src []byte) {
 	s := bytesAs[float32](src, len(dst))
+	dst = dst[:len(s)]
 	for i, v := range s {
 		dst[i] = clip16(v)
 	}
@@ -168,31 +172,35 @@ func f32ToS16(dst []int16, src []byte) {
 
 func f32ToS32(dst []int32, src []byte) {
 	s := bytesAs[float32](src, len(dst))
+	dst = dst[:len(s)]
 	for i, v := range s {
 		dst[i] = clip32(v)
 	}
 }
 
+// clip16 scales, saturates and rounds (half up: the offset keeps the value positive,
+// so truncation is floor).
 func clip16(v float32) int16 {
-	x := math.Round(float64(v) * 32768)
-	if x > math.MaxInt16 {
-		return math.MaxInt16
+	x := v*32768 + 32768.5
+	if x < 0.5 {
+		x = 0.5
 	}
-	if x < math.MinInt16 {
-		return math.MinInt16
+	if x > 65535.5 {
+		x = 65535.5
 	}
-	return int16(x)
+	return int16(int32(x) - 32768)
 }
 
+// clip32 is clip16 for 32 bits, in float64 (float32 cannot hold 2^31-1).
 func clip32(v float32) int32 {
-	x := math.Round(float64(v) * 2147483648)
-	if x > math.MaxInt32 {
-		return math.MaxInt32
+	x := float64(v)*2147483648 + 2147483648.5
+	if x < 0.5 {
+		x = 0.5
 	}
-	if x < math.MinInt32 {
-		return math.MinInt32
+	if x > 4294967295.5 {
+		x = 4294967295.5
 	}
-	return int32(x)
+	return int32(int64(x) - 2147483648)
 }
 
 // newDecoder returns the conversion from bytes of format f into T.

@@ -120,11 +120,12 @@ func (o *Opts) period() time.Duration {
 type Stats struct {
 	State          State
 	Callbacks      uint64 // data callbacks
-	Frames         uint64 // frames moved between the device and the ring
+	Frames         uint64 // frames the device delivered (capture) or asked for (playback)
 	Overruns       uint64 // capture: callbacks that found the ring too full
 	OverrunFrames  uint64 // capture: frames dropped because the ring was full
 	Underruns      uint64 // playback: callbacks whose data ran out while playing
 	UnderrunFrames uint64 // playback: frames of silence played in those callbacks
+	SilenceFrames  uint64 // playback: all frames of silence played (idle included); Frames-SilenceFrames were data
 	DeviceErrors   uint64 // device stops, stalls and failed reopen attempts
 	Reopens        uint64 // successful reopens after a failure
 }
@@ -151,6 +152,7 @@ type core struct {
 	callbacks, frames         atomic.Uint64
 	overruns, overrunFrames   atomic.Uint64
 	underruns, underrunFrames atomic.Uint64
+	silenceFrames             atomic.Uint64
 	deviceErrors, reopens     atomic.Uint64
 	state                     atomic.Int32
 	gen                       atomic.Uint64 // generation of the open device; stale stop callbacks are ignored
@@ -325,6 +327,7 @@ func (c *core) Stats() Stats {
 		OverrunFrames:  c.overrunFrames.Load(),
 		Underruns:      c.underruns.Load(),
 		UnderrunFrames: c.underrunFrames.Load(),
+		SilenceFrames:  c.silenceFrames.Load(),
 		DeviceErrors:   c.deviceErrors.Load(),
 		Reopens:        c.reopens.Load(),
 	}

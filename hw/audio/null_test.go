@@ -1,0 +1,233 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// checkGoroutines fails the test if, after it, more goroutines run than before it.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+func nullOpts(ch int) Opts {
+	return Opts{Backend: BackendNull, Format: Format{Rate: 48000, Channels: ch, Sample: S32}, PeriodFrames: 480}
+}
+
+// N seconds of paced capture deliver N x rate frames, within one period.
+func TestNullCapturePaced(t *testing.T) {
+	checkGoroutines(t)
+	seconds := 1.0
+	if os.Getenv("EDGEVOICE_SLOW") != "" {
+		seconds = 10
+	}
+	c, err := OpenCapture[float32](nullOpts(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The device-side frame counter is sampled twice, N seconds apart; between the two
+	// samples the device must have delivered N x rate frames, within one period (the
+	// counter moves in whole callbacks).
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { // a consumer that keeps up
+		defer close(done)
+		buf := make([]float32, 4*480)
+		for {
+			if _, err := c.Read(ctx, buf); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { cancel(); <-done }()
+	time.Sleep(100 * time.Millisecond) // let the device settle
+	f1, t1 := c.Stats().Frames, time.Now()
+	time.Sleep(time.Duration(seconds * float64(time.Second)))
+	f2, t2 := c.Stats().Frames, time.Now()
+	frames := int(f2 - f1)
+	want := int(t2.Sub(t1).Seconds() * 48000)
+	if d := frames - want; d < -480 || d > 480 {
+		t.Errorf("%v of capture delivered %d frames, want %d ± 480 (one period)", t2.Sub(t1), frames, want)
+	}
+	st := c.Stats()
+	t.Logf("%v: %d frames (expected %d), %.0f frames per callback, stats %+v", t2.Sub(t1), frames, want, float64(st.Frames)/float64(st.Callbacks), st)
+	if st.Overruns != 0 {
+		t.Errorf("%d overruns with a consumer that keeps up", st.Overruns)
+	}
+}
+
+// A consumer that stalls makes the callback drop and count frames; it never blocks it.
+func TestNullCaptureStalledConsumer(t *testing.T) {
+	checkGoroutines(t)
+	o := nullOpts(2)
+	o.RingFrames = 4 * 480
+	c, err := OpenCapture[int32](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(300 * time.Millisecond) // the consumer "stalls"
+	st := c.Stats()
+	if st.Callbacks < 15 {
+		t.Errorf("only %d callbacks in 300 ms: the callback is blocked", st.Callbacks)
+	}
+	if st.Overruns == 0 || st.OverrunFrames == 0 {
+		t.Fatalf("no overruns counted after a stall: %+v", st)
+	}
+	// Every frame the device delivered went into the ring (now full) or was dropped.
+	if kept, ring := st.Frames-st.OverrunFrames, uint64(c.Ring().Cap()/2); kept != ring {
+		t.Errorf("%d frames delivered, %d dropped: %d kept, want the ring's %d", st.Frames, st.OverrunFrames, kept, ring)
+	}
+	// Reading resumes with the data the ring kept.
+	buf := make([]int32, 4096)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if n, err := c.Read(ctx, buf); err != nil || n == 0 {
+		t.Fatalf("Read after stall = %d, %v", n, err)
+	}
+}
+
+// stateLog records OnState calls.
+type stateLog struct {
+	mu     sync.Mutex
+	states []State
+	errs   []error
+	ch     chan State
+}
+
+func newStateLog() *stateLog { return &stateLog{ch: make(chan State, 100)} }
+
+func (l *stateLog) on(s State, err error) {
+	l.mu.Lock()
+	l.states = append(l.states, s)
+	l.errs = append(l.errs, err)
+	l.mu.Unlock()
+	select {
+	case l.ch <- s:
+	default:
+	}
+}
+
+func (l *stateLog) waitFor(t *testing.T, want State) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case s := <-l.ch:
+			if s == want {
+				return
+			}
+		case <-timeout:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Fatalf("state %v never reported; got %v (errors %v)", want, l.states, l.errs)
+		}
+	}
+}
+
+// A null device that stops (as on a driver error) is closed and reopened.
+func TestNullDeviceStopReopens(t *testing.T) {
+	checkGoroutines(t)
+	log := newStateLog()
+	o := nullOpts(1)
+	o.MinBackoff = 20 * time.Millisecond
+	o.OnState = log.on
+	c, err := OpenCapture[float32](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.mu.Lock()
+	d := c.dev.(*malgoDevice)
+	c.mu.Unlock()
+	if err := d.stopForTest(); err != nil {
+		t.Fatal(err)
+	}
+	log.waitFor(t, StateRecovering)
+	log.waitFor(t, StateRunning)
+	st := c.Stats()
+	if st.Reopens != 1 || st.DeviceErrors != 1 {
+		t.Errorf("stats after one stop: %+v, want 1 reopen, 1 device error", st)
+	}
+	before := st.Frames
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	buf := make([]float32, 480)
+	for c.Stats().Frames == before {
+		if _, err := c.Read(ctx, buf); err != nil {
+			t.Fatalf("no audio after the reopen: %v", err)
+		}
+	}
+	log.mu.Lock()
+	for i, s := range log.states {
+		if s == StateRecovering && !errors.Is(log.errs[i], ErrDeviceStopped) {
+			t.Errorf("recovering reported with %v, want ErrDeviceStopped", log.errs[i])
+		}
+	}
+	log.mu.Unlock()
+	c.Close()
+	if s := c.State(); s != StateClosed {
+		t.Errorf("state after Close = %v", s)
+	}
+	if _, err := c.Read(ctx, buf); !errors.Is(err, ErrClosed) {
+		t.Errorf("Read after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestNullPlaybackPaced(t *testing.T) {
+	checkGoroutines(t)
+	o := nullOpts(2)
+	o.Format.Sample = S16
+	o.PeriodFrames, o.Periods, o.RingFrames = 240, 2, 480 // 2 periods of 5 ms
+	p, err := OpenPlayback[float32](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	buf := make([]float32, 2*4800) // 100 ms
+	for i := range buf {
+		buf[i] = 0.25
+	}
+	start := time.Now()
+	for range 3 {
+		if _, err := p.Write(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	// 300 ms of audio through a 10 ms buffer: Write is paced by the device.
+	if el < 250*time.Millisecond {
+		t.Errorf("300 ms of audio played in %v: not paced", el)
+	}
+	st := p.Stats()
+	if data := st.Frames - st.SilenceFrames; data != 3*4800 {
+		t.Errorf("frames of data played = %d, want %d", data, 3*4800)
+	}
+	t.Logf("played 300 ms in %v; stats %+v", el, st)
+}

@@ -1,0 +1,198 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeDriver is a device layer whose devices fail on command. Its devices call back
+// from their own goroutine every millisecond, with a ramp, until closed.
+type fakeDriver struct {
+	mu        sync.Mutex
+	opens     []time.Time // every open attempt
+	failOpens int         // the next this many opens fail
+	cur       *fakeDevice
+}
+
+var errFakeOpen = errors.New("fake: device unplugged")
+
+func (f *fakeDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opens = append(f.opens, time.Now())
+	if f.failOpens > 0 {
+		f.failOpens--
+		return nil, errFakeOpen
+	}
+	d := &fakeDevice{data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{})}
+	f.cur = d
+	return d, nil
+}
+
+func (f *fakeDriver) attempts() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.opens...)
+}
+
+func (f *fakeDriver) device() *fakeDevice {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cur
+}
+
+type fakeDevice struct {
+	data       func(out, in []byte, frames uint32)
+	stop       func()
+	frames, fb int
+	quit, done chan struct{}
+	fail       chan struct{} // closed: report a driver error (stop callback, no more data)
+	hang       chan struct{} // closed: stop calling back without a stop callback
+	once       sync.Once
+}
+
+func (d *fakeDevice) start() error {
+	d.fail = make(chan struct{})
+	d.hang = make(chan struct{})
+	go func() {
+		defer close(d.done)
+		buf := make([]byte, d.frames*d.fb)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-d.quit:
+				return
+			case <-d.fail:
+				d.stop()
+				<-d.quit
+				return
+			case <-d.hang:
+				<-d.quit
+				return
+			case <-tick.C:
+				d.data(nil, buf, uint32(d.frames))
+			}
+		}
+	}()
+	return nil
+}
+
+func (d *fakeDevice) close() {
+	d.once.Do(func() { close(d.quit) })
+	<-d.done
+}
+
+func (d *fakeDevice) info() DeviceInfo { return DeviceInfo{Name: "fake", ID: "fake"} }
+
+func TestReopenWithBackoff(t *testing.T) {
+	checkGoroutines(t)
+	drv := &fakeDriver{}
+	log := newStateLog()
+	o := Opts{Format: Format{Rate: 48000, Channels: 2, Sample: S16}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, OnState: log.on, drv: drv}
+	c, err := OpenCapture[float32](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	log.waitFor(t, StateRunning)
+
+	// The device fails, and the next 4 opens fail too (still unplugged).
+	drv.mu.Lock()
+	drv.failOpens = 4
+	drv.mu.Unlock()
+	close(drv.device().fail)
+	log.waitFor(t, StateRecovering)
+	log.waitFor(t, StateRunning)
+
+	at := drv.attempts()
+	if len(at) != 6 { // first open + 4 failures + success
+		t.Fatalf("%d open attempts, want 6", len(at))
+	}
+	// Backoff doubles from 10 ms and stops at 40 ms: the reopen attempts at[1..5] come
+	// 10, 20, 40, 40, 40 ms after the previous one (timers never fire early).
+	for i, min := range []time.Duration{20, 40, 40, 40} {
+		if gap := at[i+2].Sub(at[i+1]); gap < min*time.Millisecond {
+			t.Errorf("gap before attempt %d = %v, want >= %v ms", i+2, gap, min)
+		}
+	}
+	st := c.Stats()
+	if st.DeviceErrors != 5 || st.Reopens != 1 {
+		t.Errorf("stats = %+v, want 5 device errors (1 stop + 4 failed opens) and 1 reopen", st)
+	}
+	log.mu.Lock()
+	var sawOpenErr bool
+	for _, e := range log.errs {
+		sawOpenErr = sawOpenErr || errors.Is(e, errFakeOpen)
+	}
+	log.mu.Unlock()
+	if !sawOpenErr {
+		t.Errorf("the failed reopen was not reported through OnState")
+	}
+
+	// Data flows from the new device.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := c.Read(ctx, make([]float32, 960)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A device that stops calling back without saying so is detected by the stall watchdog.
+func TestReopenOnStall(t *testing.T) {
+	checkGoroutines(t)
+	drv := &fakeDriver{}
+	log := newStateLog()
+	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S32}, MinBackoff: 5 * time.Millisecond, StallTimeout: 50 * time.Millisecond, OnState: log.on, drv: drv}
+	p, err := OpenPlayback[int32](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	log.waitFor(t, StateRunning)
+	old := drv.device()
+	close(old.hang)
+	log.waitFor(t, StateRecovering)
+	log.waitFor(t, StateRunning)
+	if drv.device() == old {
+		t.Fatal("the stalled device was not replaced")
+	}
+	if st := p.Stats(); st.Reopens != 1 || st.DeviceErrors != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// Close while the supervisor waits in backoff returns promptly and leaks nothing.
+func TestCloseDuringBackoff(t *testing.T) {
+	checkGoroutines(t)
+	drv := &fakeDriver{}
+	log := newStateLog()
+	o := Opts{MinBackoff: time.Hour, OnState: log.on, drv: drv}
+	c, err := OpenCapture[int16](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(drv.device().fail)
+	log.waitFor(t, StateRecovering)
+	done := make(chan struct{})
+	go func() {
+		c.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close blocked while the device was in backoff")
+	}
+}
+
+func TestOpenErrorIsReturned(t *testing.T) {
+	checkGoroutines(t)
+	drv := &fakeDriver{failOpens: 1}
+	if _, err := OpenCapture[float32](Opts{drv: drv}); !errors.Is(err, errFakeOpen) {
+		t.Fatalf("err = %v, want the open error", err)
+	}
+}
