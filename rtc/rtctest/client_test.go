@@ -16,6 +16,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -41,7 +42,11 @@ type testClient struct {
 	stateCh chan webrtc.PeerConnectionState
 }
 
-func loopbackAPI(t testing.TB) *webrtc.API {
+func loopbackAPI(t testing.TB) *webrtc.API { return clientAPI(t, nil, false) }
+
+// clientAPI: Opus-only, NACK; ICE on loopback (UDP4, or TCP4 only with tcpOnly) or on
+// the virtual network vn.
+func clientAPI(t testing.TB, vn transport.Net, tcpOnly bool) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
@@ -55,10 +60,18 @@ func loopbackAPI(t testing.TB) *webrtc.API {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(n string) bool { return n == "lo" })
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if vn != nil {
+		se.SetNet(vn)
+	} else {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(n string) bool { return n == "lo" })
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
+	}
+	if tcpOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }
 
@@ -87,10 +100,14 @@ func postOffer(t testing.TB, url, bearer, contentType, offer string) (int, strin
 // newClient builds the offer (Opus sendrecv + data channel, non-trickle) and returns
 // the client and its offer SDP without posting it.
 func newClient(t *testing.T, d events.Dialect) (*testClient, string) {
+	return newClientWith(t, d, loopbackAPI(t))
+}
+
+func newClientWith(t *testing.T, d events.Dialect, api *webrtc.API) (*testClient, string) {
 	t.Helper()
 	c := &testClient{t: t, d: d, events: make(chan events.Event, 256), open: make(chan struct{}), dcDone: make(chan struct{}),
 		stateCh: make(chan webrtc.PeerConnectionState, 16)}
-	pc, err := loopbackAPI(t).NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +168,12 @@ func newClient(t *testing.T, d events.Dialect) (*testClient, string) {
 // dial connects to the key's SDP URL and waits for the data channel to open.
 func dial(t *testing.T, key provisioning.Key) *testClient {
 	t.Helper()
-	c, offer := newClient(t, key.Dialect)
+	return dialWith(t, key, loopbackAPI(t))
+}
+
+func dialWith(t *testing.T, key provisioning.Key, api *webrtc.API) *testClient {
+	t.Helper()
+	c, offer := newClientWith(t, key.Dialect, api)
 	status, loc, body := postOffer(t, key.SDPURL, key.Value, "application/sdp", offer)
 	c.status, c.loc = status, loc
 	if status/100 != 2 {
