@@ -1,0 +1,57 @@
+// Package rtc is the WebRTC session of the appliance to the Realtime API: Opus audio up
+// and down over one pion/webrtc peer connection, JSON events on a data channel, push-to-
+// talk with barge-in, pre-roll, and reconnects with a fresh key.
+//
+// # Use
+//
+//	s, err := rtc.New(key, rtc.WithKeySource(src), rtc.WithSessionConfig(cfg))
+//	err = s.Start(ctx)          // connects in the background; Events() reports progress
+//	go feed(s.WriteMic)         // 48 kHz mono float32, any chunk size, never blocks
+//	n := s.ReadSpeaker(out)     // 48 kHz mono float32; silence when nothing is due
+//	s.Press(); s.Release()      // push-to-talk; Press while the model speaks = barge-in
+//	for ev := range s.Events()  // state changes, speaking, transcripts, errors
+//	s.Close()                   // stops and joins everything
+//
+// # Connection
+//
+// Each connect builds a fresh peer connection from one pion API (MediaEngine with Opus
+// only, PT 111 opus/48000/2 minptime=10;useinbandfec=1; NACK and RTCP report
+// interceptors; a SettingEngine with the network options), adds one sendrecv audio
+// transceiver and the data channel, gathers all candidates (no trickle) and POSTs the
+// offer to Key.SDPURL with "Authorization: Bearer". Any 2xx answer is accepted; the
+// Location header's last segment is kept as the call id.
+//
+// States: New → Connecting → Connected → Disconnected → Reconnecting → Connected … →
+// Closed. A failed, closed or timed-out peer connection, a closed data channel and a
+// server error that ends the session are all reconnect causes; each reconnect waits a
+// jittered exponential backoff and asks the KeySource for a fresh key. An HTTP 4xx
+// other than 401/403 (a configuration error) ends in Closed with the server's message.
+//
+// # Push-to-talk
+//
+// Press: input_audio_buffer.clear, then the mic is sent. Release: the mic stops, the
+// buffered audio is sent out, the session waits ReleaseSettle for in-flight packets to
+// land, then sends input_audio_buffer.commit and response.create. Press while a response
+// is playing (barge-in) first sends response.cancel and output_audio_buffer.clear and
+// flushes the local jitter buffer and playout ring at once; downlink audio is then
+// discarded until the server starts a new response, so nothing of the cancelled one
+// plays.
+//
+// # Pre-roll
+//
+// Audio written after Press but before the connection is up is kept in a keep-last ring
+// (WithPreRoll, default 2 s; older audio is dropped — a bounded skip). Once the track is
+// bound it is sent as a paced catch-up: at most CatchUp × real time (default 2×), so a
+// 300 ms backlog is delivered within about 300 ms more and the peer receives every frame
+// with continuous RTP timestamps. On a fresh connection no input_audio_buffer.clear is
+// sent for a press that is already held (the buffer is empty and a clear would race
+// with the pre-roll).
+//
+// # Audio paths
+//
+// Uplink: WriteMic → keep-last ring → 20 ms frames → Opus (VoIP, FEC) →
+// TrackLocalStaticSample.WriteSample, on one goroutine, without allocations in this
+// package. Downlink: OnTrack → ReadRTP → rtc/jitter reorder buffer → Opus decode (FEC
+// from the next packet for a single loss, PLC otherwise) → playout ring → ReadSpeaker,
+// which pre-buffers PlayoutDelay before it starts or restarts after an underrun.
+package rtc

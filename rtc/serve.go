@@ -1,0 +1,236 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/pion/webrtc/v4"
+)
+
+// turn is the push-to-talk and response state; it outlives connections.
+type turn struct {
+	pressed    bool
+	releaseGen uint64 // generation of the release waiting to be drained
+	awaitDrain bool
+	settle     *time.Timer
+	responding bool   // response.created seen, response.done not yet
+	respID     string // the response in progress
+	speaking   bool   // output_audio_buffer.started seen, stopped/cleared not yet
+	cancelled  string // the response cut off by the last barge-in
+}
+
+var (
+	errConnectTimeout = errors.New("rtc: the connection did not come up in time (ICE/DTLS)")
+	errPCFailed       = errors.New("rtc: peer connection failed (ICE or DTLS)")
+	errPCClosed       = errors.New("rtc: peer connection closed by the remote side")
+	errDCClosed       = errors.New("rtc: the server closed the data channel")
+	errICEDisconnect  = errors.New("rtc: ICE disconnected (waiting for it to recover)")
+)
+
+// serve runs one connection until it ends. up reports whether it ever connected.
+func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause error) {
+	connectTimer := time.NewTimer(s.cfg.connectTO)
+	defer connectTimer.Stop()
+	var settleC <-chan time.Time
+	if t.settle != nil {
+		t.settle.Stop()
+		t.settle = nil
+	}
+	defer func() {
+		s.upTrack.Store(nil)
+		if t.settle != nil {
+			t.settle.Stop()
+			t.settle = nil
+		}
+		// A response in flight on the old connection is gone with it.
+		t.responding, t.speaking, t.respID = false, false, ""
+	}()
+	// A press held across a reconnect counts as a fresh press on the new session.
+	for {
+		select {
+		case <-ctx.Done():
+			return up, ctx.Err()
+		case <-connectTimer.C:
+			if !up {
+				return false, errConnectTimeout
+			}
+		case <-settleC:
+			settleC, t.settle = nil, nil
+			c.send(events.InputAudioBufferCommit{})
+			c.send(events.ResponseCreate{})
+			s.emit(Event{Kind: EventThinking})
+		case cmd := <-s.cmds:
+			switch cmd {
+			case cmdPress:
+				if t.settle != nil { // pressed again before the commit: same turn
+					t.settle.Stop()
+					t.settle, settleC = nil, nil
+					t.pressed = true
+					s.emit(Event{Kind: EventListening})
+					continue
+				}
+				if t.pressed && !s.cfg.openMic {
+					continue
+				}
+				t.pressed = true
+				t.awaitDrain = false
+				s.bargeIn(c, t)
+				if c.dcOpen || c.bound && c.uplinkOn {
+					c.send(events.InputAudioBufferClear{})
+				}
+				s.emit(Event{Kind: EventListening})
+			case cmdRelease:
+				if !t.pressed || s.cfg.openMic {
+					t.pressed = false
+					continue
+				}
+				t.pressed = false
+				t.releaseGen = s.upRelease.Add(1)
+				t.awaitDrain = true
+				s.kickUplink()
+			case cmdCancel:
+				s.bargeIn(c, t)
+			}
+		case m := <-s.inbox:
+			if m.kind == msgDrained {
+				if t.awaitDrain && m.gen == t.releaseGen {
+					t.awaitDrain = false
+					t.settle = time.NewTimer(s.cfg.settle)
+					settleC = t.settle.C
+				}
+				continue
+			}
+			if m.c != c {
+				continue // from a connection already closed
+			}
+			switch m.kind {
+			case msgPCState:
+				switch m.pcState {
+				case webrtc.PeerConnectionStateConnected:
+					if !up {
+						up = true
+						now := time.Now()
+						s.st.setConnect(now.Sub(c.dialStart), now.Sub(c.posted), c.callID)
+					}
+					s.setState(StateConnected, nil, true)
+				case webrtc.PeerConnectionStateDisconnected:
+					if up {
+						s.setState(StateDisconnected, errICEDisconnect, true)
+					}
+				case webrtc.PeerConnectionStateFailed:
+					return up, errPCFailed
+				case webrtc.PeerConnectionStateClosed:
+					return up, errPCClosed
+				}
+			case msgBound:
+				c.bound = true
+				s.maybeUplink(c)
+			case msgDCOpen:
+				c.dcOpen = true
+				if s.cfg.session != nil {
+					c.send(events.SessionUpdate{Session: *s.cfg.session})
+				}
+				for _, b := range c.pending {
+					c.write(b)
+				}
+				c.pending = nil
+				s.maybeUplink(c)
+			case msgDCClose:
+				return up, errDCClosed
+			case msgDCMessage:
+				if err := s.handleServer(c, t, m.data); err != nil {
+					return up, err
+				}
+			}
+		}
+	}
+}
+
+// maybeUplink starts sending mic audio once the track is bound and, when a session
+// config is to be sent, after it went out.
+func (s *Session) maybeUplink(c *conn) {
+	if c.uplinkOn || !c.bound || (s.cfg.session != nil && !c.dcOpen) {
+		return
+	}
+	c.uplinkOn = true
+	s.upTrack.Store(&upTarget{track: c.track.TrackLocalStaticSample, c: c})
+	s.kickUplink()
+}
+
+// bargeIn cancels the response in progress and drops every sample of it held locally.
+func (s *Session) bargeIn(c *conn, t *turn) {
+	if !t.responding && !t.speaking {
+		return
+	}
+	c.send(events.ResponseCancel{})
+	c.send(events.OutputAudioBufferClear{})
+	s.discard.Store(true)
+	s.flushReq.Add(1)
+	t.cancelled = t.respID
+	t.responding = false
+	s.st.bargeIns.Add(1)
+	s.emit(Event{Kind: EventBargeIn, ResponseID: t.respID})
+	if t.speaking {
+		t.speaking = false
+		s.emit(Event{Kind: EventSpeakingStopped, ResponseID: t.respID})
+	}
+}
+
+// handleServer acts on one server event; a non-nil error ends the connection.
+func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
+	ev, err := events.Decode(data)
+	if err != nil {
+		s.st.malformed.Add(1)
+		s.emit(Event{Kind: EventError, Err: fmt.Errorf("rtc: bad event from the server: %w", err)})
+		return nil
+	}
+	switch e := ev.(type) {
+	case events.ResponseCreated:
+		t.responding, t.respID = true, e.Response.ID
+		if e.Response.ID != t.cancelled {
+			s.discard.Store(false)
+		}
+	case events.OutputAudioBufferStarted:
+		if e.ResponseID != "" && e.ResponseID == t.cancelled {
+			return nil // late news of the cancelled response
+		}
+		s.discard.Store(false)
+		t.speaking = true
+		s.emit(Event{Kind: EventSpeakingStarted, ResponseID: e.ResponseID, Server: e})
+	case events.OutputAudioBufferStopped:
+		if t.speaking {
+			t.speaking = false
+			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
+		}
+	case events.OutputAudioBufferCleared:
+		if t.speaking {
+			t.speaking = false
+			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
+		}
+	case events.ResponseDone:
+		if e.Response.ID == t.respID {
+			t.responding = false
+		}
+		s.emit(Event{Kind: EventResponseDone, ResponseID: e.Response.ID, Server: e})
+	case events.TranscriptDelta:
+		s.emit(Event{Kind: EventTranscriptDelta, Text: e.Delta, ResponseID: e.ResponseID, Server: e})
+	case events.TranscriptDone:
+		s.emit(Event{Kind: EventTranscriptDone, Text: e.Transcript, ResponseID: e.ResponseID, Server: e})
+	case events.InputTranscriptionCompleted:
+		s.emit(Event{Kind: EventUserTranscript, Text: e.Transcript, Server: e})
+	case events.Error:
+		err := fmt.Errorf("rtc: server error: %s (type %s, code %s)", e.Error.Message, e.Error.Type, e.Error.Code)
+		s.emit(Event{Kind: EventError, Err: err, Server: e})
+		if e.Error.Code == "session_expired" {
+			return fmt.Errorf("rtc: the server ended the session: %s", e.Error.Message)
+		}
+	case events.Unknown:
+		s.cfg.log.Debug("rtc: unknown server event ignored", "type", e.Name)
+	default:
+		s.cfg.log.Debug("rtc: server event", "type", ev.Type().Name(c.dialect))
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgevoice/edgevoice/dsp/ring"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/rtc/opus"
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	sampleRate  = 48000
+	frameLen    = 960 // 20 ms at 48 kHz
+	frameDur    = 20 * time.Millisecond
+	eventBuffer = 256
+)
+
+type command int
+
+const (
+	cmdPress command = iota + 1
+	cmdRelease
+	cmdCancel
+)
+
+// Session is one realtime conversation over WebRTC, reconnecting as needed. Its methods
+// are safe for concurrent use, except that WriteMic must be called from one goroutine at
+// a time and ReadSpeaker from one goroutine at a time.
+type Session struct {
+	cfg config
+	key provisioning.Key
+
+	ownTransport *http.Transport // the SDP client's transport when we made it
+	api          *webrtc.API
+
+	events   chan Event
+	cmds     chan command
+	inbox    chan connMsg
+	stateVal atomic.Int32
+
+	startOnce sync.Once
+	closeOnce sync.Once
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	started   atomic.Bool
+	closed    atomic.Bool
+
+	// uplink
+	mic       *ring.Ring[float32]
+	micLive   atomic.Bool
+	upTrack   atomic.Pointer[upTarget]
+	upRelease atomic.Uint64 // release generation requested
+	upKick    chan struct{}
+	enc       opus.Encoder
+	pressAt   atomic.Int64 // unix ns of the press waiting for its first packet; 0 = none
+
+	// downlink
+	play      *ring.Ring[float32]
+	flushReq  atomic.Uint64
+	discard   atomic.Bool
+	playing   bool   // ReadSpeaker side
+	flushSeen uint64 // ReadSpeaker side
+	prebuf    int
+
+	st statsCounters
+}
+
+// New makes a session for key (whose SDPURL and Dialect it uses). It does not connect:
+// call Start.
+func New(key provisioning.Key, opts ...Option) (*Session, error) {
+	s := &Session{key: key}
+	s.cfg.enc = opus.DefaultEncoderOpts()
+	s.cfg.encRate = sampleRate
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	if s.cfg.httpClient == nil {
+		s.ownTransport = http.DefaultTransport.(*http.Transport).Clone()
+		s.cfg.httpClient = &http.Client{Timeout: 10 * time.Second, Transport: s.ownTransport}
+	}
+	s.cfg.setDefaults()
+	if key.SDPURL == "" && s.cfg.keys == nil {
+		return nil, fmt.Errorf("rtc: New: the key has no SDPURL and there is no KeySource")
+	}
+	enc, err := opus.NewEncoder(s.cfg.enc)
+	if err != nil {
+		return nil, fmt.Errorf("rtc: New: %w", err)
+	}
+	s.enc = enc
+	api, err := s.newAPI()
+	if err != nil {
+		return nil, err
+	}
+	s.api = api
+	s.events = make(chan Event, eventBuffer)
+	s.cmds = make(chan command, 64)
+	s.inbox = make(chan connMsg, 256)
+	s.upKick = make(chan struct{}, 1)
+	s.mic = ring.NewKeepLast[float32](int(s.cfg.preRoll.Seconds() * sampleRate))
+	s.play = ring.New[float32](2 * sampleRate)
+	s.prebuf = int(s.cfg.playDelay.Seconds() * sampleRate)
+	s.micLive.Store(s.cfg.openMic)
+	s.setState(StateNew, nil, false)
+	return s, nil
+}
+
+// Events returns the event channel. It is closed after Close, once the final Closed
+// state event has been queued. Events are dropped (and counted in Stats) when nobody
+// reads them.
+func (s *Session) Events() <-chan Event { return s.events }
+
+// State returns the current connection state.
+func (s *Session) State() State { return State(s.stateVal.Load()) }
+
+// Start connects in the background; progress arrives on Events. Cancelling ctx closes
+// the session like Close (Close must still be called to join).
+func (s *Session) Start(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	err := errors.New("rtc: Start called twice")
+	s.startOnce.Do(func() {
+		err = nil
+		ctx, cancel := context.WithCancel(ctx)
+		s.cancel = cancel
+		s.started.Store(true)
+		s.wg.Add(2)
+		go func() { defer s.wg.Done(); s.uplink(ctx) }()
+		go func() { defer s.wg.Done(); s.run(ctx) }()
+	})
+	return err
+}
+
+// Close ends the session, stops and joins every goroutine, and closes Events.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.startOnce.Do(func() {}) // a later Start fails
+		if s.cancel != nil {
+			s.cancel()
+			s.wg.Wait()
+		} else {
+			s.setState(StateClosed, nil, true)
+		}
+		if s.ownTransport != nil {
+			s.ownTransport.CloseIdleConnections()
+		}
+		close(s.events)
+	})
+	return nil
+}
+
+// Press starts a push-to-talk turn (or interrupts the model: barge-in). Mic audio
+// written from now on is kept and sent, also while still connecting (pre-roll).
+func (s *Session) Press() {
+	if !s.micLive.Load() || s.cfg.openMic {
+		s.pressAt.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	s.micLive.Store(true)
+	s.command(cmdPress)
+}
+
+// Release ends the turn: the rest of the mic audio is sent, then the turn is committed
+// and a response requested.
+func (s *Session) Release() {
+	if !s.cfg.openMic {
+		s.micLive.Store(false)
+	}
+	s.command(cmdRelease)
+}
+
+// Cancel interrupts the model's current response (like a barge-in without talking).
+func (s *Session) Cancel() { s.command(cmdCancel) }
+
+func (s *Session) command(c command) {
+	select {
+	case s.cmds <- c:
+	default:
+		s.st.cmdsDropped.Add(1)
+	}
+}
+
+func (s *Session) emit(e Event) {
+	select {
+	case s.events <- e:
+	default:
+		s.st.eventsDropped.Add(1)
+	}
+}
+
+func (s *Session) setState(st State, cause error, announce bool) {
+	if State(s.stateVal.Swap(int32(st))) == st && cause == nil {
+		return
+	}
+	if announce {
+		s.cfg.log.Info("rtc: state", "state", st.String(), "cause", cause)
+		s.emit(Event{Kind: EventState, State: st, Err: cause})
+	}
+}
+
+// backoff returns the wait before reconnect attempt n (1, 2, ...): min·2^(n-1) capped
+// at max, with "equal jitter" (half fixed, half random).
+func (c *config) backoff(n int) time.Duration {
+	d := c.backoffMin
+	for i := 1; i < n && d < c.backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.backoffMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// nextKey returns a key good for at least minKeyLife, from the KeySource when the
+// current one is not (or when fresh is set).
+func (s *Session) nextKey(ctx context.Context, fresh bool) (provisioning.Key, error) {
+	if !fresh && s.key.ValidFor(time.Now(), s.cfg.minKeyLife) {
+		return s.key, nil
+	}
+	if s.cfg.keys == nil {
+		if s.key.ValidFor(time.Now(), s.cfg.minKeyLife) {
+			return s.key, nil
+		}
+		return provisioning.Key{}, ErrNoKey
+	}
+	k, err := s.cfg.keys.Key(ctx)
+	if err != nil {
+		return provisioning.Key{}, fmt.Errorf("rtc: KeySource.Key: %w", err)
+	}
+	s.key = k
+	return k, nil
+}
+
+// run is the session's state machine: connect, serve, back off, reconnect.
+func (s *Session) run(ctx context.Context) {
+	var final error
+	defer func() {
+		s.upTrack.Store(nil)
+		s.setState(StateClosed, final, true)
+	}()
+	var t turn
+	attempt := 0
+	for {
+		if attempt == 0 {
+			s.setState(StateConnecting, nil, true)
+		} else {
+			s.setState(StateReconnecting, nil, true)
+		}
+		key, err := s.nextKey(ctx, attempt > 0)
+		var c *conn
+		if err == nil {
+			c, err = s.dial(ctx, key)
+		}
+		if err == nil {
+			s.st.connects.Add(1)
+			if attempt > 0 {
+				s.st.reconnects.Add(1)
+			}
+			var up bool
+			up, err = s.serve(ctx, c, &t)
+			c.close()
+			if up {
+				attempt = 0
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !retryable(err) || (errors.Is(err, ErrUnauthorized) && s.cfg.keys == nil) {
+			final = err
+			s.emit(Event{Kind: EventError, Err: err})
+			return
+		}
+		attempt++
+		s.setState(StateDisconnected, err, true)
+		wait := s.cfg.backoff(attempt)
+		s.cfg.log.Info("rtc: reconnecting", "in", wait, "cause", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}

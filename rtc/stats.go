@@ -1,0 +1,130 @@
+package rtc
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgevoice/edgevoice/rtc/jitter"
+	"github.com/pion/webrtc/v4"
+)
+
+type statsCounters struct {
+	connects, reconnects          atomic.Uint64
+	packetsSent, bytesSent        atomic.Uint64
+	packetsRecv, bytesRecv        atomic.Uint64
+	recovered, concealedSamples   atomic.Uint64
+	decodedSamples, playedSamples atomic.Uint64
+	silenceSamples                atomic.Uint64
+	playOverruns, playUnderruns   atomic.Uint64
+	discarded, bargeIns           atomic.Uint64
+	encodeErrors, sendErrors      atomic.Uint64
+	decodeErrors, malformed       atomic.Uint64
+	eventsDropped, cmdsDropped    atomic.Uint64
+	pressToFirst                  atomic.Int64
+	mu                            sync.Mutex
+	jit                           jitter.Stats
+	connectTime, handshakeTime    time.Duration
+	callID                        string
+	connectedAt                   time.Time
+	upBase, downBase              uint64
+	jitterNS                      atomic.Int64
+}
+
+func (c *statsCounters) setConnect(total, handshake time.Duration, callID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.connectTime, c.handshakeTime, c.callID = total, handshake, callID
+	c.connectedAt = time.Now()
+	c.upBase, c.downBase = c.bytesSent.Load(), c.bytesRecv.Load()
+}
+
+func (c *statsCounters) setJitter(j jitter.Stats) {
+	c.mu.Lock()
+	c.jit = j
+	c.mu.Unlock()
+}
+
+// Stats is a snapshot of a session's counters. Counters run over the whole session
+// (all connections) unless noted.
+type Stats struct {
+	State      State
+	CallID     string // of the current or last connection (from Location)
+	Connects   uint64
+	Reconnects uint64
+	// ConnectTime is offer creation → connected of the last connect; HandshakeTime the
+	// part after the SDP answer arrived (ICE checks + DTLS), its ICE/DTLS share.
+	ConnectTime   time.Duration
+	HandshakeTime time.Duration
+	// PressToFirstPacket: from the last Press to the first RTP packet written for it.
+	PressToFirstPacket time.Duration
+	RTT                time.Duration // ICE candidate pair round-trip time (current connection)
+	Jitter             time.Duration // RFC 3550 interarrival jitter of the received stream
+
+	PacketsSent, PacketsReceived uint64
+	BytesSent, BytesReceived     uint64
+	// PacketsLost were declared lost by the jitter buffer; PacketsRecovered of them were
+	// rebuilt from FEC, the rest concealed (ConcealedTime).
+	PacketsLost, PacketsRecovered, PacketsLate uint64
+	ConcealedTime                              time.Duration
+	DecodedTime, PlayedTime, SilenceTime       time.Duration
+	PlayoutUnderruns, PlayoutOverrunSamples    uint64
+	DiscardedPackets                           uint64 // dropped after a barge-in
+	BargeIns                                   uint64
+	MicDropped                                 uint64 // pre-roll samples dropped (oldest first)
+	Malformed                                  uint64 // undecodable server events
+	EventsDropped                              uint64 // events nobody read in time
+	Errors                                     uint64 // encode, send and decode errors
+	// BitrateUp/Down: Opus payload bits per second since the current connection came up.
+	BitrateUp, BitrateDown float64
+}
+
+func samplesDur(n uint64) time.Duration { return time.Duration(n) * time.Second / sampleRate }
+
+// Stats returns a snapshot.
+func (s *Session) Stats() Stats {
+	c := &s.st
+	c.mu.Lock()
+	j := c.jit
+	st := Stats{
+		ConnectTime: c.connectTime, HandshakeTime: c.handshakeTime, CallID: c.callID,
+		PacketsLost: j.Lost, PacketsLate: j.Late,
+	}
+	since, upBase, downBase := c.connectedAt, c.upBase, c.downBase
+	c.mu.Unlock()
+	st.Jitter = time.Duration(c.jitterNS.Load())
+	st.State = s.State()
+	st.Connects, st.Reconnects = c.connects.Load(), c.reconnects.Load()
+	st.PressToFirstPacket = time.Duration(c.pressToFirst.Load())
+	st.PacketsSent, st.PacketsReceived = c.packetsSent.Load(), c.packetsRecv.Load()
+	st.BytesSent, st.BytesReceived = c.bytesSent.Load(), c.bytesRecv.Load()
+	st.PacketsRecovered = c.recovered.Load()
+	st.ConcealedTime = samplesDur(c.concealedSamples.Load())
+	st.DecodedTime = samplesDur(c.decodedSamples.Load())
+	st.PlayedTime = samplesDur(c.playedSamples.Load())
+	st.SilenceTime = samplesDur(c.silenceSamples.Load())
+	st.PlayoutUnderruns, st.PlayoutOverrunSamples = c.playUnderruns.Load(), c.playOverruns.Load()
+	st.DiscardedPackets, st.BargeIns = c.discarded.Load(), c.bargeIns.Load()
+	st.MicDropped = s.mic.Overruns()
+	st.Malformed = c.malformed.Load()
+	st.EventsDropped = c.eventsDropped.Load()
+	st.Errors = c.encodeErrors.Load() + c.sendErrors.Load() + c.decodeErrors.Load()
+	if secs := time.Since(since).Seconds(); !since.IsZero() && secs > 0 {
+		st.BitrateUp = float64(st.BytesSent-upBase) * 8 / secs
+		st.BitrateDown = float64(st.BytesReceived-downBase) * 8 / secs
+	}
+	if tgt := s.upTrack.Load(); tgt != nil {
+		st.RTT = pairRTT(tgt.c.pc)
+	}
+	return st
+}
+
+// pairRTT is the round-trip time of the nominated ICE candidate pair.
+func pairRTT(pc *webrtc.PeerConnection) time.Duration {
+	for _, v := range pc.GetStats() {
+		if x, ok := v.(webrtc.ICECandidatePairStats); ok && x.Nominated && x.CurrentRoundTripTime > 0 {
+			return time.Duration(x.CurrentRoundTripTime * float64(time.Second))
+		}
+	}
+	return 0
+}
