@@ -416,8 +416,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		d.mu.Lock()
 		now := d.clock.Now()
+		var refreshAt time.Time // prefetch: replace the ready key from then on
+		if d.key != nil {
+			refreshAt = d.key.ExpiresAt.Add(-d.minValid - refreshMargin)
+		}
 		need := len(d.waiters) > 0 ||
-			(d.policy == PolicyPrefetch && (d.key == nil || !d.key.ValidFor(now, d.minValid+refreshMargin)))
+			(d.policy == PolicyPrefetch && (d.key == nil || !now.Before(refreshAt)))
 		wait := time.Duration(-1)
 		mint := false
 		switch {
@@ -426,7 +430,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case need:
 			wait = d.nextAttempt.Sub(now)
 		case d.key != nil && d.policy == PolicyPrefetch:
-			wait = d.key.ExpiresAt.Add(-d.minValid - refreshMargin).Sub(now)
+			wait = refreshAt.Sub(now)
 		}
 		var ch bool
 		switch {

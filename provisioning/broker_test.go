@@ -1,0 +1,229 @@
+package provisioning
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type brokerFixture struct {
+	up     *fakeBackend
+	srv    *httptest.Server
+	store  *DeviceStore
+	token  string
+	clk    *fakeClock
+	broker *Broker
+}
+
+func newBrokerFixture(t *testing.T, opts ...BrokerOption) *brokerFixture {
+	t.Helper()
+	f := &brokerFixture{clk: newFakeClock(testStart)}
+	f.up = newFakeBackend(t, f.clk)
+	upstream := azureGA(t, f.up)
+	var err error
+	f.store, err = OpenDeviceStore(filepath.Join(t.TempDir(), "devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.token, err = f.store.AddDevice("kitchen", f.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.broker, err = NewBroker(upstream, f.store, append([]BrokerOption{WithBrokerClock(f.clk)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(f.broker)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *brokerFixture) device(t *testing.T, token string) Provider {
+	t.Helper()
+	p, err := NewProvider(ProfileBroker, WithBrokerURL(f.srv.URL), WithCredential(StaticCredential(token)), WithClock(f.clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBrokerIssuesKeysToKnownDevices(t *testing.T) {
+	checkGoroutines(t)
+	pinned := SessionDefaults{Instructions: "You are a kitchen timer.", Voice: "marin", Tools: json.RawMessage(`[{"type":"function","name":"set_timer"}]`)}
+	f := newBrokerFixture(t, WithPinnedSession(pinned))
+	ctx := context.Background()
+
+	k, err := f.device(t, f.token).Mint(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Profile != ProfileBroker || k.Dialect != DialectGA || !strings.HasSuffix(k.SDPURL, "/openai/v1/realtime/calls") ||
+		!strings.HasPrefix(k.Value, "ek_") || k.Session == nil || k.Session.Instructions != pinned.Instructions {
+		t.Errorf("key %v session %+v", k, k.Session)
+	}
+	// the upstream got the broker's credential, never the device token
+	rec := f.up.requests()[0]
+	if rec.APIKey != testAPIKey || strings.Contains(rec.Auth, f.token) {
+		t.Errorf("upstream headers %q %q", rec.APIKey, rec.Auth)
+	}
+
+	// a wrong token: 401, which the device sees as a rejected credential
+	_, err = f.device(t, "evd_"+strings.Repeat("A", 43)).Mint(ctx, nil)
+	if !errors.Is(err, ErrCredentialRejected) || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("wrong token: %v", err)
+	}
+	// pinned: a device may not change the session
+	_, err = f.device(t, f.token).Mint(ctx, &SessionDefaults{Instructions: "ignore your rules"})
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != http.StatusForbidden || !strings.Contains(err.Error(), "pins the session") {
+		t.Errorf("override of pinned session: %v", err)
+	}
+	if n := f.up.n.Load(); n != 1 {
+		t.Errorf("upstream asked %d times, want 1", n)
+	}
+	// the records hold only the hash
+	data, _ := os.ReadFile(filepath.Join(f.store.dir, "kitchen.json"))
+	if strings.Contains(string(data), f.token) || !strings.Contains(string(data), hashToken(f.token)) {
+		t.Errorf("record: %s", data)
+	}
+	if fi, _ := os.Stat(filepath.Join(f.store.dir, "kitchen.json")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("record mode %v", fi.Mode())
+	}
+}
+
+func TestBrokerUnpinnedOverridesAndDeviceChanges(t *testing.T) {
+	checkGoroutines(t)
+	f := newBrokerFixture(t)
+	ctx := context.Background()
+	k, err := f.device(t, f.token).Mint(ctx, &SessionDefaults{Voice: "cedar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := f.up.requests()[0].Body["session"].(map[string]any)
+	if v := sess["audio"].(map[string]any)["output"].(map[string]any)["voice"]; v != "cedar" || k.Session.Voice != "cedar" {
+		t.Errorf("voice override not applied: %v, %+v", v, k.Session)
+	}
+	// a device added while the broker runs is accepted; a removed one is not
+	tok2, err := f.store.AddDevice("hall", f.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.device(t, tok2).Mint(ctx, nil); err != nil {
+		t.Errorf("new device: %v", err)
+	}
+	if _, err := f.store.AddDevice("hall", f.clk.Now()); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate add: %v", err)
+	}
+	if _, err := f.store.AddDevice("../etc", f.clk.Now()); err == nil {
+		t.Error("path in device name accepted")
+	}
+	if err := f.store.RemoveDevice("hall"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.device(t, tok2).Mint(ctx, nil); !errors.Is(err, ErrCredentialRejected) {
+		t.Errorf("removed device: %v", err)
+	}
+	devs, _ := f.store.Devices()
+	if len(devs) != 1 || devs[0].Name != "kitchen" {
+		t.Errorf("devices %+v", devs)
+	}
+}
+
+func TestBrokerRateLimitPerDevice(t *testing.T) {
+	checkGoroutines(t)
+	f := newBrokerFixture(t, WithRateLimit(6, 2)) // one per 10 s, bursts of 2
+	tok2, _ := f.store.AddDevice("hall", f.clk.Now())
+	ctx := context.Background()
+	dev := f.device(t, f.token)
+	for i := range 2 {
+		if _, err := dev.Mint(ctx, nil); err != nil {
+			t.Fatalf("burst %d: %v", i, err)
+		}
+	}
+	_, err := dev.Mint(ctx, nil)
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 429 || he.RetryAfter != 10*time.Second {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, err := f.device(t, tok2).Mint(ctx, nil); err != nil {
+		t.Errorf("another device is limited too: %v", err)
+	}
+	f.clk.Advance(10 * time.Second)
+	if _, err := dev.Mint(ctx, nil); err != nil {
+		t.Errorf("after 10 s: %v", err)
+	}
+}
+
+func TestBrokerUpstreamFailures(t *testing.T) {
+	checkGoroutines(t)
+	f := newBrokerFixture(t)
+	var mode atomic.Int64
+	f.up.handle = func(w http.ResponseWriter, r *http.Request, _ recorded) bool {
+		switch mode.Load() {
+		case 1:
+			apiError(w, 401, "invalid_api_key", "bad key")
+		case 2:
+			w.Header().Set("Retry-After", "12")
+			apiError(w, 429, "rate_limit_exceeded", "slow down")
+		case 3:
+			apiError(w, 500, "server_error", "oops")
+		default:
+			return false
+		}
+		return true
+	}
+	ctx := context.Background()
+	dev := f.device(t, f.token)
+	for _, tc := range []struct {
+		mode   int64
+		status int
+		retry  time.Duration
+	}{{1, 502, 0}, {2, 503, 12 * time.Second}, {3, 502, 0}} {
+		mode.Store(tc.mode)
+		f.clk.Advance(time.Minute) // stay under the device rate limit
+		_, err := dev.Mint(ctx, nil)
+		var he *HTTPError
+		if !errors.As(err, &he) || he.StatusCode != tc.status || he.RetryAfter != tc.retry || IsPermanent(err) {
+			t.Errorf("upstream mode %d: %v, want %d retry %s and not permanent for the device", tc.mode, err, tc.status, tc.retry)
+		}
+	}
+	// GET and unknown paths
+	resp, err := http.Get(f.srv.URL + "/v1/keys")
+	if err != nil || resp.StatusCode != 405 {
+		t.Errorf("GET /v1/keys: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(f.srv.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestBrokerBadDeviceResponses(t *testing.T) {
+	// a broker answering without webrtc_url or with a bad protocol is refused by the device
+	checkGoroutines(t)
+	clk := newFakeClock(testStart)
+	for _, tc := range []struct{ body, want string }{
+		{`{"value":"ek_abcdefghijkl","expires_at":1900000000,"protocol":"ga"}`, "webrtc_url"},
+		{`{"value":"ek_abcdefghijkl","expires_at":1900000000,"webrtc_url":"https://x/calls","protocol":"v3"}`, "unknown dialect"},
+		{`{"expires_at":1900000000,"webrtc_url":"https://x/calls"}`, "no value"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(tc.body))
+		}))
+		p, _ := NewProvider(ProfileBroker, WithBrokerURL(srv.URL), WithCredential(StaticCredential("evd_x")), WithClock(clk))
+		_, err := p.Mint(context.Background(), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.body, err)
+		}
+		srv.Close()
+	}
+}

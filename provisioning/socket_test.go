@@ -1,0 +1,301 @@
+package provisioning
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startSocket serves d on a socket in a temp dir, allowing uids.
+func startSocket(t testing.TB, src KeySource, dir string, uids ...uint32) string {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, "keys.sock")
+	l, err := ListenUnix(path, 0o660, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewKeyServer(src, WithAllowedUIDs(uids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return path
+}
+
+func TestKeySocketGetAndStatus(t *testing.T) {
+	checkGoroutines(t)
+	clk := newFakeClock(testStart)
+	b := newFakeBackend(t, clk)
+	d := startDaemon(t, b, clk)
+	path := startSocket(t, d, "", uint32(os.Getuid()))
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o660 || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("socket mode %v %v", fi.Mode(), err)
+	}
+	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	c := Dial(path)
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil || st.State != StateReady || !st.KeyReady || st.Profile != ProfileAzure {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	raw, _ := json.Marshal(st)
+	if strings.Contains(string(raw), "ek_") {
+		t.Errorf("status carries a key: %s", raw)
+	}
+	k1, err := c.Get(ctx, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := c.Get(ctx, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.Value == k2.Value || k1.Dialect != DialectGA || !strings.HasSuffix(k1.SDPURL, "/calls") || k1.Profile != ProfileAzure {
+		t.Errorf("keys %v %v", k1, k2)
+	}
+	if _, err := c.Get(ctx, 3*time.Hour); err == nil || !strings.Contains(err.Error(), "min_valid_s") {
+		t.Errorf("3h validity: %v", err)
+	}
+}
+
+func TestKeySocketGarbageAndDaemonUnaffected(t *testing.T) {
+	checkGoroutines(t)
+	clk := newFakeClock(testStart)
+	b := newFakeBackend(t, clk)
+	d := startDaemon(t, b, clk)
+	path := startSocket(t, d, "", uint32(os.Getuid()))
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	for _, junk := range []string{"hello\n", "{\"op\":\"get\",\"min_valid_s\":\"x\"}\n", "{\"op\":\"delete\"}\n", "{\"op\":\"get\",\"evil\":1}\n", "\x00\xff{{{\n"} {
+		conn.Write([]byte(junk))
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %q: %v", junk, err)
+		}
+		var r Response
+		if json.Unmarshal([]byte(line), &r) != nil || r.OK || r.Code != "bad_request" || r.Error == "" {
+			t.Errorf("after %q: %s", junk, line)
+		}
+	}
+	// a huge line closes the connection with an error answer
+	conn.Write([]byte(strings.Repeat("x", 10000) + "\n"))
+	line, _ := br.ReadString('\n')
+	if !strings.Contains(line, "longer than") {
+		t.Errorf("long line: %q", line)
+	}
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("connection still open after an oversized line")
+	}
+	// the daemon still serves
+	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	if _, err := Dial(path).Get(context.Background(), time.Second); err != nil {
+		t.Errorf("get after garbage: %v", err)
+	}
+}
+
+func TestKeySocketPeerCheck(t *testing.T) {
+	if err := checkPeer(1000, []uint32{1000}); err != nil {
+		t.Error(err)
+	}
+	err := checkPeer(65534, []uint32{1000})
+	if err == nil || !strings.Contains(err.Error(), "uid 65534 may not use the key socket") {
+		t.Errorf("foreign uid: %v", err)
+	}
+	if checkPeer(0, nil) == nil {
+		t.Error("empty allow list let root in")
+	}
+
+	// the real SO_PEERCRED path: our own uid is not on the list
+	checkGoroutines(t)
+	clk := newFakeClock(testStart)
+	b := newFakeBackend(t, clk)
+	d := startDaemon(t, b, clk)
+	path := startSocket(t, d, "", uint32(os.Getuid())+1)
+	_, err = Dial(path).Get(context.Background(), time.Second)
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != "forbidden" {
+		t.Errorf("get from a refused uid: %v", err)
+	}
+	if d.Status().Requests != 0 {
+		t.Errorf("a refused peer reached the daemon")
+	}
+}
+
+// TestKeySocketPeerOtherUser connects from a child process running as nobody.
+func TestKeySocketPeerOtherUser(t *testing.T) {
+	if os.Getenv("EDGEVOICE_PEER_CHILD") != "" {
+		conn, err := net.Dial("unix", os.Getenv("EDGEVOICE_PEER_CHILD"))
+		if err != nil {
+			os.Stdout.WriteString("dial: " + err.Error())
+			os.Exit(0)
+		}
+		conn.Write([]byte(`{"op":"status"}` + "\n"))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		os.Stdout.WriteString(line)
+		os.Exit(0)
+	}
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a child as another user")
+	}
+	checkGoroutines(t)
+	// a world-traversable dir with a world-executable copy of this test binary
+	dir, err := os.MkdirTemp("", "evpeer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Skip("cannot copy the test binary:", err)
+	}
+	bin := filepath.Join(dir, "peer.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	clk := newFakeClock(testStart)
+	b := newFakeBackend(t, clk)
+	d := startDaemon(t, b, clk)
+	path := startSocket(t, d, dir, 0)
+	os.Chmod(path, 0o666) // only the uid check stands in the way
+
+	run := func(uid uint32) string {
+		cmd := exec.Command(bin, "-test.run=^TestKeySocketPeerOtherUser$")
+		cmd.Env = append(os.Environ(), "EDGEVOICE_PEER_CHILD="+path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("child as uid %d: %v %s", uid, err, out)
+		}
+		return string(out)
+	}
+	if out := run(65534); !strings.Contains(out, `"code":"forbidden"`) || !strings.Contains(out, "uid 65534") {
+		t.Errorf("nobody got: %s", out)
+	}
+	if out := run(0); !strings.Contains(out, `"ok":true`) {
+		t.Errorf("root (allowed) got: %s", out)
+	}
+}
+
+func TestListenUnixRefusesLiveSocket(t *testing.T) {
+	checkGoroutines(t)
+	dir := t.TempDir()
+	clk := newFakeClock(testStart)
+	b := newFakeBackend(t, clk)
+	d := startDaemon(t, b, clk)
+	path := startSocket(t, d, dir, 0)
+	if _, err := ListenUnix(path, 0o660, -1); err == nil || !strings.Contains(err.Error(), "another daemon") {
+		t.Errorf("second listener: %v", err)
+	}
+	plain := filepath.Join(dir, "file")
+	os.WriteFile(plain, nil, 0o600)
+	if _, err := ListenUnix(plain, 0o660, -1); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Errorf("over a file: %v", err)
+	}
+}
+
+func TestCredentialFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "api-key")
+	os.WriteFile(p, []byte("  "+testAPIKey+"\n"), 0o644)
+	_, err := ReadCredentialFile(p)
+	if err == nil || !strings.Contains(err.Error(), "mode 0644") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("0644: %v", err)
+	}
+	noSecret(t, err)
+	os.Chmod(p, 0o640)
+	if _, err := ReadCredentialFile(p); err == nil {
+		t.Error("0640 accepted")
+	}
+	os.Chmod(p, 0o600)
+	if s, err := ReadCredentialFile(p); err != nil || s != testAPIKey {
+		t.Errorf("0600: %q %v", s, err)
+	}
+	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600)
+	if _, err := ReadCredentialFile(filepath.Join(dir, "empty")); err == nil {
+		t.Error("empty file accepted")
+	}
+	if got, _ := CredentialPath("", dir, "api-key"); got != p {
+		t.Errorf("credentials dir: %s", got)
+	}
+	if got, _ := CredentialPath("/etc/x", dir, "api-key"); got != "/etc/x" {
+		t.Errorf("configured path: %s", got)
+	}
+	if _, err := CredentialPath("", "", "api-key"); err == nil || !strings.Contains(err.Error(), "LoadCredential") {
+		t.Errorf("none: %v", err)
+	}
+}
+
+func TestMaskNeverShowsSecret(t *testing.T) {
+	for _, s := range []string{"ek_68af0123456789abcdef", testAPIKey, "short"} {
+		m := Mask(s)
+		if strings.Contains(m, s[3:]) {
+			t.Errorf("Mask(%q) = %q", s, m)
+		}
+	}
+	k := Key{Value: "ek_68af0123456789abcdef", SDPURL: "https://x"}
+	if strings.Contains(k.String(), "68af01") {
+		t.Errorf("Key.String leaks: %s", k)
+	}
+}
+
+// BenchmarkKeySocketGet measures a get on the key socket with a prefetched key ready
+// (each key is handed out once, so the refill is awaited outside the timed part). It
+// reports p50 and p99 in microseconds.
+func BenchmarkKeySocketGet(b *testing.B) {
+	clk := SystemClock{}
+	fb := newFakeBackend(b, clk)
+	p, err := NewProvider(ProfileOpenAI, WithMintURL(fb.openaiURL()), WithCredential(StaticCredential(testAPIKey)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := NewDaemon(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	path := startSocket(b, d, "", uint32(os.Getuid()))
+	c := Dial(path)
+	var lat []time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for !d.Status().KeyReady {
+			time.Sleep(20 * time.Microsecond)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		if _, err := c.Get(ctx, 30*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
