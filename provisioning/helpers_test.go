@@ -168,9 +168,11 @@ func newFakeBackend(t testing.TB, clk Clock) *fakeBackend {
 	return b
 }
 
-func (b *fakeBackend) gaURL() string      { return b.srv.URL + "/openai/v1/realtime/client_secrets" }
-func (b *fakeBackend) openaiURL() string  { return b.srv.URL + "/v1/realtime/client_secrets" }
-func (b *fakeBackend) previewURL() string { return b.srv.URL + "/openai/realtimeapi/sessions?api-version=" + PreviewAPIVersion }
+func (b *fakeBackend) gaURL() string     { return b.srv.URL + "/openai/v1/realtime/client_secrets" }
+func (b *fakeBackend) openaiURL() string { return b.srv.URL + "/v1/realtime/client_secrets" }
+func (b *fakeBackend) previewURL() string {
+	return b.srv.URL + "/openai/realtimeapi/sessions?api-version=" + PreviewAPIVersion
+}
 
 func (b *fakeBackend) requests() []recorded {
 	b.mu.Lock()

@@ -425,10 +425,13 @@ func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	b, _ := json.Marshal(req)
-	if _, err := conn.Write(append(b, '\n')); err != nil {
-		return Response{}, fmt.Errorf("provisioning: key socket write: %w", err)
-	}
+	_, werr := conn.Write(append(b, '\n'))
+	// a refused peer gets its answer before the server closes: read even if the write
+	// failed
 	line, err := readLine(bufio.NewReaderSize(conn, 4096), maxResponseLine)
+	if err != nil && werr != nil {
+		return Response{}, fmt.Errorf("provisioning: key socket write: %w", werr)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
