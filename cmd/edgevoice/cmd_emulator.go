@@ -27,6 +27,7 @@ func runEmulator(ctx context.Context, env *Env) error {
 	iceTCP := fs.Bool("ice-tcp", false, "also offer a passive ICE-TCP candidate on 127.0.0.1")
 	reply := fs.String("reply-text", rtctest.DefaultReplyText, "assistant transcript sent with each response")
 	userText := fs.String("user-transcript", rtctest.DefaultUserText, "user transcript sent after a commit when input transcription is on")
+	vad := fs.Bool("vad", false, "act on server_vad/semantic_vad sessions: detect speech (packets > 24 bytes), commit and answer turns, interrupt on speech")
 	verbose := fs.Bool("v", false, "log every call state change and fault at debug level")
 	var f rtctest.Faults
 	fs.IntVar(&f.MintStatus, "mint-status", 0, "answer the mint endpoints with this HTTP `status` (e.g. 401, 500)")
@@ -77,6 +78,9 @@ func runEmulator(ctx context.Context, env *Env) error {
 	}
 	if *noGA {
 		opts = append(opts, rtctest.WithoutGA())
+	}
+	if *vad {
+		opts = append(opts, rtctest.WithServerVAD(nil))
 	}
 	if *iceTCP {
 		opts = append(opts, rtctest.WithICETCP())

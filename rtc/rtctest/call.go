@@ -53,6 +53,7 @@ type call struct {
 	nItem    int
 	nResp    int
 	evbuf    []byte
+	vad      vadState
 }
 
 type activeResp struct {
@@ -297,6 +298,12 @@ func withEventID(ev events.Event, id string) events.Event {
 	case events.InputAudioBufferCleared:
 		e.EventID = id
 		return e
+	case events.SpeechStarted:
+		e.EventID = id
+		return e
+	case events.SpeechStopped:
+		e.EventID = id
+		return e
 	case events.ConversationItemCreated:
 		e.EventID = id
 		return e
@@ -377,22 +384,7 @@ func (c *call) onMessage(msg webrtc.DataChannelMessage) {
 				float64(c.bufDur)/float64(time.Millisecond)))
 			return
 		}
-		c.nItem++
-		item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
-		t := Turn{ItemID: item, Packets: len(c.buf), Duration: c.bufDur, Payloads: c.buf}
-		for _, p := range c.buf {
-			t.Bytes += len(p)
-		}
-		c.st.Turns = append(c.st.Turns, t)
-		c.pending = c.buf
-		c.buf, c.bufDur = nil, 0
-		prev := c.lastItem
-		c.lastItem = item
-		c.sendLocked(events.InputAudioBufferCommitted{ItemID: item, PreviousItemID: prev})
-		c.sendLocked(events.ConversationItemCreated{ItemID: item, PreviousItemID: prev, Role: "user"})
-		if tr := c.st.Session.Transcription; tr != nil && tr.Model != "" {
-			c.sendLocked(events.InputTranscriptionCompleted{ItemID: item, Transcript: c.s.userText})
-		}
+		c.commitLocked()
 	case events.ResponseCreate:
 		if c.resp != nil {
 			c.errorLocked(e.EventID, "conversation_already_has_active_response", "",
@@ -423,6 +415,27 @@ func (c *call) onMessage(msg webrtc.DataChannelMessage) {
 	default:
 		c.errorLocked("", "invalid_value", "type", fmt.Sprintf("Invalid value: '%s' is a server event.", name))
 	}
+}
+
+// commitLocked turns the input buffer into a user item and announces it.
+func (c *call) commitLocked() string {
+	c.nItem++
+	item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
+	t := Turn{ItemID: item, Packets: len(c.buf), Duration: c.bufDur, Payloads: c.buf}
+	for _, p := range c.buf {
+		t.Bytes += len(p)
+	}
+	c.st.Turns = append(c.st.Turns, t)
+	c.pending = c.buf
+	c.buf, c.bufDur = nil, 0
+	prev := c.lastItem
+	c.lastItem = item
+	c.sendLocked(events.InputAudioBufferCommitted{ItemID: item, PreviousItemID: prev})
+	c.sendLocked(events.ConversationItemCreated{ItemID: item, PreviousItemID: prev, Role: "user"})
+	if tr := c.st.Session.Transcription; tr != nil && tr.Model != "" {
+		c.sendLocked(events.InputTranscriptionCompleted{ItemID: item, Transcript: c.s.userText})
+	}
+	return item
 }
 
 // mergeSession applies the fields an update sets.
@@ -616,9 +629,13 @@ func (c *call) readTrack(tr *webrtc.TrackRemote) {
 		if c.st.FirstPacket.IsZero() {
 			c.st.FirstPacket = now
 		}
+		d := opusDuration(p)
 		if len(c.buf) < maxTurnPackets {
 			c.buf = append(c.buf, p)
-			c.bufDur += opusDuration(p)
+			c.bufDur += d
+		}
+		if c.s.vad != nil {
+			c.vadLocked(p, d)
 		}
 		c.mu.Unlock()
 		c.s.update(func(s *Stats) { s.PacketsIn++; s.BytesIn += uint64(len(p)) })

@@ -25,8 +25,14 @@
 // response.done and output_audio_buffer.stopped. response.cancel and
 // output_audio_buffer.clear stop the audio at once (response.done with status
 // cancelled; output_audio_buffer.cleared). A response without audio sends no
-// output_audio_buffer events, as the real service does. The emulator does no voice
-// activity detection: it never sends speech_started/speech_stopped.
+// output_audio_buffer events, as the real service does.
+//
+// Voice activity detection is off unless [WithServerVAD] is given: then, in
+// server_vad and semantic_vad sessions, the emulator finds turns itself
+// (speech_started, speech_stopped after the silence duration, commit, response) and
+// interrupts a playing response when speech starts (output_audio_buffer.cleared,
+// response.done cancelled with reason turn_detected). Speech is told from silence per
+// packet by a [SpeechDetector]; the default looks at the packet size only.
 //
 // # Faults and counters
 //

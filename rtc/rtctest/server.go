@@ -177,6 +177,7 @@ type Server struct {
 	iceFailed   time.Duration
 	iceKeep     time.Duration
 	packetHook  func(string, *rtp.Packet, time.Time)
+	vad         SpeechDetector
 
 	api      *webrtc.API
 	httpSrv  *http.Server
