@@ -13,9 +13,11 @@
 // overruns. A ring from NewKeepLast is a pre-roll buffer: Write always takes everything
 // and, when the ring is full, the oldest buffered items are dropped (counted as
 // overruns) so the ring keeps the newest Cap() items. Dropping is done with a
-// compare-and-swap on the read index, so it is safe while the consumer reads; a
-// keep-last ring uses twice the memory so that the producer never has to overwrite
-// items the consumer is copying out.
+// compare-and-swap on the read index, so it is safe while the consumer reads. A
+// keep-last ring allocates four times its capacity so that the producer can keep going
+// without touching items the consumer is copying out. Only if the consumer stalls inside
+// one Read while the producer writes more than three capacities does a Write keep just
+// the newest part of its own input that fits (the rest counted as overruns).
 //
 // # Waiting
 //

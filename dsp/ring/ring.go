@@ -14,7 +14,7 @@ const busy = 1
 type Ring[T any] struct {
 	buf      []T
 	mask     uint64 // len(buf)-1
-	capacity uint64 // logical capacity (len(buf) in normal mode, len(buf)/2 in keep-last)
+	capacity uint64 // logical capacity (len(buf) in normal mode, len(buf)/4 in keep-last)
 	keepLast bool
 	notify   chan struct{}
 
@@ -31,6 +31,7 @@ type Ring[T any] struct {
 	_        [48]byte
 	over     atomic.Uint64
 	under    atomic.Uint64
+	stalls   atomic.Uint64 // keep-last writes that had to drop new items (consumer stuck mid-Read)
 }
 
 // New returns a ring that holds capacity items, rounded up to a power of two. It panics
@@ -52,7 +53,7 @@ func newRing[T any](capacity int, keepLast bool) *Ring[T] {
 	c := uint64(1) << bits.Len64(uint64(capacity-1))
 	n := c
 	if keepLast {
-		n = 2 * c
+		n = 4 * c // room for: what the consumer copies (<= c), what is buffered (<= c), a write (<= c), and slack
 	}
 	return &Ring[T]{
 		buf:      make([]T, n),
@@ -157,6 +158,7 @@ func (r *Ring[T]) writeKeepLast(p []T) int {
 			// placed without touching what it is copying.
 			fit := low + size - w
 			r.over.Add(n - fit)
+			r.stalls.Add(1)
 			p = p[n-fit:]
 			n = fit
 		}
