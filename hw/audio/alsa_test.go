@@ -9,48 +9,21 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/hw/audio/audiotest"
 )
 
-// alsaRig points ALSA at a generated asoundrc with file-plugin devices in a temp dir:
-//
-//	filemic  capture: reads dir/in.raw (raw samples in the opened format), unpaced
-//	filespk  playback: writes everything played to dir/out.raw, unpaced
-//	nullspk  a null speaker; default = filemic/nullspk
-//
-// ALSA reloads its configuration when ALSA_CONFIG_PATH or the files change, so each
-// test can set its own.
+// alsaRig points ALSA at file-plugin devices in a temp dir (see package audiotest):
+// filemic reads dir/in.raw, filespk writes dir/out.raw, both unpaced. ALSA reloads its
+// configuration when ALSA_CONFIG_PATH changes, so each test sets its own.
 func alsaRig(t testing.TB) string {
 	t.Helper()
-	const alsaConf = "/usr/share/alsa/alsa.conf"
-	if _, err := os.Stat(alsaConf); err != nil {
-		t.Fatalf("ALSA is not installed (%v); run `make deps` (build/install-deps.sh installs libasound2-dev)", err)
-	}
 	dir := t.TempDir()
-	rc := fmt.Sprintf(`pcm.filemic {
-    type file
-    slave.pcm "null"
-    file "%[1]s/tee.raw"
-    infile "%[1]s/in.raw"
-    format "raw"
-    hint { show on description "Test file mic" }
-}
-pcm.filespk {
-    type file
-    slave.pcm "null"
-    file "%[1]s/out.raw"
-    format "raw"
-    hint { show on description "Test file speaker" }
-}
-pcm.nullspk { type null hint { show on description "Test null speaker" } }
-pcm.!default { type asym playback.pcm "nullspk" capture.pcm "filemic" }
-`, dir)
-	if err := os.WriteFile(filepath.Join(dir, "asoundrc"), []byte(rc), 0o644); err != nil {
+	env, err := audiotest.WriteALSAConfig(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "in.raw"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("ALSA_CONFIG_PATH", alsaConf+":"+filepath.Join(dir, "asoundrc"))
+	t.Setenv("ALSA_CONFIG_PATH", env)
 	return dir
 }
 
@@ -240,7 +213,7 @@ func TestALSAUnknownDevice(t *testing.T) {
 	if !errors.Is(err, ErrNoDevice) {
 		t.Fatalf("err = %v, want ErrNoDevice", err)
 	}
-	for _, s := range []string{`"ReSpeaker"`, `"Test file mic" (filemic)`, `(default)`} {
+	for _, s := range []string{`"ReSpeaker"`, `"Test file mic" (filemic)`, `"default"`} {
 		if !contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %s", err, s)
 		}

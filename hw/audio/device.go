@@ -3,6 +3,7 @@ package audio
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -114,6 +115,9 @@ type DeviceInfo struct {
 }
 
 func (d DeviceInfo) String() string {
+	if d.Name == "" {
+		return fmt.Sprintf("%q", d.ID)
+	}
 	if d.Name == d.ID || d.ID == "" {
 		return fmt.Sprintf("%q", d.Name)
 	}
@@ -306,4 +310,63 @@ func cDeviceID(id *malgo.DeviceID) unsafe.Pointer {
 		return nil
 	}
 	return id.Pointer()
+}
+
+// SummarizeFormats condenses a device's native formats into one line, such as
+// "s16 s32 f32, 2 ch, 16000 48000 Hz" or "s16 s32, any ch, 8000..384000 Hz (14 rates)".
+func SummarizeFormats(fs []NativeFormat) string {
+	if len(fs) == 0 {
+		return "not reported"
+	}
+	var samples []string
+	seenS := map[string]bool{}
+	chMin, chMax, anyCh := 0, 0, false
+	rates := map[int]bool{}
+	anyRate := false
+	for _, f := range fs {
+		if !seenS[f.Sample] {
+			seenS[f.Sample] = true
+			samples = append(samples, f.Sample)
+		}
+		if f.Channels == 0 {
+			anyCh = true
+		} else {
+			if chMin == 0 || f.Channels < chMin {
+				chMin = f.Channels
+			}
+			chMax = max(chMax, f.Channels)
+		}
+		if f.Rate == 0 {
+			anyRate = true
+		} else {
+			rates[f.Rate] = true
+		}
+	}
+	ch := "any ch"
+	switch {
+	case anyCh:
+	case chMin == chMax:
+		ch = fmt.Sprintf("%d ch", chMin)
+	default:
+		ch = fmt.Sprintf("%d-%d ch", chMin, chMax)
+	}
+	rl := make([]int, 0, len(rates))
+	for r := range rates {
+		rl = append(rl, r)
+	}
+	slices.Sort(rl)
+	var rate string
+	switch {
+	case anyRate || len(rl) == 0:
+		rate = "any rate"
+	case len(rl) <= 4:
+		s := make([]string, len(rl))
+		for i, r := range rl {
+			s[i] = fmt.Sprint(r)
+		}
+		rate = strings.Join(s, " ") + " Hz"
+	default:
+		rate = fmt.Sprintf("%d..%d Hz (%d rates)", rl[0], rl[len(rl)-1], len(rl))
+	}
+	return strings.Join(samples, " ") + ", " + ch + ", " + rate
 }

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/edgevoice/edgevoice/dsp/meter"
+	"github.com/edgevoice/edgevoice/hw/audio"
+)
+
+func init() {
+	register(&command{name: "devices", summary: "list audio capture and playback devices with their native formats", run: runDevices})
+	register(&command{name: "record", summary: "record the raw multi-channel microphone to a WAV file", run: runRecord})
+	register(&command{name: "play", summary: "play a WAV file on the speaker", run: runPlay})
+	register(&command{name: "levels", summary: "live per-channel microphone level meter with clipping warnings", run: runLevels})
+}
+
+// audioFlags are the device flags the audio subcommands share. Their defaults come from
+// the [audio] section of -config when that file exists; flags given override it.
+type audioFlags struct {
+	fs                *flag.FlagSet
+	config            string
+	backend, device   string
+	rate, channels    int
+	format            string
+	period            time.Duration
+	playback          bool // the device flags describe the speaker
+	resolved          audioConfig
+	explicitConfigSet bool
+}
+
+func newAudioFlags(name string, env *Env, playback bool) *audioFlags {
+	a := &audioFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError), playback: playback}
+	a.fs.SetOutput(env.Stderr)
+	a.fs.StringVar(&a.config, "config", defaultConfigPath, "config file whose [audio] section gives the defaults (the default file is ignored when missing; \"\" = built-in defaults)")
+	a.fs.StringVar(&a.backend, "backend", "", `audio system: auto, alsa, pulse or null (default from config: "auto")`)
+	a.fs.StringVar(&a.device, "device", "", "device name substring or ALSA PCM such as hw:2,0 (default from config: the default device)")
+	a.fs.IntVar(&a.rate, "rate", 0, "sample rate in Hz (default from config: 48000)")
+	a.fs.IntVar(&a.channels, "channels", 0, "channels 1-8 (default from config)")
+	a.fs.StringVar(&a.format, "format", "", "sample format s16, s32 or f32 (default from config)")
+	a.fs.DurationVar(&a.period, "period", 0, "device period (default from config: 10ms)")
+	return a
+}
+
+// parse parses args and merges them over the config file's [audio] section.
+func (a *audioFlags) parse(args []string) error {
+	if err := a.fs.Parse(args); err != nil {
+		return errUsage
+	}
+	a.fs.Visit(func(f *flag.Flag) { a.explicitConfigSet = a.explicitConfigSet || f.Name == "config" })
+	var c audioConfig
+	if _, err := os.Stat(a.config); a.config != "" && (err == nil || a.explicitConfigSet) {
+		full, err := loadConfig(a.config)
+		if err != nil {
+			return err
+		}
+		c = full.Audio
+	}
+	c.setDefaults()
+	if a.backend != "" {
+		c.Backend = a.backend
+	}
+	if a.period != 0 {
+		c.Period = duration(a.period)
+	}
+	if a.playback {
+		set(&c.PlaybackDevice, a.device)
+		setInt(&c.PlaybackRate, a.rate)
+		setInt(&c.PlaybackChannels, a.channels)
+		set(&c.PlaybackFormat, a.format)
+	} else {
+		set(&c.CaptureDevice, a.device)
+		setInt(&c.CaptureRate, a.rate)
+		setInt(&c.CaptureChannels, a.channels)
+		set(&c.CaptureFormat, a.format)
+		c.MixerChannels, c.MixerDelays = nil, nil // the mixer is not used here
+		c.Mixer = "average"
+		c.setDefaults()
+	}
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("audio settings: %w", err)
+	}
+	a.resolved = c
+	return nil
+}
+
+func set(p *string, v string) {
+	if v != "" {
+		*p = v
+	}
+}
+
+func setInt(p *int, v int) {
+	if v != 0 {
+		*p = v
+	}
+}
+
+func runDevices(_ context.Context, env *Env) error {
+	a := newAudioFlags("devices", env, false)
+	if err := a.parse(env.Args); err != nil {
+		return err
+	}
+	if a.fs.NArg() != 0 {
+		fmt.Fprintln(env.Stderr, "usage: edgevoice devices [-backend B] [-config FILE]")
+		return errUsage
+	}
+	b, _ := audio.ParseBackend(a.resolved.Backend)
+	devs, err := audio.ListDevices(b)
+	if err != nil {
+		return err
+	}
+	w := env.Stdout
+	if len(devs) > 0 {
+		fmt.Fprintf(w, "backend: %v\n", devs[0].Backend)
+	}
+	for _, dir := range []audio.Direction{audio.DirCapture, audio.DirPlayback} {
+		fmt.Fprintf(w, "\n%s devices:\n", dir)
+		n := 0
+		for _, d := range devs {
+			if d.Direction != dir {
+				continue
+			}
+			n++
+			mark := " "
+			if d.Default {
+				mark = "*"
+			}
+			name := d.Name
+			if name == "" {
+				name = d.ID
+			}
+			fmt.Fprintf(w, "%s %-40s id %s\n      native: %s\n", mark, fmt.Sprintf("%q", name), d.ID, audio.SummarizeFormats(d.Formats))
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "  (none)")
+		}
+	}
+	fmt.Fprintln(w, "\n* = default. Select a device with -device (or capture_device/playback_device in [audio])")
+	fmt.Fprintln(w, "by a part of its name or by its id (ALSA: also any PCM such as hw:2,0 or plughw:1,0).")
+	return nil
+}
+
+func runRecord(ctx context.Context, env *Env) error {
+	a := newAudioFlags("record", env, false)
+	seconds := a.fs.Float64("seconds", 5, "how long to record")
+	if err := a.parse(env.Args); err != nil {
+		return err
+	}
+	if a.fs.NArg() != 1 || *seconds <= 0 {
+		fmt.Fprintln(env.Stderr, "usage: edgevoice record [-seconds N] [-device D] [-rate R] [-channels C] [-format s16|s32|f32] out.wav")
+		return errUsage
+	}
+	o := a.resolved.captureOpts()
+	// The file gets exactly what the device delivers, in its own format.
+	switch o.Format.Sample {
+	case audio.S16:
+		return record[int16](ctx, env, o, *seconds, a.fs.Arg(0))
+	case audio.S32:
+		return record[int32](ctx, env, o, *seconds, a.fs.Arg(0))
+	}
+	return record[float32](ctx, env, o, *seconds, a.fs.Arg(0))
+}
+
+func record[T audio.Sample](ctx context.Context, env *Env, o audio.Opts, seconds float64, path string) error {
+	frames := int(seconds * float64(o.Format.Rate))
+	// A ring that holds the whole recording (up to 10 s): a slow disk then cannot drop audio.
+	o.RingFrames = max(o.Format.Rate/2, min(frames, 10*o.Format.Rate))
+	c, err := audio.OpenCapture[T](o)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := audio.CreateWAVSink[T](path, o.Format, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "recording %.3g s from %v (%v) to %s\n", seconds, c.Device(), o.Format, path)
+	ch := o.Format.Channels
+	buf := make([]T, 4096*ch)
+	peak := make([]float64, ch)
+	left := frames * ch
+	var rerr error
+	for left > 0 {
+		n, err := c.Read(ctx, buf[:min(len(buf), left)])
+		if err != nil {
+			rerr = err
+			break
+		}
+		for i, v := range buf[:n] {
+			peak[i%ch] = math.Max(peak[i%ch], math.Abs(toFloat(v)))
+		}
+		if _, err := w.Write(ctx, buf[:n]); err != nil {
+			rerr = err
+			break
+		}
+		left -= n
+	}
+	if err := w.Close(); err != nil && rerr == nil {
+		rerr = err
+	}
+	st := c.Stats()
+	fmt.Fprintf(env.Stderr, "wrote %d frames (%d channels)", w.Frames(), ch)
+	for i, p := range peak {
+		fmt.Fprintf(env.Stderr, "; ch%d peak %.1f dBFS", i, meter.DBFS(p))
+	}
+	fmt.Fprintln(env.Stderr)
+	if st.OverrunFrames > 0 || st.DeviceErrors > 0 {
+		fmt.Fprintf(env.Stderr, "warning: %d frames dropped (overruns), %d device errors: the recording has gaps\n", st.OverrunFrames, st.DeviceErrors)
+	}
+	if errors.Is(rerr, context.Canceled) {
+		return nil // Ctrl-C ends the recording early; the file is complete
+	}
+	return rerr
+}
+
+// toFloat maps a sample to full scale 1.
+func toFloat[T audio.Sample](v T) float64 {
+	switch x := any(v).(type) {
+	case int16:
+		return float64(x) / 32768
+	case int32:
+		return float64(x) / 2147483648
+	case float32:
+		return float64(x)
+	}
+	return 0
+}
+
+func runPlay(ctx context.Context, env *Env) error {
+	a := newAudioFlags("play", env, true)
+	if err := a.parse(env.Args); err != nil {
+		return err
+	}
+	if a.fs.NArg() != 1 {
+		fmt.Fprintln(env.Stderr, "usage: edgevoice play [-device D] file.wav")
+		return errUsage
+	}
+	path := a.fs.Arg(0)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	info, err := audio.ReadWAVHeader(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	o := a.resolved.playbackOpts()
+	o.Format = info.Format // the device plays the file's own format (the backend converts if it must)
+	o.PeriodFrames = a.resolved.periodFrames(info.Format.Rate)
+	o.RingFrames = a.resolved.PlaybackQueuePeriods * o.PeriodFrames
+	switch info.Format.Sample {
+	case audio.S16:
+		return play[int16](ctx, env, o, path)
+	case audio.S32:
+		return play[int32](ctx, env, o, path)
+	}
+	return play[float32](ctx, env, o, path)
+}
+
+func play[T audio.Sample](ctx context.Context, env *Env, o audio.Opts, path string) error {
+	src, err := audio.OpenWAVSource[T](path, false)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	p, err := audio.OpenPlayback[T](o)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	fmt.Fprintf(env.Stderr, "playing %s (%v) on %v\n", path, o.Format, p.Device())
+	buf := make([]T, o.PeriodFrames*o.Format.Channels)
+	total := 0
+	for {
+		n, err := src.Read(ctx, buf)
+		if n > 0 {
+			if _, werr := p.Write(ctx, buf[:n]); werr != nil {
+				return werr
+			}
+			total += n
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := p.Drain(ctx); err != nil {
+		return err
+	}
+	st := p.Stats()
+	fmt.Fprintf(env.Stderr, "played %d frames; %d underruns\n", total/o.Format.Channels, st.Underruns)
+	return nil
+}
+
+func runLevels(ctx context.Context, env *Env) error {
+	a := newAudioFlags("levels", env, false)
+	interval := a.fs.Duration("interval", 200*time.Millisecond, "how often to print the levels")
+	seconds := a.fs.Float64("seconds", 0, "stop after this long (0: until Ctrl-C)")
+	if err := a.parse(env.Args); err != nil {
+		return err
+	}
+	if a.fs.NArg() != 0 || *interval <= 0 {
+		fmt.Fprintln(env.Stderr, "usage: edgevoice levels [-device D] [-channels C] [-interval 200ms] [-seconds N]")
+		return errUsage
+	}
+	o := a.resolved.captureOpts()
+	c, err := audio.OpenCapture[float32](o)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Fprintf(env.Stderr, "levels of %v (%v); Ctrl-C stops\n", c.Device(), o.Format)
+	if *seconds > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*seconds*float64(time.Second)))
+		defer cancel()
+	}
+	ch := o.Format.Channels
+	block := max(1, int(interval.Seconds()*float64(o.Format.Rate)))
+	lv := newLevels(ch)
+	buf := make([]float32, 1024*ch)
+	for {
+		n, err := c.Read(ctx, buf)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		lv.add(buf[:n])
+		if lv.frames >= block {
+			lv.print(env.Stdout, c.Stats())
+		}
+	}
+}
+
+// levels accumulates per-channel peak, energy and clipped samples of one display block.
+type levels struct {
+	ch               int
+	frames           int
+	peak, sum        []float64
+	clipped          []int
+	lastOverruns     uint64
+	lastDeviceErrors uint64
+}
+
+// clipLevel: a sample this close to full scale counts as clipped.
+const clipLevel = 0.999
+
+func newLevels(ch int) *levels {
+	return &levels{ch: ch, peak: make([]float64, ch), sum: make([]float64, ch), clipped: make([]int, ch)}
+}
+
+func (l *levels) add(x []float32) {
+	for i, v := range x {
+		c := i % l.ch
+		a := math.Abs(float64(v))
+		l.peak[c] = math.Max(l.peak[c], a)
+		l.sum[c] += a * a
+		if a >= clipLevel {
+			l.clipped[c]++
+		}
+	}
+	l.frames += len(x) / l.ch
+}
+
+// print writes one line: per channel a bar, peak and RMS in dBFS, CLIP when clipped.
+func (l *levels) print(w io.Writer, st audio.Stats) {
+	var b strings.Builder
+	for c := range l.ch {
+		pk := meter.DBFS(l.peak[c])
+		rms := meter.DBFS(math.Sqrt(l.sum[c] / float64(max(1, l.frames))))
+		bars := int(math.Max(0, math.Min(20, (pk+60)/3))) // -60..0 dBFS in 3 dB steps
+		fmt.Fprintf(&b, "ch%d [%-20s] %6.1f pk %6.1f rms", c, strings.Repeat("#", bars), math.Max(pk, -99.9), math.Max(rms, -99.9))
+		if l.clipped[c] > 0 {
+			fmt.Fprintf(&b, " CLIP(%d)", l.clipped[c])
+		} else {
+			b.WriteString("        ")
+		}
+		b.WriteString("  ")
+	}
+	if d := st.Overruns - l.lastOverruns; d > 0 {
+		fmt.Fprintf(&b, " overruns +%d", d)
+	}
+	if d := st.DeviceErrors - l.lastDeviceErrors; d > 0 {
+		fmt.Fprintf(&b, " device errors +%d (%v)", d, st.State)
+	}
+	l.lastOverruns, l.lastDeviceErrors = st.Overruns, st.DeviceErrors
+	fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	clipped := false
+	for c := range l.ch {
+		if l.clipped[c] > 0 {
+			clipped = true
+		}
+	}
+	if clipped {
+		fmt.Fprintln(w, "warning: clipping: the microphone is overdriven; lower its gain (alsamixer) or gain_db")
+	}
+	for c := range l.ch {
+		l.peak[c], l.sum[c], l.clipped[c] = 0, 0, 0
+	}
+	l.frames = 0
+}
