@@ -223,6 +223,12 @@ func (m *Mixer) ProcessS16(dst []float32, src []int16) int {
 	nc := m.cfg.InChannels
 	frames := len(src) / nc
 	m.checkDst(dst, frames)
+	if m.hist == nil && len(m.ch) == 1 { // select: one strided pass
+		for f, i := 0, m.ch[0]; f < frames; f, i = f+1, i+nc {
+			dst[f] = float32(src[i]) * m.scale
+		}
+		return m.post(dst[:frames])
+	}
 	for f := range frames {
 		fr := src[f*nc : f*nc+nc]
 		if m.hist == nil {
@@ -244,6 +250,12 @@ func (m *Mixer) ProcessS32(dst []float32, src []int32) int {
 	nc := m.cfg.InChannels
 	frames := len(src) / nc
 	m.checkDst(dst, frames)
+	if m.hist == nil && len(m.ch) == 1 { // select: one strided pass
+		for f, i := 0, m.ch[0]; f < frames; f, i = f+1, i+nc {
+			dst[f] = float32(float64(src[i]) * float64(m.scale))
+		}
+		return m.post(dst[:frames])
+	}
 	for f := range frames {
 		fr := src[f*nc : f*nc+nc]
 		if m.hist == nil {
@@ -265,6 +277,12 @@ func (m *Mixer) ProcessF32(dst []float32, src []float32) int {
 	nc := m.cfg.InChannels
 	frames := len(src) / nc
 	m.checkDst(dst, frames)
+	if m.hist == nil && len(m.ch) == 1 { // select: one strided pass
+		for f, i := 0, m.ch[0]; f < frames; f, i = f+1, i+nc {
+			dst[f] = src[i] * m.scale
+		}
+		return m.post(dst[:frames])
+	}
 	for f := range frames {
 		fr := src[f*nc : f*nc+nc]
 		if m.hist == nil {

@@ -74,6 +74,16 @@ func TestSelectAverage(t *testing.T) {
 	if dst[0] != 0.5 || dst[1] != -0.25 {
 		t.Fatalf("s32 average: %v", dst)
 	}
+	m = must(t, Config{InChannels: 4, Format: S32, Mode: Select, Channels: []int{3}})
+	m.ProcessS32(dst, []int32{0, 0, 0, 1 << 29, 0, 0, 0, -1 << 30})
+	if dst[0] != 0.25 || dst[1] != -0.5 {
+		t.Fatalf("s32 select: %v", dst)
+	}
+	m = must(t, Config{InChannels: 2, Format: F32, Mode: Select, Channels: []int{1}})
+	m.ProcessF32(dst, []float32{9, 0.125, 9, -0.75})
+	if dst[0] != 0.125 || dst[1] != -0.75 {
+		t.Fatalf("f32 select: %v", dst)
+	}
 	m = must(t, Config{InChannels: 2, Format: F32, Mode: Average, GainDB: 6.0206})
 	m.ProcessF32(dst, []float32{0.1, 0.3, -0.2, -0.2})
 	if math.Abs(float64(dst[0])-0.4) > 1e-4 || math.Abs(float64(dst[1])+0.4) > 1e-4 {
