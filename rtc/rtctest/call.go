@@ -188,6 +188,23 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
 		c.st.Connected = time.Now()
+		if c.faults.SessionLifetime > 0 {
+			c.afterLocked(c.faults.SessionLifetime, func() {
+				c.mu.Lock()
+				c.sendLocked(events.Error{Error: events.ErrorInfo{Type: "invalid_request_error", Code: "session_expired",
+					Message: fmt.Sprintf("Your session hit the maximum duration of %v.", c.faults.SessionLifetime)}})
+				c.mu.Unlock()
+				c.notify()
+				// let the event leave before the close
+				t := time.NewTimer(50 * time.Millisecond)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-c.done:
+				}
+				c.pc.Close()
+			})
+		}
 		if c.faults.DropAfter > 0 {
 			c.afterLocked(c.faults.DropAfter, func() {
 				c.s.log.Info("dropping peer connection (fault)", "call", c.id)

@@ -458,3 +458,64 @@ func TestOpusDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionLifetime: the session ends with an error event session_expired, then the
+// peer connection closes.
+func TestSessionLifetime(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := start(t, WithFaults(Faults{SessionLifetime: 300 * time.Millisecond}))
+	defer srv.Close()
+	c := dial(t, srv.NewKey(events.GA, time.Minute))
+	defer c.close()
+	c.expect(events.TypeSessionCreated)
+	if e, ok := c.next().(events.Error); !ok || e.Error.Code != "session_expired" {
+		t.Fatalf("got %+v, want error session_expired", e)
+	}
+	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.CallsEnded == 1 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCloseWhileBusy: Close returns promptly and leaks nothing while audio plays, an
+// answer is being delayed and a client has gone away without a word.
+func TestCloseWhileBusy(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := start(t)
+	c := dial(t, srv.NewKey(events.GA, time.Minute))
+	defer c.close()
+	c.expect(events.TypeSessionCreated)
+	c.send(sessionUpdatePTT())
+	c.expect(events.TypeSessionUpdated)
+	c.sendAudio(250, 0) // 5 s of audio
+	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsIn >= 250 }); err != nil {
+		t.Fatal(err)
+	}
+	c.send(events.InputAudioBufferCommit{})
+	c.send(events.ResponseCreate{})
+	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsOut >= 5 }); err != nil {
+		t.Fatal(err)
+	}
+	// a second client that vanishes (its PC closed) and a third whose answer is delayed
+	c2 := dial(t, srv.NewKey(events.Preview, time.Minute))
+	c2.close()
+	srv.SetFaults(Faults{AnswerDelay: time.Minute})
+	oc, offer := newClient(t, events.GA)
+	defer oc.close()
+	key := srv.NewKey(events.GA, time.Minute)
+	posted := make(chan int, 1)
+	go func() {
+		status, _, _ := postOffer(t, key.SDPURL, key.Value, "application/sdp", offer)
+		posted <- status
+	}()
+	time.Sleep(100 * time.Millisecond)
+	began := time.Now()
+	if err := srv.Close(); err != nil {
+		t.Error(err)
+	}
+	if el := time.Since(began); el > 3*time.Second {
+		t.Errorf("Close took %v", el)
+	}
+	if status := <-posted; status != http.StatusServiceUnavailable {
+		t.Errorf("delayed answer during Close: HTTP %d, want 503", status)
+	}
+}

@@ -57,6 +57,10 @@ type Faults struct {
 	DropAfter time.Duration
 	// CloseDataChannelAfter closes each data channel this long after it opened.
 	CloseDataChannelAfter time.Duration
+	// SessionLifetime ends each session this long after it connected, as the service
+	// does at its maximum session duration: an error event with code
+	// "session_expired", then the peer connection is closed.
+	SessionLifetime time.Duration
 }
 
 // Option configures a Server in New.
