@@ -16,6 +16,28 @@ type Clock struct {
 	mu      sync.Mutex
 	now     time.Time
 	pending []*fakeTimer
+	arms    uint64
+}
+
+// Arms returns how many times a timer was armed (NewTimer or Reset with d > 0).
+// A test reads it before poking a goroutine and waits with WaitArmed for the
+// goroutine to arm its next timer, which shows it has reacted.
+func (c *Clock) Arms() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.arms
+}
+
+// WaitArmed waits (up to 5 s of real time) until Arms() > n and reports success.
+func (c *Clock) WaitArmed(n uint64) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Arms() <= n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	return true
 }
 
 // NewClock returns a fake clock reading start.
@@ -136,6 +158,7 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 		return was
 	}
 	t.c.pending = append(t.c.pending, t)
+	t.c.arms++
 	return was
 }
 
