@@ -14,8 +14,12 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// maxTurnPackets bounds the input buffer (5 minutes of 20 ms packets).
-const maxTurnPackets = 15000
+// Bounds for a long-running emulator.
+const (
+	maxTurnPackets = 15000 // input buffer: 5 minutes of 20 ms packets
+	maxTurns       = 100   // turns kept in a call's stats
+	maxCalls       = 100   // ended calls kept in the server's stats
+)
 
 type badOfferError struct{ err error }
 
@@ -124,6 +128,10 @@ func (s *Server) newCall(ctx context.Context, d events.Dialect, path string, rec
 	if s.closed {
 		s.mu.Unlock()
 		return fail(fmt.Errorf("rtctest: server closed"))
+	}
+	// keep the stats of the last maxCalls calls (a long-running emulator)
+	for len(s.calls) >= maxCalls && s.calls[0].isEnded() {
+		s.calls = s.calls[1:]
 	}
 	s.calls = append(s.calls, c)
 	s.mu.Unlock()
@@ -428,10 +436,31 @@ func (c *call) onMessage(msg webrtc.DataChannelMessage) {
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
 		}
 	case events.Unknown:
+		if acceptedClientEvents[e.Name] {
+			if e.Name == "conversation.item.create" {
+				c.nItem++
+				item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
+				prev := c.lastItem
+				c.lastItem = item
+				c.sendLocked(events.ConversationItemCreated{ItemID: item, PreviousItemID: prev})
+			}
+			return
+		}
 		c.errorLocked(e.EventID, "invalid_value", "type", fmt.Sprintf("Invalid value: '%s'. This emulator supports session.update, input_audio_buffer.clear/commit, response.create/cancel and output_audio_buffer.clear.", e.Name))
 	default:
 		c.errorLocked("", "invalid_value", "type", fmt.Sprintf("Invalid value: '%s' is a server event.", name))
 	}
+}
+
+// acceptedClientEvents are client events of the real protocol that the emulator does
+// not model: accepted without an error (conversation.item.create is answered with
+// conversation.item.created).
+var acceptedClientEvents = map[string]bool{
+	"conversation.item.create":   true,
+	"conversation.item.delete":   true,
+	"conversation.item.retrieve": true,
+	"conversation.item.truncate": true,
+	"input_audio_buffer.append":  true,
 }
 
 // commitLocked turns the input buffer into a user item and announces it.
@@ -441,6 +470,9 @@ func (c *call) commitLocked() string {
 	t := Turn{ItemID: item, Packets: len(c.buf), Duration: c.bufDur, Payloads: c.buf}
 	for _, p := range c.buf {
 		t.Bytes += len(p)
+	}
+	if len(c.st.Turns) >= maxTurns {
+		c.st.Turns = slices.Delete(c.st.Turns, 0, 1)
 	}
 	c.st.Turns = append(c.st.Turns, t)
 	c.pending = c.buf

@@ -254,6 +254,10 @@ func TestProtocolErrors(t *testing.T) {
 		if e, ok := c.next().(events.Error); !ok || e.Error.Code != "invalid_value" {
 			t.Errorf("%v: unknown event gave %+v", d, e)
 		}
+		c.dc.SendText(`{"type":"conversation.item.create","item":{"type":"function_call_output","call_id":"c1","output":"{}"}}`)
+		if e, ok := c.next().(events.ConversationItemCreated); !ok || e.ItemID == "" {
+			t.Errorf("%v: conversation.item.create gave %+v", d, e)
+		}
 		c.dc.SendText(`{"type":`)
 		if e, ok := c.next().(events.Error); !ok || e.Error.Code != "invalid_json" {
 			t.Errorf("%v: malformed event gave %+v", d, e)
@@ -269,7 +273,7 @@ func TestProtocolErrors(t *testing.T) {
 		c.expect(evs...)
 		c.close()
 	}
-	if st := srv.Stats(); len(st.Calls) != 2 || st.Calls[0].ClientEvents[3] != "<malformed>" {
+	if st := srv.Stats(); len(st.Calls) != 2 || st.Calls[0].ClientEvents[4] != "<malformed>" {
 		t.Errorf("stats %+v", st.Calls)
 	}
 }
