@@ -190,36 +190,50 @@ func TestAllPairsConstruct(t *testing.T) {
 	}
 }
 
-// TestQuality checks SNR at 1 kHz, passband gain at 0.5/0.9/0.95 of the lower Nyquist
-// and the worst alias, for the six pairs fed in 20 ms chunks.
+// TestQuality checks SNR at 1 kHz, passband gain at 0.5/0.9/0.95 of the lower Nyquist,
+// the worst alias and the delay, for the six pairs fed in 20 ms chunks, for New (delay
+// <= 5 ms) and NewLowDelay (delay <= 1.5 ms).
 func TestQuality(t *testing.T) {
-	for _, pr := range pairs {
-		in, out := pr[0], pr[1]
-		t.Run(fmt.Sprintf("%d-%d", in, out), func(t *testing.T) {
-			r := mustNew(t, in, out)
-			g, o := toneResponse(r, in, out, 1000, in/2)
-			t.Logf("1 kHz: gain %.4f dB, SNR %.1f dB, delay %v", g, -o, r.Delay())
-			if -o < 120 {
-				t.Errorf("SNR at 1 kHz = %.1f dB, want >= 120", -o)
-			}
-			nyq := float64(min(in, out)) / 2
-			for _, c := range []struct{ frac, lo, hi float64 }{{0.5, -0.1, 0.1}, {0.9, -0.1, 0.1}, {0.95, -3, 0.1}} {
-				r.Reset()
-				g, _ := toneResponse(r, in, out, c.frac*nyq, in/4)
-				t.Logf("gain at %.2f Nyquist: %.4f dB", c.frac, g)
-				if g < c.lo || g > c.hi {
-					t.Errorf("gain at %.2f x Nyquist = %.3f dB, want %.1f..%.1f", c.frac, g, c.lo, c.hi)
+	for _, v := range []struct {
+		name     string
+		new      func(int, int) (*Resampler, error)
+		maxDelay float64
+	}{{"linear", New, 0.005}, {"lowdelay", NewLowDelay, 0.0015}} {
+		for _, pr := range pairs {
+			in, out := pr[0], pr[1]
+			t.Run(fmt.Sprintf("%s/%d-%d", v.name, in, out), func(t *testing.T) {
+				mk := func() *Resampler {
+					r, err := v.new(in, out)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return r
 				}
-			}
-			w, at := worstAlias(func() converter { return mustNew(t, in, out) }, in, out, 24)
-			t.Logf("worst alias %.1f dB at %.0f Hz", w, at)
-			if w > -100 {
-				t.Errorf("worst alias %.1f dB at %.0f Hz, want <= -100", w, at)
-			}
-			if d := r.Delay().Seconds(); d > 0.005 {
-				t.Errorf("delay %.2f ms > 5 ms", d*1000)
-			}
-		})
+				r := mk()
+				g, o := toneResponse(r, in, out, 1000, in/2)
+				t.Logf("1 kHz: gain %.4f dB, SNR %.1f dB, delay %v", g, -o, r.Delay())
+				if -o < 120 {
+					t.Errorf("SNR at 1 kHz = %.1f dB, want >= 120", -o)
+				}
+				nyq := float64(min(in, out)) / 2
+				for _, c := range []struct{ frac, lo, hi float64 }{{0.5, -0.1, 0.1}, {0.9, -0.1, 0.1}, {0.95, -3, 0.1}} {
+					r.Reset()
+					g, _ := toneResponse(r, in, out, c.frac*nyq, in/4)
+					t.Logf("gain at %.2f Nyquist: %.4f dB", c.frac, g)
+					if g < c.lo || g > c.hi {
+						t.Errorf("gain at %.2f x Nyquist = %.3f dB, want %.1f..%.1f", c.frac, g, c.lo, c.hi)
+					}
+				}
+				w, at := worstAlias(func() converter { return mk() }, in, out, 24)
+				t.Logf("worst alias %.1f dB at %.0f Hz", w, at)
+				if w > -100 {
+					t.Errorf("worst alias %.1f dB at %.0f Hz, want <= -100", w, at)
+				}
+				if d := r.Delay().Seconds(); d > v.maxDelay || d <= 0 {
+					t.Errorf("delay %.3f ms, want 0..%.1f ms", d*1000, v.maxDelay*1000)
+				}
+			})
+		}
 	}
 }
 
@@ -262,9 +276,19 @@ func TestShortDstPanics(t *testing.T) {
 
 // chunkIndependence feeds x whole and in the given chunk sizes and requires identical
 // output.
-func chunkIndependence(t *testing.T, in, out int, x []float32, sizes []int) {
-	a := feed(mustNew(t, in, out), x, len(x)+1)
-	r := mustNew(t, in, out)
+func chunkIndependence(t *testing.T, in, out int, lowDelay bool, x []float32, sizes []int) {
+	mk := func() *Resampler {
+		if lowDelay {
+			r, err := NewLowDelay(in, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		return mustNew(t, in, out)
+	}
+	a := feed(mk(), x, len(x)+1)
+	r := mk()
 	b := make([]float32, 0, len(a)+8)
 	buf := make([]float32, r.MaxOut(len(x)))
 	for i := 0; len(x) > 0; i++ {
@@ -303,7 +327,7 @@ func FuzzChunkIndependence(f *testing.F) {
 			sizes[i] = rng.IntN(int(maxChunk)*20+2) + 0
 		}
 		sizes[0]++
-		chunkIndependence(t, in, out, x, sizes)
+		chunkIndependence(t, in, out, seed%2 == 1, x, sizes)
 	})
 }
 
