@@ -47,9 +47,11 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 		}
 		// A response in flight on the old connection is gone with it.
 		t.responding, t.speaking, t.respID = false, false, ""
+		s.busy.Store(false)
 	}()
 	// A press held across a reconnect counts as a fresh press on the new session.
 	for {
+		s.busy.Store(t.responding || t.speaking)
 		select {
 		case <-ctx.Done():
 			return up, ctx.Err()

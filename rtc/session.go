@@ -66,8 +66,9 @@ type Session struct {
 	play      *ring.Ring[float32]
 	flushReq  atomic.Uint64
 	discard   atomic.Bool
-	playing   bool   // ReadSpeaker side
-	flushSeen uint64 // ReadSpeaker side
+	busy      atomic.Bool // a response is in progress or its audio playing (run loop writes)
+	playing   bool        // ReadSpeaker side
+	flushSeen uint64      // ReadSpeaker side
 	prebuf    int
 
 	st statsCounters
@@ -167,7 +168,17 @@ func (s *Session) Press() {
 		s.pressAt.CompareAndSwap(0, time.Now().UnixNano())
 	}
 	s.micLive.Store(true)
+	s.flushIfPlaying()
 	s.command(cmdPress)
+}
+
+// flushIfPlaying silences the speaker at once when a response is playing; the run loop
+// then sends the cancel events.
+func (s *Session) flushIfPlaying() {
+	if s.busy.Load() {
+		s.discard.Store(true)
+		s.flushReq.Add(1)
+	}
 }
 
 // Release ends the turn: the rest of the mic audio is sent, then the turn is committed
@@ -180,7 +191,10 @@ func (s *Session) Release() {
 }
 
 // Cancel interrupts the model's current response (like a barge-in without talking).
-func (s *Session) Cancel() { s.command(cmdCancel) }
+func (s *Session) Cancel() {
+	s.flushIfPlaying()
+	s.command(cmdCancel)
+}
 
 func (s *Session) command(c command) {
 	select {

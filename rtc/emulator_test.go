@@ -1,0 +1,341 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v5/test"
+	"github.com/pion/transport/v5/vnet"
+)
+
+func startEmulator(t *testing.T, opts ...rtctest.Option) *rtctest.Server {
+	t.Helper()
+	srv, err := rtctest.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func mintSource(srv *rtctest.Server, profile string, n *atomic.Int32) KeySource {
+	return KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+		n.Add(1)
+		return srv.MintKey(ctx, profile)
+	})
+}
+
+// TestEmulatorTurn: a push-to-talk turn against the emulator in both dialects; the
+// emulator plays the turn back, so the 1 kHz tone must come back at its level, with the
+// client and server events in protocol order.
+func TestEmulatorTurn(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	for _, profile := range []string{"openai", "azure", "azure-preview"} {
+		t.Run(profile, func(t *testing.T) {
+			srv := startEmulator(t)
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			key, err := srv.MintKey(ctx, profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := New(key, testOpts(WithSessionConfig(pttConfig()))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			sp := startSpeaker(s)
+			defer sp.close()
+			s.Start(ctx)
+			waitFor(t, s, 5*time.Second, isState(StateConnected))
+			if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool {
+				c, ok := st.LastCall()
+				return ok && slices.Contains(c.ServerEvents, events.TypeSessionUpdated.Name(key.Dialect))
+			}); err != nil {
+				t.Fatal(err)
+			}
+			s.Press()
+			var ph float64
+			feedTone(s, 1000, 600*time.Millisecond, &ph)
+			s.Release()
+			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStarted))
+			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStopped))
+			time.Sleep(150 * time.Millisecond)
+			out, _ := sp.snapshot()
+			a := active(out)
+			if len(a) < 48000*5/10 {
+				t.Fatalf("played %d ms, want ≥ 500 ms of the 600 ms turn", len(a)/48)
+			}
+			at, total := toneAt(a[4800:len(a)-4800], 1000)
+			want := 0.5 / math.Sqrt2
+			if math.Abs(at-want) > 0.2*want || at < 0.9*total {
+				t.Errorf("1 kHz RMS %.3f (total %.3f), want %.3f ±20%%", at, total, want)
+			}
+			c, _ := srv.Stats().LastCall()
+			d := key.Dialect
+			wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
+			if !slices.Equal(c.ClientEvents, wantClient) {
+				t.Errorf("client events %q, want %q", c.ClientEvents, wantClient)
+			}
+			order := []string{events.TypeSessionCreated.Name(d), events.TypeSessionUpdated.Name(d), events.TypeInputAudioBufferCleared.Name(d),
+				events.TypeInputAudioBufferCommitted.Name(d), events.TypeResponseCreated.Name(d), events.TypeOutputAudioBufferStarted.Name(d),
+				events.TypeResponseDone.Name(d), events.TypeOutputAudioBufferStopped.Name(d)}
+			if !subsequence(c.ServerEvents, order) {
+				t.Errorf("server events %q do not contain %q in order", c.ServerEvents, order)
+			}
+			st := s.Stats()
+			t.Logf("%s: press→first packet %v, connect %v (ICE+DTLS %v), sent %d, received %d, played %v", profile,
+				st.PressToFirstPacket, st.ConnectTime, st.HandshakeTime, st.PacketsSent, st.PacketsReceived, st.PlayedTime)
+		})
+	}
+}
+
+func subsequence(have, want []string) bool {
+	i := 0
+	for _, h := range have {
+		if i < len(want) && h == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+// TestEmulatorFaults: each emulator fault ends in the documented state.
+func TestEmulatorFaults(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	cases := []struct {
+		name      string
+		faults    rtctest.Faults
+		noSource  bool
+		clearOn   State // clear the faults once this state is seen (0 = never)
+		want      State
+		wantErr   error
+		minMints  int32
+		reconnect bool // expect Connected → Disconnected → Reconnecting → Connected
+		mintAfter bool // mint the first key with the faults on
+	}{
+		{name: "SDP 401 without a key source: closed", faults: rtctest.Faults{SDPStatus: 401}, noSource: true, want: StateClosed, wantErr: ErrUnauthorized},
+		{name: "SDP 401 once: fresh key connects", faults: rtctest.Faults{SDPStatus: 401, SDPFailures: 1}, want: StateConnected, minMints: 1},
+		{name: "SDP 500 twice: retried", faults: rtctest.Faults{SDPStatus: 500, SDPFailures: 2}, want: StateConnected, minMints: 2},
+		{name: "expired keys: retried with fresh keys", faults: rtctest.Faults{ExpiredKeys: true}, mintAfter: true, clearOn: StateDisconnected, want: StateConnected, minMints: 2},
+		{name: "expired key without a key source: closed", faults: rtctest.Faults{ExpiredKeys: true}, mintAfter: true, noSource: true, want: StateClosed, wantErr: ErrNoKey},
+		{name: "answer delayed past the connect timeout", faults: rtctest.Faults{AnswerDelay: 1500 * time.Millisecond}, clearOn: StateDisconnected, want: StateConnected, minMints: 1},
+		{name: "peer connection dropped", faults: rtctest.Faults{DropAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
+		{name: "data channel closed", faults: rtctest.Faults{CloseDataChannelAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startEmulator(t)
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if tc.mintAfter {
+				srv.SetFaults(tc.faults)
+			}
+			key, err := srv.MintKey(ctx, "openai")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.SetFaults(tc.faults)
+			var mints atomic.Int32
+			opts := testOpts(WithConnectTimeout(time.Second))
+			if !tc.noSource {
+				opts = append(opts, WithKeySource(mintSource(srv, "openai", &mints)))
+			}
+			s, err := New(key, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.Start(ctx)
+			var seen []State
+			var last Event
+			for done := false; !done; {
+				e := waitFor(t, s, 10*time.Second, isKind(EventState))
+				seen = append(seen, e.State)
+				last = e
+				if tc.clearOn != 0 && e.State == tc.clearOn {
+					srv.SetFaults(rtctest.Faults{})
+				}
+				switch {
+				case e.State == StateClosed:
+					done = true
+				case e.State == StateConnected && tc.reconnect:
+					if slices.Contains(seen, StateReconnecting) {
+						done = true
+					}
+				case e.State == StateConnected:
+					done = true
+				}
+			}
+			if last.State != tc.want {
+				t.Fatalf("ended in %v (%v), want %v; states %v", last.State, last.Err, tc.want, seen)
+			}
+			if tc.wantErr != nil && !errors.Is(last.Err, tc.wantErr) {
+				t.Errorf("err %v, want %v", last.Err, tc.wantErr)
+			}
+			if errors.Is(tc.wantErr, ErrUnauthorized) {
+				var he *HTTPError
+				if !errors.As(last.Err, &he) || he.Message == "" {
+					t.Errorf("err %v does not carry the server's message", last.Err)
+				}
+			}
+			if mints.Load() < tc.minMints {
+				t.Errorf("%d fresh keys, want ≥ %d", mints.Load(), tc.minMints)
+			}
+			if tc.reconnect {
+				i := slices.Index(seen, StateDisconnected)
+				if i < 0 || !slices.Equal(seen[:i+1], []State{StateConnecting, StateConnected, StateDisconnected}) {
+					t.Errorf("states %v", seen)
+				}
+			}
+			t.Logf("states %v; last cause %v", seen, last.Err)
+		})
+	}
+}
+
+// lossNet is a pion virtual network: emulator at 10.210.0.2, client at 10.210.0.3, with
+// random loss on the server→client direction while on.
+type lossNet struct {
+	router       *vnet.Router
+	srv, cli     *vnet.Net
+	rate         atomic.Uint64 // math.Float64bits of the loss probability
+	dropped, all atomic.Int64
+	mu           sync.Mutex
+	rng          *rand.Rand // seeded: the same drop pattern each run
+}
+
+func newLossNet(t *testing.T) *lossNet {
+	ln := &lossNet{rng: rand.New(rand.NewPCG(1, 2))}
+	var err error
+	ln.router, err = vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.210.0.0/24", MinDelay: 2 * time.Millisecond, LoggerFactory: logging.NewDefaultLoggerFactory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvIP := net.ParseIP("10.210.0.2")
+	ln.router.AddChunkFilter(func(c vnet.Chunk) bool {
+		if c.Network() != "udp" || !c.SourceAddr().(*net.UDPAddr).IP.Equal(srvIP) {
+			return true
+		}
+		p := math.Float64frombits(ln.rate.Load())
+		if p == 0 {
+			return true
+		}
+		ln.all.Add(1)
+		ln.mu.Lock()
+		drop := ln.rng.Float64() < p
+		ln.mu.Unlock()
+		if drop {
+			ln.dropped.Add(1)
+			return false
+		}
+		return true
+	})
+	if ln.srv, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.210.0.2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ln.cli, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.210.0.3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.router.AddNet(ln.srv); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.router.AddNet(ln.cli); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.router.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// TestLoss: over a virtual network with random loss on the downlink the session stays
+// up and FEC/PLC keep concealed time at most 0.6 × the loss rate.
+func TestLoss(t *testing.T) {
+	rates := []float64{0.10}
+	if testingSlow() {
+		rates = []float64{0.05, 0.10, 0.20}
+	}
+	for _, p := range rates {
+		t.Run(fmt.Sprintf("%.0f%%", p*100), func(t *testing.T) { lossRun(t, p) })
+	}
+}
+
+func testingSlow() bool { return slowEnv() }
+
+func lossRun(t *testing.T, p float64) {
+	defer test.CheckRoutines(t)()
+	ln := newLossNet(t)
+	defer ln.router.Stop()
+	srv := startEmulator(t, rtctest.WithNet(ln.srv))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key, err := srv.MintKey(ctx, "openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(key, WithNet(ln.cli), WithNetworkTypes("udp4"), WithLoopbackCandidates(false),
+		WithReleaseSettle(100*time.Millisecond), WithSessionConfig(pttConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sp := startSpeaker(s)
+	defer sp.close()
+	s.Start(ctx)
+	waitFor(t, s, 10*time.Second, isState(StateConnected))
+	time.Sleep(200 * time.Millisecond)
+	speech := speechClip(t, 3*time.Second)
+	s.Press()
+	tk := time.NewTicker(10 * time.Millisecond)
+	for i := 0; i+480 <= len(speech); i += 480 {
+		s.WriteMic(speech[i : i+480])
+		<-tk.C
+	}
+	tk.Stop()
+	s.Release()
+	waitFor(t, s, 5*time.Second, isKind(EventThinking))
+	before := s.Stats()
+	ln.rate.Store(math.Float64bits(p))
+	waitFor(t, s, 10*time.Second, isKind(EventSpeakingStarted))
+	waitFor(t, s, 10*time.Second, isKind(EventSpeakingStopped))
+	time.Sleep(300 * time.Millisecond)
+	ln.rate.Store(0)
+	st := s.Stats()
+	lost := st.PacketsLost - before.PacketsLost
+	rec := st.PacketsRecovered - before.PacketsRecovered
+	conc := st.ConcealedTime - before.ConcealedTime
+	total := st.DecodedTime - before.DecodedTime
+	frac := conc.Seconds() / total.Seconds()
+	t.Logf("loss %.0f%%: dropped %d/%d downlink chunks; jitter buffer: %d lost, %d FEC-recovered, concealed %v of %v (%.1f%%, limit %.1f%%); state %v",
+		p*100, ln.dropped.Load(), ln.all.Load(), lost, rec, conc, total, frac*100, p*60, s.State())
+	if s.State() != StateConnected {
+		t.Errorf("state %v after the loss run", s.State())
+	}
+	if ln.dropped.Load() == 0 || lost == 0 {
+		t.Errorf("no loss happened (dropped %d, lost %d)", ln.dropped.Load(), lost)
+	}
+	if total < time.Second {
+		t.Errorf("only %v decoded", total)
+	}
+	if frac > p*0.6 {
+		t.Errorf("concealed %.1f%% of the response, want ≤ %.1f%% (0.6 × loss)", frac*100, p*60)
+	}
+}
