@@ -425,6 +425,10 @@ func TestWithoutGA(t *testing.T) {
 	if _, err := srv.MintKey(ctx, "azure-preview"); err != nil {
 		t.Error(err)
 	}
+	k, err := KeySource{Server: srv, Profile: "azure-preview"}.Key(ctx)
+	if err != nil || k.Dialect != events.Preview || !strings.Contains(k.SDPURL, "/v1/realtimertc?model=") {
+		t.Errorf("KeySource: %v, %v", k, err)
+	}
 }
 
 func TestCloseIdempotentAndStartTwice(t *testing.T) {

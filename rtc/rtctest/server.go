@@ -480,3 +480,15 @@ func trimBearer(h string) (string, bool) {
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	return strings.TrimSpace(tok), ok && strings.TrimSpace(tok) != ""
 }
+
+// KeySource mints a fresh key over HTTP for every Key call; it satisfies
+// rtc.KeySource, for sessions that reconnect against the emulator.
+type KeySource struct {
+	Server  *Server
+	Profile string // as for MintKey
+}
+
+// Key mints one key.
+func (k KeySource) Key(ctx context.Context) (provisioning.Key, error) {
+	return k.Server.MintKey(ctx, k.Profile)
+}
