@@ -58,14 +58,17 @@ func fft(x []complex128, inverse bool) {
 	if inverse {
 		sign = 1
 	}
+	tw := make([]complex128, n/2) // twiddles of the full size; stage size uses every n/size-th
+	for k := range tw {
+		tw[k] = cmplx.Rect(1, sign*2*math.Pi*float64(k)/float64(n))
+	}
 	for size := 2; size <= n; size <<= 1 {
-		half := size / 2
-		step := sign * 2 * math.Pi / float64(size)
-		for k := range half {
-			w := cmplx.Rect(1, step*float64(k))
-			for start := 0; start < n; start += size {
-				a, b := x[start+k], x[start+k+half]*w
-				x[start+k], x[start+k+half] = a+b, a-b
+		half, stride := size/2, n/size
+		for start := 0; start < n; start += size {
+			a, b := x[start:start+half], x[start+half:start+size]
+			for k := range a {
+				t := b[k] * tw[k*stride]
+				a[k], b[k] = a[k]+t, a[k]-t
 			}
 		}
 	}
