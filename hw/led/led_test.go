@@ -267,7 +267,7 @@ func TestPulseDutyFakeClock(t *testing.T) {
 	}
 	runEngine(t, clk, d)
 	set(t, clk, func() { d.SetState(led.Thinking) }) // pulse, 1 s: brightness (1-cos)/2
-	clk.Advance(250 * time.Millisecond) // brightness 0.5 → duty ≈ 0.25
+	clk.Advance(250 * time.Millisecond)              // brightness 0.5 → duty ≈ 0.25
 	high := 0
 	for range 100 { // 10 PWM periods sampled every 0.1 ms
 		clk.Advance(100 * time.Microsecond)

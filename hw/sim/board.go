@@ -232,6 +232,21 @@ func (b *Board) set(name string, pressed bool) error {
 	return nil
 }
 
+// WaitReady waits (up to 5 s of real time) until every button loop waits for edges,
+// so a following Press is a press and not a button held at start.
+func (b *Board) WaitReady() bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for _, p := range b.pins {
+		for !p.Waiting() {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	return true
+}
+
 // Press closes the button's contact (the line goes to its active level).
 func (b *Board) Press(name string) error { return b.set(name, true) }
 

@@ -76,6 +76,13 @@ func (p *Pin) Settle() bool {
 	return false
 }
 
+// Waiting reports whether a goroutine waits in WaitForEdge.
+func (p *Pin) Waiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waiters > 0
+}
+
 // Outs returns the levels written with Out, in order.
 func (p *Pin) Outs() []gpio.Level {
 	p.mu.Lock()

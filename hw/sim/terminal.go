@@ -63,7 +63,11 @@ func (b *Board) Terminal(ctx context.Context, in io.Reader, out io.Writer, color
 	defer tick.Stop()
 	last := ""
 	draw := func(force bool) {
-		s := statusLine(b.rec.Last(), b.leds, color)
+		r := b.rec.Last()
+		if r.Pixels == nil {
+			r.Pixels = make([]led.Color, b.rec.N)
+		}
+		s := statusLine(r, b.leds, color)
 		if s != last || force {
 			fmt.Fprintf(out, "\r\x1b[2K%s", s)
 			last = s
