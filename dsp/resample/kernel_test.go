@@ -22,7 +22,7 @@ func TestKernelMatchesGo(t *testing.T) {
 			for i := range hist {
 				hist[i] = float32(rng.NormFloat64())
 			}
-			n := (len(hist) - k.tp) * k.l / k.m
+			n := min((len(hist)-k.tp)*k.l/k.m, 300)
 			a := make([]float32, n)
 			b := make([]float32, n)
 			p := rng.IntN(k.l)
