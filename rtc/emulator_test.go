@@ -21,7 +21,7 @@ import (
 	"github.com/pion/transport/v5/vnet"
 )
 
-func startEmulator(t *testing.T, opts ...rtctest.Option) *rtctest.Server {
+func startEmulator(t testing.TB, opts ...rtctest.Option) *rtctest.Server {
 	t.Helper()
 	srv, err := rtctest.New(opts...)
 	if err != nil {

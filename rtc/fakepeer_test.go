@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/rtc/jitter"
 	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v5"
@@ -363,3 +364,27 @@ func isState(st State) func(Event) bool {
 func isKind(k EventKind) func(Event) bool { return func(e Event) bool { return e.Kind == k } }
 
 var _ = context.Background
+
+func testKey() provisioning.Key {
+	return provisioning.Key{Value: "ek_good_test", ExpiresAt: time.Now().Add(time.Minute), SDPURL: "http://127.0.0.1:1/v1/realtime/calls"}
+}
+
+// unboundTarget is an uplink target whose track pion never bound: WriteSample returns
+// at once, so only our code and libopus run.
+func unboundTarget(tb testing.TB) *upTarget {
+	tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "b")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &upTarget{track: tr, c: &conn{done: make(chan struct{})}}
+}
+
+func newTestDecoder(tb testing.TB) opus.Decoder {
+	d, err := opus.NewDecoder(48000)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+func stepPacket(p []byte) jitter.Step { return jitter.Step{Kind: jitter.KindPacket, Payload: p} }
