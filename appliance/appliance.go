@@ -1,0 +1,207 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgevoice/edgevoice/hw/button"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/rtc"
+)
+
+// Button names (the keys of the [board] buttons and the names hw/sim uses).
+const (
+	ButtonTalk       = "talk"
+	ButtonMute       = "mute"
+	ButtonVolumeUp   = "volume_up"
+	ButtonVolumeDown = "volume_down"
+)
+
+// Session is what the appliance needs of a realtime session (*rtc.Session).
+type Session interface {
+	Start(ctx context.Context) error
+	Close() error
+	Press()
+	Release()
+	Cancel()
+	WriteMic(pcm []float32)
+	ReadSpeaker(dst []float32) int
+	Events() <-chan rtc.Event
+	Stats() rtc.Stats
+}
+
+// SessionFactory makes a session for a key; keys supplies fresh keys on reconnect.
+type SessionFactory func(key provisioning.Key, keys rtc.KeySource) (Session, error)
+
+// Indicator shows the state (hw/led through a small adapter, or a recorder in tests).
+// Calls come from the Run goroutine and must not block.
+type Indicator interface {
+	SetState(State)
+	SetMicLive(bool)
+	SetLevel(float64)
+	Halt() error // all LEDs off (shutdown)
+}
+
+// Config is the behaviour of the appliance (from the [appliance] section).
+type Config struct {
+	TalkMode    TalkMode
+	IdleTimeout time.Duration // close the session this long after the last turn (0: at once)
+	KeepWarm    bool          // keep a session open all the time
+	Volume      float64       // initial speaker volume 0..1
+	VolumeStep  float64
+	// ServiceAction for a very long press: "restart" or "none".
+	ServiceAction string
+	// RecheckEvery retries the key while the state is no-key or offline (default 30 s).
+	RecheckEvery time.Duration
+	// KeyMinValid is how long a key must still be valid to open a session (default 30 s).
+	KeyMinValid time.Duration
+	// WatchdogEvery calls Deps.Watchdog from the main loop at this interval (0: never).
+	WatchdogEvery time.Duration
+}
+
+// Deps are the parts the appliance drives.
+type Deps struct {
+	Keys       rtc.KeySource
+	NewSession SessionFactory
+	LED        Indicator           // nil: no LEDs
+	Buttons    <-chan button.Event // nil: no buttons (Press/Release methods only)
+	Logger     *slog.Logger        // nil: discard
+	// OnTransition, if set, is called on the Run goroutine for every state change; it
+	// must not block.
+	OnTransition func(Transition)
+	// OnEvent, if set, is called on the Run goroutine for every session event.
+	OnEvent func(rtc.Event)
+	// Service runs the service action's device part (reopen audio); nil: nothing.
+	Service func(ctx context.Context) error
+	// Watchdog is called every Config.WatchdogEvery from the main loop (sd_notify
+	// WATCHDOG=1): a stuck loop stops the pings and systemd restarts the appliance.
+	Watchdog func()
+}
+
+// Transition is one state change with its cause.
+type Transition struct {
+	At       time.Time
+	From, To State
+	Reason   string
+}
+
+// Appliance is the state machine. Make one with New and run it with Run.
+type Appliance struct {
+	cfg Config
+	d   Deps
+	log *slog.Logger
+
+	sess    atomic.Pointer[sessionBox] // read by the audio pumps
+	muted   atomic.Bool
+	volBits atomic.Uint64 // float64 bits
+
+	ctl   chan func(*loop) // closures run on the loop (faults, tests)
+	conns chan connResult  // connect goroutine results
+
+	mu     sync.Mutex // guards status
+	status Status
+	start  time.Time
+}
+
+type sessionBox struct{ s Session }
+
+type connResult struct {
+	s   Session
+	key provisioning.Key
+	err error
+	gen int // connect generation; stale results are closed
+}
+
+// New checks cfg and deps and returns an appliance that is not running yet.
+func New(cfg Config, d Deps) (*Appliance, error) {
+	if d.Keys == nil || d.NewSession == nil {
+		return nil, errors.New("appliance: BUG: Deps.Keys and Deps.NewSession are required")
+	}
+	if cfg.Volume == 0 {
+		cfg.Volume = 0.8
+	}
+	if cfg.VolumeStep == 0 {
+		cfg.VolumeStep = 0.1
+	}
+	if cfg.RecheckEvery == 0 {
+		cfg.RecheckEvery = 30 * time.Second
+	}
+	if cfg.KeyMinValid == 0 {
+		cfg.KeyMinValid = 30 * time.Second
+	}
+	if cfg.Volume < 0 || cfg.Volume > 1 {
+		return nil, fmt.Errorf("appliance: volume %g out of 0..1", cfg.Volume)
+	}
+	a := &Appliance{cfg: cfg, d: d, log: d.Logger, ctl: make(chan func(*loop), 16), conns: make(chan connResult, 1)}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.volBits.Store(math.Float64bits(cfg.Volume))
+	a.status = Status{State: Off, TalkMode: cfg.TalkMode.String(), Volume: cfg.Volume}
+	return a, nil
+}
+
+// WriteMic forwards mono 48 kHz mic audio to the current session, unless muted. Call it
+// from one goroutine (the capture pump).
+func (a *Appliance) WriteMic(pcm []float32) {
+	if a.muted.Load() {
+		return
+	}
+	if b := a.sess.Load(); b != nil {
+		b.s.WriteMic(pcm)
+	}
+}
+
+// ReadSpeaker fills dst with mono 48 kHz speaker audio at the current volume and returns
+// how many samples are real audio (the rest is silence). Call it from one goroutine (the
+// playback pump).
+func (a *Appliance) ReadSpeaker(dst []float32) int {
+	b := a.sess.Load()
+	if b == nil {
+		clear(dst)
+		return 0
+	}
+	n := b.s.ReadSpeaker(dst)
+	v := float32(math.Float64frombits(a.volBits.Load()))
+	if v != 1 {
+		for i := range dst {
+			dst[i] *= v
+		}
+	}
+	return n
+}
+
+// Volume returns the current speaker volume.
+func (a *Appliance) Volume() float64 { return math.Float64frombits(a.volBits.Load()) }
+
+// AudioFault reports the health of an audio device (from hw/audio's OnState): a non-nil
+// err shows Error until a nil report. It never blocks.
+func (a *Appliance) AudioFault(device string, err error) {
+	a.post(func(l *loop) { l.audioFault(device, err) })
+}
+
+// post runs f on the loop; it drops f (and logs) if the loop is not keeping up.
+func (a *Appliance) post(f func(*loop)) {
+	select {
+	case a.ctl <- f:
+	default:
+		a.log.Warn("appliance: control queue full; dropped a request")
+	}
+}
+
+// Run runs the state machine until ctx ends, then shuts down: LEDs off, session closed,
+// goroutines joined. It returns nil on cancellation.
+func (a *Appliance) Run(ctx context.Context) error {
+	l := &loop{a: a, state: Off}
+	a.mu.Lock()
+	a.start = time.Now()
+	a.mu.Unlock()
+	defer l.shutdown()
+	return l.run(ctx)
+}

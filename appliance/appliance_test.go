@@ -1,0 +1,449 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v5/test"
+
+	"github.com/edgevoice/edgevoice/hw/button"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/rtc"
+	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/rtc/rtctest"
+)
+
+// recLED is an Indicator that records what it was told.
+type recLED struct {
+	mu      sync.Mutex
+	states  []State
+	halted  bool
+	micLive bool
+	level   float64
+}
+
+func (r *recLED) SetState(s State) { r.mu.Lock(); r.states = append(r.states, s); r.mu.Unlock() }
+func (r *recLED) SetMicLive(b bool) {
+	r.mu.Lock()
+	r.micLive = b
+	r.mu.Unlock()
+}
+func (r *recLED) SetLevel(v float64) { r.mu.Lock(); r.level = v; r.mu.Unlock() }
+func (r *recLED) Halt() error        { r.mu.Lock(); r.halted = true; r.mu.Unlock(); return nil }
+func (r *recLED) snapshot() []State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.states)
+}
+
+// rig is an appliance wired to the local emulator with scripted buttons, a tone as the
+// microphone and a pump draining the speaker.
+type rig struct {
+	t       *testing.T
+	srv     *rtctest.Server
+	a       *Appliance
+	led     *recLED
+	buttons chan button.Event
+	keyErr  atomic.Pointer[error]
+
+	mu      sync.Mutex
+	trans   []Transition
+	evs     []rtc.Event
+	changed chan struct{}
+	spoken  atomic.Int64 // speaker samples that were real audio
+
+	cancel context.CancelFunc
+	done   chan error
+	pumps  sync.WaitGroup
+}
+
+func newRig(t *testing.T, cfg Config, srvOpts ...rtctest.Option) *rig {
+	t.Helper()
+	return buildRig(t, cfg, nil, srvOpts...)
+}
+
+// buildRig starts the rig; keyErr, if set, makes every key request fail from the start.
+func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option) *rig {
+	t.Helper()
+	srv, err := rtctest.New(append([]rtctest.Option{rtctest.WithReplyText("hello from the emulator")}, srvOpts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, srv: srv, led: &recLED{}, buttons: make(chan button.Event, 16), changed: make(chan struct{}, 1), done: make(chan error, 1)}
+	if keyErr != nil {
+		r.keyErr.Store(&keyErr)
+	}
+	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+		if e := r.keyErr.Load(); e != nil {
+			return provisioning.Key{}, *e
+		}
+		return srv.MintKey(ctx, "openai")
+	})
+	ptt := events.Session{Instructions: "test", Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}
+	factory := func(key provisioning.Key, ks rtc.KeySource) (Session, error) {
+		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(ptt),
+			rtc.WithBackoff(20*time.Millisecond, 200*time.Millisecond), rtc.WithReleaseSettle(60*time.Millisecond))
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = time.Minute
+	}
+	a, err := New(cfg, Deps{
+		Keys: keys, NewSession: factory, LED: r.led, Buttons: r.buttons,
+		OnTransition: func(tr Transition) { r.mu.Lock(); r.trans = append(r.trans, tr); r.mu.Unlock(); r.poke() },
+		OnEvent:      func(ev rtc.Event) { r.mu.Lock(); r.evs = append(r.evs, ev); r.mu.Unlock(); r.poke() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.a = a
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- a.Run(ctx) }()
+	r.startPumps(ctx)
+	return r
+}
+
+func (r *rig) poke() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// startPumps feeds a 440 Hz tone as the mic and drains the speaker, 20 ms at a time.
+func (r *rig) startPumps(ctx context.Context) {
+	r.pumps.Add(2)
+	go func() {
+		defer r.pumps.Done()
+		buf := make([]float32, 960)
+		ph := 0.0
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			for i := range buf {
+				buf[i] = float32(0.3 * math.Sin(ph))
+				ph += 2 * math.Pi * 440 / 48000
+			}
+			r.a.WriteMic(buf)
+		}
+	}()
+	go func() {
+		defer r.pumps.Done()
+		buf := make([]float32, 960)
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			r.spoken.Add(int64(r.a.ReadSpeaker(buf)))
+		}
+	}()
+}
+
+// stop shuts the appliance down, checks it took at most 2 s and turned the LEDs off.
+func (r *rig) stop() {
+	r.t.Helper()
+	start := time.Now()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Errorf("Run returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		r.t.Fatal("Run did not return within 5 s of cancellation")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		r.t.Errorf("shutdown took %v, want at most 2 s", d)
+	}
+	r.pumps.Wait()
+	if err := r.srv.Close(); err != nil {
+		r.t.Errorf("emulator close: %v", err)
+	}
+	r.led.mu.Lock()
+	halted := r.led.halted
+	r.led.mu.Unlock()
+	if !halted {
+		r.t.Error("LEDs were not halted on shutdown")
+	}
+}
+
+func (r *rig) send(name string, k button.Kind, threshold int) {
+	r.buttons <- button.Event{Button: name, Kind: k, Time: time.Now(), Threshold: threshold}
+}
+func (r *rig) press(name string)   { r.send(name, button.Press, 0) }
+func (r *rig) release(name string) { r.send(name, button.Release, 0) }
+func (r *rig) click(name string)   { r.send(name, button.Click, 0) }
+
+func (r *rig) states() []State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]State, len(r.trans))
+	for i, tr := range r.trans {
+		out[i] = tr.To
+	}
+	return out
+}
+
+func (r *rig) eventKinds() []rtc.EventKind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []rtc.EventKind
+	for _, ev := range r.evs {
+		if ev.Kind != rtc.EventTranscriptDelta && ev.Kind != rtc.EventState && ev.Kind != rtc.EventError {
+			out = append(out, ev.Kind)
+		}
+	}
+	return out
+}
+
+// waitState waits until the appliance shows s (the last transition), or fails.
+func (r *rig) waitState(s State, within time.Duration) {
+	r.t.Helper()
+	deadline := time.After(within)
+	for {
+		st := r.states()
+		if len(st) > 0 && st[len(st)-1] == s {
+			return
+		}
+		select {
+		case <-r.changed:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			r.t.Fatalf("state %s not reached within %v; transitions %v", s, within, r.states())
+		}
+	}
+}
+
+// checkSeq compares the state sequence and the LED sequence with want.
+func (r *rig) checkSeq(want ...State) {
+	r.t.Helper()
+	if got := r.states(); !slices.Equal(got, want) {
+		r.t.Errorf("states:\n got %v\nwant %v", got, want)
+	}
+	if got := r.led.snapshot(); !slices.Equal(got, want) {
+		r.t.Errorf("LED states:\n got %v\nwant %v", got, want)
+	}
+}
+
+func (r *rig) checkEvents(want ...rtc.EventKind) {
+	r.t.Helper()
+	if got := r.eventKinds(); !slices.Equal(got, want) {
+		r.t.Errorf("session events:\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestPushToTalk(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	st := r.a.Status()
+	r.stop()
+	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Off)
+	r.checkEvents(rtc.EventListening, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
+		rtc.EventResponseDone, rtc.EventSpeakingStopped)
+	if r.spoken.Load() < 48000/4 {
+		t.Errorf("the speaker played %d samples of the answer, want at least 250 ms", r.spoken.Load())
+	}
+	if st.Turns != 1 || st.Session == nil || st.Session.PacketsSent == 0 || st.Key == nil || st.Key.Profile != "openai" {
+		t.Errorf("status after one turn: %+v (session %+v)", st, st.Session)
+	}
+	turns := r.srv.Stats()
+	if c, ok := turns.LastCall(); !ok || len(c.Turns) != 1 {
+		t.Errorf("emulator saw %d committed turns, want 1", len(c.Turns))
+	}
+}
+
+func TestToggleMode(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{TalkMode: Toggle})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.release(ButtonTalk) // ignored in toggle mode
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(400 * time.Millisecond)
+	r.press(ButtonTalk)
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	r.stop()
+	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Off)
+}
+
+func TestBargeIn(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(1500 * time.Millisecond) // a long turn: the echoed answer is as long
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	r.press(ButtonTalk) // barge-in
+	r.waitState(Listening, 5*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	st := r.a.Status()
+	r.stop()
+	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Listening, Thinking, Speaking, Idle, Off)
+	kinds := r.eventKinds()
+	if !slices.Contains(kinds, rtc.EventBargeIn) {
+		t.Errorf("no barge-in event in %v", kinds)
+	}
+	if st.Session == nil || st.Session.BargeIns != 1 {
+		t.Errorf("session stats after a barge-in: %+v", st.Session)
+	}
+}
+
+func TestMute(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.click(ButtonMute)
+	r.waitState(Muted, 5*time.Second)
+	r.press(ButtonTalk) // ignored while muted
+	time.Sleep(300 * time.Millisecond)
+	r.release(ButtonTalk)
+	r.send(ButtonVolumeDown, button.Press, 0)
+	r.send(ButtonVolumeDown, button.Press, 0)
+	r.click(ButtonMute)
+	r.waitState(Idle, 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	st := r.a.Status()
+	r.stop()
+	r.checkSeq(Idle, Muted, Idle, Off)
+	if n := r.srv.Stats().SDPRequests; n != 0 {
+		t.Errorf("a talk press while muted opened a session (%d SDP requests)", n)
+	}
+	if math.Abs(st.Volume-0.6) > 1e-9 || st.Muted {
+		t.Errorf("volume %v muted %v, want 0.6 and unmuted", st.Volume, st.Muted)
+	}
+}
+
+func TestNetworkDrop(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	r.srv.DropCalls() // the network goes away under an idle session
+	r.waitState(Offline, 10*time.Second)
+	r.waitState(Idle, 15*time.Second) // reconnected with a fresh key
+	st := r.a.Status()
+	r.stop()
+	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Offline, Idle, Off)
+	if st.Session == nil || st.Session.Reconnects < 1 {
+		t.Errorf("session stats after the drop: %+v", st.Session)
+	}
+}
+
+func TestKeyRejected(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	rejected := fmt.Errorf("provisioning: broker said 401: %w", provisioning.ErrCredentialRejected)
+	r := buildRig(t, Config{RecheckEvery: time.Hour}, rejected)
+	r.waitState(NoKey, 5*time.Second)
+	r.press(ButtonTalk) // tries, fails again: stays no-key
+	time.Sleep(200 * time.Millisecond)
+	r.release(ButtonTalk)
+	time.Sleep(200 * time.Millisecond)
+	if st := r.a.Status(); st.State != NoKey || !strings.Contains(st.Detail, "credential rejected") {
+		t.Errorf("status %s detail %q, want no-key with the reason", st.StateName, st.Detail)
+	}
+	// The operator fixes the credential, then holds mute for 3 s: re-check now.
+	r.keyErr.Store(nil)
+	r.send(ButtonMute, button.Press, 0)
+	r.send(ButtonMute, button.LongPress, 0)
+	r.waitState(Idle, 5*time.Second)
+	r.send(ButtonMute, button.Release, 0)
+	time.Sleep(100 * time.Millisecond)
+	r.stop()
+	r.checkSeq(Idle, NoKey, Idle, Off)
+	if n := r.srv.Stats().SDPRequests; n != 0 {
+		t.Errorf("%d SDP requests without a key", n)
+	}
+}
+
+
+func TestIdleTimeoutClosesSession(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{IdleTimeout: 300 * time.Millisecond})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.srv.WaitStats(ctx, func(st rtctest.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
+		t.Errorf("the idle session was not closed: %v", err)
+	}
+	r.stop()
+	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Off)
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want fault
+	}{
+		{provisioning.ErrCredentialRejected, faultNoKey},
+		{fmt.Errorf("x: %w", rtc.ErrUnauthorized), faultNoKey},
+		{provisioning.ErrUnavailable, faultOffline},
+		{context.DeadlineExceeded, faultOffline},
+		{&rtc.HTTPError{StatusCode: 503}, faultOffline},
+		{errors.New("something else"), faultNoKey},
+	} {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("classify(%v) = %v, want %v", tc.err, faultName(got), faultName(tc.want))
+		}
+	}
+}
+
+func TestStateStrings(t *testing.T) {
+	want := []string{"off", "idle", "connecting", "listening", "thinking", "speaking", "muted", "error", "no-key", "offline"}
+	for i, w := range want {
+		if got := State(i).String(); got != w {
+			t.Errorf("State(%d) = %q, want %q", i, got, w)
+		}
+	}
+	if got := State(99).String(); got != "State(99)" {
+		t.Errorf("State(99) = %q", got)
+	}
+	if Hold.String() != "hold" || Toggle.String() != "toggle" {
+		t.Error("TalkMode strings")
+	}
+}

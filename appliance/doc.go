@@ -1,0 +1,30 @@
+// Package appliance is the state machine of the voice appliance: it turns button events,
+// realtime session events, key fetch results and audio device faults into one of the
+// states Idle, Connecting, Listening, Thinking, Speaking, Muted, Error, NoKey and Offline,
+// shows it on the LEDs, and drives the session (press, release, barge-in, idle close).
+//
+// # Ownership
+//
+// One goroutine, Run, owns all state; everything else reaches it through channels
+// (buttons, session events, connect results, audio faults), so a slow LED or log write
+// cannot stall the session, and tests drive it with scripted button sequences. The audio
+// pumps call WriteMic and ReadSpeaker from their own goroutines; those only load the
+// current session atomically (mute and volume are atomics too).
+//
+// # Buttons
+//
+//   - talk, hold mode (default): press starts a turn (and interrupts the model if it is
+//     speaking: barge-in), release ends it and asks for the answer.
+//   - talk, toggle mode: a press starts a turn, the next press ends it.
+//   - mute: a click toggles mute (the mic is not sent; the LED shows muted and the talk
+//     button is ignored).
+//   - volume_up / volume_down: a press changes the speaker volume by one step.
+//   - long press (first threshold, 3 s) of mute, or of talk while the LED shows no-key,
+//     offline or error: re-check provisioning and the network now.
+//   - very long press (second threshold, 10 s) of the same: the service action: drop the
+//     session and the cached key, re-check, and call Deps.Service (restart audio).
+//
+// The package consumes small interfaces (Session, Indicator, KeySource), so tests run it
+// against the real rtc session and the local emulator (rtc/rtctest) with a recording
+// indicator, and cmd/edgevoice wires it to hw/led, hw/button, hw/audio and the key socket.
+package appliance

@@ -1,0 +1,631 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/edgevoice/edgevoice/hw/button"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/rtc"
+)
+
+type turnState int
+
+const (
+	turnNone turnState = iota
+	turnThinking
+	turnSpeaking
+)
+
+// loop is the state of one Run; only the Run goroutine touches it.
+type loop struct {
+	a   *Appliance
+	ctx context.Context
+
+	state  State
+	reason string
+
+	sess       Session
+	sessEv     <-chan rtc.Event
+	conn       rtc.State
+	connecting bool
+	connGen    int
+	connCancel context.CancelFunc
+	wg         sync.WaitGroup // connect, recheck, close and service goroutines
+
+	talkLive    bool  // the user is talking (held, or toggled on)
+	pendingTurn bool  // pressed and released before the session existed
+	pressState  State // the state when talk went down (for long-press gestures)
+	turn        turnState
+	turns       uint64
+
+	netFault    fault // faultNoKey or faultOffline (or none)
+	netReason   string
+	audioErrs   map[string]error
+	checking    bool
+	lastKey     provisioning.Key
+	idle        *time.Timer
+	recheck     *time.Timer
+	lastRelease time.Time
+}
+
+func (l *loop) run(ctx context.Context) error {
+	l.ctx = ctx
+	l.audioErrs = map[string]error{}
+	l.update("started")
+	if l.a.cfg.KeepWarm {
+		l.connect("keep-warm")
+	} else {
+		// A first key check at start shows no-key/offline before anyone presses.
+		l.recheckNow("start")
+	}
+	var wd <-chan time.Time
+	if l.a.cfg.WatchdogEvery > 0 && l.a.d.Watchdog != nil {
+		t := time.NewTicker(l.a.cfg.WatchdogEvery)
+		defer t.Stop()
+		wd = t.C
+		l.a.d.Watchdog()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-l.a.d.Buttons:
+			l.button(ev)
+		case ev, ok := <-l.sessEv:
+			if !ok {
+				l.sessEv = nil
+				l.sessionEnded(nil)
+				continue
+			}
+			l.sessionEvent(ev)
+		case r := <-l.a.conns:
+			l.connected(r)
+		case f := <-l.a.ctl:
+			f(l)
+		case <-timerC(l.idle):
+			l.idle = nil
+			l.idleExpired()
+		case <-timerC(l.recheck):
+			l.recheck = nil
+			l.recheckNow("retry")
+		case <-wd:
+			l.a.d.Watchdog()
+		}
+	}
+}
+
+func timerC(t *time.Timer) <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	return t.C
+}
+
+// shutdown: LEDs off, session closed, every goroutine joined.
+func (l *loop) shutdown() {
+	if l.connCancel != nil {
+		l.connCancel()
+	}
+	l.stopTimers()
+	if l.sess != nil {
+		l.a.sess.Store(nil)
+		_ = l.sess.Close()
+		l.sess = nil
+	}
+	l.wg.Wait()
+	select { // a connect that finished while we were shutting down
+	case r := <-l.a.conns:
+		if r.s != nil {
+			_ = r.s.Close()
+		}
+	default:
+	}
+	l.talkLive = false
+	l.setState(Off, "shutdown")
+	if l.a.d.LED != nil {
+		if err := l.a.d.LED.Halt(); err != nil {
+			l.a.log.Warn("appliance: LEDs did not turn off", "err", err)
+		}
+	}
+}
+
+func (l *loop) stopTimers() {
+	if l.idle != nil {
+		l.idle.Stop()
+		l.idle = nil
+	}
+	if l.recheck != nil {
+		l.recheck.Stop()
+		l.recheck = nil
+	}
+}
+
+// ---- buttons ----
+
+func (l *loop) button(ev button.Event) {
+	l.a.log.Debug("button", "button", ev.Button, "event", ev.Kind.String(), "held", ev.Held)
+	switch ev.Button {
+	case ButtonTalk:
+		switch ev.Kind {
+		case button.Press:
+			if l.a.cfg.TalkMode == Toggle && l.talkLive {
+				l.talkUp()
+			} else {
+				l.talkDown()
+			}
+		case button.Release:
+			if l.a.cfg.TalkMode == Hold {
+				l.talkUp()
+			}
+		case button.LongPress:
+			// Talk long presses are service gestures only when talking is not possible.
+			if l.pressState == NoKey || l.pressState == Offline || l.pressState == Error || l.pressState == Muted {
+				l.gesture(ev.Threshold, "talk")
+			}
+		}
+	case ButtonMute:
+		switch ev.Kind {
+		case button.Click:
+			l.setMuted(!l.a.muted.Load())
+		case button.LongPress:
+			l.gesture(ev.Threshold, "mute")
+		}
+	case ButtonVolumeUp, ButtonVolumeDown:
+		if ev.Kind == button.Press {
+			step := l.a.cfg.VolumeStep
+			if ev.Button == ButtonVolumeDown {
+				step = -step
+			}
+			v := math.Round(math.Min(1, math.Max(0, l.a.Volume()+step))*100) / 100
+			l.a.volBits.Store(math.Float64bits(v))
+			if l.a.d.LED != nil {
+				l.a.d.LED.SetLevel(v)
+			}
+			l.a.log.Info("volume", "volume", v)
+			l.publish()
+		}
+	}
+}
+
+func (l *loop) talkDown() {
+	l.pressState = l.state
+	if l.a.muted.Load() {
+		l.a.log.Info("talk ignored: muted (click mute to unmute)")
+		return
+	}
+	l.talkLive = true
+	l.pendingTurn = false
+	l.stopIdle()
+	if l.sess != nil {
+		l.sess.Press() // barge-in when the model is speaking
+		if l.turn != turnNone {
+			l.a.log.Info("barge-in")
+		}
+		l.turn = turnNone
+		l.update("talk pressed")
+		return
+	}
+	l.update("talk pressed")
+	l.connect("talk")
+}
+
+func (l *loop) talkUp() {
+	if !l.talkLive {
+		return
+	}
+	l.talkLive = false
+	l.lastRelease = time.Now()
+	l.turns++
+	switch {
+	case l.sess != nil:
+		l.sess.Release()
+		l.turn = turnThinking
+	case l.connecting:
+		l.pendingTurn = true
+	}
+	l.update("talk released")
+}
+
+func (l *loop) setMuted(m bool) {
+	l.a.muted.Store(m)
+	if l.a.d.LED != nil {
+		l.a.d.LED.SetMicLive(!m && l.talkLive)
+	}
+	if m && l.talkLive {
+		// Muting mid-turn ends the turn with what was said so far.
+		l.talkUp()
+	}
+	if m {
+		l.update("muted")
+	} else {
+		l.update("unmuted")
+	}
+}
+
+// gesture runs the long-press actions: threshold 0 re-checks, 1 is the service action.
+func (l *loop) gesture(threshold int, btn string) {
+	switch threshold {
+	case 0:
+		l.a.log.Info("long press: re-checking provisioning and network", "button", btn)
+		l.recheckNow("long press")
+	case 1:
+		if l.a.cfg.ServiceAction != "restart" {
+			l.a.log.Info("very long press: no service action configured", "button", btn)
+			return
+		}
+		l.a.log.Warn("very long press: service action: dropping session and key, restarting audio", "button", btn)
+		l.talkLive, l.pendingTurn = false, false
+		l.closeSession("service action")
+		l.lastKey = provisioning.Key{}
+		if svc := l.a.d.Service; svc != nil {
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				err := svc(l.ctx)
+				l.a.post(func(l *loop) {
+					if err != nil {
+						l.a.log.Error("service action failed", "err", err)
+					}
+					l.recheckNow("service action")
+				})
+			}()
+		} else {
+			l.recheckNow("service action")
+		}
+		l.update("service action")
+	}
+}
+
+// ---- session lifecycle ----
+
+func (l *loop) connect(reason string) {
+	if l.connecting || l.sess != nil {
+		return
+	}
+	l.connecting = true
+	l.connGen++
+	gen := l.connGen
+	ctx, cancel := context.WithCancel(l.ctx)
+	l.connCancel = cancel
+	keys, mk := l.a.d.Keys, l.a.d.NewSession
+	l.a.log.Info("connecting", "reason", reason)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer cancel()
+		r := connResult{gen: gen}
+		r.key, r.err = keys.Key(ctx)
+		if r.err == nil {
+			r.s, r.err = mk(r.key, keys)
+		}
+		if r.err == nil {
+			if err := r.s.Start(l.ctx); err != nil {
+				_ = r.s.Close()
+				r.s, r.err = nil, err
+			}
+		}
+		l.a.conns <- r // capacity 1, one connect at a time: never blocks
+	}()
+	l.update(reason)
+}
+
+func (l *loop) connected(r connResult) {
+	if r.gen != l.connGen || !l.connecting {
+		if r.s != nil {
+			_ = r.s.Close()
+		}
+		return
+	}
+	l.connecting = false
+	l.connCancel = nil
+	if r.err != nil {
+		l.talkLive, l.pendingTurn = false, false
+		l.setNetFault(r.err)
+		l.update("connect failed")
+		return
+	}
+	l.sess, l.sessEv = r.s, r.s.Events()
+	l.a.sess.Store(&sessionBox{s: r.s})
+	l.lastKey = r.key
+	l.conn = rtc.StateConnecting
+	switch {
+	case l.talkLive:
+		r.s.Press()
+	case l.pendingTurn:
+		r.s.Press()
+		r.s.Release()
+		l.turn = turnThinking
+		l.pendingTurn = false
+	default:
+		l.armIdle()
+	}
+	l.update("session started")
+}
+
+func (l *loop) sessionEvent(ev rtc.Event) {
+	if l.a.d.OnEvent != nil {
+		l.a.d.OnEvent(ev)
+	}
+	switch ev.Kind {
+	case rtc.EventState:
+		l.conn = ev.State
+		switch ev.State {
+		case rtc.StateConnected:
+			l.clearNetFault()
+			l.update("connected")
+		case rtc.StateDisconnected, rtc.StateReconnecting:
+			if l.turn != turnNone {
+				l.a.log.Warn("connection lost during a turn; the answer is lost", "err", ev.Err)
+				l.turn = turnNone
+			}
+			l.netFault, l.netReason = faultOffline, errText(ev.Err, "connection lost")
+			l.update(ev.State.String())
+		case rtc.StateClosed:
+			l.sessionEnded(ev.Err)
+		}
+	case rtc.EventThinking:
+		if l.turn == turnNone && !l.talkLive {
+			l.turn = turnThinking
+			l.update("thinking")
+		}
+	case rtc.EventSpeakingStarted:
+		l.turn = turnSpeaking
+		l.update("speaking")
+	case rtc.EventSpeakingStopped:
+		if l.turn == turnSpeaking {
+			l.turn = turnNone
+			l.armIdle()
+			l.update("answer played")
+		}
+	case rtc.EventResponseDone:
+		if l.turn == turnThinking {
+			l.turn = turnNone
+			l.armIdle()
+			l.update("response done")
+		}
+	case rtc.EventTranscriptDone:
+		l.a.log.Info("assistant", "text", ev.Text)
+	case rtc.EventUserTranscript:
+		l.a.log.Info("user", "text", ev.Text)
+	case rtc.EventBargeIn:
+		l.a.log.Info("barge-in: answer cancelled", "response", ev.ResponseID)
+	case rtc.EventError:
+		l.a.log.Warn("session error", "err", ev.Err)
+	}
+}
+
+// sessionEnded: the session closed on its own (fatal error or closed events).
+func (l *loop) sessionEnded(err error) {
+	if l.sess == nil {
+		return
+	}
+	l.dropSession()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		l.setNetFault(err)
+		l.update("session closed")
+		return
+	}
+	l.update("session closed")
+	if l.a.cfg.KeepWarm {
+		l.connect("keep-warm")
+	}
+}
+
+func (l *loop) dropSession() {
+	s := l.sess
+	l.a.sess.Store(nil)
+	l.sess, l.sessEv = nil, nil
+	l.conn = rtc.StateNew
+	l.turn = turnNone
+	l.stopIdle()
+	if s != nil {
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); _ = s.Close() }() // Close joins; keep the loop free
+	}
+}
+
+func (l *loop) closeSession(reason string) {
+	if l.connCancel != nil {
+		l.connCancel()
+		l.connCancel = nil
+		l.connecting = false
+		l.connGen++ // its result will be closed as stale
+	}
+	if l.sess != nil {
+		l.a.log.Info("closing session", "reason", reason)
+		l.dropSession()
+	}
+}
+
+func (l *loop) stopIdle() {
+	if l.idle != nil {
+		l.idle.Stop()
+		l.idle = nil
+	}
+}
+
+func (l *loop) armIdle() {
+	l.stopIdle()
+	if l.a.cfg.KeepWarm || l.sess == nil || l.talkLive || l.turn != turnNone {
+		return
+	}
+	l.idle = time.NewTimer(l.a.cfg.IdleTimeout)
+}
+
+func (l *loop) idleExpired() {
+	if l.sess == nil || l.talkLive || l.turn != turnNone || l.a.cfg.KeepWarm {
+		return
+	}
+	l.closeSession("idle timeout")
+	l.update("idle timeout")
+}
+
+// ---- faults and re-checks ----
+
+// classify maps an error to the fault the LEDs show.
+func classify(err error) fault {
+	switch {
+	case errors.Is(err, provisioning.ErrCredentialRejected), errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
+		return faultNoKey
+	}
+	var re *provisioning.RemoteError
+	if errors.As(err, &re) && (re.Code == "forbidden" || re.Code == "credential_rejected") {
+		return faultNoKey
+	}
+	var ne net.Error
+	var oe *net.OpError
+	if errors.Is(err, provisioning.ErrUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
+		return faultOffline
+	}
+	var he *rtc.HTTPError
+	if errors.As(err, &he) && he.StatusCode >= 500 {
+		return faultOffline
+	}
+	// Anything else (a refused socket, a provider configuration error) means no usable key.
+	return faultNoKey
+}
+
+func (l *loop) setNetFault(err error) {
+	l.netFault, l.netReason = classify(err), errText(err, "")
+	l.a.log.Warn("no session", "fault", faultName(l.netFault), "err", err)
+	l.armRecheck()
+}
+
+func (l *loop) clearNetFault() {
+	l.netFault, l.netReason = faultNone, ""
+	if l.recheck != nil {
+		l.recheck.Stop()
+		l.recheck = nil
+	}
+}
+
+func (l *loop) armRecheck() {
+	if l.recheck != nil {
+		l.recheck.Stop()
+	}
+	l.recheck = time.NewTimer(l.a.cfg.RecheckEvery)
+}
+
+func (l *loop) recheckNow(reason string) {
+	if l.checking {
+		return
+	}
+	l.checking = true
+	keys := l.a.d.Keys
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		key, err := keys.Key(l.ctx)
+		l.a.post(func(l *loop) {
+			l.checking = false
+			if l.ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				l.setNetFault(err)
+				l.update("re-check failed (" + reason + ")")
+				return
+			}
+			l.lastKey = key
+			if l.sess == nil || l.conn == rtc.StateConnected {
+				l.clearNetFault()
+			}
+			l.update("re-check ok (" + reason + ")")
+			if l.a.cfg.KeepWarm {
+				l.connect("keep-warm")
+			}
+		})
+	}()
+}
+
+func (l *loop) audioFault(device string, err error) {
+	if err != nil {
+		l.audioErrs[device] = err
+		l.a.log.Error("audio device failed; reopening", "device", device, "err", err)
+	} else if _, ok := l.audioErrs[device]; ok {
+		delete(l.audioErrs, device)
+		l.a.log.Info("audio device back", "device", device)
+	}
+	l.update("audio " + device)
+}
+
+func faultName(f fault) string {
+	switch f {
+	case faultNoKey:
+		return "no-key"
+	case faultOffline:
+		return "offline"
+	case faultError:
+		return "error"
+	}
+	return ""
+}
+
+func errText(err error, def string) string {
+	if err == nil {
+		return def
+	}
+	return err.Error()
+}
+
+// ---- display ----
+
+// derive computes the state the LEDs show from the loop's facts, in priority order.
+func (l *loop) derive() State {
+	switch {
+	case l.a.muted.Load():
+		return Muted
+	case len(l.audioErrs) > 0:
+		return Error
+	case l.netFault == faultNoKey:
+		return NoKey
+	case l.netFault == faultOffline:
+		return Offline
+	case l.talkLive || l.pendingTurn:
+		if l.sess != nil && l.conn == rtc.StateConnected && l.talkLive {
+			return Listening
+		}
+		return Connecting
+	case l.turn == turnSpeaking:
+		return Speaking
+	case l.turn == turnThinking:
+		if l.conn != rtc.StateConnected {
+			return Connecting
+		}
+		return Thinking
+	case l.a.cfg.KeepWarm && (l.connecting || (l.sess != nil && l.conn != rtc.StateConnected)):
+		return Connecting
+	}
+	return Idle
+}
+
+func (l *loop) update(reason string) { l.setState(l.derive(), reason) }
+
+func (l *loop) setState(s State, reason string) {
+	if l.a.d.LED != nil {
+		l.a.d.LED.SetMicLive(l.talkLive && !l.a.muted.Load() && s == Listening)
+	}
+	if s == l.state {
+		l.publish()
+		return
+	}
+	from := l.state
+	l.state, l.reason = s, reason
+	attrs := []any{"from", from.String(), "to", s.String(), "reason", reason}
+	if s == NoKey || s == Offline {
+		attrs = append(attrs, "detail", l.netReason)
+	}
+	l.a.log.Info("state", attrs...)
+	if l.a.d.LED != nil {
+		l.a.d.LED.SetState(s)
+	}
+	if l.a.d.OnTransition != nil {
+		l.a.d.OnTransition(Transition{At: time.Now(), From: from, To: s, Reason: reason})
+	}
+	l.publish()
+}
