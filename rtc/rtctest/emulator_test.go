@@ -2,6 +2,7 @@ package rtctest
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -525,5 +526,37 @@ func TestCloseWhileBusy(t *testing.T) {
 	}
 	if status := <-posted; status != http.StatusServiceUnavailable {
 		t.Errorf("delayed answer during Close: HTTP %d, want 503", status)
+	}
+}
+
+// TestServe: Serve blocks on a caller's listener until Close and then returns nil.
+func TestServe(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	for deadline := time.Now().Add(5 * time.Second); srv.URL() == ""; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Serve did not start")
+		}
+	}
+	if _, err := srv.MintKey(ctxT(t, 5*time.Second), "broker"); err != nil {
+		t.Error(err)
+	}
+	srv.Close()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve returned %v after Close", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Close")
 	}
 }
