@@ -262,9 +262,11 @@ func (s *Server) buildAPI() error {
 			if err != nil {
 				return fmt.Errorf("rtctest: listen for ICE-TCP: %w", err)
 			}
-			s.tcpLn = ln
-			s.tcpMux = webrtc.NewICETCPMux(nil, ln, 8)
-			se.SetICETCPMux(s.tcpMux)
+			mux := webrtc.NewICETCPMux(nil, ln, 8)
+			s.mu.Lock()
+			s.tcpLn, s.tcpMux = ln, mux
+			s.mu.Unlock()
+			se.SetICETCPMux(mux)
 			types = append(types, webrtc.NetworkTypeTCP4)
 		}
 	}
@@ -312,16 +314,28 @@ func (s *Server) start(ln net.Listener) error {
 		return errors.New("rtctest: server already started or closed")
 	}
 	s.started = true
-	s.url = "http://" + ln.Addr().String()
 	s.mu.Unlock()
 	if err := s.buildAPI(); err != nil {
 		return err
 	}
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	if s.closed {
+		mux, tln := s.tcpMux, s.tcpLn
+		s.mu.Unlock()
+		if mux != nil {
+			mux.Close()
+			tln.Close()
+		}
+		return errors.New("rtctest: server closed during start")
+	}
+	s.httpSrv = hs
+	s.url = "http://" + ln.Addr().String()
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr <- fmt.Errorf("rtctest: serve: %w", err)
 		}
 	}()
@@ -359,12 +373,13 @@ func (s *Server) Close() error {
 	s.closed = true
 	close(s.done)
 	calls := slices.Clone(s.calls)
+	hs, mux, tln := s.httpSrv, s.tcpMux, s.tcpLn
 	s.mu.Unlock()
 	var errs []error
-	if s.httpSrv != nil {
+	if hs != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.httpSrv.Shutdown(ctx); err != nil {
-			s.httpSrv.Close()
+		if err := hs.Shutdown(ctx); err != nil {
+			hs.Close()
 		}
 		cancel()
 	}
@@ -372,11 +387,11 @@ func (s *Server) Close() error {
 		c.close()
 	}
 	s.wg.Wait()
-	if s.tcpMux != nil {
-		errs = append(errs, s.tcpMux.Close())
+	if mux != nil {
+		errs = append(errs, mux.Close())
 	}
-	if s.tcpLn != nil {
-		s.tcpLn.Close()
+	if tln != nil {
+		tln.Close()
 	}
 	return errors.Join(errs...)
 }
