@@ -69,7 +69,7 @@ func (c *Capture[T]) onData(_, in []byte, frames uint32) {
 			off += k
 		}
 	}
-	c.frames.Add(uint64(n / c.ch))
+	c.block(n / c.ch)
 }
 
 // Format is the format the device runs at (Read converts it to T).

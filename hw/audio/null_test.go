@@ -76,6 +76,10 @@ func TestNullCapturePaced(t *testing.T) {
 	if st.Overruns != 0 {
 		t.Errorf("%d overruns with a consumer that keeps up", st.Overruns)
 	}
+	// Capture-to-ring latency: no callback holds more than one period.
+	if st.MaxBlock == 0 || st.MaxBlock > 480 {
+		t.Errorf("largest callback block = %d frames, want 1..480 (one period)", st.MaxBlock)
+	}
 }
 
 // A consumer that stalls makes the callback drop and count frames; it never blocks it.

@@ -83,7 +83,7 @@ func (p *Playback[T]) onData(out, _ []byte, frames uint32) {
 		p.underrunFrames.Add(uint64((n - take) / p.ch))
 	}
 	p.playing = take == n
-	p.frames.Add(uint64(n / p.ch))
+	p.block(n / p.ch)
 	if take < n {
 		p.silenceFrames.Add(uint64((n - take) / p.ch))
 	}

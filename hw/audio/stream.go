@@ -121,6 +121,7 @@ type Stats struct {
 	State          State
 	Callbacks      uint64 // data callbacks
 	Frames         uint64 // frames the device delivered (capture) or asked for (playback)
+	MaxBlock       uint64 // the most frames one callback moved: capture reaches the ring at most this late
 	Overruns       uint64 // capture: callbacks that found the ring too full
 	OverrunFrames  uint64 // capture: frames dropped because the ring was full
 	Underruns      uint64 // playback: callbacks whose data ran out while playing
@@ -153,6 +154,7 @@ type core struct {
 	overruns, overrunFrames   atomic.Uint64
 	underruns, underrunFrames atomic.Uint64
 	silenceFrames             atomic.Uint64
+	maxBlock                  atomic.Uint64 // written by the audio thread only
 	deviceErrors, reopens     atomic.Uint64
 	state                     atomic.Int32
 	gen                       atomic.Uint64 // generation of the open device; stale stop callbacks are ignored
@@ -296,6 +298,14 @@ func (c *core) supervise() {
 	}
 }
 
+// block records a callback of n frames (audio thread only: no compare-and-swap needed).
+func (c *core) block(n int) {
+	c.frames.Add(uint64(n))
+	if uint64(n) > c.maxBlock.Load() {
+		c.maxBlock.Store(uint64(n))
+	}
+}
+
 // close stops the supervisor and the device and waits for both.
 func (c *core) close() error {
 	c.closeOnce.Do(func() {
@@ -323,6 +333,7 @@ func (c *core) Stats() Stats {
 		State:          c.State(),
 		Callbacks:      c.callbacks.Load(),
 		Frames:         c.frames.Load(),
+		MaxBlock:       c.maxBlock.Load(),
 		Overruns:       c.overruns.Load(),
 		OverrunFrames:  c.overrunFrames.Load(),
 		Underruns:      c.underruns.Load(),
