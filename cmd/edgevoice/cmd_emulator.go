@@ -38,6 +38,7 @@ func runEmulator(ctx context.Context, env *Env) error {
 	fs.DurationVar(&f.KeyTTL, "key-ttl", 0, "lifetime of minted keys (default: 1m preview, 10m GA)")
 	fs.DurationVar(&f.AnswerDelay, "answer-delay", 0, "hold each SDP answer this long")
 	fs.DurationVar(&f.DropAfter, "drop-after", 0, "close each peer connection this long after it connected")
+	fs.DurationVar(&f.VanishAfter, "vanish-after", 0, "make each call go silent this long after it connected (no DTLS close: the client sees disconnected/failed)")
 	fs.DurationVar(&f.SessionLifetime, "session-lifetime", 0, "end each session this long after it connected (error session_expired, then close)")
 	fs.DurationVar(&f.CloseDataChannelAfter, "close-dc-after", 0, "close each data channel this long after it opened")
 	fs.Usage = func() {

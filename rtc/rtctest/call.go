@@ -213,6 +213,14 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 				c.pc.Close()
 			})
 		}
+		if c.faults.VanishAfter > 0 {
+			c.afterLocked(c.faults.VanishAfter, func() {
+				c.s.log.Info("call goes silent (fault)", "call", c.id)
+				if err := c.pc.SCTP().Transport().ICETransport().Stop(); err != nil {
+					c.s.log.Debug("ICETransport.Stop", "call", c.id, "err", err)
+				}
+			})
+		}
 		if c.faults.DropAfter > 0 {
 			c.afterLocked(c.faults.DropAfter, func() {
 				c.s.log.Info("dropping peer connection (fault)", "call", c.id)

@@ -46,7 +46,7 @@ func loopbackAPI(t testing.TB) *webrtc.API { return clientAPI(t, nil, false) }
 
 // clientAPI: Opus-only, NACK; ICE on loopback (UDP4, or TCP4 only with tcpOnly) or on
 // the virtual network vn.
-func clientAPI(t testing.TB, vn transport.Net, tcpOnly bool) *webrtc.API {
+func clientAPI(t testing.TB, vn transport.Net, tcpOnly bool, tweak ...func(*webrtc.SettingEngine)) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
@@ -66,6 +66,9 @@ func clientAPI(t testing.TB, vn transport.Net, tcpOnly bool) *webrtc.API {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(n string) bool { return n == "lo" })
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
+	}
+	for _, f := range tweak {
+		f(&se)
 	}
 	if tcpOnly {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})

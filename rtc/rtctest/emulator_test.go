@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -558,5 +559,36 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after Close")
+	}
+}
+
+// TestVanish: the call goes silent; the client's ICE notices (disconnected, then
+// failed) without ever being told closed.
+func TestVanish(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := start(t, WithFaults(Faults{VanishAfter: 200 * time.Millisecond}))
+	defer srv.Close()
+	c := dialWith(t, srv.NewKey(events.GA, time.Minute), clientAPI(t, nil, false, func(se *webrtc.SettingEngine) {
+		se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)
+	}))
+	defer c.close()
+	deadline := time.After(10 * time.Second)
+	var seen []webrtc.PeerConnectionState
+	for {
+		select {
+		case s := <-c.stateCh:
+			seen = append(seen, s)
+			if s == webrtc.PeerConnectionStateClosed {
+				t.Fatalf("client saw closed after a silent drop: %v", seen)
+			}
+			if s == webrtc.PeerConnectionStateFailed {
+				if !slices.Contains(seen, webrtc.PeerConnectionStateDisconnected) {
+					t.Errorf("states %v: failed without disconnected", seen)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatalf("client states %v: no failure after the call vanished", seen)
+		}
 	}
 }

@@ -57,6 +57,10 @@ type Faults struct {
 	DropAfter time.Duration
 	// CloseDataChannelAfter closes each data channel this long after it opened.
 	CloseDataChannelAfter time.Duration
+	// VanishAfter makes each call go silent this long after it connected, as if the
+	// network vanished: the server's ICE transport stops without a DTLS close, so the
+	// client sees disconnected/failed (not closed) once its ICE timeouts run out.
+	VanishAfter time.Duration
 	// SessionLifetime ends each session this long after it connected, as the service
 	// does at its maximum session duration: an error event with code
 	// "session_expired", then the peer connection is closed.
