@@ -320,3 +320,17 @@ func (c *config) setDefaults() {
 	c.openMic = c.session != nil && (c.session.TurnDetection.Type == events.TurnDetectionServerVAD ||
 		c.session.TurnDetection.Type == events.TurnDetectionSemanticVAD)
 }
+
+// CheckOptions applies opts to a scratch session and returns the first error, so a
+// configuration can be checked at startup without connecting anything.
+func CheckOptions(opts ...Option) error {
+	s := &Session{}
+	s.cfg.enc = opus.DefaultEncoderOpts()
+	s.cfg.encRate = sampleRate
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
