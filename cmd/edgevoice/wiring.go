@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/edgevoice/edgevoice/appliance"
+	"github.com/edgevoice/edgevoice/hw/led"
+	"github.com/edgevoice/edgevoice/provisioning"
+)
+
+// ledIndicator shows appliance states on an hw/led engine.
+type ledIndicator struct{ d *led.Dev }
+
+var ledStates = map[appliance.State]led.State{
+	appliance.Off: led.Off, appliance.Idle: led.Idle, appliance.Connecting: led.Connecting,
+	appliance.Listening: led.Listening, appliance.Thinking: led.Thinking, appliance.Speaking: led.Speaking,
+	appliance.Muted: led.Muted, appliance.Error: led.Error, appliance.NoKey: led.NoKey, appliance.Offline: led.Offline,
+}
+
+func (l ledIndicator) SetState(s appliance.State) { l.d.SetState(ledStates[s]) }
+func (l ledIndicator) SetMicLive(b bool)          { l.d.SetMicLive(b) }
+func (l ledIndicator) SetLevel(v float64)         { l.d.SetLevel(v) }
+func (l ledIndicator) Halt() error                { return l.d.Halt() }
+
+// socketKeys gets keys from the provisioning daemon's socket; each must stay valid for
+// minValid (long enough to connect).
+type socketKeys struct {
+	c        *provisioning.Client
+	minValid time.Duration
+}
+
+func (k socketKeys) Key(ctx context.Context) (provisioning.Key, error) {
+	return k.c.Get(ctx, k.minValid)
+}
