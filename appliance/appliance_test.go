@@ -395,7 +395,6 @@ func TestKeyRejected(t *testing.T) {
 	}
 }
 
-
 func TestIdleTimeoutClosesSession(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	r := newRig(t, Config{IdleTimeout: 300 * time.Millisecond})

@@ -364,4 +364,3 @@ func (d *demo) report(outPath string, st appliance.Status, board *sim.Board) err
 	fmt.Fprintf(d.out, "demo: OK\n")
 	return nil
 }
-
