@@ -4,7 +4,7 @@ import "golang.org/x/sys/cpu"
 
 // runAVX2 computes n outputs: output j is the dot product of the row for its phase with
 // the tp history samples starting at x, where x and p advance by (si, sf) per output as in
-// runGo. tp is a multiple of 16.
+// runGo. tp is a multiple of 8.
 //
 //go:noescape
 func runAVX2(dst *float32, n int, x *float32, h *float32, tp, p, l, si, sf int)

@@ -18,7 +18,7 @@ TEXT ·runAVX2(SB), NOSPLIT, $0-72
 	MOVQ l+48(FP), R11
 	MOVQ si+56(FP), R12
 	MOVQ sf+64(FP), R13
-	SHLQ $2, R14            // row bytes (multiple of 64)
+	SHLQ $2, R14            // row bytes (multiple of 32)
 	SHLQ $2, R12            // si in bytes
 	TESTQ CX, CX
 	JEQ  done
@@ -62,9 +62,20 @@ setup:
 	VXORPS Y3, Y3, Y3
 	XORQ   AX, AX
 	CMPQ   DX, R9
-	JEQ    samew
+	JEQ    samew0
 	CMPQ   BX, R15
-	JEQ    samer
+	JEQ    samer0
+
+	// tp = 16k+8: the first 8 taps go to the even accumulators alone
+	TESTQ $32, R14
+	JEQ   gen
+	VMOVUPS (BX), Y4
+	VMOVUPS (R15), Y6
+	VFMADD231PS (DX), Y4, Y0
+	VFMADD231PS (R9), Y6, Y2
+	MOVQ $32, AX
+	CMPQ AX, R14
+	JEQ  reduce
 
 gen:
 	VMOVUPS (BX)(AX*1), Y4
@@ -80,6 +91,16 @@ gen:
 	JLT  gen
 	JMP  reduce
 
+samew0:
+	TESTQ $32, R14
+	JEQ   samew
+	VMOVUPS (DX), Y4
+	VFMADD231PS (BX), Y4, Y0
+	VFMADD231PS (R15), Y4, Y2
+	MOVQ $32, AX
+	CMPQ AX, R14
+	JEQ  reduce
+
 samew:
 	VMOVUPS (DX)(AX*1), Y4
 	VMOVUPS 32(DX)(AX*1), Y5
@@ -91,6 +112,16 @@ samew:
 	CMPQ AX, R14
 	JLT  samew
 	JMP  reduce
+
+samer0:
+	TESTQ $32, R14
+	JEQ   samer
+	VMOVUPS (BX), Y4
+	VFMADD231PS (DX), Y4, Y0
+	VFMADD231PS (R9), Y4, Y2
+	MOVQ $32, AX
+	CMPQ AX, R14
+	JEQ  reduce
 
 samer:
 	VMOVUPS (BX)(AX*1), Y4

@@ -3,7 +3,7 @@ package resample
 import "golang.org/x/sys/cpu"
 
 // runNEON computes n outputs like runGo (see runAVX2 in kernel_amd64.go for the
-// arguments). tp is a multiple of 16.
+// arguments). tp is a multiple of 8.
 //
 //go:noescape
 func runNEON(dst *float32, n int, x *float32, h *float32, tp, p, l, si, sf int)

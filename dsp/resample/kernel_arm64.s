@@ -2,7 +2,8 @@
 
 // func runNEON(dst *float32, n int, x *float32, h *float32, tp, p, l, si, sf int)
 //
-// One output at a time: four 4-lane FMLA accumulators over 16 taps per iteration, then a
+// One output at a time: four 4-lane FMLA accumulators over 16 taps per iteration (an
+// 8-tap block first when tp is an odd multiple of 8), then a
 // fixed-order reduction. The vector FADD/FADDP forms are not in the Go assembler, so they
 // are spelled as WORDs (encodings checked with aarch64-linux-gnu-as).
 TEXT ·runNEON(SB), NOSPLIT, $0-72
@@ -28,6 +29,13 @@ outer:
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
 	VEOR V3.B16, V3.B16, V3.B16
+	TBZ  $3, R12, loop      // tp = 16k+8: the first 8 taps go to V0, V1 alone
+	VLD1.P 32(R10), [V4.S4, V5.S4]
+	VLD1.P 32(R11), [V16.S4, V17.S4]
+	VFMLA  V4.S4, V16.S4, V0.S4
+	VFMLA  V5.S4, V17.S4, V1.S4
+	SUBS   $8, R12, R12
+	BEQ    reduce
 
 loop:
 	VLD1.P 64(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -39,6 +47,7 @@ loop:
 	SUBS   $16, R12, R12
 	BNE    loop
 
+reduce:
 	WORD $0x4e21d400        // fadd  v0.4s, v0.4s, v1.4s
 	WORD $0x4e23d442        // fadd  v2.4s, v2.4s, v3.4s
 	WORD $0x4e22d400        // fadd  v0.4s, v0.4s, v2.4s

@@ -15,7 +15,7 @@ const (
 	passEdge = 0.89 // start of the transition band
 	stopEdge = 1.05 // stop band starts here (goal: 1.05)
 	stopDB   = 107  // Kaiser design attenuation
-	lanes    = 16   // rows are zero-padded to a multiple of this many taps
+	lanes    = 8    // rows are zero-padded to a multiple of this many taps
 	histMax  = 4080 // history buffer cap in float32 (under 16 KiB with the rest of the state)
 )
 
