@@ -72,15 +72,15 @@ func TestEmulatorTurn(t *testing.T) {
 			}
 			s.Press()
 			var ph float64
-			feedTone(s, 1000, 600*time.Millisecond, &ph)
+			feedTone(s, 1000, 400*time.Millisecond, &ph)
 			s.Release()
 			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStarted))
 			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStopped))
 			time.Sleep(150 * time.Millisecond)
 			out, _ := sp.snapshot()
 			a := active(out)
-			if len(a) < 48000*5/10 {
-				t.Fatalf("played %d ms, want ≥ 500 ms of the 600 ms turn", len(a)/48)
+			if len(a) < 48000*35/100 {
+				t.Fatalf("played %d ms, want ≥ 350 ms of the 400 ms turn", len(a)/48)
 			}
 			at, total := toneAt(a[4800:len(a)-4800], 1000)
 			want := 0.5 / math.Sqrt2
@@ -302,7 +302,7 @@ func lossRun(t *testing.T, p float64) {
 	s.Start(ctx)
 	waitFor(t, s, 10*time.Second, isState(StateConnected))
 	time.Sleep(200 * time.Millisecond)
-	speech := speechClip(t, 3*time.Second)
+	speech := speechClip(t, 2*time.Second)
 	s.Press()
 	tk := time.NewTicker(10 * time.Millisecond)
 	for i := 0; i+480 <= len(speech); i += 480 {

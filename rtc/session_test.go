@@ -438,7 +438,7 @@ func TestEspeakRoundTrip(t *testing.T) {
 		t.Skip("espeak-ng not installed (apt-get install espeak-ng); skipping the speech clip test")
 	}
 	wav := filepath.Join(t.TempDir(), "clip.wav")
-	if out, err := exec.Command(espeak, "-w", wav, "hello, this is the edge voice test").CombinedOutput(); err != nil {
+	if out, err := exec.Command(espeak, "-w", wav, "hello, edge voice").CombinedOutput(); err != nil {
 		t.Fatalf("espeak-ng: %v: %s", err, out)
 	}
 	clip, rate, err := readWAV(wav)
