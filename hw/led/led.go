@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
 	"periph.io/x/devices/v3/apa102"
 )
@@ -732,3 +733,15 @@ func (c customOut) set(int, bool) error { return nil }
 func (c customOut) show(f Frame) error  { return c.o.Show(f) }
 func (c customOut) halt() error         { return c.o.Halt() }
 func (c customOut) String() string      { return c.o.String() }
+
+// Inverted returns pin with its levels inverted, for an LED wired to the supply that
+// lights when the pin is low. Halt and Off then drive the pin high.
+func Inverted(pin gpio.PinOut) gpio.PinOut { return inverted{pin} }
+
+type inverted struct{ gpio.PinOut }
+
+func (i inverted) Out(l gpio.Level) error { return i.PinOut.Out(!l) }
+func (i inverted) PWM(d gpio.Duty, f physic.Frequency) error {
+	return i.PinOut.PWM(gpio.DutyMax-d, f)
+}
+func (i inverted) String() string { return i.PinOut.String() + "(inverted)" }

@@ -337,3 +337,23 @@ func TestMicLiveAndHalt(t *testing.T) {
 		}
 	}
 }
+
+func TestInvertedLED(t *testing.T) {
+	clk := sim.NewClock(t0)
+	pin := sim.NewPin("LED", clk)
+	d, err := led.NewGPIO(led.Inverted(pin), &led.Opts{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetMicLive(true)
+	d.Step(t0)
+	if pin.Read() != gpio.Low {
+		t.Error("inverted LED: lit should drive the pin low")
+	}
+	if err := d.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if pin.Read() != gpio.High {
+		t.Error("inverted LED: Halt should drive the pin high (dark)")
+	}
+}
