@@ -339,3 +339,120 @@ func lossRun(t *testing.T, p float64) {
 		t.Errorf("concealed %.1f%% of the response, want ≤ %.1f%% (0.6 × loss)", frac*100, p*60)
 	}
 }
+
+// TestOpenMicServerVAD: with server_vad the mic is always sent and the emulator's VAD
+// ends the turn and answers; talking over the answer makes the server clear its audio
+// (speech_started, output_audio_buffer.cleared), and the local playout stops at once.
+func TestOpenMicServerVAD(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := startEmulator(t, rtctest.WithServerVAD(nil))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	key, err := srv.MintKey(ctx, "openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := events.Session{TurnDetection: events.TurnDetection{Type: events.TurnDetectionServerVAD, SilenceDurationMS: 300}}
+	s, err := New(key, testOpts(WithSessionConfig(cfg))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := startSpeaker(s)
+	defer sp.close()
+	rec := recordEvents(s)
+	defer func() { s.Close(); <-rec.done }()
+	s.Start(ctx)
+	rec.wait(t, 5*time.Second, isState(StateConnected))
+	var ph float64
+	feedTone(s, 1000, 600*time.Millisecond, &ph)
+	feedSilence(s, 500*time.Millisecond) // the mic stays open: silence ends the turn
+	rec.wait(t, 5*time.Second, isKind(EventSpeakingStarted))
+	time.Sleep(150 * time.Millisecond)
+	if _, real := sp.snapshot(); sum(real) == 0 {
+		t.Fatal("the answer is not playing")
+	}
+	feedTone(s, 1000, 300*time.Millisecond, &ph) // the user talks over the answer
+	stopped := rec.wait(t, 3*time.Second, isKind(EventSpeakingStopped))
+	time.Sleep(150 * time.Millisecond)
+	sp.mu.Lock()
+	late := 0
+	for i, at := range sp.at {
+		if at.After(stopped) {
+			late += sp.real[i]
+		}
+	}
+	sp.mu.Unlock()
+	if late > 0 {
+		t.Errorf("%d samples of the interrupted answer played after the server cleared it", late)
+	}
+	c, _ := srv.Stats().LastCall()
+	if slices.Contains(c.ClientEvents, "input_audio_buffer.commit") || slices.Contains(c.ClientEvents, "input_audio_buffer.clear") {
+		t.Errorf("open mic: the client managed the input buffer itself: %q", c.ClientEvents)
+	}
+	if !slices.Contains(c.ServerEvents, "output_audio_buffer.cleared") || len(c.Turns) == 0 {
+		t.Errorf("no VAD turn or no server-side clear; server events %q", c.ServerEvents)
+	}
+}
+
+// eventRecorder drains a session's events with their arrival times.
+type eventRecorder struct {
+	mu   sync.Mutex
+	evs  []Event
+	at   []time.Time
+	done chan struct{}
+	next int
+}
+
+func recordEvents(s *Session) *eventRecorder {
+	r := &eventRecorder{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for e := range s.Events() {
+			r.mu.Lock()
+			r.evs, r.at = append(r.evs, e), append(r.at, time.Now())
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+// wait returns the arrival time of the next event (after the previous match) that matches.
+func (r *eventRecorder) wait(t *testing.T, d time.Duration, match func(Event) bool) time.Time {
+	t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		r.mu.Lock()
+		for ; r.next < len(r.evs); r.next++ {
+			if match(r.evs[r.next]) {
+				at := r.at[r.next]
+				t.Logf("event: %v", r.evs[r.next])
+				r.next++
+				r.mu.Unlock()
+				return at
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("no matching event in %v", d)
+	return time.Time{}
+}
+
+func feedSilence(s *Session, d time.Duration) {
+	chunk := make([]float32, 480)
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	for range int(d / (10 * time.Millisecond)) {
+		s.WriteMic(chunk)
+		<-tk.C
+	}
+}
+
+func sum(x []int) int {
+	n := 0
+	for _, v := range x {
+		n += v
+	}
+	return n
+}

@@ -208,6 +208,15 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
 		}
 	case events.OutputAudioBufferCleared:
+		// The server cut the audio (its VAD heard the user, or our clear): drop what is
+		// buffered here too, and anything of that response still in flight.
+		if t.speaking || t.responding {
+			s.discard.Store(true)
+			s.flushReq.Add(1)
+			if t.cancelled == "" || t.cancelled != t.respID {
+				t.cancelled = t.respID
+			}
+		}
 		if t.speaking {
 			t.speaking = false
 			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
