@@ -38,9 +38,10 @@ var deviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 type DeviceStore struct {
 	dir string
 
-	mu     sync.Mutex
-	mod    time.Time
-	byHash map[string]DeviceRecord
+	mu      sync.Mutex
+	mod     time.Time // directory mtime when last read
+	settled bool      // mod was old enough at that read to trust it (coarse timestamps)
+	byHash  map[string]DeviceRecord
 }
 
 // OpenDeviceStore opens (creating it with mode 0700 if needed) the records directory.
@@ -138,7 +139,9 @@ func (s *DeviceStore) reload(force bool) error {
 		return fmt.Errorf("provisioning: device records: %w", err)
 	}
 	s.mu.Lock()
-	same := !force && s.byHash != nil && fi.ModTime().Equal(s.mod)
+	// A directory changed twice within one timestamp tick keeps its mtime, so an mtime
+	// that was fresh at the last read is not trusted: read again until it has settled.
+	same := !force && s.byHash != nil && s.settled && fi.ModTime().Equal(s.mod)
 	s.mu.Unlock()
 	if same {
 		return nil
@@ -164,6 +167,7 @@ func (s *DeviceStore) reload(force bool) error {
 	}
 	s.mu.Lock()
 	s.byHash, s.mod = m, fi.ModTime()
+	s.settled = time.Since(fi.ModTime()) > 2*time.Second
 	s.mu.Unlock()
 	return nil
 }
