@@ -182,7 +182,7 @@ func statusLine(r Record, d *led.Dev, color bool) string {
 			continue
 		}
 		m := max(p.R, p.G, p.B)
-		sb.WriteByte(ramp[int(m)*(len(ramp)-1)/255])
+		sb.WriteByte(ramp[(int(m)*(len(ramp)-1)+254)/255]) // any light shows
 	}
 	sb.WriteString("]")
 	return sb.String()
