@@ -39,14 +39,11 @@ type applianceConfig struct {
 	Volume float64 `toml:"volume"`
 	// How much one press of a volume button changes the volume.
 	VolumeStep float64 `toml:"volume_step"`
-	// Hold the talk button this long to re-check provisioning and the network (the LED
-	// shows the result: idle = fine, no-key or offline = what is wrong).
-	LongPress duration `toml:"long_press"`
-	// Hold the talk button this long for the service action (see service_action).
-	VeryLongPress duration `toml:"very_long_press"`
-	// What a very long press does: "restart" (drop the session and the cached key, ask the
-	// provisioning daemon for a fresh key and restart the audio devices, all without
-	// leaving the process) or "none".
+	// What a very long press does (the second long_press threshold of the [board] mute
+	// button, or of the talk button while the LEDs show no-key, offline or error; the
+	// first threshold re-checks provisioning and the network): "restart" (drop the session
+	// and the cached key, reopen the audio devices, get a fresh key, all without leaving
+	// the process) or "none".
 	ServiceAction string `toml:"service_action"`
 	// Give up a clean shutdown after this long (systemd stop, Ctrl-C): LEDs off, session
 	// closed, devices released.
@@ -109,12 +106,6 @@ func (c *applianceConfig) setDefaults() {
 	if c.VolumeStep == 0 {
 		c.VolumeStep = 0.1
 	}
-	if c.LongPress == 0 {
-		c.LongPress = duration(3 * time.Second)
-	}
-	if c.VeryLongPress == 0 {
-		c.VeryLongPress = duration(10 * time.Second)
-	}
 	if c.ServiceAction == "" {
 		c.ServiceAction = "restart"
 	}
@@ -154,12 +145,6 @@ func (c *applianceConfig) validate() error {
 	}
 	if c.VolumeStep <= 0 || c.VolumeStep > 0.5 {
 		return fieldErr("volume_step", "%g: want more than 0 and at most 0.5", c.VolumeStep)
-	}
-	if c.LongPress < duration(500*time.Millisecond) {
-		return fieldErr("long_press", "%s is too short to tell from a normal press (want at least 500ms)", c.LongPress.D())
-	}
-	if c.VeryLongPress <= c.LongPress {
-		return fieldErr("very_long_press", "%s must be longer than long_press (%s)", c.VeryLongPress.D(), c.LongPress.D())
 	}
 	switch c.ServiceAction {
 	case "restart", "none":

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+func init() {
+	register(&command{name: "status", summary: "ask the running appliance: state, key age, session and audio statistics, uptime", run: runStatus})
+}
+
+// runStatus: edgevoice status [-config FILE] [-socket PATH] [-json]
+func runStatus(ctx context.Context, env *Env) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfgPath := fs.String("config", configPathFromEnv(env), "config file (for [appliance] control_socket)")
+	sock := fs.String("socket", "", "control socket (default: from the config, else /run/edgevoice/control.sock)")
+	asJSON := fs.Bool("json", false, "print the raw JSON answer")
+	if err := fs.Parse(env.Args); err != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	path := *sock
+	if path == "" {
+		var a applianceConfig
+		a.setDefaults()
+		path = a.ControlSocket
+		if c, err := loadConfig(*cfgPath); err == nil {
+			path = c.Appliance.ControlSocket
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := askStatus(ctx, path)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(env.Stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st *controlStatus) {
+	a := st.Appliance
+	d := func(v interface{ MarshalText() ([]byte, error) }) string { b, _ := v.MarshalText(); return string(b) }
+	fmt.Fprintf(w, "edgevoice %s (pid %d, config %s), up %s\n", st.Version, st.PID, st.Config, d(a.Uptime))
+	fmt.Fprintf(w, "state:        %s since %s (%s)\n", a.StateName, a.Since.Local().Format("15:04:05"), a.Reason)
+	if a.Detail != "" {
+		fmt.Fprintf(w, "              %s\n", a.Detail)
+	}
+	fmt.Fprintf(w, "talk:         %s mode, %d turns, volume %.0f%%, muted %v\n", a.TalkMode, a.Turns, a.Volume*100, a.Muted)
+	if k := a.Key; k != nil {
+		fmt.Fprintf(w, "key:          %s (%s), age %s, expires %s\n", k.Profile, k.Dialect, d(k.Age), k.ExpiresAt.Local().Format("15:04:05"))
+	} else {
+		fmt.Fprintf(w, "key:          none yet\n")
+	}
+	if p := st.Provisioning; p != nil {
+		if p.Error != "" {
+			fmt.Fprintf(w, "provisioning: unreachable: %s\n", p.Error)
+		} else if s := p.Status; s != nil {
+			fmt.Fprintf(w, "provisioning: %v, profile %s, key ready %v (age %.0fs, expires in %.0fs), minted %d, failures %d\n",
+				s.State, s.Profile, s.KeyReady, s.KeyAgeSeconds, s.KeyExpiresInSeconds, s.Minted, s.Failures)
+			if s.LastError != "" {
+				fmt.Fprintf(w, "              last error: %s\n", s.LastError)
+			}
+		}
+	}
+	if s := a.Session; s != nil {
+		fmt.Fprintf(w, "session:      %s, connects %d, reconnects %d, connect %s, RTT %s, jitter %s\n",
+			s.State, s.Connects, s.Reconnects, d(s.ConnectTime), d(s.RTT), d(s.Jitter))
+		loss := 0.0
+		if n := s.PacketsReceived + s.PacketsLost; n > 0 {
+			loss = 100 * float64(s.PacketsLost) / float64(n)
+		}
+		fmt.Fprintf(w, "              packets sent %d, received %d, lost %d (%.1f%%, %d recovered by FEC), concealed %s, barge-ins %d\n",
+			s.PacketsSent, s.PacketsReceived, s.PacketsLost, loss, s.PacketsRecovered, d(s.Concealed), s.BargeIns)
+	} else {
+		fmt.Fprintf(w, "session:      none (opens on the next press)\n")
+	}
+	for _, au := range st.Audio {
+		fmt.Fprintf(w, "%-13s %s [%s] %s, overruns %d, underruns %d, device errors %d, reopens %d\n",
+			au.Role+":", au.Device, au.Format, au.State, au.Overruns, au.Underruns, au.Errors, au.Reopens)
+	}
+	if len(a.Audio) > 0 {
+		fmt.Fprintf(w, "audio faults: %s\n", strings.Join(a.Audio, "; "))
+	}
+}

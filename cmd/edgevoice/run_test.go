@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v5/test"
+
+	"github.com/edgevoice/edgevoice/appliance"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRunStatusShutdown runs `edgevoice run` (simulated board, WAV files, in-process
+// emulator), asks it over the control socket with `edgevoice status`, then stops it
+// like systemd does and checks the clean shutdown.
+func TestRunStatusShutdown(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "control.sock")
+	cfg := filepath.Join(dir, "run.toml")
+	wav, _ := filepath.Abs("assets/question.wav")
+	doc := fmt.Sprintf("[appliance]\ncontrol_socket = %q\nmetrics_listen = \"127.0.0.1:0\"\n[board]\nkind = \"sim\"\n[audio]\ninput_file = %q\npace_files = true\noutput_file = %q\n",
+		sock, wav, filepath.Join(dir, "out.wav"))
+	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
+	}()
+
+	var st *controlStatus
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sctx, scancel := context.WithTimeout(ctx, time.Second)
+		s, err := askStatus(sctx, sock)
+		scancel()
+		if err == nil && s.Appliance.StateName == "idle" && s.Appliance.Key != nil {
+			st = s
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no idle status within 10 s (last error %v)\nlogs:\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.PID != os.Getpid() || len(st.Audio) != 2 || st.Audio[0].Role != "mic" || st.Appliance.Key.Profile != "openai" {
+		t.Errorf("status: %+v", st)
+	}
+	var out, errb bytes.Buffer
+	if code := Main(ctx, []string{"status", "-socket", sock}, &Env{Stdout: &out, Stderr: &errb}); code != 0 {
+		t.Fatalf("edgevoice status: exit %d: %s", code, errb.String())
+	}
+	for _, w := range []string{"state:        idle", "key:          openai (ga)", "mic:", "speaker:", "session:      none"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("status output lacks %q:\n%s", w, out.String())
+		}
+	}
+
+	start := time.Now()
+	cancel() // SIGTERM
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("run exited %d\n%s", code, logs.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not stop within 5 s")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %v, want at most 2 s", d)
+	}
+	for _, w := range []string{"msg=ready", "to=off reason=shutdown", "msg=stopped"} {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("logs lack %q:\n%s", w, logs.String())
+		}
+	}
+	if _, err := askStatus(context.Background(), sock); err == nil {
+		t.Error("the control socket still answers after shutdown")
+	}
+}
+
+func TestWriteMetrics(t *testing.T) {
+	var b bytes.Buffer
+	writeMetrics(&b, controlStatus{Appliance: appliance.Status{State: appliance.Speaking, Turns: 3, Volume: 0.5,
+		Session: &appliance.SessionStatus{PacketsSent: 7}}, Audio: []audioStatus{{Role: "mic", Overruns: 2}}})
+	for _, w := range []string{`edgevoice_state{state="speaking"} 1`, `edgevoice_state{state="idle"} 0`, "edgevoice_turns_total 3",
+		"edgevoice_packets_sent_total 7", `edgevoice_audio_overruns_total{role="mic"} 2`} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("metrics lack %q:\n%s", w, b.String())
+		}
+	}
+}
