@@ -1,13 +1,17 @@
 # rtc area. hraban/opus (rtc/opus) also wraps libopusfile unless built with the
-# nolibopusfile tag, and libopusfile is not installed: without the tag every go
-# build/vet/test of ./... fails in pkg-config. Keep the tag in GOFLAGS for all targets.
+# nolibopusfile tag, and libopusfile is not installed (nor needed: rtc only uses raw
+# Opus packets). Without the tag every go build/vet/test that reaches rtc/opus fails in
+# pkg-config ("Package opusfile was not found"). Keep the tag in GOFLAGS for all targets.
 export GOFLAGS += -tags=nolibopusfile
 
 .PHONY: test-rtc bench-rtc
-# test-rtc: the rtc packages under the race detector
+# test-rtc: the rtc packages under the race detector (EDGEVOICE_SLOW=1 adds the
+# 5/10/20 % loss sweep and the 200-connect stall histogram)
 test-rtc:
 	$(GO) test -race -count=1 ./rtc/...
 
-# bench-rtc: codec, uplink and connect benchmarks side by side in one run
+# bench-rtc: codec and uplink per-frame cost, then press → first RTP packet over 50
+# cold connects to the emulator (median, p95, ICE+DTLS share)
 bench-rtc:
-	$(GO) test -run XXX -bench . -benchtime=1s ./rtc/...
+	$(GO) test -run XXX -bench 'Encode20ms|UplinkFrame' -benchtime=1s ./rtc/opus ./rtc
+	$(GO) test -run XXX -bench PressToFirstPacket -benchtime=50x ./rtc
