@@ -19,7 +19,8 @@
 // SetMicLive(true) must be called exactly while uplink audio flows. The engine shows
 // it at once and it overrides every state: a single LED is on solid, an RGB LED is
 // solid green, a ring shows a green level meter. No state pattern uses steady full-on
-// (single LED) or green (RGB, ring), so the indication means only that.
+// (single LED) or green (RGB, ring), so the indication means only that; on GPIO LEDs it
+// ignores Opts.Brightness and stays steady full-on.
 //
 // # State → pattern
 //

@@ -592,7 +592,9 @@ func (d *Dev) Step(now time.Time) time.Duration {
 		d.pwmStart = time.Time{}
 	}
 	until := look.render(d.frame, now.Sub(d.since), d.level, d.code)
-	if d.o.Brightness != 1 {
+	// The mic-live indication on a GPIO LED stays at full brightness: steady full-on
+	// is reserved for it (a ring dims in the chip for every look alike).
+	if d.o.Brightness != 1 && !(d.micLive && d.kind != Ring) {
 		for i := range d.frame {
 			d.frame[i] = d.frame[i].scale(d.o.Brightness)
 		}

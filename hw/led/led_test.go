@@ -357,3 +357,24 @@ func TestInvertedLED(t *testing.T) {
 		t.Error("inverted LED: Halt should drive the pin high (dark)")
 	}
 }
+
+// TestMicLiveFullBrightness: with the LEDs dimmed, the mic-live indication of a
+// single LED is still steady full-on (no PWM), unlike every state.
+func TestMicLiveFullBrightness(t *testing.T) {
+	pin := sim.NewPin("LED", nil)
+	d, err := led.NewGPIO(pin, &led.Opts{Brightness: 0.3, Clock: sim.NewClock(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetState(led.Speaking)
+	d.SetMicLive(true)
+	for i := range 50 {
+		now := t0.Add(time.Duration(i) * 700 * time.Microsecond)
+		if next := d.Step(now); next < time.Second {
+			t.Fatalf("mic live steps again after %v: it is being PWMed", next)
+		}
+		if pin.Read() != gpio.High {
+			t.Fatalf("mic live LED off at %v", now.Sub(t0))
+		}
+	}
+}

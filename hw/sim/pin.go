@@ -83,7 +83,7 @@ func (p *Pin) Waiting() bool {
 	return p.waiters > 0
 }
 
-// Outs returns the levels written with Out, in order.
+// Outs returns the levels written with Out, in order (the newest 32768 to 65536).
 func (p *Pin) Outs() []gpio.Level {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -188,6 +188,9 @@ func (p *Pin) Out(l gpio.Level) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.level = l
+	if len(p.outs) >= 1<<16 { // keep the newest half: a long PWM run stays bounded
+		p.outs = append(p.outs[:0], p.outs[len(p.outs)/2:]...)
+	}
 	p.outs = append(p.outs, l)
 	return nil
 }
