@@ -456,3 +456,63 @@ func sum(x []int) int {
 	}
 	return n
 }
+
+// TestICETCPOnly: with only TCP4 allowed (outbound UDP blocked) the session reaches the
+// emulator's passive ICE-TCP candidate, as it would the service's TCP 443 one.
+func TestICETCPOnly(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := startEmulator(t, rtctest.WithICETCP())
+	defer srv.Close()
+	s, err := New(srv.NewKey(events.GA, time.Minute), testOpts(WithNetworkTypes("tcp4"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Start(context.Background())
+	waitFor(t, s, 10*time.Second, isState(StateConnected))
+	s.Press()
+	var ph float64
+	feedTone(s, 1000, 200*time.Millisecond, &ph)
+	s.Release()
+	waitFor(t, s, 3*time.Second, isKind(EventSpeakingStarted))
+	c, _ := srv.Stats().LastCall()
+	if c.PacketsIn < 9 {
+		t.Errorf("emulator got %d packets over ICE-TCP, want ≥ 9", c.PacketsIn)
+	}
+}
+
+// TestPreRollBoundedSkip: when connecting takes longer than the pre-roll, the oldest
+// audio is dropped (counted in MicDropped) and the rest arrives.
+func TestPreRollBoundedSkip(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := startEmulator(t)
+	defer srv.Close()
+	srv.SetFaults(rtctest.Faults{AnswerDelay: 400 * time.Millisecond})
+	s, err := New(srv.NewKey(events.GA, time.Minute), testOpts(WithSessionConfig(pttConfig()), WithPreRoll(100*time.Millisecond, 2))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Press()
+	s.Start(context.Background())
+	var ph float64
+	feedTone(s, 1000, 800*time.Millisecond, &ph)
+	s.Release()
+	waitFor(t, s, 3*time.Second, isKind(EventThinking))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool { c, ok := st.LastCall(); return ok && len(c.Turns) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := srv.Stats().LastCall()
+	st := s.Stats()
+	got := c.Turns[0].Duration
+	dropped := time.Duration(st.MicDropped) * time.Second / 48000
+	t.Logf("800 ms spoken, connect %v: peer got %v, %v dropped from the 100 ms pre-roll", st.ConnectTime.Round(time.Millisecond), got, dropped)
+	if dropped < 200*time.Millisecond || got > 700*time.Millisecond || got < 300*time.Millisecond {
+		t.Errorf("peer got %v with %v dropped; want the oldest ≥ 200 ms dropped and the rest delivered", got, dropped)
+	}
+	if sum := got + dropped; sum < 780*time.Millisecond || sum > 840*time.Millisecond {
+		t.Errorf("delivered + dropped = %v, want ≈ 800 ms (nothing else lost)", sum)
+	}
+}

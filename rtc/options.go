@@ -235,8 +235,8 @@ func WithJitter(depth int, playoutDelay time.Duration) Option {
 	}
 }
 
-// WithPreRoll sets how much mic audio is kept while not connected (default 2 s; older
-// audio is dropped) and how fast the backlog is sent once connected, as a multiple of
+// WithPreRoll sets how much mic audio is kept while not connected (default 2 s, rounded
+// up to a power of two samples; older audio is dropped) and how fast the backlog is sent once connected, as a multiple of
 // real time (1.1..10, default 2).
 func WithPreRoll(max time.Duration, catchUp float64) Option {
 	return func(s *Session) error {
