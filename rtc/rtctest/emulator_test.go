@@ -210,16 +210,23 @@ func TestBargeIn(t *testing.T) {
 	if done.Response.Status != events.StatusCancelled || done.Response.StatusReason != "client_cancelled" {
 		t.Errorf("response.done %+v", done.Response)
 	}
-	time.Sleep(60 * time.Millisecond) // packets already on the wire land
-	before := len(c.received())
+	// the server stopped sending at the cancel: its count does not move any more, and
+	// the client gets at most what was sent before
+	sentAt := func() int {
+		call, _ := srv.Stats().LastCall()
+		return call.Responses[0].PacketsSent
+	}
+	sent := sentAt()
 	time.Sleep(300 * time.Millisecond)
-	after := len(c.received())
-	if after != before || after >= n/2 {
-		t.Errorf("echo went on after the barge-in: %d packets, then %d (of %d)", before, after, n)
+	if later := sentAt(); later != sent {
+		t.Errorf("server sent %d packets after the barge-in", later-sent)
+	}
+	if got := len(c.received()); got > sent || sent >= n/2 {
+		t.Errorf("client got %d packets, server sent %d of %d before the barge-in", got, sent, n)
 	}
 	st := srv.Stats()
 	call, _ := st.LastCall()
-	if len(call.Responses) != 1 || call.Responses[0].Status != events.StatusCancelled || call.Responses[0].PacketsSent >= n/2 {
+	if len(call.Responses) != 1 || call.Responses[0].Status != events.StatusCancelled {
 		t.Errorf("responses %+v", call.Responses)
 	}
 	// a cancel with nothing active is a harmless error
