@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -596,6 +597,51 @@ func TestVanish(t *testing.T) {
 			}
 		case <-deadline:
 			t.Fatalf("client states %v: no failure after the call vanished", seen)
+		}
+	}
+}
+
+// TestReplyAudioAndPacketHook: WithReplyAudio answers every response with fixed
+// packets (even without a committed turn); WithPacketHook sees every packet received.
+func TestReplyAudioAndPacketHook(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	reply := [][]byte{{0xF8, 1, 2, 3}, {0xF8, 4, 5, 6}, {0xF8, 7, 8, 9}}
+	var hooked atomic.Int64
+	srv := start(t, WithReplyAudio(reply), WithPacketHook(func(id string, p *rtp.Packet, at time.Time) {
+		if strings.HasPrefix(id, "rtc_") && len(p.Payload) > 0 && !at.IsZero() {
+			hooked.Add(1)
+		}
+	}))
+	defer srv.Close()
+	c := dial(t, srv.NewKey(events.Preview, time.Minute))
+	defer c.close()
+	c.expect(events.TypeSessionCreated)
+	c.send(sessionUpdatePTT())
+	c.expect(events.TypeSessionUpdated)
+	c.sendAudio(7, time.Millisecond)
+	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsIn >= 7 }); err != nil {
+		t.Fatal(err)
+	}
+	if hooked.Load() != 7 {
+		t.Errorf("hook saw %d packets, want 7", hooked.Load())
+	}
+	c.send(events.ResponseCreate{})
+	for {
+		if _, ok := c.next().(events.OutputAudioBufferStopped); ok {
+			break
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for len(c.received()) < len(reply) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := c.received()
+	if len(got) != len(reply) {
+		t.Fatalf("got %d packets, want %d", len(got), len(reply))
+	}
+	for i, p := range got {
+		if !bytes.Equal(p.Payload, reply[i]) {
+			t.Errorf("packet %d = %x, want %x", i, p.Payload, reply[i])
 		}
 	}
 }
