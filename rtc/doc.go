@@ -27,6 +27,16 @@
 // jittered exponential backoff and asks the KeySource for a fresh key. An HTTP 4xx
 // other than 401/403 (a configuration error) ends in Closed with the server's message.
 //
+// # Faults and where they end
+//
+//	SDP 401/403, key refused or expired   → fresh key from the KeySource, retry (Closed with ErrUnauthorized without one)
+//	SDP 5xx, 408, 429, network error       → Disconnected, backoff, Reconnecting with a fresh key
+//	SDP other 4xx (bad URL, model, body)   → Closed with *HTTPError carrying the server's error.message
+//	key expired and no KeySource           → Closed with ErrNoKey
+//	answer or ICE/DTLS slower than ConnectTimeout → Disconnected, retry
+//	peer connection failed or closed (pion may go straight to Closed), data channel closed,
+//	server error session_expired           → Disconnected, backoff, Reconnecting with a fresh key
+//
 // # Push-to-talk
 //
 // Press: input_audio_buffer.clear, then the mic is sent. Release: the mic stops, the

@@ -137,6 +137,7 @@ func TestEmulatorFaults(t *testing.T) {
 		{name: "expired key without a key source: closed", faults: rtctest.Faults{ExpiredKeys: true}, mintAfter: true, noSource: true, want: StateClosed, wantErr: ErrNoKey},
 		{name: "answer delayed past the connect timeout", faults: rtctest.Faults{AnswerDelay: 1500 * time.Millisecond}, clearOn: StateDisconnected, want: StateConnected, minMints: 1},
 		{name: "peer connection dropped", faults: rtctest.Faults{DropAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
+		{name: "session lifetime reached", faults: rtctest.Faults{SessionLifetime: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 		{name: "data channel closed", faults: rtctest.Faults{CloseDataChannelAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 	}
 	for _, tc := range cases {
