@@ -1,5 +1,5 @@
 # audio area (hw/audio, edgevoice devices/record/play/levels).
-.PHONY: test-audio test-audio-slow bench-audio bench-audio-smoke audio-devices
+.PHONY: test-audio test-audio-slow bench-audio bench-audio-smoke audio-devices test-audio-arm64
 
 AUDIO_TMP ?= /tmp/edgevoice-audio
 
@@ -29,3 +29,10 @@ audio-devices: build
 	ALSA_CONFIG_PATH=$$($(GO) run $(AUDIO_TMP)/rig.go $(AUDIO_TMP)) $(BIN)/edgevoice devices -config '' -backend alsa
 
 ci-extra: bench-audio-smoke
+
+# make test-audio-arm64: hw/audio built for arm64 (cgo, cross compiler) and run under
+# qemu against the arm64 libasound from multiarch: real ALSA file-plugin tests included.
+test-audio-arm64: deps
+	@mkdir -p $(AUDIO_TMP)
+	CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 GOARCH=arm64 $(GO) test -c -o $(AUDIO_TMP)/audio.arm64.test ./hw/audio/
+	cd $(AUDIO_TMP) && timeout 300 qemu-aarch64-static -L / ./audio.arm64.test -test.count=1 -test.run 'ALSA|Clip|Convert|WAV|Reopen|Close'

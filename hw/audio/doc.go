@@ -25,5 +25,23 @@
 // again by name with exponential backoff, reporting each [State] change through
 // Opts.OnState (for the Error LED). Close stops and joins the supervisor.
 //
+// # Wiring (the appliance)
+//
+//	mic, err := audio.OpenCapture[float32](opts) // opts from the [audio] config section
+//	m, _ := mix.New(mixCfg)                      // dsp/mix: mic-array channels -> mono
+//	for {
+//		n, err := mic.Read(ctx, buf)               // whole interleaved frames
+//		k := m.ProcessF32(mono, buf[:n])
+//		session.WriteMic(mono[:k])
+//	}
+//
+//	spk, err := audio.OpenPlayback[float32](opts)
+//	n := session.ReadSpeaker(mono)                // copy to each channel, then
+//	spk.Write(ctx, frames)                        // blocks while the queue is full
+//
+// Stats gives the counters (overruns, underruns, device errors, reopens), State the
+// health; ListDevices what exists. The callback bodies cost about 0.3 µs (same format)
+// to 3 µs (S32 -> float32) per 10 ms period of 4 channels at 48 kHz (bench-audio).
+//
 // This is the only package of the module that imports malgo.
 package audio

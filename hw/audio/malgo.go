@@ -2,6 +2,7 @@ package audio
 
 import (
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -20,7 +21,11 @@ type malgoDevice struct {
 }
 
 func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error) {
-	ctx, err := newContext(o.Backend)
+	b := o.Backend
+	if b == BackendAuto && o.Device != "default" && strings.Contains(o.Device, ":") {
+		b = BackendALSA // "hw:2,0", "plughw:...": an ALSA PCM even where PulseAudio runs
+	}
+	ctx, err := newContext(b)
 	if err != nil {
 		return nil, err
 	}
