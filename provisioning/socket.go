@@ -364,10 +364,16 @@ func shortErr(err error) string {
 	return s
 }
 
+// DefaultClientMinValid is what Client.Key asks for: a key only has to outlive the SDP
+// exchange, which takes a second or two.
+const DefaultClientMinValid = 10 * time.Second
+
 // Client talks to the key socket. It is safe for concurrent use; each call opens its own
 // connection.
 type Client struct {
 	path string
+	// MinValid is the validity Key asks for (default DefaultClientMinValid).
+	MinValid time.Duration
 }
 
 // Dial returns a client for the key socket at socketPath ("" = DefaultSocketPath). It
@@ -376,7 +382,13 @@ func Dial(socketPath string) *Client {
 	if socketPath == "" {
 		socketPath = DefaultSocketPath
 	}
-	return &Client{path: socketPath}
+	return &Client{path: socketPath, MinValid: DefaultClientMinValid}
+}
+
+// Key returns a fresh key valid for at least c.MinValid, so a *Client can serve as a
+// session's key source (rtc.KeySource).
+func (c *Client) Key(ctx context.Context) (Key, error) {
+	return c.Get(ctx, c.MinValid)
 }
 
 // Get asks for a key valid for at least minValid. ctx bounds the whole exchange,

@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -299,3 +300,51 @@ func BenchmarkKeySocketGet(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// FuzzKeySocketRequest feeds arbitrary request lines to the server: it must answer each
+// complete line with one JSON response and never panic.
+func FuzzKeySocketRequest(f *testing.F) {
+	for _, s := range []string{`{"op":"get","min_valid_s":30}`, `{"op":"status"}`, `{"op":"get","wait_s":-1}`, `{}`, `nul`, "{\"op\":\"get\"}\x00", `{"op":"get","min_valid_s":1e308}`} {
+		f.Add([]byte(s))
+	}
+	src := fakeSource{}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if len(line) == 0 || bytes.IndexByte(line, '\n') >= 0 || len(line) > maxRequestLine { // empty lines are skipped, unanswered
+			return
+		}
+		s, _ := NewKeyServer(src, WithAllowedUIDs(7))
+		s.peerUID = func(net.Conn) (uint32, error) { return 7, nil }
+		a, b := net.Pipe()
+		s.mu.Lock()
+		s.conns[a] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handle(a, false)
+		b.SetDeadline(time.Now().Add(5 * time.Second))
+		go b.Write(append(line, '\n'))
+		resp, err := bufio.NewReader(b).ReadString('\n')
+		if err != nil {
+			t.Fatalf("no answer to %q: %v", line, err)
+		}
+		var r Response
+		if err := json.Unmarshal([]byte(resp), &r); err != nil {
+			t.Fatalf("answer is not JSON: %q", resp)
+		}
+		if r.OK && r.Key != nil && r.Key.Value != "ek_fuzz_key_value" {
+			t.Fatalf("odd key %q", r.Key.Value)
+		}
+		b.Close()
+		s.Close()
+	})
+}
+
+type fakeSource struct{}
+
+func (fakeSource) Get(ctx context.Context, minValid time.Duration) (Key, error) {
+	if minValid > time.Hour {
+		return Key{}, errors.New("too long")
+	}
+	return Key{Value: "ek_fuzz_key_value", ExpiresAt: time.Now().Add(time.Hour), SDPURL: "https://x/calls"}, nil
+}
+
+func (fakeSource) Status() Status { return Status{State: StateReady} }
