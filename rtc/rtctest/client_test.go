@@ -38,6 +38,7 @@ type testClient struct {
 	ts      uint32
 	mu      sync.Mutex
 	rtpIn   []*rtp.Packet
+	rtpAt   []time.Time
 	states  []webrtc.PeerConnectionState
 	stateCh chan webrtc.PeerConnectionState
 }
@@ -139,6 +140,7 @@ func newClientWith(t *testing.T, d events.Dialect, api *webrtc.API) (*testClient
 			}
 			c.mu.Lock()
 			c.rtpIn = append(c.rtpIn, p)
+			c.rtpAt = append(c.rtpAt, time.Now())
 			c.mu.Unlock()
 		}
 	})
@@ -260,6 +262,16 @@ func (c *testClient) received() []*rtp.Packet {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*rtp.Packet(nil), c.rtpIn...)
+}
+
+// arrivalSpan is the time between the first and the last packet received.
+func (c *testClient) arrivalSpan() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.rtpAt) < 2 {
+		return 0
+	}
+	return c.rtpAt[len(c.rtpAt)-1].Sub(c.rtpAt[0])
 }
 
 func ctxT(t *testing.T, d time.Duration) context.Context {
