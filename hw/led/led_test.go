@@ -158,7 +158,9 @@ func runEngine(t *testing.T, clk *sim.Clock, d *led.Dev) *engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &engine{t: t, clk: clk, dev: d, stop: cancel, done: make(chan error, 1)}
 	go func() { e.done <- d.Run(ctx) }()
-	if !clk.BlockUntil(1) {
+	// NewTimer, then the Reset after the first Step: from here on every reaction of
+	// the engine shows as a new arm (see set).
+	if !clk.WaitArmed(1) {
 		t.Fatal("engine never armed its timer")
 	}
 	t.Cleanup(func() {

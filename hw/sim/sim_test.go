@@ -54,6 +54,21 @@ func start(t *testing.T, b *sim.Board, clk *sim.Clock) (cancel func()) {
 	return cancel
 }
 
+// waitShown waits until the LEDs show state s with the mic indication mic.
+func waitShown(t *testing.T, b *sim.Board, s led.State, mic bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if r := b.Recorder().Last(); r.State == s && r.MicLive == mic {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LEDs never showed %s (mic %v)", s, mic)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
 func next(t *testing.T, ch <-chan button.Event) button.Event {
 	t.Helper()
 	select {
@@ -83,10 +98,9 @@ func TestProgrammatic(t *testing.T) {
 	if e := next(t, b.Buttons().Events()); e.Button != sim.Talk || e.Kind != button.Press || e.Time != t0.Add(button.DefaultDebounce) {
 		t.Fatalf("event %+v, want talk press at 20ms", e)
 	}
-	n := clk.Arms()
 	b.LEDs().SetState(led.Listening)
 	b.LEDs().SetMicLive(true)
-	clk.WaitArmed(n)
+	waitShown(t, b, led.Listening, true)
 	if err := b.Release(sim.Talk); err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +109,9 @@ func TestProgrammatic(t *testing.T) {
 	if e := next(t, b.Buttons().Events()); e.Kind != button.Release {
 		t.Fatalf("event %+v, want release", e)
 	}
-	n = clk.Arms()
 	b.LEDs().SetMicLive(false)
 	b.LEDs().SetState(led.Muted)
-	clk.WaitArmed(n)
-	clk.Advance(time.Millisecond)
+	waitShown(t, b, led.Muted, false)
 	if err := b.Press("nope"); err == nil || !strings.Contains(err.Error(), "talk") {
 		t.Errorf("Press(nope) = %v, want an error listing the buttons", err)
 	}
