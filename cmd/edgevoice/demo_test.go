@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pion/transport/v5/test"
-
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/led"
@@ -19,7 +17,7 @@ import (
 // TestDemo runs `edgevoice demo` end to end: emulator, simulated board, the bundled
 // question, one turn, the reply written to a WAV file.
 func TestDemo(t *testing.T) {
-	defer test.CheckRoutines(t)()
+	defer noLeaks(t)()
 	out := filepath.Join(t.TempDir(), "reply.wav")
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"demo", "-out", out}, &Env{Stdout: &stdout, Stderr: &stderr})

@@ -11,25 +11,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/transport/v5/test"
-
 	"github.com/edgevoice/edgevoice/appliance"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
+// runLogBuffer is a bytes.Buffer safe for the logger and the test to share.
+type runLogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *runLogBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *runLogBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestRunStatusShutdown runs `edgevoice run` (simulated board, WAV files, in-process
 // emulator), asks it over the control socket with `edgevoice status`, then stops it
 // like systemd does and checks the clean shutdown.
 func TestRunStatusShutdown(t *testing.T) {
-	defer test.CheckRoutines(t)()
+	defer noLeaks(t)()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "control.sock")
 	cfg := filepath.Join(dir, "run.toml")
@@ -41,7 +43,7 @@ func TestRunStatusShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &runLogBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
