@@ -303,8 +303,10 @@ func TestMicLiveAndHalt(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := runEngine(t, clk, d)
-	d.SetState(led.Muted)
-	waitLevel(t, r, gpio.High)
+	set(t, clk, func() { d.SetState(led.Muted) })
+	if r.Read() != gpio.High {
+		t.Fatal("muted: red not on")
+	}
 	set(t, clk, func() { d.SetMicLive(true) })
 	if g.Read() != gpio.High || r.Read() != gpio.Low {
 		t.Fatal("mic live not shown at once")
