@@ -1,9 +1,5 @@
-//go:build edgevoice_gpiotest
-
 // These tests drive the button through periph's own fake, gpiotest.Pin (edges through
-// EdgesChan, time through its clockwork Clock). gpiotest imports
-// github.com/jonboulle/clockwork, which the module's go.sum does not list, so they
-// run with the build tag and a temporary modfile: `make test-hw-gpiotest`.
+// EdgesChan, time through its clockwork Clock). They run in `make test` with the rest.
 
 package button_test
 
