@@ -14,7 +14,7 @@ fi
 # Host packages: audio (ALSA, libopus), tools used by tests, cross compilers and qemu,
 # packaging checks, and the reference DSP libraries for the side-by-side benchmarks.
 HOST_PKGS=(
-	pkg-config libasound2 libasound2-dev alsa-utils libopus0 libopus-dev
+	pkg-config libasound2 libasound2-dev alsa-utils libopus0 libopus-dev libopusfile-dev
 	libspeexdsp-dev libsoxr-dev libsamplerate0-dev
 	sox espeak-ng lintian systemd file
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
