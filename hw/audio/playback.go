@@ -22,6 +22,9 @@ type Playback[T Sample] struct {
 	playing bool          // the last callback had data (audio thread only)
 	armed   atomic.Bool   // data has been played and Drain has not been called: silence is an underrun
 	space   chan struct{} // capacity 1: the callback consumed data
+
+	flushReq atomic.Bool   // Flush asked the consumer side to drop the queue
+	flushAck chan struct{} // capacity 1: the queue was dropped
 }
 
 // OpenPlayback opens the playback device o.Device and starts it (playing silence until
@@ -42,21 +45,26 @@ func newPlayback[T Sample](o Opts) (*Playback[T], error) {
 		return nil, err
 	}
 	p := &Playback[T]{
-		ring:    ring.New[T](o.RingFrames * o.Format.Channels),
-		enc:     newEncoder[T](o.Format.Sample),
-		direct:  formatOf[T]() == o.Format.Sample,
-		scratch: make([]T, 1024*o.Format.Channels),
-		ch:      o.Format.Channels,
-		sb:      o.Format.Sample.Bytes(),
-		space:   make(chan struct{}, 1),
+		ring:     ring.New[T](o.RingFrames * o.Format.Channels),
+		enc:      newEncoder[T](o.Format.Sample),
+		direct:   formatOf[T]() == o.Format.Sample,
+		scratch:  make([]T, 1024*o.Format.Channels),
+		ch:       o.Format.Channels,
+		sb:       o.Format.Sample.Bytes(),
+		space:    make(chan struct{}, 1),
+		flushAck: make(chan struct{}, 1),
 	}
 	p.core.init(DirPlayback, o, p.onData)
+	p.core.beforeStart = p.flushNow // no callback runs while a device is being (re)opened
 	return p, nil
 }
 
 // onData is the audio callback: copy out of the ring, convert, pad with silence.
 func (p *Playback[T]) onData(out, _ []byte, frames uint32) {
 	p.callbacks.Add(1)
+	if p.flushReq.Load() {
+		p.flushNow()
+	}
 	n := int(frames) * p.ch
 	if n > len(out)/p.sb {
 		n = len(out) / p.sb / p.ch * p.ch
@@ -93,6 +101,35 @@ func (p *Playback[T]) onData(out, _ []byte, frames uint32) {
 		default:
 		}
 	}
+}
+
+// flushNow drops the queue; only the consumer side (the callback, or the supervisor
+// while no device runs) may call it.
+func (p *Playback[T]) flushNow() {
+	if !p.flushReq.Load() {
+		return
+	}
+	p.ring.Reset()
+	p.playing = false
+	p.armed.Store(false)
+	p.flushReq.Store(false)
+	select {
+	case p.flushAck <- struct{}{}:
+	default:
+	}
+}
+
+// Flush drops everything queued and not yet handed to the device (barge-in: the answer
+// stops at once, within the device buffer). It waits until the audio thread has done
+// it; samples written after Flush returns are played. If ctx ends first the flush still
+// happens at the next callback.
+func (p *Playback[T]) Flush(ctx context.Context) error {
+	select {
+	case <-p.flushAck: // a stale acknowledgement
+	default:
+	}
+	p.flushReq.Store(true)
+	return waitCtx(&p.core, ctx, p.flushAck)
 }
 
 // Format is the format the device runs at (Write converts T to it).

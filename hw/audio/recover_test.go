@@ -15,6 +15,7 @@ type fakeDriver struct {
 	opens     []time.Time // every open attempt
 	failOpens int         // the next this many opens fail
 	cur       *fakeDevice
+	tick      time.Duration // between callbacks (default 1 ms)
 }
 
 var errFakeOpen = errors.New("fake: device unplugged")
@@ -27,7 +28,11 @@ func (f *fakeDriver) open(dir Direction, o *Opts, data func(out, in []byte, fram
 		f.failOpens--
 		return nil, errFakeOpen
 	}
-	d := &fakeDevice{data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{})}
+	tick := f.tick
+	if tick == 0 {
+		tick = time.Millisecond
+	}
+	d := &fakeDevice{tick: tick, data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{})}
 	f.cur = d
 	return d, nil
 }
@@ -48,6 +53,7 @@ type fakeDevice struct {
 	data       func(out, in []byte, frames uint32)
 	stop       func()
 	frames, fb int
+	tick       time.Duration
 	quit, done chan struct{}
 	fail       chan struct{} // closed: report a driver error (stop callback, no more data)
 	hang       chan struct{} // closed: stop calling back without a stop callback
@@ -60,7 +66,7 @@ func (d *fakeDevice) start() error {
 	go func() {
 		defer close(d.done)
 		buf := make([]byte, d.frames*d.fb)
-		tick := time.NewTicker(time.Millisecond)
+		tick := time.NewTicker(d.tick)
 		defer tick.Stop()
 		for {
 			select {
@@ -194,5 +200,40 @@ func TestOpenErrorIsReturned(t *testing.T) {
 	drv := &fakeDriver{failOpens: 1}
 	if _, err := OpenCapture[float32](Opts{drv: drv}); !errors.Is(err, errFakeOpen) {
 		t.Fatalf("err = %v, want the open error", err)
+	}
+}
+
+// Flush (barge-in) drops the queued answer at once; what is written after it plays.
+func TestPlaybackFlush(t *testing.T) {
+	checkGoroutines(t)
+	drv := &fakeDriver{tick: 10 * time.Millisecond} // 480 frames per 10 ms: real time
+	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S16}, RingFrames: 4800, drv: drv}
+	p, err := OpenPlayback[int16](o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	old := make([]int16, 4000)
+	for i := range old {
+		old[i] = 1000
+	}
+	p.Write(ctx, old)
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Ring().Len(); n != 0 {
+		t.Fatalf("%d samples still queued after Flush", n)
+	}
+	st := p.Stats()
+	played := st.Frames - st.SilenceFrames
+	if played >= 4000 {
+		t.Fatalf("all %d frames played before the flush: the test proves nothing", played)
+	}
+	// The silence after a flush is not an underrun.
+	time.Sleep(20 * time.Millisecond)
+	if st2 := p.Stats(); st2.Underruns > st.Underruns {
+		t.Errorf("silence after Flush counted as underruns: %+v", st2)
 	}
 }

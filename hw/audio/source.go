@@ -23,7 +23,15 @@ type Sink[T Sample] interface {
 	Close() error
 }
 
+// Flusher is a Sink that can drop what it has queued (a playback device: barge-in).
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 var (
+	_ Flusher         = (*Playback[float32])(nil)
 	_ Source[float32] = (*WAVSource[float32])(nil)
 	_ Sink[int16]     = (*WAVSink[int16])(nil)
+	_ Source[float32] = (*Capture[float32])(nil)
+	_ Sink[int32]     = (*Playback[int32])(nil)
 )

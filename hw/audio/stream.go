@@ -149,6 +149,9 @@ type core struct {
 	dir  Direction
 	opts Opts
 	data func(out, in []byte, frames uint32) // the stream's callback, a method value made once
+	// beforeStart, if set, runs after a device is opened and before it starts (no
+	// callback can run then: the consumer side of a playback ring is free).
+	beforeStart func()
 
 	callbacks, frames         atomic.Uint64
 	overruns, overrunFrames   atomic.Uint64
@@ -190,6 +193,9 @@ func (c *core) openDevice() (devHandle, error) {
 	d, err := c.opts.drv.open(c.dir, &c.opts, c.data, stop)
 	if err != nil {
 		return nil, err
+	}
+	if c.beforeStart != nil {
+		c.beforeStart()
 	}
 	if err := d.start(); err != nil {
 		c.gen.Add(1)
