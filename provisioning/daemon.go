@@ -115,6 +115,7 @@ const (
 	DefaultBackoffMin    = time.Second
 	DefaultBackoffMax    = 5 * time.Minute
 	DefaultRejectedRetry = time.Hour
+	DefaultRefillDelay   = 2 * time.Second
 	// refreshMargin is added to the minimum validity when deciding to refresh a
 	// prefetched key, to cover the time a mint takes.
 	refreshMargin = 5 * time.Second
@@ -161,6 +162,19 @@ func WithRejectedRetry(v time.Duration) DaemonOption {
 	return func(d *Daemon) error { d.rejectedRetry = v; return nil }
 }
 
+// WithRefillDelay sets how long prefetch waits after handing a key out before minting the
+// next one (default DefaultRefillDelay), so the refill does not compete for the CPU with
+// the session setup the key is for. A client that asks meanwhile gets a mint at once.
+func WithRefillDelay(v time.Duration) DaemonOption {
+	return func(d *Daemon) error {
+		if v < 0 {
+			return fmt.Errorf("provisioning: negative refill delay %s", v)
+		}
+		d.refillDelay = v
+		return nil
+	}
+}
+
 // WithDaemonClock sets the clock (tests use a fake one).
 func WithDaemonClock(c Clock) DaemonOption {
 	return func(d *Daemon) error { d.clock = c; return nil }
@@ -190,6 +204,7 @@ type Daemon struct {
 	minValid      time.Duration
 	bmin, bmax    time.Duration
 	rejectedRetry time.Duration
+	refillDelay   time.Duration
 	rand          func() float64
 	logger        *slog.Logger
 	onStatus      func(Status)
@@ -203,6 +218,7 @@ type Daemon struct {
 	waiters     []*waiter
 	consecutive int
 	nextAttempt time.Time
+	refillAt    time.Time // prefetch: no refill before (just after a hand-out)
 	lastErr     error
 	lastErrAt   time.Time
 	requests    uint64
@@ -226,7 +242,7 @@ func NewDaemon(p Provider, opts ...DaemonOption) (*Daemon, error) {
 	if p == nil {
 		return nil, errors.New("BUG: provisioning: NewDaemon(nil)")
 	}
-	d := &Daemon{p: p, minValid: -1, kick: make(chan struct{}, 1), reload: make(chan struct{}, 1)}
+	d := &Daemon{p: p, minValid: -1, refillDelay: -1, kick: make(chan struct{}, 1), reload: make(chan struct{}, 1)}
 	for _, o := range opts {
 		if err := o(d); err != nil {
 			return nil, err
@@ -240,6 +256,9 @@ func NewDaemon(p Provider, opts ...DaemonOption) (*Daemon, error) {
 	}
 	if d.bmin == 0 {
 		d.bmin, d.bmax = DefaultBackoffMin, DefaultBackoffMax
+	}
+	if d.refillDelay < 0 {
+		d.refillDelay = DefaultRefillDelay
 	}
 	if d.rejectedRetry <= 0 {
 		d.rejectedRetry = DefaultRejectedRetry
@@ -268,6 +287,7 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (Key, error) {
 		k := *d.key
 		d.key = nil
 		d.handed++
+		d.refillAt = now.Add(d.refillDelay)
 		d.kickLocked()
 		d.mu.Unlock()
 		return k, nil
@@ -420,15 +440,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if d.key != nil {
 			refreshAt = d.key.ExpiresAt.Add(-d.minValid - refreshMargin)
 		}
-		need := len(d.waiters) > 0 ||
-			(d.policy == PolicyPrefetch && (d.key == nil || !now.Before(refreshAt)))
+		refill := d.policy == PolicyPrefetch && (d.key == nil || !now.Before(refreshAt))
+		need := len(d.waiters) > 0 || refill
+		earliest := d.nextAttempt
+		if len(d.waiters) == 0 && d.key == nil && d.refillAt.After(earliest) {
+			earliest = d.refillAt
+		}
 		wait := time.Duration(-1)
 		mint := false
 		switch {
-		case need && !now.Before(d.nextAttempt):
+		case need && !now.Before(earliest):
 			mint = true
 		case need:
-			wait = d.nextAttempt.Sub(now)
+			wait = earliest.Sub(now)
 		case d.key != nil && d.policy == PolicyPrefetch:
 			wait = refreshAt.Sub(now)
 		}

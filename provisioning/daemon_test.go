@@ -25,7 +25,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func startDaemon(t *testing.T, b *fakeBackend, clk *fakeClock, opts ...DaemonOption) *Daemon {
 	t.Helper()
 	p := azureGA(t, b)
-	d, err := NewDaemon(p, append([]DaemonOption{WithDaemonClock(clk)}, opts...)...)
+	d, err := NewDaemon(p, append([]DaemonOption{WithDaemonClock(clk), WithRefillDelay(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,5 +315,30 @@ func TestEnumsRoundTrip(t *testing.T) {
 	}
 	if _, err := ParsePolicy("sometimes"); err == nil {
 		t.Error("bad policy accepted")
+	}
+}
+
+func TestDaemonRefillWaitsAfterHandOut(t *testing.T) {
+	checkGoroutines(t)
+	clk := newFakeClock(testStart)
+	b := newFakeBackend(t, clk)
+	d := startDaemon(t, b, clk, WithRefillDelay(2*time.Second))
+	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	created := clk.Created()
+	if _, err := d.Get(context.Background(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	clk.WaitCreated(t, created+1) // parked until the refill time
+	if n := b.n.Load(); n != 1 {
+		t.Fatalf("refilled at once (%d requests)", n)
+	}
+	clk.Advance(2 * time.Second)
+	waitFor(t, "the refill", func() bool { return d.Status().KeyReady })
+	// a second press right after the first: minted at once, not after the delay
+	if _, err := d.Get(context.Background(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Get(context.Background(), time.Second); err != nil || b.n.Load() != 3 {
+		t.Fatalf("get right after a hand-out: %v (%d requests)", err, b.n.Load())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -368,10 +369,12 @@ func shortErr(err error) string {
 // exchange, which takes a second or two.
 const DefaultClientMinValid = 10 * time.Second
 
-// Client talks to the key socket. It is safe for concurrent use; each call opens its own
-// connection.
+// Client talks to the key socket. It is safe for concurrent use. It keeps one idle
+// connection for the next call (Close releases it).
 type Client struct {
 	path string
+	mu   sync.Mutex
+	idle *clientConn // one connection kept for the next call
 	// MinValid is the validity Key asks for (default DefaultClientMinValid).
 	MinValid time.Duration
 }
@@ -424,31 +427,78 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return *r.Status, nil
 }
 
-func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
+// clientIdle is how long the client keeps an idle connection for reuse (the server
+// drops idle connections after connIdle).
+const clientIdle = connIdle / 2
+
+// clientConn is one connection to the key socket kept for reuse.
+type clientConn struct {
+	conn net.Conn
+	br   *bufio.Reader
+	used time.Time
+}
+
+// Close closes the idle connection the client keeps, if any.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	cc := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	if cc != nil {
+		return cc.conn.Close()
+	}
+	return nil
+}
+
+func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.path)
 	if err != nil {
-		return Response{}, fmt.Errorf("provisioning: connecting to the key daemon at %s (is edgevoice provisiond running?): %w", c.path, err)
+		return nil, fmt.Errorf("provisioning: connecting to the key daemon at %s (is edgevoice provisiond running?): %w", c.path, err)
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	return &clientConn{conn: conn, br: bufio.NewReaderSize(conn, 4096)}, nil
+}
+
+func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
 	b, _ := json.Marshal(req)
-	_, werr := conn.Write(append(b, '\n'))
-	// a refused peer gets its answer before the server closes: read even if the write
-	// failed
-	line, err := readLine(bufio.NewReaderSize(conn, 4096), maxResponseLine)
-	if err != nil && werr != nil {
-		return Response{}, fmt.Errorf("provisioning: key socket write: %w", werr)
+	b = append(b, '\n')
+	c.mu.Lock()
+	cc := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	if cc != nil && time.Since(cc.used) > clientIdle {
+		cc.conn.Close()
+		cc = nil
+	}
+	reused := cc != nil
+	if cc == nil {
+		var err error
+		if cc, err = c.dial(ctx); err != nil {
+			return Response{}, err
+		}
+	}
+	line, err := c.exchange(ctx, cc, b)
+	if err != nil && reused && errors.Is(err, errStale) {
+		// the daemon closed the kept connection (restart, idle timeout) before reading
+		// the request: nothing was handed out, so asking again on a new one is safe
+		cc.conn.Close()
+		if cc, err = c.dial(ctx); err != nil {
+			return Response{}, err
+		}
+		line, err = c.exchange(ctx, cc, b)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return Response{}, fmt.Errorf("provisioning: key socket read: %w", err)
+		cc.conn.Close()
+		return Response{}, err
+	}
+	cc.used = time.Now()
+	c.mu.Lock()
+	if c.idle == nil {
+		c.idle, cc = cc, nil
+	}
+	c.mu.Unlock()
+	if cc != nil {
+		cc.conn.Close()
 	}
 	var r Response
 	if err := json.Unmarshal(line, &r); err != nil {
@@ -458,4 +508,33 @@ func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
 		return Response{}, &RemoteError{Code: r.Code, Message: r.Error}
 	}
 	return r, nil
+}
+
+// errStale marks a kept connection that the server had already closed.
+var errStale = errors.New("stale connection")
+
+// exchange writes one request line and reads one answer line on cc.
+func (c *Client) exchange(ctx context.Context, cc *clientConn, req []byte) ([]byte, error) {
+	dl, _ := ctx.Deadline()
+	cc.conn.SetDeadline(dl) // zero = none
+	stop := context.AfterFunc(ctx, func() { cc.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	_, werr := cc.conn.Write(req)
+	// a refused peer gets its answer before the server closes: read even if the write
+	// failed
+	line, err := readLine(cc.br, maxResponseLine)
+	if err == nil {
+		cc.conn.SetDeadline(time.Time{})
+		return line, nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("provisioning: key socket: %w", ctx.Err())
+	}
+	if (errors.Is(err, io.EOF) && len(line) == 0) || errors.Is(werr, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		return nil, fmt.Errorf("provisioning: key socket: the daemon closed the connection: %w", errStale)
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("provisioning: key socket write: %w", werr)
+	}
+	return nil, fmt.Errorf("provisioning: key socket read: %w", err)
 }
