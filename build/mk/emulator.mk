@@ -14,9 +14,11 @@ test-emulator:
 	$(GO) test -race -count=1 ./rtc/events ./rtc/rtctest
 	$(GO) test -race -count=1 -run 'TestEmulator' ./cmd/edgevoice
 
-# make fuzz-events: a short fuzz pass of the event decoder with malformed JSON
+# make fuzz-events: short fuzz passes of the event decoder (malformed JSON) and of the
+# emulator's mint endpoints (arbitrary bodies)
 fuzz-events:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 15s ./rtc/events
+	$(GO) test -run '^$$' -fuzz '^FuzzMintBodies$$' -fuzztime 10s ./rtc/rtctest
 
 # make bench-events: encode/decode cost per event
 bench-events:
