@@ -33,7 +33,7 @@ demo: deps build
 
 # make run: the interactive simulated appliance (terminal talk key, emulator)
 run: build
-	$(BIN)/edgevoice run -config configs/dev.toml
+	$(BIN)/edgevoice run -config configs/dev.toml -emulator
 
 # make configs: regenerate configs/edgevoice.toml from the config section structs
 configs:
