@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/audio/audiotest"
@@ -230,5 +231,46 @@ func TestOpenMicSpeaker(t *testing.T) {
 	buf := make([]float32, 4)
 	if n, err := mic.Read(context.Background(), buf); n != 2 || err != nil || buf[0] != 0.5 || buf[1] != -0.5 {
 		t.Errorf("read back %d %v %v", n, buf[:n], err)
+	}
+}
+
+func TestAudioConfigValidate(t *testing.T) {
+	var ok audioConfig
+	ok.setDefaults()
+	if err := ok.validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if o := ok.playbackOpts(); o.PeriodFrames != 480 || o.RingFrames != 4*480 || o.Periods != 3 {
+		t.Errorf("playback opts from defaults: %+v", o)
+	}
+	for _, tc := range []struct {
+		edit func(*audioConfig)
+		want string
+	}{
+		{func(c *audioConfig) { c.Backend = "oss" }, "backend"},
+		{func(c *audioConfig) { c.CaptureChannels = 9 }, "capture_rate/capture_channels"},
+		{func(c *audioConfig) { c.PlaybackFormat = "s24" }, "playback_format"},
+		{func(c *audioConfig) { c.CaptureChannels, c.MixerChannels = 4, []int{4} }, "mixer_channels count from 0"},
+		{func(c *audioConfig) { c.Mixer = "beam" }, "mixer"},
+		{func(c *audioConfig) { c.Period = duration(time.Millisecond) }, "period"},
+		{func(c *audioConfig) { c.BufferPeriods = 1 }, "buffer_periods"},
+		{func(c *audioConfig) { c.PlaybackQueuePeriods = 1 }, "playback_queue_periods"},
+		{func(c *audioConfig) { c.ReopenMaxBackoff = duration(time.Millisecond) }, "reopen_min_backoff"},
+	} {
+		c := ok
+		tc.edit(&c)
+		err := c.validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v", tc.want, err)
+		}
+	}
+	// 2 periods of 5 ms, queue of 2 periods: the lowest playback latency accepted.
+	low := ok
+	low.Period, low.BufferPeriods, low.PlaybackQueuePeriods = duration(5*time.Millisecond), 2, 2
+	if err := low.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if o := low.playbackOpts(); o.PeriodFrames != 240 || o.Periods != 2 || o.RingFrames != 480 {
+		t.Errorf("low-latency playback opts: %+v", o)
 	}
 }

@@ -149,12 +149,12 @@ func (c *audioConfig) validate() error {
 	if c.PlaybackQueuePeriods < 2 || c.PlaybackQueuePeriods > 1000 {
 		add("playback_queue_periods %d out of range (2 to 1000)", c.PlaybackQueuePeriods)
 	}
-	if c.InputFile == "" {
+	if _, err := mix.ParseMode(c.Mixer); err != nil {
+		add("mixer: %v", err)
+	} else if c.InputFile == "" { // with input_file the channel count comes from the file
 		if _, err := mix.New(c.mixConfig(c.CaptureChannels, c.CaptureRate)); err != nil {
 			add("mixer: %v (mixer_channels count from 0 and must be below capture_channels = %d)", err, c.CaptureChannels)
 		}
-	} else if _, err := mix.ParseMode(c.Mixer); err != nil {
-		add("mixer: %v", err)
 	}
 	if c.GainDB < -40 || c.GainDB > 40 {
 		add("gain_db %v out of range (-40 to 40)", c.GainDB)
