@@ -417,7 +417,7 @@ func TestPreRollBeforeConnect(t *testing.T) {
 	feedTone(s, 1000, 800*time.Millisecond, &ph)
 	s.Release()
 	waitFor(t, s, 3*time.Second, isKind(EventThinking))
-	waitUntil(t, 2*time.Second, func() bool { return slices.Contains(f.events(), "input_audio_buffer.commit") })
+	waitUntil(t, 2*time.Second, func() bool { return slices.Contains(f.events(), "response.create") })
 	p := f.peer(0)
 	p.mu.Lock()
 	got := len(p.commit)
