@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -102,30 +101,6 @@ func setInt(p *int, v int) {
 	if v != 0 {
 		*p = v
 	}
-}
-
-// openMic opens the microphone the [audio] section describes, as float32 frames for
-// the mixer (mixConfig(src.Format().Channels, src.Format().Rate)): input_file when set
-// (real time with pace_files), else the capture device. onState (may be nil) reports
-// device failures and recoveries, for the Error LED.
-func (c *audioConfig) openMic(onState func(audio.State, error), log *slog.Logger) (audio.Source[float32], error) {
-	if c.InputFile != "" {
-		return audio.OpenWAVSource[float32](c.InputFile, c.PaceFiles)
-	}
-	o := c.captureOpts()
-	o.OnState, o.Logger = onState, log
-	return audio.OpenCapture[float32](o)
-}
-
-// openSpeaker opens the speaker: output_file when set, else the playback device. A
-// device also implements audio.Flusher (drop the queued answer on barge-in).
-func (c *audioConfig) openSpeaker(onState func(audio.State, error), log *slog.Logger) (audio.Sink[float32], error) {
-	o := c.playbackOpts()
-	if c.OutputFile != "" {
-		return audio.CreateWAVSink[float32](c.OutputFile, o.Format, c.PaceFiles)
-	}
-	o.OnState, o.Logger = onState, log
-	return audio.OpenPlayback[float32](o)
 }
 
 func runDevices(_ context.Context, env *Env) error {

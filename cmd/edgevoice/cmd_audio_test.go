@@ -192,48 +192,6 @@ func TestLevelsCommand(t *testing.T) {
 	}
 }
 
-// The [audio] section opens WAV files or devices behind the same interfaces.
-func TestOpenMicSpeaker(t *testing.T) {
-	dir := t.TempDir()
-	var c audioConfig
-	c.setDefaults()
-	c.Backend = "null"
-	mic, err := c.openMic(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := mic.(*audio.Capture[float32]); !ok {
-		t.Errorf("device mic is %T", mic)
-	}
-	mic.Close()
-	spk, err := c.openSpeaker(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := spk.(audio.Flusher); !ok {
-		t.Errorf("device speaker %T cannot flush", spk)
-	}
-	spk.Close()
-
-	c.OutputFile = filepath.Join(dir, "out.wav")
-	spk, err = c.openSpeaker(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spk.Write(context.Background(), []float32{0.5, -0.5})
-	spk.Close()
-	c.InputFile = c.OutputFile
-	mic, err = c.openMic(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mic.Close()
-	buf := make([]float32, 4)
-	if n, err := mic.Read(context.Background(), buf); n != 2 || err != nil || buf[0] != 0.5 || buf[1] != -0.5 {
-		t.Errorf("read back %d %v %v", n, buf[:n], err)
-	}
-}
-
 func TestAudioConfigValidate(t *testing.T) {
 	var ok audioConfig
 	ok.setDefaults()
