@@ -2,7 +2,10 @@
 # nolibopusfile tag, and libopusfile is not installed (nor needed: rtc only uses raw
 # Opus packets). Without the tag every go build/vet/test that reaches rtc/opus fails in
 # pkg-config ("Package opusfile was not found"). Keep the tag in GOFLAGS for all targets.
-export GOFLAGS += -tags=nolibopusfile
+# `go env GOFLAGS` keeps what the environment or `go env -w` set (here -buildvcs=false);
+# an exported GOFLAGS would otherwise replace it. If another area needs build tags too,
+# merge them into this one -tags list (the last -tags flag wins).
+export GOFLAGS := $(strip $(filter-out -tags=nolibopusfile,$(shell $(GO) env GOFLAGS)) -tags=nolibopusfile)
 
 .PHONY: test-rtc bench-rtc
 # test-rtc: the rtc packages under the race detector (EDGEVOICE_SLOW=1 adds the
