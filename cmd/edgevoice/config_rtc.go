@@ -177,3 +177,17 @@ func (c *rtcConfig) options() ([]rtc.Option, error) {
 	}
 	return opts, nil
 }
+
+// sessionOptions are the rtc options for a session built from the [rtc] and [session]
+// sections (the appliance adds WithKeySource and WithLogger).
+func (c *rtcConfig) sessionOptions(s *sessionConfig) ([]rtc.Option, error) {
+	opts, err := c.options()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.session()
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, rtc.WithSessionConfig(sess)), nil
+}

@@ -19,6 +19,9 @@ func TestRTCAndSessionSections(t *testing.T) {
 	if err := s.validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
+	if opts, err := r.sessionOptions(&s); err != nil || len(opts) < 10 {
+		t.Fatalf("sessionOptions: %d options, %v", len(opts), err)
+	}
 	bad := []struct {
 		key string
 		mod func(*rtcConfig, *sessionConfig)
