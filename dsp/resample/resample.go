@@ -129,7 +129,7 @@ func (r *Resampler) MaxOut(n int) int {
 	if n <= 0 {
 		return 0
 	}
-	return (n*r.k.l+r.k.m-1)/r.k.m + 1
+	return int((int64(n)*int64(r.k.l)+int64(r.k.m)-1)/int64(r.k.m)) + 1 // int64: 32-bit targets
 }
 
 // Process consumes all of src and writes the output it completes to dst, returning the

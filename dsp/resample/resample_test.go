@@ -307,6 +307,26 @@ func chunkIndependence(t *testing.T, in, out int, lowDelay bool, x []float32, si
 	}
 }
 
+// TestChunkIndependence is the fuzz target's check on fixed seeds for the six pairs and
+// both variants (also what runs under qemu, where the fuzzer cannot).
+func TestChunkIndependence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	x := make([]float32, 5000)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 0.3)
+	}
+	for _, pr := range pairs {
+		for _, ld := range []bool{false, true} {
+			sizes := make([]int, 13)
+			for i := range sizes {
+				sizes[i] = rng.IntN(400) + 1
+			}
+			sizes[3] = 1
+			chunkIndependence(t, pr[0], pr[1], ld, x, sizes)
+		}
+	}
+}
+
 func FuzzChunkIndependence(f *testing.F) {
 	f.Add(uint64(1), uint8(0), uint8(4))
 	f.Add(uint64(7), uint8(4), uint8(1))
@@ -346,8 +366,8 @@ func TestCountNoDrift(t *testing.T) {
 			total += r.Process(dst, chunk)
 			n += len(chunk)
 		}
-		floor := n * pr[1] / pr[0]
-		if exact := (n*pr[1] + pr[0] - 1) / pr[0]; total != exact {
+		floor := int(int64(n) * int64(pr[1]) / int64(pr[0]))
+		if exact := int((int64(n)*int64(pr[1]) + int64(pr[0]) - 1) / int64(pr[0])); total != exact {
 			t.Errorf("%v: %d outputs for %d inputs (1 h), want exactly ceil(N*out/in) = %d", pr, total, n, exact)
 		}
 		if total < floor-1 || total > floor+1 {
@@ -362,8 +382,8 @@ func TestCountNoDrift(t *testing.T) {
 // error. It runs by default with a vector kernel (a few seconds) and with the portable one
 // only under EDGEVOICE_SLOW=1.
 func TestLongRun(t *testing.T) {
-	if kernelName == "go" && os.Getenv("EDGEVOICE_SLOW") == "" {
-		t.Skip("portable kernel: set EDGEVOICE_SLOW=1 for the 1-hour run")
+	if (kernelName == "go" || testing.Short()) && os.Getenv("EDGEVOICE_SLOW") == "" {
+		t.Skip("portable kernel or -short: set EDGEVOICE_SLOW=1 for the 1-hour run")
 	}
 	const in, out, f, amp = 44100, 48000, 1000.0, 0.5
 	r := mustNew(t, in, out)
@@ -375,7 +395,7 @@ func TestLongRun(t *testing.T) {
 		total += w
 		n += len(chunk)
 	}
-	if exact := (n*out + in - 1) / in; total != exact {
+	if exact := int((int64(n)*out + in - 1) / in); total != exact {
 		t.Fatalf("%d outputs for %d inputs, want exactly %d", total, n, exact)
 	}
 	var worst float64
