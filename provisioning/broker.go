@@ -57,6 +57,13 @@ func WithRateLimit(perMinute float64, burst int) BrokerOption {
 	}
 }
 
+// WithClientCertAuth also accepts devices that present a verified TLS client certificate
+// whose subject common name is the name of a device record (mutual TLS instead of a
+// token). The http.Server's TLS config must verify client certificates (ClientCAs).
+func WithClientCertAuth() BrokerOption {
+	return func(b *Broker) error { b.certAuth = true; return nil }
+}
+
 // WithBrokerClock sets the clock of the rate limiter.
 func WithBrokerClock(c Clock) BrokerOption {
 	return func(b *Broker) error { b.clock = c; return nil }
@@ -74,6 +81,7 @@ type Broker struct {
 	up       Provider
 	store    *DeviceStore
 	pinned   bool
+	certAuth bool
 	defaults SessionDefaults
 	rate     float64 // tokens per second
 	burst    float64
@@ -140,9 +148,8 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		brokerError(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST")
 		return
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	dev, ok2 := b.store.Authenticate(strings.TrimSpace(token))
-	if !ok || !ok2 {
+	dev, ok := b.authenticate(r)
+	if !ok {
 		b.logger.Warn("device authentication failed", "remote", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="edgevoice"`)
 		brokerError(w, http.StatusUnauthorized, "invalid_token", "unknown or disabled device token")
@@ -193,6 +200,20 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.logger.Info("key issued", "device", dev.Name, "profile", k.Profile, "expires", k.ExpiresAt.UTC().Format(time.RFC3339))
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(resp)
+}
+
+// authenticate finds the device by its bearer token or, with WithClientCertAuth, by its
+// verified client certificate.
+func (b *Broker) authenticate(r *http.Request) (DeviceRecord, bool) {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return b.store.Authenticate(strings.TrimSpace(token))
+	}
+	if b.certAuth && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		if cn := r.TLS.VerifiedChains[0][0].Subject.CommonName; cn != "" {
+			return b.store.Lookup(cn)
+		}
+	}
+	return DeviceRecord{}, false
 }
 
 // upstreamError maps an upstream failure: the device's own credential was fine, so an

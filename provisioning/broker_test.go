@@ -2,8 +2,18 @@ package provisioning
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -225,5 +235,85 @@ func TestBrokerBadDeviceResponses(t *testing.T) {
 			t.Errorf("%s: %v", tc.body, err)
 		}
 		srv.Close()
+	}
+}
+
+// testCert makes a certificate signed by parent (self-signed if parent is nil).
+func testCert(t *testing.T, cn string, parent *tls.Certificate, isCA bool, ip bool) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: isCA,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}}
+	if ip {
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}
+	signer, signerCert := any(key), tmpl
+	if parent != nil {
+		signer, signerCert = parent.PrivateKey, parent.Leaf
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+func TestBrokerClientCertificateAuth(t *testing.T) {
+	checkGoroutines(t)
+	clk := newFakeClock(testStart)
+	up := newFakeBackend(t, clk)
+	store, err := OpenDeviceStore(filepath.Join(t.TempDir(), "devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.AddDevice("kitchen", clk.Now())
+	b, err := NewBroker(azureGA(t, up), store, WithClientCertAuth(), WithBrokerClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := testCert(t, "edgevoice device CA", nil, true, false)
+	srvCert := testCert(t, "broker", &ca, false, true)
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Leaf)
+	srv := httptest.NewUnstartedServer(b)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientCAs: pool, ClientAuth: tls.VerifyClientCertIfGiven}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+
+	mint := func(cert *tls.Certificate) error {
+		opts := []ProviderOption{WithBrokerURL(srv.URL), WithRootCAs(pool), WithClock(clk)}
+		if cert != nil {
+			opts = append(opts, WithClientCertificate(*cert))
+		}
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		opts = append(opts, WithHTTPClient(&http.Client{Transport: tr}))
+		p, err := NewProvider(ProfileBroker, opts...)
+		if err != nil {
+			return err
+		}
+		_, err = p.Mint(context.Background(), nil)
+		if pp, ok := p.(*provider); ok {
+			pp.client.CloseIdleConnections()
+		}
+		return err
+	}
+	kitchen := testCert(t, "kitchen", &ca, false, false)
+	if err := mint(&kitchen); err != nil {
+		t.Errorf("device certificate: %v", err)
+	}
+	hall := testCert(t, "hall", &ca, false, false) // signed, but no such device
+	if err := mint(&hall); !errors.Is(err, ErrCredentialRejected) {
+		t.Errorf("certificate of an unknown device: %v", err)
+	}
+	if err := mint(nil); err == nil || !strings.Contains(err.Error(), "no credential") {
+		t.Errorf("neither token nor certificate: %v", err)
 	}
 }

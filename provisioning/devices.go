@@ -132,6 +132,20 @@ func (s *DeviceStore) Authenticate(token string) (DeviceRecord, bool) {
 	return rec, true
 }
 
+// Lookup returns the enabled device named name (for a device authenticated by its TLS
+// client certificate).
+func (s *DeviceStore) Lookup(name string) (DeviceRecord, bool) {
+	_ = s.reload(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.byHash {
+		if r.Name == name && !r.Disabled {
+			return r, true
+		}
+	}
+	return DeviceRecord{}, false
+}
+
 // reload re-reads the records if the directory changed (or always if force).
 func (s *DeviceStore) reload(force bool) error {
 	fi, err := os.Stat(s.dir)

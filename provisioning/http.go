@@ -17,12 +17,15 @@ const userAgent = "edgevoice-provisioning/1"
 
 // post sends body as JSON to u with the credential and decodes a 2xx answer into out.
 func (p *provider) post(ctx context.Context, op, u string, auth AuthMode, body any, out any) error {
-	secret, err := p.cred(ctx)
-	if err != nil {
-		return fmt.Errorf("provisioning: %s: reading the credential: %w", op, err)
-	}
-	if secret == "" {
-		return fmt.Errorf("provisioning: %s: the credential is empty", op)
+	secret := ""
+	if p.cred != nil { // nil only for a broker device that authenticates by client certificate
+		var err error
+		if secret, err = p.cred(ctx); err != nil {
+			return fmt.Errorf("provisioning: %s: reading the credential: %w", op, err)
+		}
+		if secret == "" {
+			return fmt.Errorf("provisioning: %s: the credential is empty", op)
+		}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -37,9 +40,11 @@ func (p *provider) post(ctx context.Context, op, u string, auth AuthMode, body a
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	if auth == AuthAPIKey {
+	switch {
+	case secret == "":
+	case auth == AuthAPIKey:
 		req.Header.Set("api-key", secret)
-	} else {
+	default:
 		req.Header.Set("Authorization", "Bearer "+secret)
 	}
 	resp, err := p.client.Do(req)

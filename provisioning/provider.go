@@ -232,7 +232,8 @@ func WithRootCAs(pool *x509.CertPool) ProviderOption {
 	return func(p *provider) error { p.rootCAs = pool; return nil }
 }
 
-// WithClientCertificate presents cert for mutual TLS (broker profile).
+// WithClientCertificate presents cert for mutual TLS (broker profile). A broker device
+// with a client certificate needs no token: WithCredential may then be left out.
 func WithClientCertificate(cert tls.Certificate) ProviderOption {
 	return func(p *provider) error { p.clientCert = &cert; return nil }
 }
@@ -316,7 +317,7 @@ func NewProvider(profile string, opts ...ProviderOption) (Provider, error) {
 	if p.logger == nil {
 		p.logger = slog.New(slog.DiscardHandler)
 	}
-	if p.cred == nil {
+	if p.cred == nil && (profile != ProfileBroker || p.clientCert == nil) {
 		return nil, fmt.Errorf("provisioning: %s: no credential configured (set a credential file)", profile)
 	}
 	if p.model == "" {

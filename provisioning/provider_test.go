@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -317,7 +319,9 @@ func TestProviderTLS(t *testing.T) {
 	checkGoroutines(t)
 	clk := newFakeClock(testStart)
 	fb := &fakeBackend{t: t, clk: clk, ttl: time.Minute}
-	srv := httptest.NewTLSServer(http.HandlerFunc(fb.serve))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(fb.serve))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	mint := srv.URL + "/v1/realtime/client_secrets"
 	transport := &http.Transport{} // a client of its own, not the test server's

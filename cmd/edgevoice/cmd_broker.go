@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -88,6 +89,19 @@ func runBroker(ctx context.Context, env *Env) error {
 		defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
 	}
 	opts := []provisioning.BrokerOption{provisioning.WithRateLimit(bc.RatePerMinute, bc.RateBurst), provisioning.WithBrokerLogger(log)}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if bc.ClientCAFile != "" {
+		pem, err := os.ReadFile(bc.ClientCAFile)
+		if err != nil {
+			return fmt.Errorf("[broker] client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("[broker] client_ca_file %s holds no PEM certificate", bc.ClientCAFile)
+		}
+		tlsConf.ClientCAs, tlsConf.ClientAuth = pool, tls.VerifyClientCertIfGiven
+		opts = append(opts, provisioning.WithClientCertAuth())
+	}
 	if bc.PinSession {
 		opts = append(opts, provisioning.WithPinnedSession(defaults))
 	} else {
@@ -99,7 +113,7 @@ func runBroker(ctx context.Context, env *Env) error {
 	}
 	srv := &http.Server{Handler: b, ReadHeaderTimeout: bc.ReadHeaderTimeout.D(), ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+		TLSConfig: tlsConf}
 	ln, err := net.Listen("tcp", bc.Listen)
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)

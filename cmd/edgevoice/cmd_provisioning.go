@@ -135,12 +135,18 @@ func buildKeyProvider(c *provisioningConfig, env *Env, log *slog.Logger) (provis
 	if env.Getenv != nil {
 		credDir = env.Getenv("CREDENTIALS_DIRECTORY")
 	}
-	credPath, err := provisioning.CredentialPath(c.CredentialFile, credDir, c.CredentialName)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := provisioning.ReadCredentialFile(credPath); err != nil {
-		return nil, credPath, err
+	var credOpt []provisioning.ProviderOption
+	certOnly := c.Profile == provisioning.ProfileBroker && c.ClientCertFile != "" && c.CredentialFile == "" && credDir == ""
+	credPath := ""
+	if !certOnly { // a broker device with a client certificate needs no token
+		var err error
+		if credPath, err = provisioning.CredentialPath(c.CredentialFile, credDir, c.CredentialName); err != nil {
+			return nil, "", err
+		}
+		if _, err := provisioning.ReadCredentialFile(credPath); err != nil {
+			return nil, credPath, err
+		}
+		credOpt = append(credOpt, provisioning.WithCredential(provisioning.FileCredential(credPath)))
 	}
 	auth, _ := provisioning.ParseAuthMode(c.Auth)
 	sess := provisioning.SessionDefaults{Voice: c.Voice, Instructions: c.Instructions}
@@ -155,8 +161,7 @@ func buildKeyProvider(c *provisioningConfig, env *Env, log *slog.Logger) (provis
 		}
 		sess.Tools = b
 	}
-	opts := []provisioning.ProviderOption{
-		provisioning.WithCredential(provisioning.FileCredential(credPath)),
+	opts := append(credOpt,
 		provisioning.WithAuth(auth),
 		provisioning.WithResource(c.Resource), provisioning.WithRegion(c.Region),
 		provisioning.WithDeployment(c.Deployment), provisioning.WithModel(c.Model),
@@ -164,7 +169,7 @@ func buildKeyProvider(c *provisioningConfig, env *Env, log *slog.Logger) (provis
 		provisioning.WithRequestTimeout(c.RequestTimeout.D()), provisioning.WithLogger(log),
 		provisioning.WithSDPURL(c.SDPURL),
 		provisioning.WithPreviewFallback(c.PreviewFallback, c.PreviewMintURL, c.PreviewSDPURL),
-	}
+	)
 	if c.BrokerURL != "" {
 		opts = append(opts, provisioning.WithBrokerURL(c.BrokerURL))
 	}
@@ -395,8 +400,11 @@ func checkProvisioning(ctx context.Context, env *Env, c *Config, cfgPath, logLev
 		}
 		return fmt.Errorf("check failed")
 	}
-	fi, _ := os.Stat(credPath)
-	step("credential", "ok: %s (mode %04o, %d bytes; not shown)", credPath, fi.Mode().Perm(), fi.Size())
+	if fi, err := os.Stat(credPath); err == nil {
+		step("credential", "ok: %s (mode %04o, %d bytes; not shown)", credPath, fi.Mode().Perm(), fi.Size())
+	} else {
+		step("credential", "none: the device authenticates with its client certificate %s", pc.ClientCertFile)
+	}
 	now := time.Now()
 	if now.Before(provisioning.SaneTime) {
 		step("clock", "FAILED: the wall clock says %s; TLS needs the real time (is NTP running? systemd-timesyncd)", now.UTC().Format(time.RFC3339))

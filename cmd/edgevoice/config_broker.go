@@ -17,6 +17,10 @@ type brokerConfig struct {
 	TLSCertFile string `toml:"tls_cert_file"`
 	// PEM private key of tls_cert_file.
 	TLSKeyFile string `toml:"tls_key_file"`
+	// PEM CA that signs device client certificates (needs tls_cert_file). A device that
+	// presents a certificate it signed, with a device record's name as common name, needs
+	// no token. Empty: tokens only.
+	ClientCAFile string `toml:"client_ca_file"`
 	// Directory of device records (one NAME.json each, holding only the SHA-256 of the
 	// device token); `edgevoice broker add-device NAME` adds one. Share it between broker
 	// instances to scale out.
@@ -56,6 +60,9 @@ func (c *brokerConfig) validate() error {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return fieldErr("tls_key_file", "set both tls_cert_file and tls_key_file, or neither")
+	}
+	if c.ClientCAFile != "" && c.TLSCertFile == "" {
+		return fieldErr("client_ca_file", "client certificates need HTTPS: set tls_cert_file and tls_key_file too")
 	}
 	if c.RatePerMinute <= 0 || c.RatePerMinute > 6000 {
 		return fieldErr("rate_per_minute", "%g out of range (>0 to 6000)", c.RatePerMinute)
