@@ -99,6 +99,11 @@ func TestEmulatorTurn(t *testing.T) {
 			if !subsequence(c.ServerEvents, order) {
 				t.Errorf("server events %q do not contain %q in order", c.ServerEvents, order)
 			}
+			sent := s.Stats().PacketsSent
+			feedTone(s, 1000, 100*time.Millisecond, &ph) // released: the mic is not sent
+			if now := s.Stats().PacketsSent; now != sent {
+				t.Errorf("%d packets sent while released", now-sent)
+			}
 			st := s.Stats()
 			t.Logf("%s: press→first packet %v, connect %v (ICE+DTLS %v), sent %d, received %d, played %v", profile,
 				st.PressToFirstPacket, st.ConnectTime, st.HandshakeTime, st.PacketsSent, st.PacketsReceived, st.PlayedTime)
