@@ -29,3 +29,4 @@ keys-demo: build
 	  -socket $$PWD/keys.sock -allow-users $$(id -u) > provisiond.log 2>&1 & ppid=$$!; pids="$$pids $$ppid"; \
 	sleep 2; echo "== keys get"; $$EV keys -socket keys.sock get; echo "== keys status"; $$EV keys -socket keys.sock status; \
 	sleep 3; echo "== provisiond idle memory"; grep -E 'VmRSS|RssAnon|RssFile' /proc/$$ppid/status
+ci-extra: bench-keys

@@ -70,7 +70,7 @@ func runBroker(ctx context.Context, env *Env) error {
 	if c.Provisioning.Profile == provisioning.ProfileBroker {
 		return errors.New("[provisioning] profile is \"broker\": for the broker it names the upstream; set azure, azure-preview or openai")
 	}
-	log, err := provLogger(env.Stderr, f.logLevel, c.Appliance.LogLevel)
+	log, err := provLogger(env, f.logLevel, &c.Appliance)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -115,17 +114,11 @@ func (f *provFlags) load(env *Env) (*Config, string, error) {
 	return c, path, nil
 }
 
-func provLogger(w io.Writer, level string, fallback string) (*slog.Logger, error) {
+func provLogger(env *Env, level string, app *applianceConfig) (*slog.Logger, error) {
 	if level == "" {
-		level = fallback
+		level = app.LogLevel
 	}
-	var l slog.Level
-	if level != "" {
-		if err := l.UnmarshalText([]byte(level)); err != nil {
-			return nil, fmt.Errorf("bad log level %q (debug, info, warn, error)", level)
-		}
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return newLogger(env.Stderr, provOr(level, "info"), provOr(app.LogFormat, "auto"), env.Getenv)
 }
 
 // buildProvider turns [provisioning] into a provider. It reads the credential once to
@@ -241,7 +234,7 @@ func runProvisiond(ctx context.Context, env *Env) error {
 	if *once {
 		return checkProvisioning(ctx, env, c, cfgPath, f.logLevel)
 	}
-	log, err := provLogger(env.Stderr, f.logLevel, c.Appliance.LogLevel)
+	log, err := provLogger(env, f.logLevel, &c.Appliance)
 	if err != nil {
 		return err
 	}
@@ -387,7 +380,7 @@ func checkProvisioning(ctx context.Context, env *Env, c *Config, cfgPath, logLev
 	}
 	pc := &c.Provisioning
 	step("config", "ok: %s (profile %s)", cfgPath, pc.Profile)
-	log, err := provLogger(env.Stderr, provOr(logLevel, "warn"), "")
+	log, err := provLogger(env, provOr(logLevel, "warn"), &c.Appliance)
 	if err != nil {
 		return err
 	}
