@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -63,6 +64,13 @@ func (k Key) ValidFor(now time.Time, d time.Duration) bool {
 // String describes k with its value masked.
 func (k Key) String() string {
 	return fmt.Sprintf("key{%s %s expires=%s url=%s}", k.Profile, Mask(k.Value), k.ExpiresAt.UTC().Format(time.RFC3339), k.SDPURL)
+}
+
+// LogValue implements slog.LogValuer so that any slog handler (text or JSON) logs the
+// key masked.
+func (k Key) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("profile", k.Profile), slog.String("value", Mask(k.Value)),
+		slog.Time("expires_at", k.ExpiresAt), slog.String("sdp_url", k.SDPURL), slog.String("dialect", k.Dialect.String()))
 }
 
 // Mask hides a secret for logs: it keeps at most a short prefix (such as "ek_") and the

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -262,6 +263,12 @@ func TestMaskNeverShowsSecret(t *testing.T) {
 	k := Key{Value: "ek_68af0123456789abcdef", SDPURL: "https://x"}
 	if strings.Contains(k.String(), "68af01") {
 		t.Errorf("Key.String leaks: %s", k)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("minted", "key", k)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("minted", "key", k, "ptr", &k)
+	if strings.Contains(buf.String(), "68af01") || !strings.Contains(buf.String(), "ek_***") {
+		t.Errorf("slog leaks the key: %s", buf.String())
 	}
 }
 
