@@ -22,7 +22,12 @@ func DBFS(x float64) float64 {
 func Peak(x []float32) float64 {
 	var p float32
 	for _, v := range x {
-		p = max(p, v, -v)
+		if v < 0 {
+			v = -v
+		}
+		if v > p {
+			p = v
+		}
 	}
 	return float64(p)
 }
@@ -65,12 +70,37 @@ func New(rate int, window time.Duration) (*Meter, error) {
 func (m *Meter) Write(x []float32) {
 	for len(x) > 0 {
 		k := min(len(x), m.window-m.n)
-		var s float64
+		var s0, s1 float32 // float32 partial sums per call chunk, accumulated in float64
 		p := m.peak
-		for _, v := range x[:k] {
-			s += float64(v) * float64(v)
-			p = max(p, v, -v)
+		seg := x[:k]
+		for i := 0; i+1 < len(seg); i += 2 {
+			a, b := seg[i], seg[i+1]
+			s0 += a * a
+			s1 += b * b
+			if a < 0 {
+				a = -a
+			}
+			if b < 0 {
+				b = -b
+			}
+			if a > p {
+				p = a
+			}
+			if b > p {
+				p = b
+			}
 		}
+		if len(seg)%2 == 1 {
+			a := seg[len(seg)-1]
+			s0 += a * a
+			if a < 0 {
+				a = -a
+			}
+			if a > p {
+				p = a
+			}
+		}
+		s := float64(s0) + float64(s1)
 		m.sum += s
 		m.peak = p
 		m.n += k

@@ -16,8 +16,9 @@ import (
 
 // Resampler is one libspeexdsp resampler state (mono).
 type Resampler struct {
-	st      *C.SpeexResamplerState
-	in, out int
+	st            *C.SpeexResamplerState
+	in, out       int
+	inLen, outLen C.spx_uint32_t // fields, not locals: a local passed by address to C escapes
 }
 
 // New returns a speexdsp resampler at the given quality (0..10).
@@ -39,13 +40,13 @@ func (r *Resampler) MaxOut(n int) int { return n*r.out/r.in + 2 }
 func (r *Resampler) Process(dst, src []float32) int {
 	out := 0
 	for len(src) > 0 {
-		inLen := C.spx_uint32_t(len(src))
-		outLen := C.spx_uint32_t(len(dst) - out)
-		C.speex_resampler_process_float(r.st, 0, (*C.float)(unsafe.Pointer(&src[0])), &inLen,
-			(*C.float)(unsafe.Pointer(&dst[out])), &outLen)
-		src = src[inLen:]
-		out += int(outLen)
-		if inLen == 0 && outLen == 0 {
+		r.inLen = C.spx_uint32_t(len(src))
+		r.outLen = C.spx_uint32_t(len(dst) - out)
+		C.speex_resampler_process_float(r.st, 0, (*C.float)(unsafe.Pointer(&src[0])), &r.inLen,
+			(*C.float)(unsafe.Pointer(&dst[out])), &r.outLen)
+		src = src[r.inLen:]
+		out += int(r.outLen)
+		if r.inLen == 0 && r.outLen == 0 {
 			break
 		}
 	}
