@@ -2,7 +2,10 @@
 # each area adds its own targets in build/mk/*.mk.
 GO      ?= go
 PKGS    ?= ./...
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# evaluated once (not per recipe), so both .deb files of one `make deb` get the same version
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin
 

@@ -39,6 +39,10 @@ for p in "${withtests[@]}"; do
 done
 echo "test-arm: ${#pkgs[@]} cgo-free packages with tests; cgo (covered by the smoke test): ${skipped[*]:-none}"
 
+# Tests that cannot run under qemu-user here: they re-exec their own test binary (as
+# another user), which needs binfmt_misc to start an ARM binary; it is not mounted.
+QEMU_SKIP=${QEMU_SKIP:-'^TestKeySocketPeerOtherUser$'}
+
 fail=0
 for arch in $arches; do
 	case $arch in
@@ -66,7 +70,7 @@ for arch in $arches; do
 		fi
 		[ -x "$bin" ] || continue # no test files after all
 		start=$(date +%s)
-		if (cd "./$rel" && EDGEVOICE_QEMU=1 timeout 600 $qemu "$bin" -test.short -test.count=1 -test.timeout=9m >"$out/$arch-$name.log" 2>&1); then
+		if (cd "./$rel" && EDGEVOICE_QEMU=1 timeout 1200 $qemu "$bin" -test.short -test.count=1 -test.timeout=19m -test.skip "$QEMU_SKIP" >"$out/$arch-$name.log" 2>&1); then
 			echo "ok    $arch $rel ($(($(date +%s) - start))s)"
 		else
 			echo "FAIL  $arch $rel"

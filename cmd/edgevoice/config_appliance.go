@@ -42,8 +42,8 @@ type applianceConfig struct {
 	// What a very long press does (the second long_press threshold of the [board] mute
 	// button, or of the talk button while the LEDs show no-key, offline or error; the
 	// first threshold re-checks provisioning and the network): "restart" (drop the session
-	// and the cached key, reopen the audio devices, get a fresh key, all without leaving
-	// the process) or "none".
+	// and the cached key and get a fresh key from the provisioning daemon, without leaving
+	// the process; the audio devices reopen by themselves after failures) or "none".
 	ServiceAction string `toml:"service_action"`
 	// Give up a clean shutdown after this long (systemd stop, Ctrl-C): LEDs off, session
 	// closed, devices released.
