@@ -41,7 +41,7 @@ func runDemo(ctx context.Context, env *Env) error {
 	out := fs.String("out", "demo-reply.wav", "where to write the reply audio (48 kHz mono WAV)")
 	profile := fs.String("profile", "openai", `provider profile the emulator mimics: "openai", "azure" (GA) or "azure-preview"`)
 	verbose := fs.Bool("v", false, "log every step (slog, debug level) to stderr")
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "usage: edgevoice demo [flags]\n\n"+
 			"Starts the local realtime emulator and a simulated board in this process, presses the\n"+
