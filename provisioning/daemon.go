@@ -296,7 +296,7 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (Key, error) {
 	case !d.running:
 		d.mu.Unlock()
 		return Key{}, errors.New("provisioning: the daemon is not running")
-	case d.state == StateRejected:
+	case d.state == StateRejected && now.Before(d.nextAttempt):
 		err := d.lastErr
 		d.mu.Unlock()
 		return Key{}, fmt.Errorf("provisioning: not minting until the credential is replaced: %w", err)

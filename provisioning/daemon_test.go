@@ -182,11 +182,15 @@ func TestDaemonCredentialRejectedStops(t *testing.T) {
 	if !strings.Contains(st.LastError, "credential rejected") || st.NextAttempt.Sub(testStart) != time.Hour {
 		t.Errorf("status %+v", st)
 	}
+	// after rejected_retry one more attempt is made (here: still rejected)
+	clk.Advance(10 * time.Minute)
+	waitFor(t, "the hourly retry", func() bool { return b.n.Load() == 2 })
+	waitFor(t, "rejected again", func() bool { return d.Status().State == StateRejected })
 	rejected.Store(false)
 	d.Reload()
 	waitFor(t, "a key after reload", func() bool { return d.Status().KeyReady })
-	if n := b.n.Load(); n != 2 {
-		t.Errorf("backend asked %d times, want 2", n)
+	if n := b.n.Load(); n != 3 {
+		t.Errorf("backend asked %d times, want 3", n)
 	}
 }
 
