@@ -209,3 +209,62 @@ func TestProvisioningConfigValidate(t *testing.T) {
 		t.Errorf("bad listen: %v", err)
 	}
 }
+
+// TestProvisiondNotifiesSystemd checks READY=1 (after the first key), STATUS= lines
+// without the key, and watchdog pings, on a NOTIFY_SOCKET like systemd's.
+func TestProvisiondNotifiesSystemd(t *testing.T) {
+	dir := t.TempDir()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"value": "ek_notify_test_0123456789", "expires_at": time.Now().Add(10 * time.Minute).Unix()})
+	}))
+	defer upstream.Close()
+	nsPath := filepath.Join(dir, "notify.sock")
+	ns, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: nsPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	t.Setenv("NOTIFY_SOCKET", nsPath)
+	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_PID", "")
+	cred := filepath.Join(dir, "key")
+	os.WriteFile(cred, []byte("sk-test\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := runCmd(ctx, "provisiond", "-profile", "openai", "-mint-url", upstream.URL+"/v1/realtime/client_secrets",
+			"-credential-file", cred, "-socket", filepath.Join(dir, "keys.sock"), "-allow-users", fmt.Sprint(os.Getuid()), "-log-level", "error")
+		done <- code
+	}()
+	var msgs []string
+	seen := func(prefix string) bool {
+		for _, m := range msgs {
+			if strings.HasPrefix(m, prefix) {
+				return true
+			}
+		}
+		return false
+	}
+	buf := make([]byte, 4096)
+	ns.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !(seen("READY=1") && seen("WATCHDOG=1") && seen("STATUS=ready")) {
+		n, err := ns.Read(buf)
+		if err != nil {
+			t.Fatalf("notify messages so far %q: %v", msgs, err)
+		}
+		msgs = append(msgs, string(buf[:n]))
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("provisiond exited %d", code)
+	}
+	for i, m := range msgs {
+		if strings.Contains(m, "ek_notify") {
+			t.Errorf("notify message leaks the key: %q", m)
+		}
+		if m == "READY=1" && (i == 0 || !strings.HasPrefix(msgs[i-1], "STATUS=ready")) {
+			t.Errorf("READY before the first key: %q", msgs)
+		}
+	}
+}
