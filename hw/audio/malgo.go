@@ -3,6 +3,7 @@ package audio
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -18,6 +19,10 @@ type malgoDevice struct {
 	dev  *malgo.Device
 	idp  unsafe.Pointer // C copy of the device id, freed after Uninit
 	desc DeviceInfo
+
+	// stopMu keeps Uninit from running while stopForTest's ma_device_stop still waits
+	// for the worker: miniaudio's uninit would end the worker without waking it.
+	stopMu sync.Mutex
 }
 
 func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error) {
@@ -59,6 +64,8 @@ func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames
 func (d *malgoDevice) start() error { return d.dev.Start() }
 
 func (d *malgoDevice) close() {
+	d.stopMu.Lock()
+	defer d.stopMu.Unlock()
 	d.dev.Uninit()
 	cfree(d.idp)
 	d.ctx.close()
@@ -67,4 +74,9 @@ func (d *malgoDevice) close() {
 func (d *malgoDevice) info() DeviceInfo { return d.desc }
 
 // stopForTest stops the device as a driver error would (the stop callback fires).
-func (d *malgoDevice) stopForTest() error { return d.dev.Stop() }
+// (The product never calls Stop: the supervisor only uninitialises.)
+func (d *malgoDevice) stopForTest() error {
+	d.stopMu.Lock()
+	defer d.stopMu.Unlock()
+	return d.dev.Stop()
+}
