@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
+	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // runLogBuffer is a bytes.Buffer safe for the logger and the test to share.
@@ -109,5 +110,91 @@ func TestWriteMetrics(t *testing.T) {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("metrics lack %q:\n%s", w, b.String())
 		}
+	}
+}
+
+// TestRunWithProvisiond is the device setup end to end, without systemd: the emulator as
+// the broker, `edgevoice provisiond` minting keys with the device token and serving them
+// on a unix socket, and `edgevoice run` taking its keys from that socket.
+func TestRunWithProvisiond(t *testing.T) {
+	srv, err := rtctest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	cred := filepath.Join(dir, "credential")
+	if err := os.WriteFile(cred, []byte(srv.DeviceToken()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock, keys := filepath.Join(dir, "control.sock"), filepath.Join(dir, "keys.sock")
+	wav, _ := filepath.Abs("assets/question.wav")
+	doc := fmt.Sprintf(`[appliance]
+control_socket = %q
+[board]
+kind = "sim"
+[audio]
+input_file = %q
+output_file = %q
+[provisioning]
+profile = "broker"
+broker_url = %q
+credential_file = %q
+socket = %q
+allowed_users = ["%d"]
+[rtc]
+loopback_candidates = true
+interfaces = ["lo"]
+allow_ips = ["127.0.0.0/8"]
+`, sock, wav, filepath.Join(dir, "out.wav"), srv.URL(), cred, keys, os.Getuid())
+	cfg := filepath.Join(dir, "device.toml")
+	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &runLogBuffer{}
+	env := func() *Env { return &Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }} }
+	provDone, runDone := make(chan int, 1), make(chan int, 1)
+	go func() { provDone <- Main(ctx, []string{"provisiond", "-config", cfg}, env()) }()
+	go func() { runDone <- Main(ctx, []string{"run", "-config", cfg}, env()) }()
+
+	deadline := time.Now().Add(15 * time.Second)
+	var st *controlStatus
+	for {
+		sctx, scancel := context.WithTimeout(ctx, time.Second)
+		s, err := askStatus(sctx, sock)
+		scancel()
+		if err == nil && s.Appliance.StateName == "idle" && s.Appliance.Key != nil && s.Provisioning != nil && s.Provisioning.Status != nil {
+			st = s
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the appliance did not get a key from provisiond within 15 s (last %v, %+v)\nlogs:\n%s", err, s, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.Appliance.Key.Profile != "broker" || st.Provisioning.Status.HandedOut < 1 || st.Provisioning.Status.Profile != "broker" {
+		t.Errorf("key %+v, provisioning %+v", st.Appliance.Key, st.Provisioning.Status)
+	}
+	if n := srv.Stats().MintsOK; n < 1 {
+		t.Errorf("the emulator minted %d keys", n)
+	}
+	cancel()
+	for _, ch := range []chan int{runDone, provDone} {
+		select {
+		case code := <-ch:
+			if code != 0 {
+				t.Errorf("exit %d\n%s", code, logs.String())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a daemon did not stop within 5 s")
+		}
+	}
+	if strings.Contains(logs.String(), srv.DeviceToken()) {
+		t.Error("the device token appears in the logs")
 	}
 }
