@@ -59,6 +59,7 @@ type rig struct {
 	evs     []rtc.Event
 	changed chan struct{}
 	spoken  atomic.Int64 // speaker samples that were real audio
+	service atomic.Int32 // service actions run
 
 	cancel context.CancelFunc
 	done   chan error
@@ -102,6 +103,7 @@ func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option)
 		Keys: keys, NewSession: factory, LED: r.led, Buttons: r.buttons,
 		OnTransition: func(tr Transition) { r.mu.Lock(); r.trans = append(r.trans, tr); r.mu.Unlock(); r.poke() },
 		OnEvent:      func(ev rtc.Event) { r.mu.Lock(); r.evs = append(r.evs, ev); r.mu.Unlock(); r.poke() },
+		Service:      func(context.Context) error { r.service.Add(1); return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -445,4 +447,43 @@ func TestStateStrings(t *testing.T) {
 	if Hold.String() != "hold" || Toggle.String() != "toggle" {
 		t.Error("TalkMode strings")
 	}
+}
+
+func TestServiceActionAndAudioFault(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{ServiceAction: "restart"})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	r.release(ButtonTalk)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	// Very long press of mute: the session is dropped, the service hook runs, a fresh key
+	// is fetched; the state stays idle.
+	r.send(ButtonMute, button.Press, 0)
+	r.send(ButtonMute, button.LongPress, 0)
+	r.send(ButtonMute, button.LongPress, 1)
+	r.send(ButtonMute, button.Release, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.srv.WaitStats(ctx, func(st rtctest.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
+		t.Errorf("the service action did not close the session: %v", err)
+	}
+	for i := 0; r.service.Load() == 0 && i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.service.Load() != 1 {
+		t.Errorf("service hook ran %d times, want 1", r.service.Load())
+	}
+	// An audio device fails and comes back.
+	r.a.AudioFault("mic", errors.New("audio: device stopped"))
+	r.waitState(Error, 5*time.Second)
+	if st := r.a.Status(); len(st.Audio) != 1 || !strings.Contains(st.Audio[0], "mic: audio: device stopped") {
+		t.Errorf("status audio faults %q", st.Audio)
+	}
+	r.a.AudioFault("mic", nil)
+	r.waitState(Idle, 5*time.Second)
+	r.stop()
+	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Error, Idle, Off)
 }
