@@ -242,7 +242,7 @@ func (r *runner) openAudio() error {
 		o.OnState, o.Logger = fault("mic"), alog
 		capt, err := audio.OpenCapture[float32](o)
 		if err != nil {
-			return fmt.Errorf("[audio] capture_device: %w", err)
+			return fmt.Errorf("[audio] capture_device: %w (`edgevoice devices` lists the devices; on a machine without sound set [audio] backend = \"null\", or input_file/output_file)", err)
 		}
 		r.mic = capt
 		r.micStat = func() audioStatus {
@@ -266,7 +266,7 @@ func (r *runner) openAudio() error {
 		pb, err := audio.OpenPlayback[float32](o)
 		if err != nil {
 			r.mic.Close()
-			return fmt.Errorf("[audio] playback_device: %w", err)
+			return fmt.Errorf("[audio] playback_device: %w (`edgevoice devices` lists the devices; on a machine without sound set [audio] backend = \"null\", or input_file/output_file)", err)
 		}
 		r.speaker = pb
 		r.spkStat = func() audioStatus {
