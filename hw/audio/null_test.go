@@ -63,16 +63,26 @@ func TestNullCapturePaced(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	time.Sleep(100 * time.Millisecond) // let the device settle
-	f1, t1 := c.Stats().Frames, time.Now()
-	time.Sleep(time.Duration(seconds * float64(time.Second)))
-	f2, t2 := c.Stats().Frames, time.Now()
-	frames := int(f2 - f1)
-	want := int(t2.Sub(t1).Seconds() * 48000)
+	// A test process that is descheduled at a sampling instant sees the device late; a
+	// device that is not paced right fails every attempt.
+	var frames, want int
+	var span time.Duration
+	for attempt := 0; attempt < 3; attempt++ {
+		f1, t1 := c.Stats().Frames, time.Now()
+		time.Sleep(time.Duration(seconds * float64(time.Second)))
+		f2, t2 := c.Stats().Frames, time.Now()
+		frames, span = int(f2-f1), t2.Sub(t1)
+		want = int(span.Seconds() * 48000)
+		if d := frames - want; d >= -480 && d <= 480 {
+			break
+		}
+		t.Logf("attempt %d: %v delivered %d frames, want %d ± 480", attempt+1, span, frames, want)
+	}
 	if d := frames - want; d < -480 || d > 480 {
-		t.Errorf("%v of capture delivered %d frames, want %d ± 480 (one period)", t2.Sub(t1), frames, want)
+		t.Errorf("%v of capture delivered %d frames, want %d ± 480 (one period)", span, frames, want)
 	}
 	st := c.Stats()
-	t.Logf("%v: %d frames (expected %d), %.0f frames per callback, stats %+v", t2.Sub(t1), frames, want, float64(st.Frames)/float64(st.Callbacks), st)
+	t.Logf("%v: %d frames (expected %d), %.0f frames per callback, stats %+v", span, frames, want, float64(st.Frames)/float64(st.Callbacks), st)
 	if st.Overruns != 0 {
 		t.Errorf("%d overruns with a consumer that keeps up", st.Overruns)
 	}

@@ -207,7 +207,7 @@ func TestOpenErrorIsReturned(t *testing.T) {
 func TestPlaybackFlush(t *testing.T) {
 	checkGoroutines(t)
 	drv := &fakeDriver{tick: 10 * time.Millisecond} // 480 frames per 10 ms: real time
-	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S16}, RingFrames: 4800, drv: drv}
+	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S16}, RingFrames: 8192, drv: drv}
 	p, err := OpenPlayback[int16](o)
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestPlaybackFlush(t *testing.T) {
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	old := make([]int16, 4000)
+	old := make([]int16, 8000) // 167 ms at the fake's real-time pace
 	for i := range old {
 		old[i] = 1000
 	}
@@ -228,7 +228,7 @@ func TestPlaybackFlush(t *testing.T) {
 	}
 	st := p.Stats()
 	played := st.Frames - st.SilenceFrames
-	if played >= 4000 {
+	if played >= 8000 {
 		t.Fatalf("all %d frames played before the flush: the test proves nothing", played)
 	}
 	// The silence after a flush is not an underrun.
