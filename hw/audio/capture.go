@@ -83,7 +83,7 @@ func (c *Capture[T]) PeriodFrames() int { return c.opts.PeriodFrames }
 func (c *Capture[T]) Ring() *ring.Ring[T] { return c.ring }
 
 // Read blocks until captured frames are available and copies whole frames into p.
-// It returns ErrClosed after Close.
+// It returns ErrClosed after Close. One goroutine reads (the ring is single-consumer).
 func (c *Capture[T]) Read(ctx context.Context, p []T) (int, error) {
 	want := len(p) / c.ch * c.ch
 	if want == 0 {

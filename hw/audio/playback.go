@@ -144,7 +144,7 @@ func (p *Playback[T]) Ring() *ring.Ring[T] { return p.ring }
 
 // Write blocks until the whole frames of s are queued (or ctx ends, or Close) and
 // returns the number of samples queued. While the device is being reopened nothing
-// drains the ring, so Write waits.
+// drains the ring, so Write waits. One goroutine writes (the ring is single-producer).
 func (p *Playback[T]) Write(ctx context.Context, s []T) (int, error) {
 	s = s[:len(s)/p.ch*p.ch]
 	done := 0
