@@ -10,11 +10,11 @@ suffix=""
 case $v in *-dirty) v=${v%-dirty} suffix="+dirty" ;; esac
 if [[ $v =~ ^v?([0-9][0-9A-Za-z.~+]*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
 	echo "${BASH_REMATCH[1]}+git${BASH_REMATCH[2]}.${BASH_REMATCH[3]}$suffix"
-elif [[ $v =~ ^v?([0-9][0-9A-Za-z.~+]*)$ ]]; then
-	echo "${BASH_REMATCH[1]}$suffix"
-elif [[ $v =~ ^[0-9a-f]+$ ]]; then
+elif [[ $v =~ ^[0-9a-f]{7,40}$ ]]; then # no tag: an abbreviated commit hash (may start with a digit)
 	n=$(git rev-list --count HEAD 2>/dev/null || echo 0)
 	echo "0.0~git$n.$v$suffix"
+elif [[ $v =~ ^v?([0-9][0-9A-Za-z.~+]*)$ ]]; then
+	echo "${BASH_REMATCH[1]}$suffix"
 else
 	echo "0.0~$(echo "$v" | tr -c 'A-Za-z0-9.~+\n' '.')$suffix"
 fi
