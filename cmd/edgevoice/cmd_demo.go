@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -353,8 +354,16 @@ func (d *demo) report(outPath string, st appliance.Status, board *sim.Board) err
 		fmt.Fprintf(d.out, "  ICE round-trip time                %s\n", time.Duration(s.RTT).Round(time.Microsecond))
 		fmt.Fprintf(d.out, "  packets sent / received / lost     %d / %d / %d\n", s.PacketsSent, s.PacketsReceived, s.PacketsLost)
 	}
-	fmt.Fprintf(d.out, "  LED frames shown on the sim board  %d\n", len(board.History()))
+	hist := board.History()
+	var shown []string
+	for _, rec := range hist {
+		if n := len(shown); n == 0 || shown[n-1] != rec.State.String() {
+			shown = append(shown, rec.State.String())
+		}
+	}
+	fmt.Fprintf(d.out, "  LED frames shown on the sim board  %d\n", len(hist))
 	fmt.Fprintf(d.out, "  demo total                         %.1f s\n", time.Since(d.start).Seconds())
+	fmt.Fprintf(d.out, "LED states shown: %s\n", strings.Join(shown, " "))
 	switch {
 	case len(reply) < sessionRate/2:
 		return fmt.Errorf("demo: the reply has only %d samples; the turn did not complete", len(reply))

@@ -34,6 +34,11 @@ func TestDemo(t *testing.T) {
 	if got := strings.Join(states, " "); got != want {
 		t.Errorf("demo states: got %q, want %q\n%s", got, want, s)
 	}
+	// The real LED engine on the simulated board showed the same states.
+	// (The engine may draw one dark frame before the first state arrives.)
+	if !strings.Contains(s, "LED states shown: "+want+"\n") && !strings.Contains(s, "LED states shown: off "+want+"\n") {
+		t.Errorf("demo LED states differ from %q:\n%s", want, s)
+	}
 	for _, w := range []string{`user said:      "What is the weather like in Lisbon today?"`, `assistant said: "It is sunny`, "release -> first reply audio", "demo: OK"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("demo output lacks %q:\n%s", w, s)
