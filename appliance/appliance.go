@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
@@ -101,6 +102,13 @@ type Appliance struct {
 	muted   atomic.Bool
 	volBits atomic.Uint64 // float64 bits
 
+	// Pre-roll before the session exists (key fetch, session setup): the mic pump keeps
+	// what is said in pre and hands it to the session first, so no speech is lost. pre and
+	// drain are touched only by the WriteMic goroutine; preMode is set by the loop.
+	pre     *ring.Ring[float32]
+	drain   []float32
+	preMode atomic.Int32 // preOff, preRecord, preHold
+
 	ctl   chan func(*loop) // closures run on the loop (faults, tests)
 	conns chan connResult  // connect goroutine results
 
@@ -110,6 +118,16 @@ type Appliance struct {
 }
 
 type sessionBox struct{ s Session }
+
+// Pre-roll modes.
+const (
+	preOff    int32 = iota // no turn is waiting for a session: discard
+	preRecord              // talk is down and the session is being set up: keep the mic
+	preHold                // talk was released before the session came up: keep, add nothing
+)
+
+// preRollSamples is how much mic audio is kept before the session exists (2 s at 48 kHz).
+const preRollSamples = 2 * 48000
 
 type connResult struct {
 	s   Session
@@ -138,7 +156,8 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	if cfg.Volume < 0 || cfg.Volume > 1 {
 		return nil, fmt.Errorf("appliance: volume %g out of 0..1", cfg.Volume)
 	}
-	a := &Appliance{cfg: cfg, d: d, log: d.Logger, ctl: make(chan func(*loop), 16), conns: make(chan connResult, 1)}
+	a := &Appliance{cfg: cfg, d: d, log: d.Logger, ctl: make(chan func(*loop), 16), conns: make(chan connResult, 1),
+		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -153,9 +172,23 @@ func (a *Appliance) WriteMic(pcm []float32) {
 	if a.muted.Load() {
 		return
 	}
-	if b := a.sess.Load(); b != nil {
-		b.s.WriteMic(pcm)
+	b := a.sess.Load()
+	if b == nil {
+		switch a.preMode.Load() {
+		case preRecord:
+			a.pre.Write(pcm)
+		case preOff:
+			if a.pre.Len() > 0 {
+				a.pre.Reset()
+			}
+		}
+		return
 	}
+	for a.pre.Len() > 0 { // what was said while the session was being set up, first
+		n := a.pre.Read(a.drain)
+		b.s.WriteMic(a.drain[:n])
+	}
+	b.s.WriteMic(pcm)
 }
 
 // ReadSpeaker fills dst with mono 48 kHz speaker audio at the current volume and returns

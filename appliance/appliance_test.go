@@ -60,6 +60,7 @@ type rig struct {
 	changed chan struct{}
 	spoken  atomic.Int64 // speaker samples that were real audio
 	service atomic.Int32 // service actions run
+	keyWait atomic.Int64 // delay of every key request (ns), like an on-demand mint
 
 	cancel context.CancelFunc
 	done   chan error
@@ -88,6 +89,13 @@ func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option)
 	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
 		if e := r.keyErr.Load(); e != nil {
 			return provisioning.Key{}, *e
+		}
+		if d := time.Duration(r.keyWait.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return provisioning.Key{}, ctx.Err()
+			}
 		}
 		return srv.MintKey(ctx, "openai")
 	})
@@ -486,4 +494,30 @@ func TestServiceActionAndAudioFault(t *testing.T) {
 	r.waitState(Idle, 5*time.Second)
 	r.stop()
 	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Error, Idle, Off)
+}
+
+// TestPreRollWhileConnecting: what is said while the key is fetched and the session set
+// up (here a slow, on-demand key: 500 ms) still reaches the service.
+func TestPreRollWhileConnecting(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.keyWait.Store(int64(500 * time.Millisecond))
+	pressed := time.Now()
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	time.Sleep(400 * time.Millisecond)
+	r.release(ButtonTalk)
+	held := time.Since(pressed)
+	r.waitState(Speaking, 10*time.Second)
+	r.waitState(Idle, 10*time.Second)
+	r.stop()
+	c, ok := r.srv.Stats().LastCall()
+	if !ok || len(c.Turns) != 1 {
+		t.Fatalf("emulator turns: %+v", c.Turns)
+	}
+	// The whole press reached the service, less a period or two at the edges.
+	if got := c.Turns[0].Duration; got < held-200*time.Millisecond {
+		t.Errorf("the committed turn has %v of audio; the button was held %v (speech before the session existed was lost)", got, held)
+	}
 }

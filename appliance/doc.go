@@ -11,6 +11,13 @@
 // pumps call WriteMic and ReadSpeaker from their own goroutines; those only load the
 // current session atomically (mute and volume are atomics too).
 //
+// # Pre-roll
+//
+// A press with no session open starts recording at once: while the key is fetched and
+// the session set up, the mic audio goes into a 2 s keep-last ring, which WriteMic hands
+// to the session (already pressed) before anything newer. A turn released before its
+// session came up is committed once the pre-roll has been handed over.
+//
 // # Buttons
 //
 //   - talk, hold mode (default): press starts a turn (and interrupts the model if it is

@@ -211,6 +211,7 @@ func (l *loop) talkDown() {
 		return
 	}
 	l.update("talk pressed")
+	l.a.preMode.Store(preRecord)
 	l.connect("talk")
 }
 
@@ -227,6 +228,7 @@ func (l *loop) talkUp() {
 		l.turn = turnThinking
 	case l.connecting:
 		l.pendingTurn = true
+		l.a.preMode.Store(preHold)
 	}
 	l.update("talk released")
 }
@@ -314,6 +316,23 @@ func (l *loop) connect(reason string) {
 	l.update(reason)
 }
 
+// releaseAfterPreRoll releases a turn that ended before its session existed, once the
+// mic pump has handed the pre-roll to the session (or after 100 ms without a pump).
+func (l *loop) releaseAfterPreRoll(s Session) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for i := 0; i < 10 && l.a.pre.Len() > 0; i++ {
+			select {
+			case <-l.ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		s.Release()
+	}()
+}
+
 func (l *loop) connected(r connResult) {
 	if r.gen != l.connGen || !l.connecting {
 		if r.s != nil {
@@ -325,25 +344,31 @@ func (l *loop) connected(r connResult) {
 	l.connCancel = nil
 	if r.err != nil {
 		l.talkLive, l.pendingTurn = false, false
+		l.a.preMode.Store(preOff)
 		l.setNetFault(r.err)
 		l.update("connect failed")
 		return
 	}
 	l.sess, l.sessEv = r.s, r.s.Events()
-	l.a.sess.Store(&sessionBox{s: r.s})
 	l.lastKey = r.key
 	l.conn = rtc.StateConnecting
+	// Press before the mic pump can see the session: the pre-roll it hands over first
+	// belongs to this turn.
 	switch {
 	case l.talkLive:
 		r.s.Press()
+		l.a.sess.Store(&sessionBox{s: r.s})
 	case l.pendingTurn:
 		r.s.Press()
-		r.s.Release()
+		l.a.sess.Store(&sessionBox{s: r.s})
+		l.releaseAfterPreRoll(r.s)
 		l.turn = turnThinking
 		l.pendingTurn = false
 	default:
+		l.a.sess.Store(&sessionBox{s: r.s})
 		l.armIdle()
 	}
+	l.a.preMode.Store(preOff)
 	l.update("session started")
 }
 
@@ -430,6 +455,7 @@ func (l *loop) dropSession() {
 }
 
 func (l *loop) closeSession(reason string) {
+	l.a.preMode.Store(preOff)
 	if l.connCancel != nil {
 		l.connCancel()
 		l.connCancel = nil
