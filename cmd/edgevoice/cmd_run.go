@@ -319,7 +319,6 @@ func (r *runner) terminal(ctx context.Context, quit context.CancelFunc, b *sim.B
 		r.log.Warn("terminal: raw mode failed", "err", err)
 		return
 	}
-	fmt.Fprintf(r.env.Stdout, "%s\r\n", sim.Help)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
