@@ -112,6 +112,9 @@ type Appliance struct {
 	ctl   chan func(*loop) // closures run on the loop (faults, tests)
 	conns chan connResult  // connect goroutine results
 
+	firstCheck     chan struct{} // closed when the first key check (or connect) has an outcome
+	firstCheckOnce sync.Once
+
 	mu     sync.Mutex // guards status
 	status Status
 	start  time.Time
@@ -157,7 +160,7 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 		return nil, fmt.Errorf("appliance: volume %g out of 0..1", cfg.Volume)
 	}
 	a := &Appliance{cfg: cfg, d: d, log: d.Logger, ctl: make(chan func(*loop), 16), conns: make(chan connResult, 1),
-		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800)}
+		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800), firstCheck: make(chan struct{})}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -165,6 +168,12 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	a.status = Status{State: Off, TalkMode: cfg.TalkMode.String(), Volume: cfg.Volume}
 	return a, nil
 }
+
+// FirstCheck is closed once the first key check after Run started has an outcome
+// (a key, or no-key/offline): the moment to tell systemd the service is ready.
+func (a *Appliance) FirstCheck() <-chan struct{} { return a.firstCheck }
+
+func (a *Appliance) firstCheckDone() { a.firstCheckOnce.Do(func() { close(a.firstCheck) }) }
 
 // WriteMic forwards mono 48 kHz mic audio to the current session, unless muted. Call it
 // from one goroutine (the capture pump).

@@ -383,6 +383,11 @@ func TestKeyRejected(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	rejected := fmt.Errorf("provisioning: broker said 401: %w", provisioning.ErrCredentialRejected)
 	r := buildRig(t, Config{RecheckEvery: time.Hour}, rejected)
+	select {
+	case <-r.a.FirstCheck():
+	case <-time.After(5 * time.Second):
+		t.Fatal("FirstCheck not closed after the first (failed) key check")
+	}
 	r.waitState(NoKey, 5*time.Second)
 	r.press(ButtonTalk) // tries, fails again: stays no-key
 	time.Sleep(200 * time.Millisecond)

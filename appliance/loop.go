@@ -334,6 +334,7 @@ func (l *loop) releaseAfterPreRoll(s Session) {
 }
 
 func (l *loop) connected(r connResult) {
+	defer l.a.firstCheckDone()
 	if r.gen != l.connGen || !l.connecting {
 		if r.s != nil {
 			_ = r.s.Close()
@@ -548,6 +549,7 @@ func (l *loop) recheckNow(reason string) {
 		defer l.wg.Done()
 		key, err := keys.Key(l.ctx)
 		l.a.post(func(l *loop) {
+			defer l.a.firstCheckDone()
 			l.checking = false
 			if l.ctx.Err() != nil {
 				return

@@ -194,7 +194,15 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if hw.Sim != nil {
 		r.terminal(ctx, cancel, hw.Sim, &wg)
 	}
-	r.n.Ready("idle; board, audio and control socket up")
+	// READY once the board, the audio devices, the control socket and the first key check
+	// are done (a failed check still means ready: the LEDs say no-key or offline).
+	select {
+	case <-a.FirstCheck():
+	case <-time.After(15 * time.Second):
+		log.Warn("no answer from the key daemon yet; reporting ready anyway")
+	case <-ctx.Done():
+	}
+	r.n.Ready(a.Status().StateName + "; board, audio and control socket up")
 	log.Info("ready", "control_socket", cfg.Appliance.ControlSocket, "mic", r.micStat().Device, "speaker", r.spkStat().Device)
 
 	<-ctx.Done()
