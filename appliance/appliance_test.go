@@ -521,8 +521,8 @@ func TestPreRollWhileConnecting(t *testing.T) {
 	if !ok || len(c.Turns) != 1 {
 		t.Fatalf("emulator turns: %+v", c.Turns)
 	}
-	// The whole press reached the service, less a period or two at the edges.
-	if got := c.Turns[0].Duration; got < held-200*time.Millisecond {
+	// The whole press reached the service, less a few periods at the edges (a loaded machine drops mic ticks); without the pre-roll the 500 ms of key fetch is missing.
+	if got := c.Turns[0].Duration; got < held-300*time.Millisecond {
 		t.Errorf("the committed turn has %v of audio; the button was held %v (speech before the session existed was lost)", got, held)
 	}
 }
