@@ -43,6 +43,7 @@ type call struct {
 	mu       sync.Mutex
 	closing  bool
 	dc       *webrtc.DataChannel
+	dcClose  bool // the channel is to be closed as soon as it arrives (closeDC before OnDataChannel)
 	st       CallStats
 	buf      [][]byte
 	bufDur   time.Duration
@@ -255,9 +256,11 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 
 func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 	c.mu.Lock()
+	closeNow := false
 	if c.dc == nil {
 		c.dc = dc
 		c.st.Label = dc.Label()
+		closeNow = c.dcClose
 	}
 	c.mu.Unlock()
 	dc.OnOpen(func() {
@@ -286,11 +289,20 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 		c.notify()
 	})
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) { c.onMessage(msg) })
+	if closeNow {
+		dc.Close()
+	}
 }
 
+// closeDC closes the call's data channel. The client sees its channel open when the
+// DCEP ACK arrives, which pion sends before it hands the channel to OnDataChannel: a
+// close in that window is remembered and done when the channel arrives.
 func (c *call) closeDC() {
 	c.mu.Lock()
 	dc := c.dc
+	if dc == nil {
+		c.dcClose = true
+	}
 	c.mu.Unlock()
 	if dc != nil {
 		dc.Close()

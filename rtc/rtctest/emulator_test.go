@@ -424,6 +424,32 @@ wait:
 	c.close()
 }
 
+// TestCloseDataChannelsBeforeOpen: CloseDataChannels on a call whose data channel has
+// not reached the server yet closes it when it arrives. The client's channel opens on
+// the DCEP ACK, which pion sends before the server's OnDataChannel runs: a close in
+// that window used to be lost (TestConnectionFaults failed now and then).
+func TestCloseDataChannelsBeforeOpen(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := start(t)
+	defer srv.Close()
+	key := srv.NewKey(events.GA, time.Minute)
+	c, offer := newClient(t, key.Dialect)
+	defer c.close()
+	status, _, body := postOffer(t, key.SDPURL, key.Value, "application/sdp", offer)
+	if status/100 != 2 {
+		t.Fatalf("SDP POST: HTTP %d: %s", status, body)
+	}
+	srv.CloseDataChannels() // answered, not connected: no data channel on the server yet
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.dcDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("CloseDataChannels before the channel arrived did not close it")
+	}
+}
+
 // TestWithoutGA: the GA surface 404s like an older Azure resource; preview still works.
 func TestWithoutGA(t *testing.T) {
 	defer test.CheckRoutines(t)()
