@@ -90,6 +90,9 @@ func (c *Capture[T]) Read(ctx context.Context, p []T) (int, error) {
 		return 0, errShortBuffer
 	}
 	for {
+		if c.core.isClosed() { // frames still in the ring are not handed out after Close
+			return 0, ErrClosed
+		}
 		if avail := c.ring.Len() / c.ch * c.ch; avail > 0 {
 			return c.ring.Read(p[:min(want, avail)]), nil
 		}

@@ -201,6 +201,14 @@ func TestNullDeviceStopReopens(t *testing.T) {
 		}
 	}
 	log.mu.Unlock()
+	// Close with frames waiting in the ring: Read must not hand them out after Close
+	// (it did when the device had delivered more than the last Read took).
+	for c.Ring().Len() == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("no frames buffered within 2 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	c.Close()
 	if s := c.State(); s != StateClosed {
 		t.Errorf("state after Close = %v", s)
@@ -244,4 +252,8 @@ func TestNullPlaybackPaced(t *testing.T) {
 		t.Errorf("frames of data played = %d, want %d", data, 3*4800)
 	}
 	t.Logf("played 300 ms in %v; stats %+v", el, st)
+	p.Close()
+	if n, err := p.Write(ctx, buf[:2]); n != 0 || !errors.Is(err, ErrClosed) { // the ring has room
+		t.Errorf("Write after Close = %d, %v, want 0, ErrClosed", n, err)
+	}
 }

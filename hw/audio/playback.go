@@ -149,6 +149,9 @@ func (p *Playback[T]) Write(ctx context.Context, s []T) (int, error) {
 	s = s[:len(s)/p.ch*p.ch]
 	done := 0
 	for len(s) > 0 {
+		if p.core.isClosed() { // nothing plays after Close, even with room in the ring
+			return done, ErrClosed
+		}
 		if k := min(len(s), p.ring.Free()/p.ch*p.ch); k > 0 {
 			p.ring.Write(s[:k])
 			s = s[k:]

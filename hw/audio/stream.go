@@ -350,6 +350,16 @@ func (c *core) Stats() Stats {
 	}
 }
 
+// isClosed reports whether Close was called.
+func (c *core) isClosed() bool {
+	select {
+	case <-c.wake:
+		return true
+	default:
+		return false
+	}
+}
+
 // waitCtx waits for ch, ctx or Close.
 func waitCtx[E any](c *core, ctx context.Context, ch <-chan E) error {
 	select {
