@@ -76,18 +76,40 @@ func TestEmulatorTurn(t *testing.T) {
 			s.Release()
 			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStarted))
 			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStopped))
-			time.Sleep(150 * time.Millisecond)
+			// The emulator echoes the committed turn. Wait until every packet it sent
+			// arrived (or was declared lost) and the speaker played all that was
+			// decoded: on a loaded machine the speaker goroutine runs late, and a fixed
+			// sleep cut off the tail of the answer.
+			c, _ := srv.Stats().LastCall()
+			deadline := time.Now().Add(5 * time.Second)
+			for st := s.Stats(); st.PacketsReceived+st.PacketsLost < c.PacketsOut || st.DecodedTime == 0 || st.PlayedTime < st.DecodedTime; st = s.Stats() {
+				if time.Now().After(deadline) {
+					t.Fatalf("answer not played out within 5 s: emulator sent %d packets; received %d, lost %d, decoded %v, played %v",
+						c.PacketsOut, st.PacketsReceived, st.PacketsLost, st.DecodedTime, st.PlayedTime)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if len(c.Turns) != 1 {
+				t.Fatalf("emulator committed %d turns, want 1", len(c.Turns))
+			}
+			turn := c.Turns[0]
+			if turn.Duration < 350*time.Millisecond {
+				t.Errorf("committed turn holds %v (%d packets) of the 400 ms fed, want ≥ 350 ms", turn.Duration, turn.Packets)
+			}
 			out, _ := sp.snapshot()
 			a := active(out)
-			if len(a) < 48000*35/100 {
-				t.Fatalf("played %d ms, want ≥ 350 ms of the 400 ms turn", len(a)/48)
+			// What was played is measured against what the emulator echoed (the turn),
+			// not against the wall clock.
+			if played := time.Duration(len(a)) * time.Second / 48000; played < turn.Duration-20*time.Millisecond { // one packet; the Opus delay trims ~7 ms
+				t.Fatalf("played %v of the %v turn the emulator echoed (%d packets sent, %d received, %d lost; stats %+v)",
+					played, turn.Duration, c.PacketsOut, s.Stats().PacketsReceived, s.Stats().PacketsLost, s.Stats())
 			}
 			at, total := toneAt(a[4800:len(a)-4800], 1000)
 			want := 0.5 / math.Sqrt2
 			if math.Abs(at-want) > 0.2*want || at < 0.9*total {
 				t.Errorf("1 kHz RMS %.3f (total %.3f), want %.3f ±20%%", at, total, want)
 			}
-			c, _ := srv.Stats().LastCall()
+			c, _ = srv.Stats().LastCall()
 			d := key.Dialect
 			wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
 			if !slices.Equal(c.ClientEvents, wantClient) {
@@ -105,8 +127,9 @@ func TestEmulatorTurn(t *testing.T) {
 				t.Errorf("%d packets sent while released", now-sent)
 			}
 			st := s.Stats()
-			t.Logf("%s: press→first packet %v, connect %v (ICE+DTLS %v), sent %d, received %d, played %v", profile,
-				st.PressToFirstPacket, st.ConnectTime, st.HandshakeTime, st.PacketsSent, st.PacketsReceived, st.PlayedTime)
+			t.Logf("%s: press→first packet %v, connect %v (ICE+DTLS %v), sent %d, received %d, played %v (active %v of a %v turn)", profile,
+				st.PressToFirstPacket, st.ConnectTime, st.HandshakeTime, st.PacketsSent, st.PacketsReceived, st.PlayedTime,
+				time.Duration(len(a))*time.Second/48000, turn.Duration)
 		})
 	}
 }
