@@ -44,6 +44,7 @@ type call struct {
 	closing  bool
 	dc       *webrtc.DataChannel
 	dcClose  bool // the channel is to be closed as soon as it arrives (closeDC before OnDataChannel)
+	dcOpened bool // openLocked ran
 	st       CallStats
 	buf      [][]byte
 	bufDur   time.Duration
@@ -264,19 +265,11 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 	}
 	c.mu.Unlock()
 	dc.OnOpen(func() {
+		if c.s.beforeOpen != nil {
+			c.s.beforeOpen()
+		}
 		c.mu.Lock()
-		if c.dc != dc {
-			c.mu.Unlock()
-			return
-		}
-		c.st.DCOpen = true
-		c.sendLocked(events.SessionCreated{Session: c.st.Session})
-		if c.faults.CloseDataChannelAfter > 0 {
-			c.afterLocked(c.faults.CloseDataChannelAfter, func() {
-				c.s.log.Info("closing data channel (fault)", "call", c.id)
-				c.closeDC()
-			})
-		}
+		c.openLocked(dc)
 		c.mu.Unlock()
 		c.notify()
 	})
@@ -288,7 +281,7 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 		c.mu.Unlock()
 		c.notify()
 	})
-	dc.OnMessage(func(msg webrtc.DataChannelMessage) { c.onMessage(msg) })
+	dc.OnMessage(func(msg webrtc.DataChannelMessage) { c.onMessage(dc, msg) })
 	if closeNow {
 		dc.Close()
 	}
@@ -297,6 +290,26 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 // closeDC closes the call's data channel. The client sees its channel open when the
 // DCEP ACK arrives, which pion sends before it hands the channel to OnDataChannel: a
 // close in that window is remembered and done when the channel arrives.
+// openLocked runs once, when the call's data channel is first seen open: in OnOpen or
+// at the first client message, whichever comes first. pion runs OnOpen on a goroutine
+// of its own, concurrently with the read loop, so a client event sent the moment the
+// client saw the channel open (session.update) can arrive before it; session.created
+// must still go first and the reply must not be dropped.
+func (c *call) openLocked(dc *webrtc.DataChannel) {
+	if c.dc != dc || c.dcOpened {
+		return
+	}
+	c.dcOpened = true
+	c.st.DCOpen = true
+	c.sendLocked(events.SessionCreated{Session: c.st.Session})
+	if c.faults.CloseDataChannelAfter > 0 {
+		c.afterLocked(c.faults.CloseDataChannelAfter, func() {
+			c.s.log.Info("closing data channel (fault)", "call", c.id)
+			c.closeDC()
+		})
+	}
+}
+
 func (c *call) closeDC() {
 	c.mu.Lock()
 	dc := c.dc
@@ -387,10 +400,11 @@ func (c *call) errorLocked(clientEventID, code, param, msg string) {
 	c.sendLocked(events.Error{Error: events.ErrorInfo{Type: "invalid_request_error", Code: code, Message: msg, Param: param, ClientEventID: clientEventID}})
 }
 
-func (c *call) onMessage(msg webrtc.DataChannelMessage) {
+func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) {
 	c.mu.Lock()
 	defer c.notify()
 	defer c.mu.Unlock()
+	c.openLocked(dc)
 	if !msg.IsString {
 		c.st.ClientEvents = append(c.st.ClientEvents, "<binary>")
 		c.errorLocked("", "invalid_json", "", "data channel messages must be JSON text")

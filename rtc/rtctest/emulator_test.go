@@ -450,6 +450,40 @@ func TestCloseDataChannelsBeforeOpen(t *testing.T) {
 	}
 }
 
+// TestEventBeforeServerOnOpen: pion runs the server's OnOpen on a goroutine of its own,
+// concurrently with the read loop, so the client's first event (sent the moment its
+// channel opened) can be handled before it. The emulator still sends session.created
+// first and answers the event (it dropped session.updated: TestEmulatorTurn in rtc then
+// waited 20 s for it now and then). The hook holds OnOpen back to make the order certain.
+func TestEventBeforeServerOnOpen(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.beforeOpen = func() { time.Sleep(300 * time.Millisecond) }
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	key := srv.NewKey(events.GA, time.Minute)
+	c, offer := newClient(t, key.Dialect)
+	defer c.close()
+	b, err := events.Marshal(key.Dialect, events.SessionUpdate{Session: events.Session{Voice: "marin", Instructions: "i"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.dc.OnOpen(func() { c.dc.SendText(string(b)); close(c.open) })
+	status, _, body := postOffer(t, key.SDPURL, key.Value, "application/sdp", offer)
+	if status/100 != 2 {
+		t.Fatalf("SDP POST: HTTP %d: %s", status, body)
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(events.TypeSessionCreated, events.TypeSessionUpdated)
+}
+
 // TestWithoutGA: the GA surface 404s like an older Azure resource; preview still works.
 func TestWithoutGA(t *testing.T) {
 	defer test.CheckRoutines(t)()

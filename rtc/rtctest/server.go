@@ -171,6 +171,7 @@ func WithPacketHook(f func(callID string, p *rtp.Packet, at time.Time)) Option {
 // Server is the emulator. Create it with New, start it with Start or Serve, and stop
 // it with Close, which joins every goroutine it started.
 type Server struct {
+	beforeOpen  func() // test hook: runs in the data channel's OnOpen before it is handled
 	log         *slog.Logger
 	dialect     events.Dialect
 	apiKey      string
