@@ -136,21 +136,26 @@ func (r *rig) startPumps(ctx context.Context) {
 	r.pumps.Add(2)
 	go func() {
 		defer r.pumps.Done()
+		// Like a device: as many 20 ms periods as are due by the clock (a loaded machine
+		// delays ticks; a device would deliver the audio anyway).
 		buf := make([]float32, 960)
 		ph := 0.0
 		tk := time.NewTicker(20 * time.Millisecond)
 		defer tk.Stop()
+		start, done := time.Now(), 0
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tk.C:
 			}
-			for i := range buf {
-				buf[i] = float32(0.3 * math.Sin(ph))
-				ph += 2 * math.Pi * 440 / 48000
+			for due := int(time.Since(start) / (20 * time.Millisecond)); done < due; done++ {
+				for i := range buf {
+					buf[i] = float32(0.3 * math.Sin(ph))
+					ph += 2 * math.Pi * 440 / 48000
+				}
+				r.a.WriteMic(buf)
 			}
-			r.a.WriteMic(buf)
 		}
 	}()
 	go func() {
@@ -158,13 +163,16 @@ func (r *rig) startPumps(ctx context.Context) {
 		buf := make([]float32, 960)
 		tk := time.NewTicker(20 * time.Millisecond)
 		defer tk.Stop()
+		start, done := time.Now(), 0
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tk.C:
 			}
-			r.spoken.Add(int64(r.a.ReadSpeaker(buf)))
+			for due := int(time.Since(start) / (20 * time.Millisecond)); done < due; done++ {
+				r.spoken.Add(int64(r.a.ReadSpeaker(buf)))
+			}
 		}
 	}()
 }

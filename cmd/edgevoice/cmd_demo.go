@@ -296,23 +296,27 @@ func (d *demo) speaker(ctx context.Context, a *appliance.Appliance) {
 	buf := make([]float32, sessionRate/100)
 	tk := time.NewTicker(10 * time.Millisecond)
 	defer tk.Stop()
+	start, done := time.Now(), 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tk.C:
 		}
-		n := a.ReadSpeaker(buf)
-		d.mu.Lock()
-		if d.speaking || n > 0 {
-			if n > 0 && d.replyFirst.IsZero() {
-				d.replyFirst = time.Now()
+		// As many 10 ms periods as are due by the clock, as a device would take them.
+		for due := int(time.Since(start) / (10 * time.Millisecond)); done < due; done++ {
+			n := a.ReadSpeaker(buf)
+			d.mu.Lock()
+			if d.speaking || n > 0 {
+				if n > 0 && d.replyFirst.IsZero() {
+					d.replyFirst = time.Now()
+				}
+				if !d.replyFirst.IsZero() {
+					d.reply = append(d.reply, buf...)
+				}
 			}
-			if !d.replyFirst.IsZero() {
-				d.reply = append(d.reply, buf...)
-			}
+			d.mu.Unlock()
 		}
-		d.mu.Unlock()
 	}
 }
 
