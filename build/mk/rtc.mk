@@ -1,7 +1,7 @@
 # rtc area. hraban/opus (rtc/opus) also wraps libopusfile unless built with the
-# nolibopusfile tag, and libopusfile is not installed (nor needed: rtc only uses raw
-# Opus packets). Without the tag every go build/vet/test that reaches rtc/opus fails in
-# pkg-config ("Package opusfile was not found"). Keep the tag in GOFLAGS for all targets.
+# nolibopusfile tag; rtc only uses raw Opus packets, so the product is built with the
+# tag and never links libopusfile (install-deps.sh installs libopusfile-dev only so a
+# plain `go test ./...` without the tag compiles too). Keep the tag in GOFLAGS for all targets.
 # `go env GOFLAGS` keeps what the environment or `go env -w` set (here -buildvcs=false);
 # an exported GOFLAGS would otherwise replace it. If another area needs build tags too,
 # merge them into this one -tags list (the last -tags flag wins).

@@ -123,6 +123,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if cfg.Appliance.Watchdog == "auto" {
 		acfg.WatchdogEvery = watchdogInterval()
 	}
+	flushSpeaker := make(chan struct{}, 1)
 	a, err := appliance.New(acfg, appliance.Deps{
 		Keys: keys, NewSession: factory, LED: ledIndicator{hw.LEDs}, Buttons: hw.Buttons.Events(),
 		Logger: log.With("component", "appliance"), Watchdog: r.n.Watchdog,
@@ -133,6 +134,13 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 			}
 		},
 		OnEvent: func(ev rtc.Event) {
+			if ev.Kind == rtc.EventBargeIn {
+				// the session dropped its playout; drop what the device queue holds too
+				select {
+				case flushSpeaker <- struct{}{}:
+				default: // a flush is already pending
+				}
+			}
 			if hw.Sim != nil && (ev.Kind == rtc.EventTranscriptDone || ev.Kind == rtc.EventUserTranscript) {
 				hw.Sim.Note(ev.String())
 			}
@@ -190,7 +198,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	goRun("board", hw.Run)
 	goRun("appliance", a.Run)
 	goRun("mic", func(ctx context.Context) error { return micPump(ctx, r.mic, mixer, a.WriteMic) })
-	goRun("speaker", func(ctx context.Context) error { return speakerPump(ctx, r.speaker, a.ReadSpeaker) })
+	goRun("speaker", func(ctx context.Context) error { return speakerPump(ctx, r.speaker, a.ReadSpeaker, flushSpeaker) })
 	if hw.Sim != nil {
 		r.terminal(ctx, cancel, hw.Sim, &wg)
 	}

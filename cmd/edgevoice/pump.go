@@ -60,8 +60,10 @@ func micPump(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer, w
 
 // speakerPump moves mono 48 kHz audio from read (the session's playout) to sink at the
 // sink's rate and channel count. The sink paces it (a playback device, or a paced WAV
-// file). It returns nil when ctx ends.
-func speakerPump(ctx context.Context, sink audio.Sink[float32], read func([]float32) int) error {
+// file). A receive on flush (barge-in) drops what the sink still queues, when it can
+// (audio.Flusher), so no stale answer plays from the device queue. It returns nil when
+// ctx ends.
+func speakerPump(ctx context.Context, sink audio.Sink[float32], read func([]float32) int, flush <-chan struct{}) error {
 	f := sink.Format()
 	const chunk = sessionRate / 100 // 10 ms
 	mono := make([]float32, chunk)
@@ -75,7 +77,20 @@ func speakerPump(ctx context.Context, sink audio.Sink[float32], read func([]floa
 		rs, conv = r, make([]float32, r.MaxOut(chunk))
 	}
 	inter := make([]float32, len(conv)*f.Channels)
+	flusher, _ := sink.(audio.Flusher)
 	for ctx.Err() == nil {
+		select {
+		case <-flush:
+			if rs != nil {
+				rs.Reset()
+			}
+			if flusher != nil {
+				if err := flusher.Flush(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, audio.ErrClosed) {
+					return fmt.Errorf("speaker flush: %w", err)
+				}
+			}
+		default:
+		}
 		read(mono)
 		frames := conv
 		if rs != nil {
