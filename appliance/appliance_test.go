@@ -136,45 +136,39 @@ func (r *rig) startPumps(ctx context.Context) {
 	r.pumps.Add(2)
 	go func() {
 		defer r.pumps.Done()
-		// Like a device: as many 20 ms periods as are due by the clock (a loaded machine
-		// delays ticks; a device would deliver the audio anyway).
 		buf := make([]float32, 960)
 		ph := 0.0
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		start, done := time.Now(), 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
+		paced(ctx, 20*time.Millisecond, func() {
+			for i := range buf {
+				buf[i] = float32(0.3 * math.Sin(ph))
+				ph += 2 * math.Pi * 440 / 48000
 			}
-			for due := int(time.Since(start) / (20 * time.Millisecond)); done < due; done++ {
-				for i := range buf {
-					buf[i] = float32(0.3 * math.Sin(ph))
-					ph += 2 * math.Pi * 440 / 48000
-				}
-				r.a.WriteMic(buf)
-			}
-		}
+			r.a.WriteMic(buf)
+		})
 	}()
 	go func() {
 		defer r.pumps.Done()
 		buf := make([]float32, 960)
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		start, done := time.Now(), 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-			}
-			for due := int(time.Since(start) / (20 * time.Millisecond)); done < due; done++ {
-				r.spoken.Add(int64(r.a.ReadSpeaker(buf)))
-			}
-		}
+		paced(ctx, 20*time.Millisecond, func() { r.spoken.Add(int64(r.a.ReadSpeaker(buf))) })
 	}()
+}
+
+// paced calls f once for every period that is due by the clock until ctx ends, like a
+// device: a loaded machine delays ticks, but a device would deliver every period anyway.
+func paced(ctx context.Context, period time.Duration, f func()) {
+	tk := time.NewTicker(period)
+	defer tk.Stop()
+	start, done := time.Now(), 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		for due := int(time.Since(start) / period); done < due; done++ {
+			f()
+		}
+	}
 }
 
 // stop shuts the appliance down, checks it took at most 2 s and turned the LEDs off.
