@@ -60,6 +60,10 @@ type Config struct {
 	ServiceAction string
 	// RecheckEvery retries the key while the state is no-key or offline (default 30 s).
 	RecheckEvery time.Duration
+	// RecheckMin is the first retry after the network or the key daemon went away
+	// (default 1 s); it doubles on each failure up to RecheckEvery, so a key daemon that
+	// starts a moment after the appliance is found within a second or two.
+	RecheckMin time.Duration
 	// KeyMinValid is how long a key must still be valid to open a session (default 30 s).
 	KeyMinValid time.Duration
 	// WatchdogEvery calls Deps.Watchdog from the main loop at this interval (0: never).
@@ -153,6 +157,10 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	if cfg.RecheckEvery == 0 {
 		cfg.RecheckEvery = 30 * time.Second
 	}
+	if cfg.RecheckMin == 0 {
+		cfg.RecheckMin = time.Second
+	}
+	cfg.RecheckMin = min(cfg.RecheckMin, cfg.RecheckEvery)
 	if cfg.KeyMinValid == 0 {
 		cfg.KeyMinValid = 30 * time.Second
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -47,12 +48,13 @@ func (r *recLED) snapshot() []State {
 // rig is an appliance wired to the local emulator with scripted buttons, a tone as the
 // microphone and a pump draining the speaker.
 type rig struct {
-	t       *testing.T
-	srv     *rtctest.Server
-	a       *Appliance
-	led     *recLED
-	buttons chan button.Event
-	keyErr  atomic.Pointer[error]
+	t        *testing.T
+	srv      *rtctest.Server
+	a        *Appliance
+	led      *recLED
+	buttons  chan button.Event
+	keyErr   atomic.Pointer[error]
+	keyCalls atomic.Int32 // key requests made
 
 	mu      sync.Mutex
 	trans   []Transition
@@ -87,6 +89,7 @@ func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option)
 		r.keyErr.Store(&keyErr)
 	}
 	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+		r.keyCalls.Add(1)
 		if e := r.keyErr.Load(); e != nil {
 			return provisioning.Key{}, *e
 		}
@@ -410,6 +413,27 @@ func TestKeyRejected(t *testing.T) {
 	if n := r.srv.Stats().SDPRequests; n != 0 {
 		t.Errorf("%d SDP requests without a key", n)
 	}
+}
+
+// TestOfflineRecheckBacksOff: the key daemon is not there at start (its socket does not
+// exist yet, as when both units start together). The appliance retries after RecheckMin
+// and backs off, so it is idle within seconds of the daemon coming up, long before the
+// hourly RecheckEvery; the retries are spaced by the backoff, not a storm.
+func TestOfflineRecheckBacksOff(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	down := fmt.Errorf("provisioning: connecting to the key daemon: %w", &net.OpError{Op: "dial", Net: "unix", Err: errors.New("connect: no such file or directory")})
+	r := buildRig(t, Config{RecheckEvery: time.Hour, RecheckMin: 100 * time.Millisecond}, down)
+	r.waitState(Offline, 5*time.Second)
+	n0 := r.keyCalls.Load()
+	time.Sleep(1200 * time.Millisecond) // 100, 200, 400 ms (±20 %): about 3 retries, never more than 5
+	n := r.keyCalls.Load() - n0
+	if n < 2 || n > 5 {
+		t.Errorf("%d key checks in 1.2 s offline, want 2..5 (backoff from 100 ms)", n)
+	}
+	r.keyErr.Store(nil) // the daemon is up now
+	r.waitState(Idle, 3*time.Second)
+	r.stop()
+	r.checkSeq(Idle, Offline, Idle, Off)
 }
 
 func TestIdleTimeoutClosesSession(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ type loop struct {
 	lastKey     provisioning.Key
 	idle        *time.Timer
 	recheck     *time.Timer
+	recheckWait time.Duration // the next offline retry delay (0: RecheckMin)
 	lastRelease time.Time
 }
 
@@ -525,17 +527,31 @@ func (l *loop) setNetFault(err error) {
 
 func (l *loop) clearNetFault() {
 	l.netFault, l.netReason = faultNone, ""
+	l.recheckWait = 0
 	if l.recheck != nil {
 		l.recheck.Stop()
 		l.recheck = nil
 	}
 }
 
+// armRecheck schedules the next key check. Offline (network, key daemon not there yet)
+// retries soon and backs off: RecheckMin, doubling up to RecheckEvery, ±20 % jitter so a
+// fleet that lost its network together does not come back in step. A rejected key waits
+// the full RecheckEvery: retrying sooner would not change the answer.
 func (l *loop) armRecheck() {
 	if l.recheck != nil {
 		l.recheck.Stop()
 	}
-	l.recheck = time.NewTimer(l.a.cfg.RecheckEvery)
+	d := l.a.cfg.RecheckEvery
+	if l.netFault == faultOffline {
+		if l.recheckWait == 0 {
+			l.recheckWait = l.a.cfg.RecheckMin
+		}
+		d = l.recheckWait
+		l.recheckWait = min(2*l.recheckWait, l.a.cfg.RecheckEvery)
+		d += time.Duration((rand.Float64()*0.4 - 0.2) * float64(d))
+	}
+	l.recheck = time.NewTimer(d)
 }
 
 func (l *loop) recheckNow(reason string) {
