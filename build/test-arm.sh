@@ -91,7 +91,10 @@ for arch in $arches; do
 		echo "FAIL  $arch edgevoice version: $v"
 		fail=1
 	fi
-	if timeout 60 $qemu -L / "$bin" help 2>&1 | grep -q '^  demo '; then
+	# (the help text is captured first: `help | grep -q` under pipefail failed with SIGPIPE
+	# whenever grep matched early, and the demo was silently skipped)
+	cmds=$(timeout 60 $qemu -L / "$bin" help 2>&1 || true)
+	if grep -q '^  demo ' <<<"$cmds"; then
 		start=$(date +%s)
 		if timeout 300 $qemu -L / "$bin" demo -out "$out/$arch-reply.wav" >"$out/$arch-demo.log" 2>&1; then
 			echo "ok    $arch edgevoice demo ($(($(date +%s) - start))s under qemu)"
