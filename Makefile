@@ -15,8 +15,12 @@ all: build
 deps:
 	bash build/install-deps.sh
 
+# build: bin/edgevoice (everything) and bin/edgevoice-provisiond, the key daemon alone
+# (tag provisiond: no pion, malgo, libopus or periph), which
+# edgevoice-provisioning.service runs so the long-lived daemon stays small (RSS).
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/edgevoice ./cmd/edgevoice
+	$(GO) build -trimpath -tags provisiond -ldflags '$(LDFLAGS)' -o $(BIN)/edgevoice-provisiond ./cmd/edgevoice
 
 vet:
 	$(GO) vet $(PKGS)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # cross.sh ARCH [OUT] — cross-compile the edgevoice binary for the board with cgo
 # (malgo/miniaudio for ALSA, libopus) using Debian's cross compilers and multiarch
-# libopus (build/install-deps.sh installs both).
+# libopus (build/install-deps.sh installs both), and beside it the key daemon alone
+# (tag provisiond: no WebRTC, audio, codec or GPIO code).
 #
 #   ARCH  arm64 (Raspberry Pi 3/4/5, Zero 2 W on a 64-bit OS) or armv7 (32-bit Pi OS)
-#   OUT   output file (default bin/edgevoice-linux-ARCH)
+#   OUT   output file (default bin/edgevoice-linux-ARCH; the daemon goes to
+#         bin/edgevoice-provisiond-linux-ARCH)
 #
 # VERSION (default: git describe) is stamped into `edgevoice version`. The binary is
 # stripped, position-independent and linked with full RELRO (Debian's hardening flags).
@@ -41,3 +43,12 @@ env CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC=$cc \
 	-ldflags "-s -w -X main.version=$version -linkmode=external -extldflags '-Wl,-z,relro,-z,now'" \
 	-o "$out" ./cmd/edgevoice
 echo "cross: $out ($(du -h "$out" | cut -f1), $(file -b "$out" | cut -d, -f1-2))"
+kout=$(dirname "$out")/$(basename "$out" | sed 's/^edgevoice/edgevoice-provisiond/')
+[ "$kout" != "$out" ] || kout=$out-provisiond
+# linked like the main binary (cgo for libc only: PIE, full RELRO, dynamic; Debian
+# refuses static binaries), although nothing in it needs cgo
+env CGO_ENABLED=1 GOOS=linux GOARCH=$goarch GOARM=$goarm CC=$cc \
+	go build -trimpath -buildmode=pie -tags "provisiond ${EXTRA_TAGS:-}" \
+	-ldflags "-s -w -X main.version=$version -linkmode=external -extldflags '-Wl,-z,relro,-z,now'" \
+	-o "$kout" ./cmd/edgevoice
+echo "cross: $kout ($(du -h "$kout" | cut -f1), $(file -b "$kout" | cut -d, -f1-2))"

@@ -22,7 +22,8 @@ esac
 gitver=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 version=$(build/debversion.sh "$gitver")
 bin=bin/edgevoice-linux-$arch
-if [ ! -x "$bin" ] || [ -n "$(find cmd hw dsp rtc provisioning go.mod -newer "$bin" -name '*.go' -print -quit 2>/dev/null)" ]; then
+kbin=bin/edgevoice-provisiond-linux-$arch
+if [ ! -x "$bin" ] || [ ! -x "$kbin" ] || [ -n "$(find cmd hw dsp rtc provisioning go.mod -newer "$bin" -name '*.go' -print -quit 2>/dev/null)" ]; then
 	VERSION=$gitver build/cross.sh "$arch" "$bin"
 fi
 
@@ -48,6 +49,7 @@ mkdir -p "$work"
 	echo " -- edgevoice maintainers <maintainers@edgevoice.dev>  $(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")"
 } | gzip -9n >"$work/changelog.gz"
 gzip -9n <build/deb/edgevoice.1 >"$work/edgevoice.1.gz"
+gzip -9n <build/deb/edgevoice-provisiond.1 >"$work/edgevoice-provisiond.1.gz"
 
 cat >"$work/nfpm.yaml" <<YAML
 name: edgevoice
@@ -74,6 +76,9 @@ depends:
 contents:
   - src: $bin
     dst: /usr/bin/edgevoice
+    file_info: {mode: 0755}
+  - src: $kbin
+    dst: /usr/bin/edgevoice-provisiond
     file_info: {mode: 0755}
   - src: systemd/edgevoice.service
     dst: /lib/systemd/system/edgevoice.service
@@ -103,6 +108,9 @@ contents:
     file_info: {mode: 0644}
   - src: $work/edgevoice.1.gz
     dst: /usr/share/man/man1/edgevoice.1.gz
+    file_info: {mode: 0644}
+  - src: $work/edgevoice-provisiond.1.gz
+    dst: /usr/share/man/man1/edgevoice-provisiond.1.gz
     file_info: {mode: 0644}
   - src: build/deb/copyright
     dst: /usr/share/doc/edgevoice/copyright

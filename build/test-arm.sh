@@ -91,6 +91,15 @@ for arch in $arches; do
 		echo "FAIL  $arch edgevoice version: $v"
 		fail=1
 	fi
+	# the key-daemon build from the same cross.sh run
+	kbin=bin/edgevoice-provisiond-linux-$arch
+	if v=$(timeout 120 $qemu -L / "$kbin" version 2>&1) && kh=$(timeout 60 $qemu -L / "$kbin" help 2>&1 || true) &&
+		grep -q '^  provisiond ' <<<"$kh" && ! grep -q '^  run ' <<<"$kh"; then
+		echo "ok    $arch edgevoice-provisiond version: $v"
+	else
+		echo "FAIL  $arch edgevoice-provisiond: $v"
+		fail=1
+	fi
 	# (the help text is captured first: `help | grep -q` under pipefail failed with SIGPIPE
 	# whenever grep matched early, and the demo was silently skipped)
 	cmds=$(timeout 60 $qemu -L / "$bin" help 2>&1 || true)

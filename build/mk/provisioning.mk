@@ -15,7 +15,7 @@ bench-keys:
 KEYS_DEMO := $(BIN)/keys-demo
 keys-demo: build
 	@set -e; rm -rf $(KEYS_DEMO); mkdir -p $(KEYS_DEMO); cd $(KEYS_DEMO); EV=../edgevoice; pids=""; \
-	trap 'kill $$pids 2>/dev/null; wait 2>/dev/null' EXIT; \
+	trap 'rc=$$?; kill $$pids 2>/dev/null || true; wait 2>/dev/null || true; exit $$rc' EXIT; \
 	printf 'test-api-key\n' > upstream.key; chmod 600 upstream.key; \
 	$$EV emulator -listen 127.0.0.1:18443 > emulator.log 2>&1 & pids="$$pids $$!"; \
 	$$EV broker -profile azure -deployment gpt-realtime -credential-file upstream.key -pin-session \
@@ -25,10 +25,10 @@ keys-demo: build
 	printf 'evd_%s\n' "not-a-registered-device-token-0000000000000" > wrong.token; chmod 600 wrong.token; \
 	sleep 1; echo "== check with the device token"; $$EV check -profile broker -broker-url http://127.0.0.1:18080 -credential-file device.token; \
 	echo "== check with a wrong token"; ! $$EV check -profile broker -broker-url http://127.0.0.1:18080 -credential-file wrong.token; \
-	$$EV provisiond -profile broker -broker-url http://127.0.0.1:18080 -credential-file device.token \
+	../edgevoice-provisiond provisiond -profile broker -broker-url http://127.0.0.1:18080 -credential-file device.token \
 	  -socket $$PWD/keys.sock -allow-users $$(id -u) > provisiond.log 2>&1 & ppid=$$!; pids="$$pids $$ppid"; \
 	sleep 2; echo "== keys get"; $$EV keys -socket keys.sock get; \
 	sleep 3; echo "== keys status (the refill runs 2 s after a hand-out)"; $$EV keys -socket keys.sock status; \
-	echo "== provisiond idle memory (RssFile: text of the one multi-call binary, shared, page-cache dependent)"; \
+	echo "== provisiond idle memory (bin/edgevoice-provisiond, the key-daemon build the unit runs)"; \
 	grep -E 'VmRSS|RssAnon|RssFile' /proc/$$ppid/status
 ci-extra: bench-keys

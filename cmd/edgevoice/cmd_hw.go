@@ -1,3 +1,5 @@
+//go:build !provisiond
+
 package main
 
 import (

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/dsp/mix"
-	"github.com/edgevoice/edgevoice/hw/audio"
 )
 
 // audioConfig is the [audio] section: the microphone and speaker devices (or WAV files
@@ -122,24 +121,7 @@ func (c *audioConfig) setDefaults() {
 func (c *audioConfig) validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if _, err := audio.ParseBackend(c.Backend); err != nil {
-		add("backend: %v", err)
-	}
-	for _, f := range []struct {
-		name   string
-		rate   int
-		ch     int
-		format string
-	}{{"capture", c.CaptureRate, c.CaptureChannels, c.CaptureFormat}, {"playback", c.PlaybackRate, c.PlaybackChannels, c.PlaybackFormat}} {
-		sf, err := audio.ParseSampleFormat(f.format)
-		if err != nil {
-			add("%s_format: %v", f.name, err)
-			continue
-		}
-		if err := (audio.Format{Rate: f.rate, Channels: f.ch, Sample: sf}).Validate(); err != nil {
-			add("%s_rate/%s_channels: %v", f.name, f.name, err)
-		}
-	}
+	errs = append(errs, c.validateDevices()...)
 	if p := c.Period.D(); p < 2*time.Millisecond || p > 100*time.Millisecond {
 		add("period %v out of range (use 2ms to 100ms; 10ms is typical)", p)
 	}
@@ -168,39 +150,6 @@ func (c *audioConfig) validate() error {
 // periodFrames is the period in frames at rate.
 func (c *audioConfig) periodFrames(rate int) int {
 	return max(1, int(int64(rate)*int64(c.Period.D())/int64(time.Second)))
-}
-
-// captureOpts maps the section to hw/audio options for the microphone (call after
-// validate; the caller sets OnState and Logger).
-func (c *audioConfig) captureOpts() audio.Opts {
-	b, _ := audio.ParseBackend(c.Backend)
-	sf, _ := audio.ParseSampleFormat(c.CaptureFormat)
-	return audio.Opts{
-		Backend:      b,
-		Device:       c.CaptureDevice,
-		Format:       audio.Format{Rate: c.CaptureRate, Channels: c.CaptureChannels, Sample: sf},
-		PeriodFrames: c.periodFrames(c.CaptureRate),
-		Periods:      c.BufferPeriods,
-		MinBackoff:   c.ReopenMinBackoff.D(),
-		MaxBackoff:   c.ReopenMaxBackoff.D(),
-	}
-}
-
-// playbackOpts maps the section to hw/audio options for the speaker.
-func (c *audioConfig) playbackOpts() audio.Opts {
-	b, _ := audio.ParseBackend(c.Backend)
-	sf, _ := audio.ParseSampleFormat(c.PlaybackFormat)
-	pf := c.periodFrames(c.PlaybackRate)
-	return audio.Opts{
-		Backend:      b,
-		Device:       c.PlaybackDevice,
-		Format:       audio.Format{Rate: c.PlaybackRate, Channels: c.PlaybackChannels, Sample: sf},
-		PeriodFrames: pf,
-		Periods:      c.BufferPeriods,
-		RingFrames:   c.PlaybackQueuePeriods * pf,
-		MinBackoff:   c.ReopenMinBackoff.D(),
-		MaxBackoff:   c.ReopenMaxBackoff.D(),
-	}
 }
 
 // mixConfig is the dsp/mix configuration for a capture stream of ch channels at rate

@@ -2,8 +2,6 @@ package main
 
 import (
 	"net"
-
-	"github.com/edgevoice/edgevoice/rtc"
 )
 
 // rtcConfig is the [rtc] section: the WebRTC transport to the realtime service (ICE,
@@ -125,69 +123,16 @@ func (c *rtcConfig) setDefaults() {
 	}
 }
 
-func (c *rtcConfig) validate() error {
-	_, err := c.options()
-	return err
-}
-
-// options converts the section into rtc session options; a bad value is reported
-// against its key.
-func (c *rtcConfig) options() ([]rtc.Option, error) {
+// validateNet checks the keys that are plain network values (the part of validate
+// that needs no rtc package).
+func (c *rtcConfig) validateNet() error {
 	for _, ip := range c.AllowIPs {
 		if _, _, err := net.ParseCIDR(ip); err != nil {
-			return nil, fieldErr("allow_ips", "%q is not a CIDR; write it like \"127.0.0.0/8\"", ip)
+			return fieldErr("allow_ips", "%q is not a CIDR; write it like \"127.0.0.0/8\"", ip)
 		}
 	}
 	if (c.UDPPortMin == 0) != (c.UDPPortMax == 0) || c.UDPPortMin < 0 || c.UDPPortMax > 65535 || c.UDPPortMin > c.UDPPortMax {
-		return nil, fieldErr("udp_port_min", "%d-%d: set udp_port_min and udp_port_max both (1 to 65535, min <= max) or neither", c.UDPPortMin, c.UDPPortMax)
+		return fieldErr("udp_port_min", "%d-%d: set udp_port_min and udp_port_max both (1 to 65535, min <= max) or neither", c.UDPPortMin, c.UDPPortMax)
 	}
-	type keyed struct {
-		key string
-		opt rtc.Option
-	}
-	list := []keyed{
-		{"network_types", rtc.WithNetworkTypes(c.NetworkTypes...)},
-		{"loopback_candidates", rtc.WithLoopbackCandidates(c.LoopbackCandidates)},
-		{"mdns", rtc.WithMDNS(c.MDNS)},
-		{"ice_failed_timeout", rtc.WithICETimeouts(c.ICEDisconnectedTimeout.D(), c.ICEFailedTimeout.D(), c.ICEKeepalive.D())},
-		{"dtls_timeout", rtc.WithDTLSTimeout(c.DTLSTimeout.D())},
-		{"connect_timeout", rtc.WithConnectTimeout(c.ConnectTimeout.D())},
-		{"data_channel_label", rtc.WithDataChannelLabel(c.DataChannelLabel)},
-		{"opus_bitrate", rtc.WithOpus(c.OpusRate, c.OpusBitrate, c.OpusComplexity)},
-		{"jitter_depth", rtc.WithJitter(c.JitterDepth, c.PlayoutDelay.D())},
-		{"pre_roll", rtc.WithPreRoll(c.PreRoll.D(), c.CatchUp)},
-		{"release_settle", rtc.WithReleaseSettle(c.ReleaseSettle.D())},
-		{"reconnect_min_backoff", rtc.WithBackoff(c.ReconnectMinBackoff.D(), c.ReconnectMaxBackoff.D())},
-	}
-	if len(c.Interfaces) > 0 {
-		list = append(list, keyed{"interfaces", rtc.WithInterfaces(c.Interfaces...)})
-	}
-	if len(c.AllowIPs) > 0 {
-		list = append(list, keyed{"allow_ips", rtc.WithIPNets(c.AllowIPs...)})
-	}
-	if c.UDPPortMin != 0 {
-		list = append(list, keyed{"udp_port_min", rtc.WithUDPPortRange(uint16(c.UDPPortMin), uint16(c.UDPPortMax))})
-	}
-	opts := make([]rtc.Option, 0, len(list))
-	for _, k := range list {
-		if err := rtc.CheckOptions(k.opt); err != nil {
-			return nil, fieldErr(k.key, "%v", err)
-		}
-		opts = append(opts, k.opt)
-	}
-	return opts, nil
-}
-
-// sessionOptions are the rtc options for a session built from the [rtc] and [session]
-// sections (the appliance adds WithKeySource and WithLogger).
-func (c *rtcConfig) sessionOptions(s *sessionConfig) ([]rtc.Option, error) {
-	opts, err := c.options()
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.session()
-	if err != nil {
-		return nil, err
-	}
-	return append(opts, rtc.WithSessionConfig(sess)), nil
+	return nil
 }

@@ -44,7 +44,7 @@ func verifyUnits(t *testing.T, edit func(name, text string) string) (string, boo
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := strings.ReplaceAll(string(b), "/usr/bin/edgevoice", stub)
+		text := strings.ReplaceAll(strings.ReplaceAll(string(b), "/usr/bin/edgevoice-provisiond", stub), "/usr/bin/edgevoice", stub)
 		if edit != nil {
 			text = edit(u, text)
 		}
