@@ -635,29 +635,30 @@ func (c *call) play(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 				return
 			}
 		}
-		select {
-		case <-stop:
-			return
-		default:
-		}
 		d := opusDuration(p)
 		if d == 0 {
 			d = 20 * time.Millisecond
 		}
+		// The stop check, the write and the count happen under c.mu, the lock a cancel
+		// takes to close stop: a packet is either sent and counted before the cancel or
+		// not sent at all (a write in flight across the cancel reached the client
+		// uncounted: TestBargeIn saw 11 packets of 10 sent).
 		c.mu.Lock()
+		select {
+		case <-stop:
+			c.mu.Unlock()
+			return
+		default:
+		}
 		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: i == 0, SequenceNumber: c.seq, Timestamp: c.ts}, Payload: p}
 		c.seq++
 		c.ts += uint32(d.Microseconds() * 48 / 1000)
-		c.mu.Unlock()
 		if err := c.track.WriteRTP(pkt); err != nil {
 			c.s.log.Debug("write RTP", "call", c.id, "err", err)
 		}
-		c.mu.Lock()
 		c.st.PacketsOut++
 		c.st.BytesOut += uint64(len(p))
-		if c.resp == r {
-			c.st.Responses[r.idx].PacketsSent++
-		}
+		c.st.Responses[r.idx].PacketsSent++
 		c.mu.Unlock()
 		c.s.update(func(s *Stats) { s.PacketsOut++; s.BytesOut += uint64(len(p)) })
 		at += d
