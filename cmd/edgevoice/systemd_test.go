@@ -114,7 +114,7 @@ func TestSystemdUnitPolicy(t *testing.T) {
 			"Service.RuntimeDirectory": "edgevoice", "Service.ConfigurationDirectory": "edgevoice",
 			"Service.NoNewPrivileges": "yes", "Service.ProtectSystem": "strict", "Service.ProtectHome": "yes",
 			"Service.PrivateTmp": "yes", "Service.RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
-			"Service.DevicePolicy": "closed", "Service.DeviceAllow": "char-alsa rw|char-gpiochip rw|char-spidev rw",
+			"Service.DevicePolicy": "closed", "Service.DeviceAllow": "char-alsa rw|char-gpiochip rw|char-spi rw",
 			"Service.EnvironmentFile": "-/etc/default/edgevoice", "Unit.After": "edgevoice-provisioning.service",
 			"Install.WantedBy": "multi-user.target",
 		},
