@@ -37,6 +37,15 @@
 //	peer connection failed or closed (pion may go straight to Closed), data channel closed,
 //	server error session_expired           → Disconnected, backoff, Reconnecting with a fresh key
 //
+// A failing KeySource (its mint answered 401/403 — provisioning.ErrCredentialRejected —
+// or 5xx, a network error, no key daemon) is a reconnect cause like the rest: Disconnected
+// with the KeySource's error wrapped as the cause (errors.Is and errors.As reach it), the
+// jittered backoff, Reconnecting, and the KeySource is asked again, for as long as it
+// fails; no error event is sent. The session never closes on its own over it, so a
+// replaced credential or a backend that comes back reconnects the same Session; a caller
+// that wants to give up on a rejected credential looks at the cause and calls Close. Only
+// an error wrapping ErrNoKey ends in Closed with that error.
+//
 // # Push-to-talk
 //
 // Press: input_audio_buffer.clear, then the mic is sent. Release: the mic stops, the
