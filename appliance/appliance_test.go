@@ -384,6 +384,32 @@ func TestNetworkDrop(t *testing.T) {
 	}
 }
 
+// TestKeyRejectedOnReconnect: the network drops under an idle session and the backend
+// now rejects the credential: the session keeps retrying, and the LEDs say no-key (a
+// credential to fix), not offline; once the key is good again it comes back by itself.
+func TestKeyRejectedOnReconnect(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.press(ButtonTalk)
+	r.waitState(Listening, 10*time.Second)
+	r.release(ButtonTalk)
+	r.waitState(Idle, 15*time.Second)
+	rejectedErr := fmt.Errorf("provisioning: broker said 401: %w", provisioning.ErrCredentialRejected)
+	r.keyErr.Store(&rejectedErr)
+	r.srv.DropCalls()
+	r.waitState(NoKey, 10*time.Second)
+	if st := r.a.Status(); !strings.Contains(st.Detail, "credential rejected") {
+		t.Errorf("detail %q, want the rejection", st.Detail)
+	}
+	r.keyErr.Store(nil)
+	r.waitState(Idle, 15*time.Second)
+	r.stop()
+	if seq := r.states(); !slices.Contains(seq, NoKey) || slices.Contains(seq, Error) {
+		t.Errorf("states %v", seq)
+	}
+}
+
 func TestKeyRejected(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	rejected := fmt.Errorf("provisioning: broker said 401: %w", provisioning.ErrCredentialRejected)

@@ -391,7 +391,12 @@ func (l *loop) sessionEvent(ev rtc.Event) {
 				l.a.log.Warn("connection lost during a turn; the answer is lost", "err", ev.Err)
 				l.turn = turnNone
 			}
+			// Reconnecting with a key the backend rejects shows no-key, not offline:
+			// the session keeps retrying, but the user has a credential to fix.
 			l.netFault, l.netReason = faultOffline, errText(ev.Err, "connection lost")
+			if rejected(ev.Err) {
+				l.netFault = faultNoKey
+			}
 			l.update(ev.State.String())
 		case rtc.StateClosed:
 			l.sessionEnded(ev.Err)
@@ -517,6 +522,11 @@ func classify(err error) fault {
 	}
 	// Anything else (a refused socket, a provider configuration error) means no usable key.
 	return faultNoKey
+}
+
+// rejected reports whether err says the credential or the key was refused.
+func rejected(err error) bool {
+	return errors.Is(err, provisioning.ErrCredentialRejected) || errors.Is(err, rtc.ErrUnauthorized)
 }
 
 func (l *loop) setNetFault(err error) {
