@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -55,8 +56,21 @@ func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames
 	dev, err := malgo.InitDevice(ctx.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
 	if err != nil {
 		cfree(idp)
+		if errors.Is(err, malgo.ErrDoesNotExist) {
+			// An ALSA PCM name resolve passed through unchecked ("plug:nosuch", "hw:9,0"),
+			// or a device that went away: say so as an unknown name does.
+			devs, _ := ctx.devices(dir, false)
+			hint := ""
+			if ctx.backend == BackendALSA {
+				hint = " (other ALSA PCMs: aplay -L)"
+			}
+			err = fmt.Errorf("%w: %v device %q (%v) does not exist (malgo.InitDevice: %w); %v devices that exist: %s%s",
+				ErrNoDevice, dir, o.Device, ctx.backend, err, dir, listNames(devs), hint)
+		} else {
+			err = fmt.Errorf("audio: malgo.InitDevice(%v %v, %v, period %d x %d): %w", dir, info, o.Format, o.PeriodFrames, o.Periods, err)
+		}
 		ctx.close()
-		return nil, fmt.Errorf("audio: malgo.InitDevice(%v %v, %v, period %d x %d): %w", dir, info, o.Format, o.PeriodFrames, o.Periods, err)
+		return nil, err
 	}
 	return &malgoDevice{ctx: ctx, dev: dev, idp: idp, desc: info}, nil
 }
