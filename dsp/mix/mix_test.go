@@ -201,17 +201,52 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
+// The S32 path (ReSpeaker-class arrays deliver S32) allocates nothing in any mode,
+// typed or from device bytes.
+func TestZeroAllocsS32(t *testing.T) {
+	const frames = 320
+	ms := []*Mixer{
+		must(t, Config{InChannels: 4, Format: S32, Mode: Average, Rate: 16000, DCCutoffHz: 50, GainDB: 6, Limit: true}),
+		must(t, Config{InChannels: 4, Format: S32, Mode: Select, Channels: []int{2}, GainDB: -3}),
+		must(t, Config{InChannels: 4, Format: S32, Mode: Average, Channels: []int{0, 3}}),
+		must(t, Config{InChannels: 4, Format: S32, Mode: DelaySum, Delays: []int{0, 1, 2, 3}, Rate: 16000, DCCutoffHz: 50, Limit: true}),
+	}
+	src := make([]int32, 4*frames)
+	for i := range src {
+		src[i] = int32(i*99991 - 1<<30)
+	}
+	raw := make([]byte, 4*len(src))
+	for i, v := range src {
+		binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
+	}
+	dst := make([]float32, frames)
+	for _, m := range ms {
+		if a := testing.AllocsPerRun(50, func() {
+			if m.ProcessS32(dst, src) != frames || m.ProcessBytes(dst, raw) != frames {
+				panic("frames")
+			}
+		}); a != 0 {
+			t.Errorf("%+v: %v allocs per run", m.Config(), a)
+		}
+	}
+}
+
 func benchMix(b *testing.B, cfg Config) {
 	m := must(b, cfg)
 	const frames = 960 // 20 ms at 48 kHz
 	dst := make([]float32, frames)
 	src := make([]int16, frames*cfg.InChannels)
+	src32 := make([]int32, frames*cfg.InChannels)
 	fsrc := make([]float32, frames*cfg.InChannels)
+	b.SetBytes(int64(frames * cfg.InChannels * cfg.Format.Size())) // input consumed per op
 	b.ReportAllocs()
 	for b.Loop() {
-		if cfg.Format == F32 {
+		switch cfg.Format {
+		case F32:
 			m.ProcessF32(dst, fsrc)
-		} else {
+		case S32:
+			m.ProcessS32(dst, src32)
+		default:
 			m.ProcessS16(dst, src)
 		}
 	}
@@ -224,6 +259,14 @@ func BenchmarkSelectS16x4(b *testing.B) {
 
 func BenchmarkAverageS16x4DCLimit(b *testing.B) {
 	benchMix(b, Config{InChannels: 4, Mode: Average, Rate: 48000, DCCutoffHz: 50, GainDB: 6, Limit: true})
+}
+
+func BenchmarkAverageS32x4DCLimit(b *testing.B) {
+	benchMix(b, Config{InChannels: 4, Format: S32, Mode: Average, Rate: 48000, DCCutoffHz: 50, GainDB: 6, Limit: true})
+}
+
+func BenchmarkDelaySumS32x8(b *testing.B) {
+	benchMix(b, Config{InChannels: 8, Format: S32, Mode: DelaySum, Delays: []int{0, 1, 2, 3, 4, 5, 6, 7}})
 }
 
 func BenchmarkDelaySumF32x6(b *testing.B) {
