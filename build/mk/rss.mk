@@ -67,6 +67,8 @@ rss-run: build
 	show streaming "$$stream"; if [ $${stream%% *} -le $$(lim $(RSS_STREAM_MB)) ]; then echo "  goal <= $(RSS_STREAM_MB) MB: ok"; else echo "  goal <= $(RSS_STREAM_MB) MB: OVER"; rc=1; fi; \
 	echo "           (idle: max of $(RSS_IDLE_SECS) samples; streaming: max of $$n samples over $$turns talk turns)"; \
 	echo "peak       VmHWM $$(mb $$hwm) (whole run, start-up included)"; \
+	echo "== edgevoice status after the turns (the emulator runs as its own process)"; $$EV status -socket $$D/control.sock || true; \
+	echo "== state changes (run.log)"; grep 'msg=state' $$D/run.log | sed 's/.* from=/  from=/' | head -30 || true; \
 	t0=$$(date +%s%N); kill -TERM $$rpid; i=0; while kill -0 $$rpid 2>/dev/null; do i=$$((i+1)); [ $$i -le 500 ] || break; sleep 0.01; done; \
 	t1=$$(date +%s%N); if kill -0 $$rpid 2>/dev/null; then echo "rss-run: run still running 5 s after SIGTERM" >&2; rc=1; else rpid=; fi; \
 	echo "SIGTERM -> exit: $$(( (t1-t0)/1000000 )) ms"; \

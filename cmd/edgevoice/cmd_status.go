@@ -76,8 +76,8 @@ func printStatus(w io.Writer, st *controlStatus) {
 		}
 	}
 	if s := a.Session; s != nil {
-		fmt.Fprintf(w, "session:      %s, connects %d, reconnects %d, connect %s, RTT %s, jitter %s\n",
-			s.State, s.Connects, s.Reconnects, d(s.ConnectTime), d(s.RTT), d(s.Jitter))
+		fmt.Fprintf(w, "session:      %s, connects %d, reconnects %d, connect %s, press->first packet %s, RTT %s, jitter %s\n",
+			s.State, s.Connects, s.Reconnects, d(s.ConnectTime), d(s.PressToFirstPacket), d(s.RTT), d(s.Jitter))
 		loss := 0.0
 		if n := s.PacketsReceived + s.PacketsLost; n > 0 {
 			loss = 100 * float64(s.PacketsLost) / float64(n)
