@@ -56,6 +56,7 @@ type conn struct {
 	pending   [][]byte  // client events waiting for the data channel (run loop only)
 	bound     bool
 	uplinkOn  bool
+	updated   bool // session.updated seen, or given up waiting for it (run loop only)
 
 	mu     sync.Mutex // guards closed against late OnTrack callbacks
 	closed bool

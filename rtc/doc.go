@@ -60,7 +60,9 @@
 //
 // Audio written after Press but before the connection is up is kept in a keep-last ring
 // (WithPreRoll, default 2 s; older audio is dropped — a bounded skip). Once the track is
-// bound it is sent as a paced catch-up: at most CatchUp × real time (default 2×), so a
+// bound and, with a session config, the service has answered session.update with
+// session.updated (so no audio meets the key's default server VAD; at most 1 s is waited
+// for it), it is sent as a paced catch-up: at most CatchUp × real time (default 2×), so a
 // 300 ms backlog is delivered within about 300 ms more and the peer receives every frame
 // with continuous RTP timestamps (measured: a press 300 ms before the SDP answer, 800 ms
 // of speech, the peer commits all 800 ms; with a 100 ms pre-roll and a 450 ms connect it

@@ -39,6 +39,7 @@ type fakePeer struct {
 	failCode int
 	failBody string
 	delay    time.Duration // before answering
+	updDelay time.Duration // before answering session.update with session.updated
 
 	respTone float64
 	respDur  time.Duration
@@ -50,6 +51,7 @@ type fakePeer struct {
 	peers    []*peerSide
 	clientEv []string // client event names in arrival order (all connections)
 	firstRTP []time.Time
+	updated  []time.Time // when each session.updated was sent
 	wg       sync.WaitGroup
 }
 
@@ -246,6 +248,12 @@ func (p *peerSide) onClient(data []byte) {
 	p.f.mu.Unlock()
 	switch ev.(type) {
 	case events.SessionUpdate:
+		if p.f.updDelay > 0 {
+			time.Sleep(p.f.updDelay) // pion delivers messages one at a time: later ones wait too
+		}
+		p.f.mu.Lock()
+		p.f.updated = append(p.f.updated, time.Now())
+		p.f.mu.Unlock()
 		p.send(events.SessionUpdated{Session: events.Session{ID: "sess_test"}})
 	case events.InputAudioBufferClear:
 		p.mu.Lock()

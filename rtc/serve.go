@@ -30,11 +30,17 @@ var (
 	errICEDisconnect  = errors.New("rtc: ICE disconnected (waiting for it to recover)")
 )
 
+// sessionUpdateWait bounds how long the uplink waits for session.updated before it
+// sends audio anyway (every service answers session.update; this only keeps a peer
+// that does not from muting the device).
+const sessionUpdateWait = time.Second
+
 // serve runs one connection until it ends. up reports whether it ever connected.
 func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause error) {
 	connectTimer := time.NewTimer(s.cfg.connectTO)
 	defer connectTimer.Stop()
 	var settleC <-chan time.Time
+	var updateC <-chan time.Time // running while the uplink waits for session.updated
 	if t.settle != nil {
 		t.settle.Stop()
 		t.settle = nil
@@ -58,6 +64,13 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 		case <-connectTimer.C:
 			if !up {
 				return false, errConnectTimeout
+			}
+		case <-updateC:
+			updateC = nil
+			if !c.updated {
+				s.cfg.log.Warn("rtc: no session.updated within 1 s of session.update; sending audio anyway")
+				c.updated = true
+				s.maybeUplink(c)
 			}
 		case <-settleC:
 			settleC, t.settle = nil, nil
@@ -134,6 +147,9 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				c.dcOpen = true
 				if s.cfg.session != nil {
 					c.send(events.SessionUpdate{Session: *s.cfg.session})
+					tm := time.NewTimer(sessionUpdateWait)
+					defer tm.Stop()
+					updateC = tm.C
 				}
 				for _, b := range c.pending {
 					c.write(b)
@@ -153,8 +169,12 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 
 // maybeUplink starts sending mic audio once the track is bound and, when a session
 // config is to be sent, after it went out.
+// maybeUplink starts sending audio once the track is bound and, with a session config,
+// once the service has applied it (session.updated): audio that arrived before would
+// meet the key's defaults (server VAD, which could commit and answer part of a
+// push-to-talk turn on its own). The pre-roll holds what is captured meanwhile.
 func (s *Session) maybeUplink(c *conn) {
-	if c.uplinkOn || !c.bound || (s.cfg.session != nil && !c.dcOpen) {
+	if c.uplinkOn || !c.bound || (s.cfg.session != nil && (!c.dcOpen || !c.updated)) {
 		return
 	}
 	c.uplinkOn = true
@@ -190,6 +210,11 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		return nil
 	}
 	switch e := ev.(type) {
+	case events.SessionUpdated:
+		if !c.updated {
+			c.updated = true
+			s.maybeUplink(c)
+		}
 	case events.ResponseCreated:
 		t.responding, t.respID = true, e.Response.ID
 		if e.Response.ID != t.cancelled {

@@ -432,6 +432,42 @@ func TestPreRollBeforeConnect(t *testing.T) {
 	}
 }
 
+// TestUplinkWaitsForSessionUpdated: with a session config the first RTP packet goes out
+// only after the service applied it (session.updated), so no audio meets the key's
+// default server VAD; the pre-roll keeps what was said meanwhile, so nothing is lost.
+func TestUplinkWaitsForSessionUpdated(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+	defer f.close()
+	f.updDelay = 300 * time.Millisecond
+	s, _ := New(f.key("ek_good"), testOpts(WithSessionConfig(pttConfig()))...)
+	defer s.Close()
+	s.Press()
+	s.Start(context.Background())
+	var ph float64
+	feedTone(s, 1000, 800*time.Millisecond, &ph)
+	s.Release()
+	waitFor(t, s, 3*time.Second, isKind(EventThinking))
+	waitUntil(t, 2*time.Second, func() bool { return slices.Contains(f.events(), "response.create") })
+	f.mu.Lock()
+	upd, first := slices.Clone(f.updated), slices.Clone(f.firstRTP)
+	f.mu.Unlock()
+	if len(upd) != 1 || len(first) != 1 {
+		t.Fatalf("%d session.updated, %d first packets", len(upd), len(first))
+	}
+	if first[0].Before(upd[0]) {
+		t.Errorf("the first RTP packet arrived %v before session.updated was sent", upd[0].Sub(first[0]))
+	}
+	p := f.peer(0)
+	p.mu.Lock()
+	got := len(p.commit)
+	p.mu.Unlock()
+	t.Logf("first packet %v after session.updated; peer committed %d ms of 800", first[0].Sub(upd[0]).Round(time.Millisecond), got/48)
+	if got < 800*48 || got > 820*48 {
+		t.Errorf("peer received %d ms, want all 800 ms (pre-roll kept while waiting)", got/48)
+	}
+}
+
 func TestEspeakRoundTrip(t *testing.T) {
 	espeak, err := exec.LookPath("espeak-ng")
 	if err != nil {
