@@ -100,11 +100,13 @@ func BenchmarkUplinkFrame(b *testing.B) {
 	})
 }
 
-// connectOnce makes a fresh session with a prefetched key, presses, starts, feeds the
-// mic in real time, and returns press → first RTP packet and the connect figures.
+// connectOnce makes a fresh session with a prefetched key and the push-to-talk session
+// config (as the appliance does: the first packet waits for session.updated), presses,
+// starts, feeds the mic in real time, and returns press → first RTP packet and the
+// connect figures.
 func connectOnce(tb testing.TB, srv *rtctest.Server) (first, connect, handshake time.Duration) {
 	key := srv.NewKey(events.GA, time.Minute)
-	s, err := New(key, WithLoopbackOnly())
+	s, err := New(key, WithLoopbackOnly(), WithSessionConfig(pttConfig()))
 	if err != nil {
 		tb.Fatal(err)
 	}
