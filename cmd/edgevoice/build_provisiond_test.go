@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // TestProvisiondBuildDeps: the key-daemon build (tag provisiond, what
@@ -39,19 +38,6 @@ func TestProvisiondBuildDeps(t *testing.T) {
 	}
 }
 
-// buildProvisiond builds the key-daemon binary (CGO_ENABLED=0, tag provisiond).
-func buildProvisiond(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "edgevoice-provisiond")
-	cmd := exec.Command("go", "build", "-tags", "provisiond", "-o", bin, "./cmd/edgevoice")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags provisiond: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestProvisiondBinary runs the key-daemon build as a real process: it has the
 // provisioning commands and only those, decodes the full example config strictly
 // (unknown keys in sections it does not use are still errors with file:line), and
@@ -60,7 +46,7 @@ func TestProvisiondBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	bin := buildProvisiond(t)
+	bin := buildBinary(t, "edgevoice-provisiond", "provisiond", "CGO_ENABLED=0")
 	help, _ := exec.Command(bin, "help").CombinedOutput()
 	for _, c := range []string{"provisiond", "check", "keys", "broker", "check-config", "version"} {
 		if !strings.Contains(string(help), "\n  "+c+" ") {
@@ -85,14 +71,7 @@ func TestProvisiondBinary(t *testing.T) {
 		t.Errorf("a misspelt [audio] key: err %v, output:\n%s", err, out)
 	}
 
-	srv, err := rtctest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmulator(t)
 	cred := filepath.Join(dir, "credential")
 	if err := os.WriteFile(cred, []byte(srv.DeviceToken()), 0o600); err != nil {
 		t.Fatal(err)

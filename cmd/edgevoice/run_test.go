@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // runLogBuffer is a bytes.Buffer safe for the logger and the test to share.
@@ -117,14 +116,7 @@ func TestWriteMetrics(t *testing.T) {
 // the broker, `edgevoice provisiond` minting keys with the device token and serving them
 // on a unix socket, and `edgevoice run` taking its keys from that socket.
 func TestRunWithProvisiond(t *testing.T) {
-	srv, err := rtctest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmulator(t)
 	dir := t.TempDir()
 	cred := filepath.Join(dir, "credential")
 	if err := os.WriteFile(cred, []byte(srv.DeviceToken()), 0o600); err != nil {

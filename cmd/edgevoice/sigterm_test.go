@@ -32,21 +32,8 @@ func TestRunSIGTERMDuringTurn(t *testing.T) {
 		t.Skip("builds the binary and runs it as a process")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "edgevoice")
-	build := exec.Command("go", "build", "-tags", "nolibopusfile", "-o", bin, "./cmd/edgevoice")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
-	srv, err := rtctest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	bin := buildBinary(t, "edgevoice", "nolibopusfile")
+	srv := startEmulator(t)
 
 	// A mic file long enough to still be talking when the button goes down (the file
 	// is read in real time from the start, whether or not a turn is on).
@@ -261,7 +248,7 @@ allow_ips = ["127.0.0.0/8"]
 	// Session closed: the client closed the peer connection (DTLS close), so the
 	// emulator sees "closed" at once rather than "failed" after the ICE timeouts.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	err = srv.WaitStats(ctx, func(s rtctest.Stats) bool { return s.CallsEnded >= before.CallsConnected })
+	err := srv.WaitStats(ctx, func(s rtctest.Stats) bool { return s.CallsEnded >= before.CallsConnected })
 	cancel()
 	after := srv.Stats()
 	if err != nil {
