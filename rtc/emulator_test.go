@@ -64,31 +64,15 @@ func TestEmulatorTurn(t *testing.T) {
 			defer sp.close()
 			s.Start(ctx)
 			waitFor(t, s, 5*time.Second, isState(StateConnected))
-			if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool {
-				c, ok := st.LastCall()
-				return ok && slices.Contains(c.ServerEvents, events.TypeSessionUpdated.Name(key.Dialect))
-			}); err != nil {
-				t.Fatal(err)
-			}
+			waitSessionUpdated(ctx, t, srv, key.Dialect)
 			s.Press()
 			var ph float64
 			feedTone(s, 1000, 400*time.Millisecond, &ph)
 			s.Release()
 			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStarted))
 			waitFor(t, s, 3*time.Second, isKind(EventSpeakingStopped))
-			// The emulator echoes the committed turn. Wait until every packet it sent
-			// arrived (or was declared lost) and the speaker played all that was
-			// decoded: on a loaded machine the speaker goroutine runs late, and a fixed
-			// sleep cut off the tail of the answer.
-			c, _ := srv.Stats().LastCall()
-			deadline := time.Now().Add(5 * time.Second)
-			for st := s.Stats(); st.PacketsReceived+st.PacketsLost < c.PacketsOut || st.DecodedTime == 0 || st.PlayedTime < st.DecodedTime; st = s.Stats() {
-				if time.Now().After(deadline) {
-					t.Fatalf("answer not played out within 5 s: emulator sent %d packets; received %d, lost %d, decoded %v, played %v",
-						c.PacketsOut, st.PacketsReceived, st.PacketsLost, st.DecodedTime, st.PlayedTime)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			// The emulator echoes the committed turn.
+			c := waitPlayedOut(t, srv, s)
 			if len(c.Turns) != 1 {
 				t.Fatalf("emulator committed %d turns, want 1", len(c.Turns))
 			}
@@ -109,18 +93,7 @@ func TestEmulatorTurn(t *testing.T) {
 			if math.Abs(at-want) > 0.2*want || at < 0.9*total {
 				t.Errorf("1 kHz RMS %.3f (total %.3f), want %.3f ±20%%", at, total, want)
 			}
-			c, _ = srv.Stats().LastCall()
-			d := key.Dialect
-			wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
-			if !slices.Equal(c.ClientEvents, wantClient) {
-				t.Errorf("client events %q, want %q", c.ClientEvents, wantClient)
-			}
-			order := []string{events.TypeSessionCreated.Name(d), events.TypeSessionUpdated.Name(d), events.TypeInputAudioBufferCleared.Name(d),
-				events.TypeInputAudioBufferCommitted.Name(d), events.TypeResponseCreated.Name(d), events.TypeOutputAudioBufferStarted.Name(d),
-				events.TypeResponseDone.Name(d), events.TypeOutputAudioBufferStopped.Name(d)}
-			if !subsequence(c.ServerEvents, order) {
-				t.Errorf("server events %q do not contain %q in order", c.ServerEvents, order)
-			}
+			checkTurnEvents(t, srv, key.Dialect)
 			sent := s.Stats().PacketsSent
 			feedTone(s, 1000, 100*time.Millisecond, &ph) // released: the mic is not sent
 			if now := s.Stats().PacketsSent; now != sent {
@@ -131,6 +104,52 @@ func TestEmulatorTurn(t *testing.T) {
 				st.PressToFirstPacket, st.ConnectTime, st.HandshakeTime, st.PacketsSent, st.PacketsReceived, st.PlayedTime,
 				time.Duration(len(a))*time.Second/48000, turn.Duration)
 		})
+	}
+}
+
+// waitSessionUpdated waits until the emulator has answered the session.update.
+func waitSessionUpdated(ctx context.Context, t *testing.T, srv *rtctest.Server, d provisioning.Dialect) {
+	t.Helper()
+	if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool {
+		c, ok := st.LastCall()
+		return ok && slices.Contains(c.ServerEvents, events.TypeSessionUpdated.Name(d))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitPlayedOut waits until every packet the emulator echoed arrived (or was declared
+// lost) and the speaker played all that was decoded: on a loaded machine the speaker
+// goroutine runs late, and a fixed sleep cut off the tail of the answer. It returns the
+// emulator's view of the call.
+func waitPlayedOut(t *testing.T, srv *rtctest.Server, s *Session) rtctest.CallStats {
+	t.Helper()
+	c, _ := srv.Stats().LastCall()
+	deadline := time.Now().Add(5 * time.Second)
+	for st := s.Stats(); st.PacketsReceived+st.PacketsLost < c.PacketsOut || st.DecodedTime == 0 || st.PlayedTime < st.DecodedTime; st = s.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("answer not played out within 5 s: emulator sent %d packets; received %d, lost %d, decoded %v, played %v",
+				c.PacketsOut, st.PacketsReceived, st.PacketsLost, st.DecodedTime, st.PlayedTime)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return c
+}
+
+// checkTurnEvents checks the client and server events of one push-to-talk turn on the
+// emulator's last call, in protocol order.
+func checkTurnEvents(t *testing.T, srv *rtctest.Server, d provisioning.Dialect) {
+	t.Helper()
+	c, _ := srv.Stats().LastCall()
+	wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
+	if !slices.Equal(c.ClientEvents, wantClient) {
+		t.Errorf("client events %q, want %q", c.ClientEvents, wantClient)
+	}
+	order := []string{events.TypeSessionCreated.Name(d), events.TypeSessionUpdated.Name(d), events.TypeInputAudioBufferCleared.Name(d),
+		events.TypeInputAudioBufferCommitted.Name(d), events.TypeResponseCreated.Name(d), events.TypeOutputAudioBufferStarted.Name(d),
+		events.TypeResponseDone.Name(d), events.TypeOutputAudioBufferStopped.Name(d)}
+	if !subsequence(c.ServerEvents, order) {
+		t.Errorf("server events %q do not contain %q in order", c.ServerEvents, order)
 	}
 }
 

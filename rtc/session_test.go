@@ -89,6 +89,16 @@ func feedTone(s *Session, freq float64, d time.Duration, phase *float64) {
 	}
 }
 
+// feedSamples writes x in 10 ms chunks at real time (a tail shorter than 10 ms is dropped).
+func feedSamples(s *Session, x []float32) {
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	for i := 0; i+480 <= len(x); i += 480 {
+		s.WriteMic(x[i : i+480])
+		<-tk.C
+	}
+}
+
 // toneAt returns the RMS of the freq component and the total RMS.
 func toneAt(x []float32, freq float64) (at, total float64) {
 	w := 2 * math.Pi * freq / 48000
@@ -492,12 +502,7 @@ func TestEspeakRoundTrip(t *testing.T) {
 	s.Start(context.Background())
 	waitFor(t, s, 5*time.Second, isState(StateConnected))
 	s.Press()
-	tk := time.NewTicker(10 * time.Millisecond)
-	for i := 0; i+480 <= len(speech); i += 480 {
-		s.WriteMic(speech[i : i+480])
-		<-tk.C
-	}
-	tk.Stop()
+	feedSamples(s, speech)
 	s.Release()
 	waitFor(t, s, 3*time.Second, isKind(EventSpeakingStopped))
 	time.Sleep(150 * time.Millisecond)

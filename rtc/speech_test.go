@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/dsp/resample"
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -309,32 +307,13 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 			defer func() { s.Close(); <-rec.done }()
 			s.Start(ctx)
 			rec.wait(t, 5*time.Second, isState(StateConnected))
-			d := key.Dialect
-			if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool {
-				c, ok := st.LastCall()
-				return ok && slices.Contains(c.ServerEvents, events.TypeSessionUpdated.Name(d))
-			}); err != nil {
-				t.Fatal(err)
-			}
+			waitSessionUpdated(ctx, t, srv, key.Dialect)
 			s.Press()
-			tk := time.NewTicker(10 * time.Millisecond)
-			for i := 0; i+480 <= len(speech); i += 480 {
-				s.WriteMic(speech[i : i+480])
-				<-tk.C
-			}
-			tk.Stop()
+			feedSamples(s, speech)
 			s.Release()
 			rec.wait(t, 5*time.Second, isKind(EventSpeakingStarted))
 			rec.wait(t, 10*time.Second, isKind(EventSpeakingStopped))
-			c, _ := srv.Stats().LastCall()
-			deadline := time.Now().Add(5 * time.Second)
-			for st := s.Stats(); st.PacketsReceived+st.PacketsLost < c.PacketsOut || st.DecodedTime == 0 || st.PlayedTime < st.DecodedTime; st = s.Stats() {
-				if time.Now().After(deadline) {
-					t.Fatalf("answer not played out within 5 s: emulator sent %d packets; received %d, lost %d, decoded %v, played %v",
-						c.PacketsOut, st.PacketsReceived, st.PacketsLost, st.DecodedTime, st.PlayedTime)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			c := waitPlayedOut(t, srv, s)
 			time.Sleep(30 * time.Millisecond) // the speaker's last read
 			if len(c.Turns) != 1 {
 				t.Fatalf("emulator committed %d turns, want 1", len(c.Turns))
@@ -351,17 +330,7 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 				t.Errorf("%s: %s", profile, p)
 			}
 
-			c, _ = srv.Stats().LastCall()
-			wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
-			if !slices.Equal(c.ClientEvents, wantClient) {
-				t.Errorf("client events %q, want %q", c.ClientEvents, wantClient)
-			}
-			order := []string{events.TypeSessionCreated.Name(d), events.TypeSessionUpdated.Name(d), events.TypeInputAudioBufferCleared.Name(d),
-				events.TypeInputAudioBufferCommitted.Name(d), events.TypeResponseCreated.Name(d), events.TypeOutputAudioBufferStarted.Name(d),
-				events.TypeResponseDone.Name(d), events.TypeOutputAudioBufferStopped.Name(d)}
-			if !subsequence(c.ServerEvents, order) {
-				t.Errorf("server events %q do not contain %q in order", c.ServerEvents, order)
-			}
+			checkTurnEvents(t, srv, key.Dialect)
 			rec.mu.Lock()
 			var kinds []string
 			for _, e := range rec.evs {
