@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -28,8 +28,9 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var def Config
-	def.setDefaults()
+	// The example shows the defaults, and a broker URL: profile "broker" needs one.
+	def := *Default()
+	def.Provisioning.BrokerURL = "https://keys.example.com"
 	g := &docGen{docs: docs}
 	got := g.generate(&def)
 	for _, m := range g.missing {
@@ -48,7 +49,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("%s is out of date with the section structs; run `make configs` and commit it.\n%s", exampleConfig, firstDiff(want, got))
 	}
 	// The generated file loads and gives exactly the defaults.
-	c, err := decodeConfig(exampleConfig, got)
+	c, err := Decode(exampleConfig, got)
 	if err != nil {
 		t.Fatalf("the generated example does not load:\n%v", err)
 	}
@@ -66,7 +67,7 @@ func TestConfigExamples(t *testing.T) {
 		t.Fatalf("found only %d example configs under configs/", len(files))
 	}
 	for _, f := range files {
-		if _, err := loadConfig(f); err != nil {
+		if _, err := Load(f); err != nil {
 			t.Errorf("%v", err)
 		}
 	}
@@ -156,11 +157,12 @@ type docGen struct {
 func (g *docGen) generate(c *Config) []byte {
 	g.buf.WriteString(`# edgevoice.toml — every setting of edgevoice, with its default value.
 #
-# GENERATED from the config section structs in cmd/edgevoice/config_*.go by
+# GENERATED from the config section structs in internal/config/*.go by
 # ` + "`make configs`" + `; a test fails when it drifts. Copy it to /etc/edgevoice/edgevoice.toml
 # and change what you need: a key left out takes the default shown here. Check a file
 # with ` + "`edgevoice check-config FILE`" + ` (unknown keys and bad values are reported as
-# FILE:LINE:COL; the effective config is printed with secrets masked).
+# FILE:LINE:COL; the effective config is printed with secrets masked). broker_url is an
+# example, not a default: profile "broker" needs the URL of your broker.
 #
 # Durations are strings with a unit: "250ms", "5s", "1m".
 `)
@@ -184,7 +186,7 @@ func (g *docGen) table(path []string, v reflect.Value, typ string) {
 	var subs []sub
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		key := tomlName(f)
+		key := TOMLName(f)
 		if key == "" {
 			continue
 		}

@@ -1,10 +1,6 @@
-package main
+package config
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,7 +55,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{
 			name: "bad enum",
 			doc:  "[appliance]\ntalk_mode = \"shout\"\n",
-			want: []string{`x.toml:2:13: key "appliance.talk_mode": talk_mode "shout": want "hold" or "toggle"`},
+			want: []string{`x.toml:2:1: key "appliance.talk_mode": "shout": want "hold" or "toggle"`},
 		},
 		{
 			name: "invalid value (validate)",
@@ -89,7 +85,7 @@ func TestBrokenConfigs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeConfig("x.toml", []byte(tt.doc))
+			_, err := Decode("x.toml", []byte(tt.doc))
 			if err == nil {
 				t.Fatalf("decodeConfig accepted the broken config:\n%s", tt.doc)
 			}
@@ -102,18 +98,18 @@ func TestBrokenConfigs(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	c, err := decodeConfig("empty.toml", nil)
+	c, err := Decode("empty.toml", nil)
 	if err != nil {
 		t.Fatalf("an empty config must be valid (defaults): %v", err)
 	}
-	if c.Appliance.TalkMode != talkHold || c.Appliance.IdleTimeout.D() != time.Minute || c.Appliance.ShutdownTimeout.D() != 2*time.Second {
+	if c.Appliance.TalkMode != TalkHold || c.Appliance.IdleTimeout.D() != time.Minute || c.Appliance.ShutdownTimeout.D() != 2*time.Second {
 		t.Errorf("defaults: %+v", c.Appliance)
 	}
-	c, err = decodeConfig("t.toml", []byte("[appliance]\ntalk_mode = \"toggle\"\nidle_timeout = \"90s\"\n"))
+	c, err = Decode("t.toml", []byte("[appliance]\ntalk_mode = \"toggle\"\nidle_timeout = \"90s\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Appliance.TalkMode != talkToggle || c.Appliance.IdleTimeout.D() != 90*time.Second {
+	if c.Appliance.TalkMode != TalkToggle || c.Appliance.IdleTimeout.D() != 90*time.Second {
 		t.Errorf("decoded: %+v", c.Appliance)
 	}
 }
@@ -150,49 +146,7 @@ func TestSecretMasking(t *testing.T) {
 	if o.In.APIKey != secret || o.In.Tokens[0] != secret || o.List[0].APIKey != secret || o.Map["a"].APIKey != secret {
 		t.Errorf("masking changed the original: %+v", o)
 	}
-	if got := maskSecret("ek_abcdefghijklmnop"); got != "ek_***(19 chars)" {
+	if got := MaskSecret("ek_abcdefghijklmnop"); got != "ek_***(19 chars)" {
 		t.Errorf("maskSecret = %q", got)
-	}
-}
-
-func TestCheckConfigCommand(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.toml")
-	if err := os.WriteFile(good, []byte("[appliance]\ntalk_mode = \"toggle\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.toml")
-	if err := os.WriteFile(bad, []byte("[appliance]\ntalk_mod = \"toggle\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out, errb bytes.Buffer
-	code := Main(context.Background(), []string{"check-config", good}, &Env{Stdout: &out, Stderr: &errb})
-	if code != 0 {
-		t.Fatalf("check-config good: exit %d, stderr %s", code, errb.String())
-	}
-	for _, want := range []string{"OK", `talk_mode = 'toggle'`, `idle_timeout = '1m'`} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
-		}
-	}
-	// The printed effective config must itself be a valid config with the same values.
-	c1, err := decodeConfig("printed", out.Bytes())
-	if err != nil {
-		t.Fatalf("printed config does not load: %v\n%s", err, out.String())
-	}
-	c0, _ := loadConfig(good)
-	if !reflect.DeepEqual(c0, c1) {
-		t.Errorf("printed config differs from the loaded one:\n%+v\n%+v", c0, c1)
-	}
-
-	out.Reset()
-	errb.Reset()
-	code = Main(context.Background(), []string{"check-config", bad}, &Env{Stdout: &out, Stderr: &errb})
-	if code != 1 || !strings.Contains(errb.String(), bad+`:2:1: unknown key "appliance.talk_mod"`) {
-		t.Errorf("check-config bad: exit %d, stderr %q", code, errb.String())
-	}
-	code = Main(context.Background(), []string{"check-config", filepath.Join(dir, "missing.toml")}, &Env{Stdout: &out, Stderr: &errb})
-	if code != 1 {
-		t.Errorf("check-config on a missing file: exit %d", code)
 	}
 }

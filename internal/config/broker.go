@@ -1,0 +1,76 @@
+package config
+
+import (
+	"net"
+	"time"
+)
+
+// Broker is the [broker] section: the reference key broker (`edgevoice-broker`) a
+// fleet operator runs on a server. Its upstream (profile, resource, deployment, the model
+// API key as credential, session defaults) is the [provisioning] section of the same file.
+type Broker struct {
+	// Address to listen on, e.g. ":8443" with TLS, or "127.0.0.1:8080" behind a TLS
+	// reverse proxy.
+	Listen string `toml:"listen"`
+	// PEM certificate (chain) for HTTPS. Empty: plain HTTP, only behind a proxy that
+	// terminates TLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	// PEM private key of tls_cert_file.
+	TLSKeyFile string `toml:"tls_key_file"`
+	// PEM CA that signs device client certificates (needs tls_cert_file). A device that
+	// presents a certificate it signed, with a device record's name as common name, needs
+	// no token. Empty: tokens only.
+	ClientCAFile string `toml:"client_ca_file"`
+	// Directory of device records (one NAME.json each, holding only the SHA-256 of the
+	// device token); `edgevoice-broker add-device NAME` adds one. Share it between broker
+	// instances to scale out.
+	DevicesDir string `toml:"devices_dir"`
+	// Keys each device may get per minute (per broker instance).
+	RatePerMinute float64 `toml:"rate_per_minute"`
+	// Keys a device may get in a burst above the rate.
+	RateBurst int `toml:"rate_burst"`
+	// Pin the session defaults of [provisioning] (instructions, voice, tools): devices
+	// cannot change them. false lets a device send its own.
+	PinSession bool `toml:"pin_session"`
+	// Longest time to read a request's headers (slow clients are dropped).
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+}
+
+func (c *Broker) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.DevicesDir == "" {
+		c.DevicesDir = "/var/lib/edgevoice-broker/devices"
+	}
+	if c.RatePerMinute == 0 {
+		c.RatePerMinute = 6
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = 3
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = Duration(10 * time.Second)
+	}
+}
+
+func (c *Broker) validate(p *sectionProblems) {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		p.add("listen", "%q: want HOST:PORT, e.g. \":8443\" or \"127.0.0.1:8080\"", c.Listen)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		p.add("tls_key_file", "set both tls_cert_file and tls_key_file, or neither")
+	}
+	if c.ClientCAFile != "" && c.TLSCertFile == "" {
+		p.add("client_ca_file", "client certificates need HTTPS: set tls_cert_file and tls_key_file too")
+	}
+	if c.RatePerMinute <= 0 || c.RatePerMinute > 6000 {
+		p.add("rate_per_minute", "%g out of range (>0 to 6000)", c.RatePerMinute)
+	}
+	if c.RateBurst < 1 || c.RateBurst > 1000 {
+		p.add("rate_burst", "%d out of range (1 to 1000)", c.RateBurst)
+	}
+	if c.ReadHeaderTimeout.D() <= 0 {
+		p.add("read_header_timeout", "must be positive")
+	}
+}
