@@ -83,21 +83,11 @@ func (c *Config) validate(name string, idx map[string]keyPos) error {
 	c.Appliance.validate(p.section("appliance"))
 	c.Board.validate(p.section("board"))
 	c.Audio.validate(p.section("audio"))
-	c.Provisioning.validate(p.section("provisioning"), idx == nil || hasTable(idx, "provisioning"))
+	c.Provisioning.validate(p.section("provisioning"), c.Provisioning.configured())
 	c.Broker.validate(p.section("broker"))
 	c.Session.validate(p.section("session"))
 	c.RTC.validate(p.section("rtc"))
 	return p.err()
-}
-
-// hasTable reports whether the file sets any key of the table.
-func hasTable(idx map[string]keyPos, table string) bool {
-	for k := range idx {
-		if strings.HasPrefix(k, table+".") || k == table {
-			return true
-		}
-	}
-	return false
 }
 
 // Duration is a time.Duration that decodes from TOML strings such as "5s" or "150ms".

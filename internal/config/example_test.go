@@ -28,9 +28,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The example shows the defaults, and a broker URL: profile "broker" needs one.
 	def := *Default()
-	def.Provisioning.BrokerURL = "https://keys.example.com"
 	g := &docGen{docs: docs}
 	got := g.generate(&def)
 	for _, m := range g.missing {
@@ -161,8 +159,7 @@ func (g *docGen) generate(c *Config) []byte {
 # ` + "`make configs`" + `; a test fails when it drifts. Copy it to /etc/edgevoice/edgevoice.toml
 # and change what you need: a key left out takes the default shown here. Check a file
 # with ` + "`edgevoice check-config FILE`" + ` (unknown keys and bad values are reported as
-# FILE:LINE:COL; the effective config is printed with secrets masked). broker_url is an
-# example, not a default: profile "broker" needs the URL of your broker.
+# FILE:LINE:COL; the effective config is printed with secrets masked).
 #
 # Durations are strings with a unit: "250ms", "5s", "1m".
 `)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -142,10 +143,17 @@ var PreviewRegions = []string{"eastus2", "swedencentral"}
 // DefaultKeySocket is the key daemon's default socket.
 const DefaultKeySocket = "/run/edgevoice/keys.sock"
 
-// validate checks the values; used says the file has a [provisioning] section (or the
-// values come from flags), so what a profile needs (a broker URL, a resource, a model)
-// is required too. A file without the section is one for `edgevoice run`, which only
-// talks to the key socket.
+// configured reports whether any value differs from the defaults: the file (or the
+// flags) set up the key daemon, so what its profile needs is required too. A config
+// with the default [provisioning] is one for `edgevoice run`, which only talks to the
+// key socket (and the daemon refuses to start without a broker URL).
+func (c *Provisioning) configured() bool {
+	var d Provisioning
+	d.setDefaults()
+	return !reflect.DeepEqual(*c, d)
+}
+
+// validate checks the values; used: see configured.
 func (c *Provisioning) validate(p *sectionProblems, used bool) {
 	profileOK := slices.Contains(Profiles, c.Profile)
 	if !profileOK {

@@ -55,7 +55,7 @@ typo = 1
 		},
 		{
 			name: "broker profile without broker_url",
-			doc:  "[provisioning]\nprofile = \"broker\"\n",
+			doc:  "[provisioning]\nprofile = \"broker\"\ncredential_file = \"/etc/edgevoice/credential\"\n",
 			want: []string{`x.toml:1:2: key "provisioning.broker_url": profile "broker" needs the broker's URL (such as "https://keys.example.com")`},
 		},
 		{
@@ -178,16 +178,20 @@ func TestAcceptedConfigs(t *testing.T) {
 	}
 }
 
-// TestValidateWithoutFile: Validate (after flags changed values) says which key, with
-// no position, and requires what the provisioning profile needs.
+// TestValidateWithoutFile: Validate (after flags changed values) names the key, without
+// a position; the profile's needs are required once [provisioning] is set up at all.
 func TestValidateWithoutFile(t *testing.T) {
 	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+	c.Provisioning.CredentialFile = "/etc/edgevoice/credential"
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), `config: key "provisioning.broker_url": profile "broker" needs`) {
-		t.Errorf("defaults without a broker URL: %v", err)
+		t.Errorf("a set-up broker profile without a broker URL: %v", err)
 	}
 	c.Provisioning.BrokerURL = "https://keys.example.com"
 	if err := c.Validate(); err != nil {
-		t.Errorf("defaults with a broker URL: %v", err)
+		t.Errorf("with a broker URL: %v", err)
 	}
 }

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/edgevoice/edgevoice/internal/config"
+)
+
+// ConfigFlag registers the -config flag every command that reads the config has; its
+// default is $EDGEVOICE_CONFIG, else config.DefaultPath.
+func ConfigFlag(fs *flag.FlagSet, env *Env) *string {
+	return fs.String("config", config.Path(env.Getenv), "config `file` (default $"+config.EnvVar+", else "+config.DefaultPath+")")
+}
+
+// CheckConfig is the check-config command every binary has, so that each one accepts and
+// rejects exactly the same files.
+func CheckConfig() *Command {
+	return &Command{
+		Name:    "check-config",
+		Args:    "[FILE]",
+		Summary: "validate a config file and print the effective config (secrets masked)",
+		Help: "Decodes FILE (or -config FILE; default $" + config.EnvVar + ", else " + config.DefaultPath + ") strictly\n" +
+			"and reports every problem: unknown keys, wrong types, values out of range and\n" +
+			"settings that cannot work, each as FILE:LINE:COL with its key. Then prints the\n" +
+			"effective config, with defaults filled in and secrets masked.",
+		MaxArgs: 1,
+		Flags: func(fs *flag.FlagSet, env *Env) RunFunc {
+			path := ConfigFlag(fs, env)
+			quiet := fs.Bool("q", false, "only validate; print nothing when the file is fine")
+			return func(_ context.Context, args []string) error {
+				if len(args) == 1 {
+					explicit := false
+					fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+					if explicit && *path != args[0] {
+						return Usagef("give the file once: -config %s or %s", *path, args[0])
+					}
+					*path = args[0]
+				}
+				c, err := config.Load(*path)
+				if err != nil {
+					return err
+				}
+				if *quiet {
+					return nil
+				}
+				out, err := config.Encode(c.Masked())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "# %s: OK; effective config (defaults filled in, secrets masked)\n", *path)
+				_, err = env.Stdout.Write(out)
+				return err
+			}
+		},
+	}
+}
