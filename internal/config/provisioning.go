@@ -143,14 +143,17 @@ var PreviewRegions = []string{"eastus2", "swedencentral"}
 // DefaultKeySocket is the key daemon's default socket.
 const DefaultKeySocket = "/run/edgevoice/keys.sock"
 
-// configured reports whether any value differs from the defaults: the file (or the
-// flags) set up the key daemon, so what its profile needs is required too. A config
-// with the default [provisioning] is one for `edgevoice run`, which only talks to the
-// key socket (and the daemon refuses to start without a broker URL).
+// configured reports whether a value the key daemon uses differs from the defaults: the
+// file (or the flags) set up the daemon, so what its profile needs is required too. A
+// config with the default [provisioning] (socket aside, which the appliance uses too) is
+// one for `edgevoice run`, which only talks to the key socket; the daemon refuses to
+// start without what its profile needs.
 func (c *Provisioning) configured() bool {
 	var d Provisioning
 	d.setDefaults()
-	return !reflect.DeepEqual(*c, d)
+	cp := *c
+	cp.Socket = d.Socket
+	return !reflect.DeepEqual(cp, d)
 }
 
 // validate checks the values; used: see configured.

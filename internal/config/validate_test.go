@@ -168,6 +168,7 @@ func TestAcceptedConfigs(t *testing.T) {
 		"[provisioning]\nbroker_url = \"https://keys.example.com\"\ncredential_file = \"/etc/edgevoice/credential\"\n",
 		"[provisioning]\nprofile = \"azure\"\nresource = \"contoso\"\ndeployment = \"gpt-realtime\"\n",
 		"[provisioning]\nprofile = \"openai\"\n",
+		"[provisioning]\nsocket = \"/tmp/keys.sock\"\n", // a file for run: the socket only
 		"[audio]\ncapture_channels = 4\nmixer = \"delay-sum\"\nmixer_channels = [0, 3]\nmixer_delays = [0, 2]\n",
 		"[audio]\ninput_file = \"in.wav\"\nmixer_channels = [5]\n",
 		"[board]\nkind = \"sim\"\n[board.mute]\npin = \"GPIO5\"\ndouble_click = \"400ms\"",
