@@ -13,27 +13,41 @@ import (
 	"github.com/edgevoice/edgevoice/provisioning"
 )
 
-// TestProvisiondBuildDeps: the key-daemon build (tag provisiond, what
-// edgevoice-provisioning.service runs) links none of the WebRTC, audio, codec or GPIO
-// code, so it builds without cgo.
+// TestProvisiondBuildDeps: the key daemon (what edgevoice-provisioning.service runs)
+// links none of the WebRTC, audio, codec or GPIO code and not the broker, so it builds
+// without cgo.
 func TestProvisiondBuildDeps(t *testing.T) {
-	cmd := exec.Command("go", "list", "-tags", "provisiond", "-deps", "./cmd/edgevoice")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list -tags provisiond: %v\n%s", err, out)
-	}
-	deps := strings.Fields(string(out))
-	if len(deps) < 20 {
-		t.Fatalf("go list found only %d deps", len(deps))
-	}
+	deps := goListDeps(t, "./cmd/edgevoice-provisiond", "CGO_ENABLED=0")
 	for _, d := range deps {
 		rel := strings.TrimPrefix(d, modulePath+"/")
-		for _, bad := range []string{"github.com/pion/", "github.com/gen2brain/malgo", "gopkg.in/hraban/", "periph.io/", "hw/", "appliance", "rtc/rtctest"} {
+		for _, bad := range []string{"github.com/pion/", "github.com/gen2brain/malgo", "gopkg.in/hraban/", "periph.io/",
+			"hw/", "appliance", "rtc/", "emulator", "internal/brokercmd", "provisioning/broker"} {
 			if strings.HasPrefix(d, bad) || strings.HasPrefix(rel, bad) || rel == "rtc" {
-				t.Errorf("the provisiond build depends on %s", d)
+				t.Errorf("edgevoice-provisiond depends on %s", d)
 			}
+		}
+	}
+}
+
+// TestProvisiondHasNoBrokerServer: until the broker has a package of its own the
+// provisioning package holds it, so check the linked binary: none of the broker's or
+// the device store's code is in it.
+func TestProvisiondHasNoBrokerServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	bin := buildBinary(t, "./cmd/edgevoice-provisiond", "CGO_ENABLED=0")
+	out, err := exec.Command("go", "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	syms := string(out)
+	if !strings.Contains(syms, "provisioning.NewDaemon") {
+		t.Fatalf("go tool nm lists no provisioning.NewDaemon: the symbol check would pass vacuously")
+	}
+	for _, bad := range []string{"provisioning.NewBroker", "provisioning.OpenDeviceStore", "provisioning.(*Broker).ServeHTTP"} {
+		if strings.Contains(syms, bad) {
+			t.Errorf("edgevoice-provisiond links %s (the broker server)", bad)
 		}
 	}
 }
@@ -46,16 +60,16 @@ func TestProvisiondBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	bin := buildBinary(t, "edgevoice-provisiond", "provisiond", "CGO_ENABLED=0")
+	bin := buildBinary(t, "./cmd/edgevoice-provisiond", "CGO_ENABLED=0")
 	help, _ := exec.Command(bin, "help").CombinedOutput()
-	for _, c := range []string{"provisiond", "check", "keys", "broker", "check-config", "version"} {
+	for _, c := range []string{"provisiond", "check", "keys", "check-config", "version"} {
 		if !strings.Contains(string(help), "\n  "+c+" ") {
-			t.Errorf("the provisiond build lacks %q:\n%s", c, help)
+			t.Errorf("edgevoice-provisiond lacks %q:\n%s", c, help)
 		}
 	}
-	for _, c := range []string{"run", "demo", "devices", "emulator", "pins"} {
+	for _, c := range []string{"run", "demo", "devices", "emulator", "pins", "broker"} {
 		if strings.Contains(string(help), "\n  "+c+" ") {
-			t.Errorf("the provisiond build has %q:\n%s", c, help)
+			t.Errorf("edgevoice-provisiond has %q:\n%s", c, help)
 		}
 	}
 	if out, err := exec.Command(bin, "check-config", "../../configs/edgevoice.toml").CombinedOutput(); err != nil {
@@ -98,7 +112,7 @@ func TestProvisiondBinary(t *testing.T) {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("no key from the provisiond build: %v\n%s", err, logs.String())
+			t.Fatalf("no key from edgevoice-provisiond: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -118,5 +132,60 @@ func TestProvisiondBinary(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), srv.DeviceToken()) || strings.Contains(logs.String(), key.Value) {
 		t.Error("a token or key appears in the daemon's logs")
+	}
+}
+
+// TestSameConfigVerdicts: edgevoice check-config, edgevoice-provisiond check-config and
+// edgevoice-provisiond check accept and reject exactly the same files (one validation,
+// in internal/config), and no secret in a refused file reaches the output.
+func TestSameConfigVerdicts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries")
+	}
+	const secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+	prov := buildBinary(t, "./cmd/edgevoice-provisiond", "CGO_ENABLED=0")
+	ev := buildBinary(t, "./cmd/edgevoice")
+	dir := t.TempDir()
+	files := map[string]string{
+		"empty":        "",
+		"run only":     "[appliance]\ntalk_mode = \"toggle\"\n[provisioning]\nsocket = \"/tmp/k.sock\"\n",
+		"broker":       "[provisioning]\nbroker_url = \"https://keys.example.com\"\ncredential_file = \"/nonexistent/credential\"\n",
+		"audio format": "[audio]\ncapture_format = \"s24\"\n",
+		"mixer":        "[audio]\ncapture_channels = 2\nmixer_channels = [2]\n",
+		"rtc":          "[rtc]\nopus_rate = 44100\n",
+		"session":      "[session]\nturn_detection = \"vad\"\n",
+		"no url":       "[provisioning]\nprofile = \"broker\"\ncredential_file = \"/etc/edgevoice/credential\"\n",
+		"azure":        "[provisioning]\nprofile = \"azure\"\n",
+		"http":         "[provisioning]\nbroker_url = \"http://keys.example.com\"\n",
+		"key as file":  "[provisioning]\nbroker_url = \"https://keys.example.com\"\ncredential_file = \"" + secret + "\"\n",
+		"unknown key":  "[audio]\ncapture_devcie = \"hw:1\"\n",
+	}
+	for name, doc := range files {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".toml")
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		evOut, evErr := exec.Command(ev, "check-config", "-q", path).CombinedOutput()
+		provOut, provErr := exec.Command(prov, "check-config", "-q", "-config", path).CombinedOutput()
+		// check fails later for a good file (no credential, no network): only the config
+		// step is compared.
+		checkOut, _ := exec.Command(prov, "check", "-config", path).CombinedOutput()
+		checkRejects := strings.Contains(string(checkOut), "config ........ FAILED")
+		wantOK := name == "empty" || name == "run only" || name == "broker"
+		if (evErr == nil) != wantOK {
+			t.Errorf("%s: edgevoice check-config: %v, want accepted %v", name, evErr, wantOK)
+		}
+		if (evErr == nil) != (provErr == nil) || (evErr == nil) == checkRejects {
+			t.Errorf("%s: edgevoice check-config %v, edgevoice-provisiond check-config %v, check rejects the config %v\n%s\n%s\n%s",
+				name, evErr, provErr, checkRejects, evOut, provOut, checkOut)
+		}
+		if evErr != nil && !strings.Contains(string(evOut), path+":") {
+			t.Errorf("%s: the error has no FILE:LINE:COL:\n%s", name, evOut)
+		}
+		for _, out := range [][]byte{evOut, provOut, checkOut} {
+			if strings.Contains(string(out), "abcdefghij") {
+				t.Errorf("%s: the output echoes the secret:\n%s", name, out)
+			}
+		}
 	}
 }

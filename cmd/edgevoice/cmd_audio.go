@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (
@@ -15,81 +13,81 @@ import (
 
 	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
 )
 
-func init() {
-	register(&command{name: "devices", summary: "list audio capture and playback devices with their native formats", run: runDevices})
-	register(&command{name: "record", summary: "record the raw multi-channel microphone to a WAV file", run: runRecord})
-	register(&command{name: "play", summary: "play a WAV file on the speaker", run: runPlay})
-	register(&command{name: "levels", summary: "live per-channel microphone level meter with clipping warnings", run: runLevels})
+// audioCommands are the audio diagnostics: devices, record, play, levels.
+func audioCommands() []*cli.Command {
+	return []*cli.Command{
+		{Name: "devices", Summary: "list audio capture and playback devices with their native formats", Flags: devicesFlags},
+		{Name: "record", Args: "OUT.wav", MinArgs: 1, MaxArgs: 1, Summary: "record the raw multi-channel microphone to a WAV file", Flags: recordFlags},
+		{Name: "play", Args: "FILE.wav", MinArgs: 1, MaxArgs: 1, Summary: "play a WAV file on the speaker", Flags: playFlags},
+		{Name: "levels", Summary: "live per-channel microphone level meter with clipping warnings", Flags: levelsFlags},
+	}
 }
 
-// audioFlags are the device flags the audio subcommands share. Their defaults come from
-// the [audio] section of -config when that file exists; flags given override it.
+// audioFlags are the device flags the audio commands share. Their defaults come from
+// the [audio] section of -config ($EDGEVOICE_CONFIG) when that file exists; flags given
+// override it.
 type audioFlags struct {
-	fs                *flag.FlagSet
-	config            string
-	backend, device   string
-	rate, channels    int
-	format            string
-	period            time.Duration
-	playback          bool // the device flags describe the speaker
-	resolved          audioConfig
-	explicitConfigSet bool
+	fs              *flag.FlagSet
+	config          string
+	backend, device string
+	rate, channels  int
+	format          string
+	period          time.Duration
+	playback        bool // the device flags describe the speaker
+	resolved        config.Audio
 }
 
-func newAudioFlags(name string, env *Env, playback bool) *audioFlags {
-	a := &audioFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError), playback: playback}
-	a.fs.SetOutput(env.Stderr)
-	a.fs.StringVar(&a.config, "config", defaultConfigPath, "config file whose [audio] section gives the defaults (the default file is ignored when missing; \"\" = built-in defaults)")
-	a.fs.StringVar(&a.backend, "backend", "", `audio system: auto, alsa, pulse or null (default from config: "auto")`)
-	a.fs.StringVar(&a.device, "device", "", "device name substring or ALSA PCM such as hw:2,0 (default from config: the default device)")
-	a.fs.IntVar(&a.rate, "rate", 0, "sample rate in Hz (default from config: 48000)")
-	a.fs.IntVar(&a.channels, "channels", 0, "channels 1-8 (default from config)")
-	a.fs.StringVar(&a.format, "format", "", "sample format s16, s32 or f32 (default from config)")
-	a.fs.DurationVar(&a.period, "period", 0, "device period (default from config: 10ms)")
+func newAudioFlags(fs *flag.FlagSet, env *cli.Env, playback bool) *audioFlags {
+	a := &audioFlags{fs: fs, playback: playback}
+	fs.StringVar(&a.config, "config", config.Path(env.Getenv), "config `file` whose [audio] section gives the defaults (the default file is ignored when missing; \"\" = built-in defaults)")
+	fs.StringVar(&a.backend, "backend", "", `audio system: auto, alsa, pulse or null (default from config: "auto")`)
+	fs.StringVar(&a.device, "device", "", "device name substring or ALSA PCM such as hw:2,0 (default from config: the default device)")
+	fs.IntVar(&a.rate, "rate", 0, "sample rate in Hz (default from config: 48000)")
+	fs.IntVar(&a.channels, "channels", 0, "channels 1-8 (default from config)")
+	fs.StringVar(&a.format, "format", "", "sample format s16, s32 or f32 (default from config)")
+	fs.DurationVar(&a.period, "period", 0, "device period (default from config: 10ms)")
 	return a
 }
 
-// parse parses args and merges them over the config file's [audio] section.
-func (a *audioFlags) parse(args []string) error {
-	if err := a.fs.Parse(args); err != nil {
-		return errUsage
-	}
-	a.fs.Visit(func(f *flag.Flag) { a.explicitConfigSet = a.explicitConfigSet || f.Name == "config" })
-	var c audioConfig
-	if _, err := os.Stat(a.config); a.config != "" && (err == nil || a.explicitConfigSet) {
-		full, err := loadConfig(a.config)
+// resolve merges the parsed flags over the config file's [audio] section.
+func (a *audioFlags) resolve() error {
+	explicit := a.config != config.DefaultPath
+	c := config.Default()
+	if _, err := os.Stat(a.config); a.config != "" && (err == nil || explicit) {
+		full, err := config.Load(a.config)
 		if err != nil {
 			return err
 		}
-		c = full.Audio
+		c = full
 	}
-	c.setDefaults()
+	ac := &c.Audio
 	if a.backend != "" {
-		c.Backend = a.backend
+		ac.Backend = a.backend
 	}
 	if a.period != 0 {
-		c.Period = duration(a.period)
+		ac.Period = config.Duration(a.period)
 	}
 	if a.playback {
-		set(&c.PlaybackDevice, a.device)
-		setInt(&c.PlaybackRate, a.rate)
-		setInt(&c.PlaybackChannels, a.channels)
-		set(&c.PlaybackFormat, a.format)
+		set(&ac.PlaybackDevice, a.device)
+		setInt(&ac.PlaybackRate, a.rate)
+		setInt(&ac.PlaybackChannels, a.channels)
+		set(&ac.PlaybackFormat, a.format)
 	} else {
-		set(&c.CaptureDevice, a.device)
-		setInt(&c.CaptureRate, a.rate)
-		setInt(&c.CaptureChannels, a.channels)
-		set(&c.CaptureFormat, a.format)
-		c.MixerChannels, c.MixerDelays = nil, nil // the mixer is not used here
-		c.Mixer = "average"
-		c.setDefaults()
+		set(&ac.CaptureDevice, a.device)
+		setInt(&ac.CaptureRate, a.rate)
+		setInt(&ac.CaptureChannels, a.channels)
+		set(&ac.CaptureFormat, a.format)
+		ac.MixerChannels, ac.MixerDelays = []int{}, []int{} // the mixer is not used here
+		ac.Mixer = "average"
 	}
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return fmt.Errorf("audio settings: %w", err)
 	}
-	a.resolved = c
+	a.resolved = *ac
 	return nil
 }
 
@@ -105,14 +103,14 @@ func setInt(p *int, v int) {
 	}
 }
 
-func runDevices(_ context.Context, env *Env) error {
-	a := newAudioFlags("devices", env, false)
-	if err := a.parse(env.Args); err != nil {
+func devicesFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+	a := newAudioFlags(fs, env, false)
+	return func(context.Context, []string) error { return runDevices(env, a) }
+}
+
+func runDevices(env *cli.Env, a *audioFlags) error {
+	if err := a.resolve(); err != nil {
 		return err
-	}
-	if a.fs.NArg() != 0 {
-		fmt.Fprintln(env.Stderr, "usage: edgevoice devices [-backend B] [-config FILE]")
-		return errUsage
 	}
 	b, _ := audio.ParseBackend(a.resolved.Backend)
 	devs, err := audio.ListDevices(b)
@@ -150,28 +148,29 @@ func runDevices(_ context.Context, env *Env) error {
 	return nil
 }
 
-func runRecord(ctx context.Context, env *Env) error {
-	a := newAudioFlags("record", env, false)
-	seconds := a.fs.Float64("seconds", 5, "how long to record")
-	if err := a.parse(env.Args); err != nil {
-		return err
+func recordFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+	a := newAudioFlags(fs, env, false)
+	seconds := fs.Float64("seconds", 5, "how long to record")
+	return func(ctx context.Context, args []string) error {
+		if *seconds <= 0 {
+			return cli.Usagef("-seconds %v: want a positive number", *seconds)
+		}
+		if err := a.resolve(); err != nil {
+			return err
+		}
+		o := captureOpts(&a.resolved)
+		// The file gets exactly what the device delivers, in its own format.
+		switch o.Format.Sample {
+		case audio.S16:
+			return record[int16](ctx, env, o, *seconds, args[0])
+		case audio.S32:
+			return record[int32](ctx, env, o, *seconds, args[0])
+		}
+		return record[float32](ctx, env, o, *seconds, args[0])
 	}
-	if a.fs.NArg() != 1 || *seconds <= 0 {
-		fmt.Fprintln(env.Stderr, "usage: edgevoice record [-seconds N] [-device D] [-rate R] [-channels C] [-format s16|s32|f32] out.wav")
-		return errUsage
-	}
-	o := a.resolved.captureOpts()
-	// The file gets exactly what the device delivers, in its own format.
-	switch o.Format.Sample {
-	case audio.S16:
-		return record[int16](ctx, env, o, *seconds, a.fs.Arg(0))
-	case audio.S32:
-		return record[int32](ctx, env, o, *seconds, a.fs.Arg(0))
-	}
-	return record[float32](ctx, env, o, *seconds, a.fs.Arg(0))
 }
 
-func record[T audio.Sample](ctx context.Context, env *Env, o audio.Opts, seconds float64, path string) error {
+func record[T audio.Sample](ctx context.Context, env *cli.Env, o audio.Opts, seconds float64, path string) error {
 	frames := int(seconds * float64(o.Format.Rate))
 	// A ring that holds the whole recording (up to 10 s): a slow disk then cannot drop audio.
 	o.RingFrames = max(o.Format.Rate/2, min(frames, 10*o.Format.Rate))
@@ -236,16 +235,15 @@ func toFloat[T audio.Sample](v T) float64 {
 	return 0
 }
 
-func runPlay(ctx context.Context, env *Env) error {
-	a := newAudioFlags("play", env, true)
-	if err := a.parse(env.Args); err != nil {
+func playFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+	a := newAudioFlags(fs, env, true)
+	return func(ctx context.Context, args []string) error { return runPlay(ctx, env, a, args[0]) }
+}
+
+func runPlay(ctx context.Context, env *cli.Env, a *audioFlags, path string) error {
+	if err := a.resolve(); err != nil {
 		return err
 	}
-	if a.fs.NArg() != 1 {
-		fmt.Fprintln(env.Stderr, "usage: edgevoice play [-device D] file.wav")
-		return errUsage
-	}
-	path := a.fs.Arg(0)
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -255,9 +253,9 @@ func runPlay(ctx context.Context, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	o := a.resolved.playbackOpts()
+	o := playbackOpts(&a.resolved)
 	o.Format = info.Format // the device plays the file's own format (the backend converts if it must)
-	o.PeriodFrames = a.resolved.periodFrames(info.Format.Rate)
+	o.PeriodFrames = a.resolved.PeriodFrames(info.Format.Rate)
 	o.RingFrames = a.resolved.PlaybackQueuePeriods * o.PeriodFrames
 	switch info.Format.Sample {
 	case audio.S16:
@@ -268,7 +266,7 @@ func runPlay(ctx context.Context, env *Env) error {
 	return play[float32](ctx, env, o, path)
 }
 
-func play[T audio.Sample](ctx context.Context, env *Env, o audio.Opts, path string) error {
+func play[T audio.Sample](ctx context.Context, env *cli.Env, o audio.Opts, path string) error {
 	src, err := audio.OpenWAVSource[T](path, false)
 	if err != nil {
 		return err
@@ -305,27 +303,32 @@ func play[T audio.Sample](ctx context.Context, env *Env, o audio.Opts, path stri
 	return nil
 }
 
-func runLevels(ctx context.Context, env *Env) error {
-	a := newAudioFlags("levels", env, false)
-	interval := a.fs.Duration("interval", 200*time.Millisecond, "how often to print the levels")
-	seconds := a.fs.Float64("seconds", 0, "stop after this long (0: until Ctrl-C)")
-	if err := a.parse(env.Args); err != nil {
-		return err
+func levelsFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+	a := newAudioFlags(fs, env, false)
+	interval := fs.Duration("interval", 200*time.Millisecond, "how often to print the levels")
+	seconds := fs.Float64("seconds", 0, "stop after this long (0: until Ctrl-C)")
+	return func(ctx context.Context, _ []string) error {
+		if *interval <= 0 {
+			return cli.Usagef("-interval %v: want a positive duration", *interval)
+		}
+		if err := a.resolve(); err != nil {
+			return err
+		}
+		return runLevels(ctx, env, a, *interval, *seconds)
 	}
-	if a.fs.NArg() != 0 || *interval <= 0 {
-		fmt.Fprintln(env.Stderr, "usage: edgevoice levels [-device D] [-channels C] [-interval 200ms] [-seconds N]")
-		return errUsage
-	}
-	o := a.resolved.captureOpts()
+}
+
+func runLevels(ctx context.Context, env *cli.Env, a *audioFlags, interval time.Duration, seconds float64) error {
+	o := captureOpts(&a.resolved)
 	c, err := audio.OpenCapture[float32](o)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	fmt.Fprintf(env.Stderr, "levels of %v (%v); Ctrl-C stops\n", c.Device(), o.Format)
-	if *seconds > 0 {
+	if seconds > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(*seconds*float64(time.Second)))
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(seconds*float64(time.Second)))
 		defer cancel()
 	}
 	ch := o.Format.Channels

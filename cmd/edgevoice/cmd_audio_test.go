@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,9 @@ import (
 
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/audio/audiotest"
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/cli/clitest"
+	"github.com/edgevoice/edgevoice/internal/config"
 )
 
 // audioRig points ALSA at file-backed test devices (package audiotest) and returns the
@@ -28,10 +33,29 @@ func audioRig(t *testing.T) string {
 	return dir
 }
 
-func runAudioCmd(t *testing.T, run func(context.Context, *Env) error, args ...string) (string, string, error) {
+// runAudioCmd runs one command of the table as Main does, but returns the command's
+// error itself (tests check its type).
+func runAudioCmd(t *testing.T, name string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
+	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: os.Getenv}
+	var c *cli.Command
+	for _, x := range app.Commands {
+		if x.Name == name {
+			c = x
+		}
+	}
+	if c == nil {
+		t.Fatalf("no command %q", name)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	run := c.Flags(fs, env)
+	pos, err := cli.ParseInterspersed(fs, args)
+	if err != nil {
+		t.Fatalf("%s %q: %v", name, args, err)
+	}
+	err = run(context.Background(), pos)
 	return out.String(), errb.String(), err
 }
 
@@ -50,7 +74,7 @@ func audioSignal(n int) []int32 {
 
 func TestDevicesCommand(t *testing.T) {
 	audioRig(t)
-	out, _, err := runAudioCmd(t, runDevices, "-config", "", "-backend", "alsa")
+	out, _, err := runAudioCmd(t, "devices", "-config", "", "-backend", "alsa")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +107,8 @@ func TestRecordCommand(t *testing.T) {
 	cfg := filepath.Join(dir, "edgevoice.toml")
 	os.WriteFile(cfg, []byte("[audio]\nbackend = \"alsa\"\ncapture_device = \"file mic\"\ncapture_channels = 4\ncapture_format = \"s32\"\n"), 0o644)
 	out := filepath.Join(dir, "rec.wav")
-	_, stderr, err := runAudioCmd(t, runRecord, "-config", cfg, "-seconds", "0.1", out)
+	// The flags come after the file name: they are honoured (4800 frames = 0.1 s).
+	_, stderr, err := runAudioCmd(t, "record", out, "-config", cfg, "-seconds", "0.1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -112,13 +137,11 @@ func TestRecordCommand(t *testing.T) {
 
 func TestRecordUnknownDevice(t *testing.T) {
 	audioRig(t)
-	_, _, err := runAudioCmd(t, runRecord, "-config", "", "-backend", "alsa", "-device", "ReSpeaker 4-Mic", filepath.Join(t.TempDir(), "x.wav"))
+	_, _, err := runAudioCmd(t, "record", "-config", "", "-backend", "alsa", "-device", "ReSpeaker 4-Mic", filepath.Join(t.TempDir(), "x.wav"))
 	if !errors.Is(err, audio.ErrNoDevice) || !strings.Contains(err.Error(), `"Test file mic" (filemic)`) {
 		t.Fatalf("err = %v; want ErrNoDevice listing the devices", err)
 	}
-	if _, _, err := runAudioCmd(t, runRecord, "-config", ""); !errors.Is(err, errUsage) {
-		t.Errorf("record without a file: %v, want errUsage", err)
-	}
+	clitest.CheckArgCount(t, app, "record", "-config", "")
 }
 
 func TestPlayCommand(t *testing.T) {
@@ -138,7 +161,7 @@ func TestPlayCommand(t *testing.T) {
 	}
 	w.Write(context.Background(), s16)
 	w.Close()
-	_, stderr, err := runAudioCmd(t, runPlay, "-config", "", "-backend", "alsa", "-device", "filespk", in)
+	_, stderr, err := runAudioCmd(t, "play", "-config", "", "-backend", "alsa", "-device", "filespk", in)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -177,7 +200,7 @@ func TestLevelsCommand(t *testing.T) {
 	}
 	b, _ := binary.Append(nil, binary.LittleEndian, s)
 	os.WriteFile(audiotest.In(dir), b, 0o644)
-	out, stderr, err := runAudioCmd(t, runLevels, "-config", "", "-backend", "alsa", "-device", "filemic", "-channels", "2", "-rate", "48000", "-interval", "50ms", "-seconds", "0.05")
+	out, stderr, err := runAudioCmd(t, "levels", "-config", "", "-backend", "alsa", "-device", "filemic", "-channels", "2", "-rate", "48000", "-interval", "50ms", "-seconds", "0.05")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -192,43 +215,19 @@ func TestLevelsCommand(t *testing.T) {
 	}
 }
 
-func TestAudioConfigValidate(t *testing.T) {
-	var ok audioConfig
-	ok.setDefaults()
-	if err := ok.validate(); err != nil {
-		t.Fatalf("defaults do not validate: %v", err)
-	}
-	if o := ok.playbackOpts(); o.PeriodFrames != 480 || o.RingFrames != 4*480 || o.Periods != 3 {
+// TestAudioOpts: the [audio] section maps onto hw/audio's options.
+func TestAudioOpts(t *testing.T) {
+	c := config.Default().Audio
+	if o := playbackOpts(&c); o.PeriodFrames != 480 || o.RingFrames != 4*480 || o.Periods != 3 {
 		t.Errorf("playback opts from defaults: %+v", o)
 	}
-	for _, tc := range []struct {
-		edit func(*audioConfig)
-		want string
-	}{
-		{func(c *audioConfig) { c.Backend = "oss" }, "backend"},
-		{func(c *audioConfig) { c.CaptureChannels = 9 }, "capture_rate/capture_channels"},
-		{func(c *audioConfig) { c.PlaybackFormat = "s24" }, "playback_format"},
-		{func(c *audioConfig) { c.CaptureChannels, c.MixerChannels = 4, []int{4} }, "mixer_channels count from 0"},
-		{func(c *audioConfig) { c.Mixer = "beam" }, "mixer"},
-		{func(c *audioConfig) { c.Period = duration(time.Millisecond) }, "period"},
-		{func(c *audioConfig) { c.BufferPeriods = 1 }, "buffer_periods"},
-		{func(c *audioConfig) { c.PlaybackQueuePeriods = 1 }, "playback_queue_periods"},
-		{func(c *audioConfig) { c.ReopenMaxBackoff = duration(time.Millisecond) }, "reopen_min_backoff"},
-	} {
-		c := ok
-		tc.edit(&c)
-		err := c.validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v", tc.want, err)
-		}
-	}
 	// 2 periods of 5 ms, queue of 2 periods: the lowest playback latency accepted.
-	low := ok
-	low.Period, low.BufferPeriods, low.PlaybackQueuePeriods = duration(5*time.Millisecond), 2, 2
-	if err := low.validate(); err != nil {
-		t.Fatal(err)
-	}
-	if o := low.playbackOpts(); o.PeriodFrames != 240 || o.Periods != 2 || o.RingFrames != 480 {
+	c.Period, c.BufferPeriods, c.PlaybackQueuePeriods = config.Duration(5*time.Millisecond), 2, 2
+	if o := playbackOpts(&c); o.PeriodFrames != 240 || o.Periods != 2 || o.RingFrames != 480 {
 		t.Errorf("low-latency playback opts: %+v", o)
+	}
+	c.CaptureFormat, c.CaptureChannels = "s32", 4
+	if o := captureOpts(&c); o.Format != (audio.Format{Rate: 48000, Channels: 4, Sample: audio.S32}) || o.PeriodFrames != 240 {
+		t.Errorf("capture opts: %+v", o)
 	}
 }

@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (
@@ -18,6 +16,7 @@ import (
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
+	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 	"github.com/edgevoice/edgevoice/rtc/events"
@@ -32,38 +31,35 @@ var demoQuestion []byte
 
 const demoUserText = "What is the weather like in Lisbon today?"
 
-func init() {
-	register(&command{name: "demo", summary: "one full talk turn on a simulated board against the local emulator (no hardware, no account)", run: runDemo})
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "demo",
+		Summary: "one full talk turn on a simulated board against the local emulator (no hardware, no account)",
+		Help: "Starts the local realtime emulator and a simulated board in this process, presses the\n" +
+			"talk button, says the question (a WAV clip) into the microphone, releases the button,\n" +
+			"and records the spoken answer (the emulator answers with the turn's own audio and a\n" +
+			"fixed transcript). Prints the states, transcript events and measured latencies.",
+		Flags: demoFlags,
+	}
 }
 
-// runDemo: edgevoice demo [-in question.wav] [-out reply.wav] [-profile openai|azure|azure-preview] [-v]
-func runDemo(ctx context.Context, env *Env) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+// demoFlags: edgevoice demo [-in question.wav] [-out reply.wav] [-profile openai|azure|azure-preview] [-v]
+func demoFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	in := fs.String("in", "", "speech to say, a WAV file (default: the bundled question)")
 	out := fs.String("out", "demo-reply.wav", "where to write the reply audio (48 kHz mono WAV)")
 	profile := fs.String("profile", "openai", `provider profile the emulator mimics: "openai", "azure" (GA) or "azure-preview"`)
 	verbose := fs.Bool("v", false, "log every step (slog, debug level) to stderr")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: edgevoice demo [flags]\n\n"+
-			"Starts the local realtime emulator and a simulated board in this process, presses the\n"+
-			"talk button, says the question (a WAV clip) into the microphone, releases the button,\n"+
-			"and records the spoken answer (the emulator answers with the turn's own audio and a\n"+
-			"fixed transcript). Prints the states, transcript events and measured latencies.\n\n")
-		fs.PrintDefaults()
+	return func(ctx context.Context, _ []string) error {
+		log := slog.New(slog.DiscardHandler)
+		if *verbose {
+			log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		d := &demo{out: env.Stdout, start: time.Now(), log: log}
+		return d.run(ctx, *in, *out, *profile)
 	}
-	if err := fs.Parse(env.Args); err != nil || fs.NArg() > 0 {
-		return errUsage
-	}
-	log := slog.New(slog.DiscardHandler)
-	if *verbose {
-		log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	d := &demo{out: env.Stdout, start: time.Now(), log: log}
-	return d.run(ctx, *in, *out, *profile)
 }
 
 type demo struct {
@@ -172,6 +168,7 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 			d.states = append(d.states, tr.To.String())
 			d.mu.Unlock()
 			d.mark("state:" + tr.To.String())
+			d.checkDone()
 		},
 		OnEvent: func(ev rtc.Event) { d.event(ev) },
 	})
@@ -271,24 +268,20 @@ func (d *demo) event(ev rtc.Event) {
 	case rtc.EventError:
 		d.printf("session error: %v", ev.Err)
 	}
-	// A second idle (after the answer) ends the demo.
 	if ev.Kind == rtc.EventSpeakingStopped {
-		go func() {
-			for i := 0; i < 200; i++ {
-				d.mu.Lock()
-				n := len(d.states)
-				last := ""
-				if n > 0 {
-					last = d.states[n-1]
-				}
-				d.mu.Unlock()
-				if last == "idle" {
-					d.mark("state:idle2")
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
+		d.checkDone()
+	}
+}
+
+// checkDone marks "state:idle2" once the answer stopped and the appliance is idle again,
+// which ends the demo. It is called from both callbacks (the transition and the event
+// may come in either order), so no goroutine has to poll for it.
+func (d *demo) checkDone() {
+	d.mu.Lock()
+	done := len(d.states) > 0 && d.states[len(d.states)-1] == "idle" && !d.marks["speaking-stopped"].IsZero()
+	d.mu.Unlock()
+	if done {
+		d.mark("state:idle2")
 	}
 }
 

@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (
@@ -9,18 +7,24 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
-func init() {
-	register(&command{name: "emulator", summary: "run the local realtime emulator (mint + SDP endpoints, WebRTC echo) on loopback", run: runEmulator})
+func emulatorCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "emulator",
+		Summary: "run the local realtime emulator (mint + SDP endpoints, WebRTC echo) on loopback",
+		Help: "Runs a local stand-in for the realtime service on loopback: the mint endpoints of\n" +
+			"the four provider profiles, the preview and GA SDP endpoints, and a WebRTC peer that\n" +
+			"answers each committed push-to-talk turn with the user's own audio. Stops on SIGINT/SIGTERM.",
+		Flags: emulatorFlags,
+	}
 }
 
-// runEmulator: edgevoice emulator [--listen 127.0.0.1:8443] [--dialect ga|preview] [fault flags]
-func runEmulator(ctx context.Context, env *Env) error {
-	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+// emulatorFlags: edgevoice emulator [-listen 127.0.0.1:8443] [-dialect ga|preview] [fault flags]
+func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (loopback only: ICE is restricted to 127.0.0.0/8)")
 	dialect := fs.String("dialect", "ga", "dialect of broker keys and the default profile: ga or preview")
 	apiKey := fs.String("api-key", rtctest.DefaultAPIKey, "long-lived `key` the mint endpoints accept (api-key header or Bearer)")
@@ -43,74 +47,59 @@ func runEmulator(ctx context.Context, env *Env) error {
 	fs.DurationVar(&f.VanishAfter, "vanish-after", 0, "make each call go silent this long after it connected (no DTLS close: the client sees disconnected/failed)")
 	fs.DurationVar(&f.SessionLifetime, "session-lifetime", 0, "end each session this long after it connected (error session_expired, then close)")
 	fs.DurationVar(&f.CloseDataChannelAfter, "close-dc-after", 0, "close each data channel this long after it opened")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: edgevoice emulator [flags]\n\n"+
-			"Runs a local stand-in for the realtime service on loopback: the mint endpoints of\n"+
-			"the four provider profiles, the preview and GA SDP endpoints, and a WebRTC peer that\n"+
-			"answers each committed push-to-talk turn with the user's own audio. Stops on SIGINT/SIGTERM.\n\n")
-		fs.PrintDefaults()
+	return func(ctx context.Context, _ []string) error {
+		d, err := provisioning.ParseDialect(*dialect)
+		if err != nil {
+			return cli.Usagef("-dialect: %v", err)
+		}
+		host, _, err := net.SplitHostPort(*listen)
+		if err != nil {
+			return cli.Usagef("bad -listen %q: %v", *listen, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return cli.Usagef("-listen %q is not a loopback address; the emulator's WebRTC side only uses 127.0.0.0/8", *listen)
+		}
+		level := slog.LevelInfo
+		if *verbose {
+			level = slog.LevelDebug
+		}
+		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+		opts := []rtctest.Option{
+			rtctest.WithLogger(log), rtctest.WithDialect(d), rtctest.WithAPIKey(*apiKey), rtctest.WithDeviceToken(*deviceToken),
+			rtctest.WithFaults(f), rtctest.WithReplyText(*reply), rtctest.WithUserTranscript(*userText),
+		}
+		if *noGA {
+			opts = append(opts, rtctest.WithoutGA())
+		}
+		if *vad {
+			opts = append(opts, rtctest.WithServerVAD(nil))
+		}
+		if *iceTCP {
+			opts = append(opts, rtctest.WithICETCP())
+		}
+		srv, err := rtctest.New(opts...)
+		if err != nil {
+			return err
+		}
+		if err := srv.Start(*listen); err != nil {
+			return err
+		}
+		u := srv.URL()
+		fmt.Fprintf(env.Stdout, "edgevoice emulator on %s (dialect %s)\n", u, d)
+		fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, provisioning.Mask(*apiKey))
+		fmt.Fprintf(env.Stdout, "  mint  azure          POST %s/openai/v1/realtime/client_secrets\n", u)
+		fmt.Fprintf(env.Stdout, "  mint  openai         POST %s/v1/realtime/client_secrets  (Bearer api key)\n", u)
+		fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)
+		fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, rtctest.DefaultPreviewModel)
+		fmt.Fprintf(env.Stdout, "  sdp   ga             POST %s/v1/realtime/calls  and  %s/openai/v1/realtime/calls\n", u, u)
+		<-ctx.Done()
+		st := srv.Stats()
+		cerr := srv.Close()
+		fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets in, %d out\n",
+			st.MintsOK, st.CallsAnswered, st.PacketsIn, st.PacketsOut)
+		if cerr != nil {
+			return fmt.Errorf("emulator: close: %w", cerr)
+		}
+		return context.Cause(ctx)
 	}
-	if err := fs.Parse(env.Args); err != nil {
-		return errUsage
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	d, err := provisioning.ParseDialect(*dialect)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, err)
-		return errUsage
-	}
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "emulator: bad --listen %q: %v\n", *listen, err)
-		return errUsage
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(env.Stderr, "emulator: --listen %q is not a loopback address; the emulator's WebRTC side only uses 127.0.0.0/8\n", *listen)
-		return errUsage
-	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	opts := []rtctest.Option{
-		rtctest.WithLogger(log), rtctest.WithDialect(d), rtctest.WithAPIKey(*apiKey), rtctest.WithDeviceToken(*deviceToken),
-		rtctest.WithFaults(f), rtctest.WithReplyText(*reply), rtctest.WithUserTranscript(*userText),
-	}
-	if *noGA {
-		opts = append(opts, rtctest.WithoutGA())
-	}
-	if *vad {
-		opts = append(opts, rtctest.WithServerVAD(nil))
-	}
-	if *iceTCP {
-		opts = append(opts, rtctest.WithICETCP())
-	}
-	srv, err := rtctest.New(opts...)
-	if err != nil {
-		return err
-	}
-	if err := srv.Start(*listen); err != nil {
-		return err
-	}
-	u := srv.URL()
-	fmt.Fprintf(env.Stdout, "edgevoice emulator on %s (dialect %s)\n", u, d)
-	fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, provisioning.Mask(*apiKey))
-	fmt.Fprintf(env.Stdout, "  mint  azure          POST %s/openai/v1/realtime/client_secrets\n", u)
-	fmt.Fprintf(env.Stdout, "  mint  openai         POST %s/v1/realtime/client_secrets  (Bearer api key)\n", u)
-	fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)
-	fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, rtctest.DefaultPreviewModel)
-	fmt.Fprintf(env.Stdout, "  sdp   ga             POST %s/v1/realtime/calls  and  %s/openai/v1/realtime/calls\n", u, u)
-	<-ctx.Done()
-	st := srv.Stats()
-	cerr := srv.Close()
-	fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets in, %d out\n",
-		st.MintsOK, st.CallsAnswered, st.PacketsIn, st.PacketsOut)
-	if cerr != nil {
-		return fmt.Errorf("emulator: close: %w", cerr)
-	}
-	return context.Cause(ctx)
 }

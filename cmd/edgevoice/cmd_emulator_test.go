@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgevoice/edgevoice/internal/cli"
 	"net/http"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ func TestEmulatorCommand(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"emulator", "--listen", "127.0.0.1:0", "--dialect", "preview", "--mint-status", "500", "--mint-failures", "1"},
-			&Env{Stdout: &out, Stderr: &errb})
+			&cli.Env{Stdout: &out, Stderr: &errb})
 	}()
 	var url string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -108,7 +109,7 @@ func TestEmulatorFlags(t *testing.T) {
 		{"extra"},
 	} {
 		var out, errb syncBuf
-		if code := Main(context.Background(), append([]string{"emulator"}, args...), &Env{Stdout: &out, Stderr: &errb}); code != 2 {
+		if code := Main(context.Background(), append([]string{"emulator"}, args...), &cli.Env{Stdout: &out, Stderr: &errb}); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %s)", args, code, errb.String())
 		}
 	}

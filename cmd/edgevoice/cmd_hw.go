@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (
@@ -7,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,12 +20,19 @@ import (
 	"github.com/edgevoice/edgevoice/hw/hwsmoketest"
 	"github.com/edgevoice/edgevoice/hw/led"
 	"github.com/edgevoice/edgevoice/hw/sim"
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
 )
 
-func init() {
-	register(&command{name: "pins", summary: "list the board model, GPIO pins and SPI ports (for [board])", run: runPins})
-	register(&command{name: "smoketest", summary: "on-device test of buttons and LEDs over a jumper wire (see -h)", run: runSmoketest})
-	register(&command{name: "sim", summary: "simulated board in the terminal: keys press buttons, LEDs on a status line", run: runSim})
+// hwCommands are the board commands: pins, smoketest, sim.
+func hwCommands() []*cli.Command {
+	return []*cli.Command{
+		{Name: "pins", Summary: "list the board model, GPIO pins and SPI ports (for [board])", Flags: func(_ *flag.FlagSet, env *cli.Env) cli.RunFunc {
+			return func(context.Context, []string) error { return runPins(env) }
+		}},
+		smoketestCommand(),
+		{Name: "sim", Summary: "simulated board in the terminal: keys press buttons, LEDs on a status line", Flags: simFlags},
+	}
 }
 
 // hardware is what the appliance uses from the [board] section: one button-event
@@ -41,7 +47,7 @@ type hardware struct {
 // hwPull maps the config's pull names.
 var hwPull = map[string]gpio.Pull{"up": gpio.PullUp, "down": gpio.PullDown, "none": gpio.Float, "keep": gpio.PullNoChange}
 
-func (b *boardButtonConfig) opts(name string, logger *slog.Logger) button.Opts {
+func buttonOpts(b *config.Button, name string, logger *slog.Logger) button.Opts {
 	o := button.Opts{Name: name, ActiveLow: !b.ActiveHigh, Pull: hwPull[b.Pull], Debounce: b.Debounce.D(), DoubleClick: b.DoubleClick.D(), Logger: logger}
 	for _, d := range b.LongPress {
 		o.LongPress = append(o.LongPress, d.D())
@@ -50,7 +56,7 @@ func (b *boardButtonConfig) opts(name string, logger *slog.Logger) button.Opts {
 }
 
 // boardKind resolves "auto" to "gpio" or "sim".
-func boardKind(c *boardConfig) string {
+func boardKind(c *config.Board) string {
 	if c.Kind != "auto" {
 		return c.Kind
 	}
@@ -62,15 +68,15 @@ func boardKind(c *boardConfig) string {
 
 // openHardware builds the buttons and LEDs of a validated [board] section. Run the
 // returned hardware, then Close it.
-func openHardware(c *boardConfig, logger *slog.Logger) (*hardware, error) {
+func openHardware(c *config.Board, logger *slog.Logger) (*hardware, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	lo := &led.Opts{Brightness: c.LED.Brightness, PWMFreq: float64(c.LED.PWMHz), Logger: logger}
 	if boardKind(c) == "sim" {
 		var bs []button.Opts
-		for _, nb := range c.buttons() {
-			bs = append(bs, nb.b.opts(nb.name, logger))
+		for _, nb := range c.Buttons() {
+			bs = append(bs, buttonOpts(nb.Button, nb.Name, logger))
 		}
 		px := 1
 		if c.LED.Kind == "apa102" {
@@ -88,15 +94,15 @@ func openHardware(c *boardConfig, logger *slog.Logger) (*hardware, error) {
 	}
 	logger.Info("board", "board", bd.String())
 	h := &hardware{Buttons: button.NewGroup(0)}
-	for _, nb := range c.buttons() {
-		if nb.b.Pin == "" || nb.b.Pin == "none" {
+	for _, nb := range c.Buttons() {
+		if nb.Pin == "" || nb.Pin == "none" {
 			continue
 		}
-		p, err := bd.Pin(nb.b.Pin)
+		p, err := bd.Pin(nb.Pin)
 		if err != nil {
-			return nil, fmt.Errorf("[board] %s.pin: %w", nb.name, err)
+			return nil, fmt.Errorf("[board] %s.pin: %w", nb.Name, err)
 		}
-		o := nb.b.opts(nb.name, logger)
+		o := buttonOpts(nb.Button, nb.Name, logger)
 		if _, err := h.Buttons.Add(p, &o); err != nil {
 			return nil, err
 		}
@@ -192,25 +198,18 @@ func (noLEDs) String() string       { return "no LEDs" }
 
 // hwBoardConfig loads the [board] section of path (the default path is skipped when
 // missing) with defaults applied.
-func hwBoardConfig(path string, explicit bool) (boardConfig, error) {
-	var c boardConfig
-	if _, err := os.Stat(path); path != "" && (err == nil || explicit) {
-		full, err := loadConfig(path)
+func hwBoardConfig(path string) (config.Board, error) {
+	if _, err := os.Stat(path); path != "" && (err == nil || path != config.DefaultPath) {
+		full, err := config.Load(path)
 		if err != nil {
-			return c, err
+			return config.Board{}, err
 		}
 		return full.Board, nil
 	}
-	c.setDefaults()
-	return c, c.validate()
+	return config.Default().Board, nil
 }
 
-func runPins(_ context.Context, env *Env) error {
-	fs := flag.NewFlagSet("pins", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	if err := fs.Parse(env.Args); err != nil || fs.NArg() != 0 {
-		return errUsage
-	}
+func runPins(env *cli.Env) error {
 	bd, err := board.Open()
 	if err != nil {
 		return err
@@ -227,35 +226,38 @@ func runPins(_ context.Context, env *Env) error {
 	return nil
 }
 
-func runSmoketest(ctx context.Context, env *Env) error {
-	fs := flag.NewFlagSet("smoketest", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	st := &hwsmoketest.SmokeTest{Out: env.Stdout}
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: edgevoice smoketest [flags]\n\n%s.\nWiring: a jumper between -out and -in (see package hw/hwsmoketest).\n\n", st.Description())
-		fs.PrintDefaults()
+// smoketestCommand runs hw/hwsmoketest, which registers and parses its own flags (the
+// periph smoketest interface): its flags are listed for -h from a probe, and passed on.
+func smoketestCommand() *cli.Command {
+	st := &hwsmoketest.SmokeTest{}
+	return &cli.Command{
+		Name:    "smoketest",
+		Summary: "on-device test of buttons and LEDs over a jumper wire (see -h)",
+		Help:    st.Description() + ".\nWiring: a jumper between -out and -in (see package hw/hwsmoketest).",
+		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+			probe := flag.NewFlagSet("smoketest", flag.ContinueOnError)
+			probe.SetOutput(io.Discard)
+			_ = st.Run(context.Background(), probe, []string{"-h"}) // registers the flags, stops at -h
+			probe.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+			return func(ctx context.Context, _ []string) error {
+				var args []string
+				fs.Visit(func(f *flag.Flag) { args = append(args, "-"+f.Name+"="+f.Value.String()) })
+				run := flag.NewFlagSet("smoketest", flag.ContinueOnError)
+				run.SetOutput(io.Discard)
+				return (&hwsmoketest.SmokeTest{Out: env.Stdout}).Run(ctx, run, args)
+			}
+		},
 	}
-	err := st.Run(ctx, fs, env.Args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil && !fs.Parsed() {
-		return errUsage
-	}
-	return err
 }
 
-func runSim(ctx context.Context, env *Env) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfgPath := fs.String("config", defaultConfigPath, "config file whose [board] section gives the buttons and LEDs (the default file is ignored when missing)")
+func simFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+	cfgPath := fs.String("config", config.Path(env.Getenv), "config `file` whose [board] section gives the buttons and LEDs (the default file is ignored when missing)")
 	noColor := fs.Bool("no-color", false, "draw the LEDs without colours")
-	if err := fs.Parse(env.Args); err != nil || fs.NArg() != 0 {
-		return errUsage
-	}
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
-	c, err := hwBoardConfig(*cfgPath, explicit)
+	return func(ctx context.Context, _ []string) error { return runSim(ctx, env, *cfgPath, *noColor) }
+}
+
+func runSim(ctx context.Context, env *cli.Env, cfgPath string, noColor bool) error {
+	c, err := hwBoardConfig(cfgPath)
 	if err != nil {
 		return err
 	}
@@ -273,7 +275,7 @@ func runSim(ctx context.Context, env *Env) error {
 		defer restore()
 		in = r
 	}
-	color := !*noColor && env.Getenv != nil && env.Getenv("NO_COLOR") == "" && env.Getenv("TERM") != "dumb"
+	color := !noColor && env.Env("NO_COLOR") == "" && env.Env("TERM") != "dumb"
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (
@@ -9,71 +7,68 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
-func init() {
-	register(&command{name: "run", summary: "the appliance: buttons, LEDs, microphone, speaker and the realtime session (edgevoice.service)", run: runRun})
-}
-
-// runRun: edgevoice run [-config FILE] [-log-level L] [-emulator]
-func runRun(ctx context.Context, env *Env) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfgPath := fs.String("config", configPathFromEnv(env), "config file")
-	level := fs.String("log-level", "", "override [appliance] log_level")
-	emulator := fs.Bool("emulator", false, "start the local realtime emulator in this process and take keys from it instead of the provisioning daemon (laptops, make run)")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: edgevoice run [flags]\n\nRuns the appliance until SIGTERM/SIGINT (or q in the simulated board's terminal).\n\n")
-		fs.PrintDefaults()
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "run",
+		Summary: "the appliance: buttons, LEDs, microphone, speaker and the realtime session (edgevoice.service)",
+		Help:    "Runs the appliance until SIGTERM/SIGINT (or q in the simulated board's terminal).",
+		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+			cfgPath := cli.ConfigFlag(fs, env)
+			level := fs.String("log-level", "", "override [appliance] log_level")
+			emulator := fs.Bool("emulator", false, "start the local realtime emulator in this process and take keys from it instead of the provisioning daemon (laptops, make run)")
+			return func(ctx context.Context, _ []string) error {
+				cfg, err := config.Load(*cfgPath)
+				if err != nil {
+					return err
+				}
+				if *level != "" {
+					cfg.Appliance.LogLevel = *level
+				}
+				log, err := cli.NewLogger(env.Stderr, cfg.Appliance.LogLevel, cfg.Appliance.LogFormat, env)
+				if err != nil {
+					return cli.Usagef("-log-level: %v", err)
+				}
+				r := &runner{cfg: cfg, path: *cfgPath, log: log, env: env, n: cli.NewNotifier(log)}
+				return r.run(ctx, *emulator)
+			}
+		},
 	}
-	if err := fs.Parse(env.Args); err != nil || fs.NArg() > 0 {
-		return errUsage
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	if *level != "" {
-		cfg.Appliance.LogLevel = *level
-	}
-	log, err := newLogger(env.Stderr, cfg.Appliance.LogLevel, cfg.Appliance.LogFormat, env.Getenv)
-	if err != nil {
-		return fmt.Errorf("-log-level: %w", err)
-	}
-	r := &runner{cfg: cfg, path: *cfgPath, log: log, env: env, n: &notifier{log: log}}
-	return r.run(ctx, *emulator)
 }
 
 // runner holds the parts of a running appliance.
 type runner struct {
-	cfg  *Config
+	cfg  *config.Config
 	path string
 	log  *slog.Logger
-	env  *Env
-	n    *notifier
+	env  *cli.Env
+	n    *cli.Notifier
 
-	a        *appliance.Appliance
-	keys     *provisioning.Client
-	mic      audio.Source[float32]
-	speaker  audio.Sink[float32]
-	micStat  func() audioStatus
-	spkStat  func() audioStatus
-	reopenMu sync.Mutex
+	a       *appliance.Appliance
+	keys    *provisioning.Client
+	mic     audio.Source[float32]
+	speaker audio.Sink[float32]
+	micStat func() audioStatus
+	spkStat func() audioStatus
 }
 
 func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	cfg, log := r.cfg, r.log
-	log.Info("starting", "version", version, "config", r.path, "talk_mode", cfg.Appliance.TalkMode.String())
+	log.Info("starting", "version", cli.Version(), "config", r.path, "talk_mode", cfg.Appliance.TalkMode)
 
 	// Buttons and LEDs (real pins or the simulated board).
 	hw, err := openHardware(&cfg.Board, log.With("component", "board"))
@@ -84,7 +79,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 
 	// Keys: the provisioning daemon's socket, or an in-process emulator.
 	var keys rtc.KeySource
-	rtcOpts, err := cfg.RTC.options()
+	rtcOpts, err := rtcOptions(&cfg.RTC)
 	if err != nil {
 		return err
 	}
@@ -105,7 +100,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		r.keys = provisioning.Dial(cfg.Provisioning.Socket)
 		keys = socketKeys{c: r.keys, minValid: 20 * time.Second}
 	}
-	sessCfg, err := cfg.Session.session()
+	sessCfg, err := sessionConfig(&cfg.Session)
 	if err != nil {
 		return err
 	}
@@ -119,11 +114,11 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		TalkMode: appliance.Hold, IdleTimeout: cfg.Appliance.IdleTimeout.D(), KeepWarm: cfg.Appliance.KeepWarm,
 		Volume: cfg.Appliance.Volume, VolumeStep: cfg.Appliance.VolumeStep, ServiceAction: cfg.Appliance.ServiceAction,
 	}
-	if cfg.Appliance.TalkMode == talkToggle {
+	if cfg.Appliance.TalkMode == config.TalkToggle {
 		acfg.TalkMode = appliance.Toggle
 	}
 	if cfg.Appliance.Watchdog == "auto" {
-		acfg.WatchdogEvery = watchdogInterval()
+		acfg.WatchdogEvery = cli.WatchdogInterval()
 	}
 	flushSpeaker := make(chan struct{}, 1)
 	a, err := appliance.New(acfg, appliance.Deps{
@@ -159,7 +154,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	defer r.closeAudio()
-	mixer, err := mix.New(cfg.Audio.mixConfig(r.mic.Format().Channels, r.mic.Format().Rate))
+	mixer, err := mix.New(mixConfig(&cfg.Audio, r.mic.Format().Channels, r.mic.Format().Rate))
 	if err != nil {
 		return fmt.Errorf("[audio] mixer: %w", err)
 	}
@@ -178,32 +173,25 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 
 	// Run everything; the first failure (or ctx) stops the rest.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	var firstErr error
+	ctx, quit := context.WithCancel(ctx) // q in the simulated board's terminal
+	defer quit()
+	g, gctx := errgroup.WithContext(ctx)
 	goRun := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errMu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("%s: %w", name, err)
-				}
-				errMu.Unlock()
-				cancel()
+		g.Go(func() error {
+			if err := f(gctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", name, err)
 			}
-		}()
+			return nil
+		})
 	}
 	goRun("board", hw.Run)
 	goRun("appliance", a.Run)
 	goRun("mic", func(ctx context.Context) error { return micPump(ctx, r.mic, mixer, a.WriteMic) })
 	goRun("speaker", func(ctx context.Context) error { return speakerPump(ctx, r.speaker, a.ReadSpeaker, flushSpeaker) })
 	if hw.Sim != nil {
-		r.terminal(ctx, cancel, hw.Sim, &wg)
+		r.terminal(gctx, quit, hw.Sim, g)
 	}
+	ctx = gctx
 	// READY once the board, the audio devices, the control socket and the first key check
 	// are done (a failed check still means ready: the LEDs say no-key or offline).
 	select {
@@ -219,15 +207,16 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	start := time.Now()
 	r.n.Stopping()
 	log.Info("stopping")
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }() // ends when the group does; the process exits after a time-out
 	select {
-	case <-done:
+	case err := <-done:
 		log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+		return err
 	case <-time.After(cfg.Appliance.ShutdownTimeout.D()):
 		log.Error("shutdown timed out; exiting anyway", "timeout", cfg.Appliance.ShutdownTimeout.D())
+		return nil
 	}
-	return firstErr
 }
 
 // openAudio opens the mic and speaker (devices or WAV files) from [audio].
@@ -256,7 +245,7 @@ func (r *runner) openAudio() error {
 			return audioStatus{Role: "mic", Device: "file " + c.InputFile, Format: src.Format().String(), State: "file"}
 		}
 	} else {
-		o := c.captureOpts()
+		o := captureOpts(c)
 		o.OnState, o.Logger = fault("mic"), alog
 		capt, err := audio.OpenCapture[float32](o)
 		if err != nil {
@@ -279,7 +268,7 @@ func (r *runner) openAudio() error {
 			return audioStatus{Role: "speaker", Device: "file " + c.OutputFile, Format: f.String(), State: "file"}
 		}
 	} else {
-		o := c.playbackOpts()
+		o := playbackOpts(c)
 		o.OnState, o.Logger = fault("speaker"), alog
 		pb, err := audio.OpenPlayback[float32](o)
 		if err != nil {
@@ -312,7 +301,7 @@ func (r *runner) reopenAudio(context.Context) error {
 
 // status is what the control socket and the metrics endpoint report.
 func (r *runner) status(ctx context.Context) controlStatus {
-	st := controlStatus{Version: version, PID: os.Getpid(), Config: r.path, Appliance: r.a.Status(),
+	st := controlStatus{Version: cli.Version(), PID: os.Getpid(), Config: r.path, Appliance: r.a.Status(),
 		Audio: []audioStatus{r.micStat(), r.spkStat()}}
 	if r.keys != nil {
 		ps, err := r.keys.Status(ctx)
@@ -326,7 +315,7 @@ func (r *runner) status(ctx context.Context) controlStatus {
 }
 
 // terminal runs the simulated board's keyboard when stdin is a terminal (q quits).
-func (r *runner) terminal(ctx context.Context, quit context.CancelFunc, b *sim.Board, wg *sync.WaitGroup) {
+func (r *runner) terminal(ctx context.Context, quit context.CancelFunc, b *sim.Board, g *errgroup.Group) {
 	f, ok := r.env.Stdin.(*os.File)
 	if !ok || !sim.IsTerminal(int(f.Fd())) {
 		r.log.Info("simulated board without a terminal: no talk key (use a terminal, or edgevoice demo)")
@@ -337,13 +326,12 @@ func (r *runner) terminal(ctx context.Context, quit context.CancelFunc, b *sim.B
 		r.log.Warn("terminal: raw mode failed", "err", err)
 		return
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	g.Go(func() error {
 		defer restore()
-		if err := b.Terminal(ctx, in, r.env.Stdout, r.env.Getenv != nil && r.env.Getenv("COLORTERM") != ""); err != nil {
+		if err := b.Terminal(ctx, in, r.env.Stdout, r.env.Env("COLORTERM") != ""); err != nil {
 			r.log.Warn("terminal", "err", err)
 		}
 		quit()
-	}()
+		return nil
+	})
 }

@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (
@@ -10,44 +8,43 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
 )
 
-func init() {
-	register(&command{name: "status", summary: "ask the running appliance: state, key age, session and audio statistics, uptime", run: runStatus})
-}
-
-// runStatus: edgevoice status [-config FILE] [-socket PATH] [-json]
-func runStatus(ctx context.Context, env *Env) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfgPath := fs.String("config", configPathFromEnv(env), "config file (for [appliance] control_socket)")
-	sock := fs.String("socket", "", "control socket (default: from the config, else /run/edgevoice/control.sock)")
-	asJSON := fs.Bool("json", false, "print the raw JSON answer")
-	if err := fs.Parse(env.Args); err != nil || fs.NArg() > 0 {
-		return errUsage
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "status",
+		Summary: "ask the running appliance: state, key age, session and audio statistics, uptime",
+		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+			cfgPath := cli.ConfigFlag(fs, env)
+			sock := fs.String("socket", "", "control socket (default: [appliance] control_socket of the config, else /run/edgevoice/control.sock)")
+			asJSON := fs.Bool("json", false, "print the raw JSON answer")
+			return func(ctx context.Context, _ []string) error {
+				path := *sock
+				if path == "" {
+					path = config.Default().Appliance.ControlSocket
+					if c, err := config.Load(*cfgPath); err == nil {
+						path = c.Appliance.ControlSocket
+					}
+				}
+				ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				st, err := askStatus(ctx, path)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					enc := json.NewEncoder(env.Stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(st)
+				}
+				printStatus(env.Stdout, st)
+				return nil
+			}
+		},
 	}
-	path := *sock
-	if path == "" {
-		var a applianceConfig
-		a.setDefaults()
-		path = a.ControlSocket
-		if c, err := loadConfig(*cfgPath); err == nil {
-			path = c.Appliance.ControlSocket
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	st, err := askStatus(ctx, path)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	printStatus(env.Stdout, st)
-	return nil
 }
 
 func printStatus(w io.Writer, st *controlStatus) {

@@ -1,20 +1,75 @@
-//go:build !provisiond
-
 package main
 
-import "github.com/edgevoice/edgevoice/rtc"
+import (
+	"fmt"
+	"time"
 
-func (c *rtcConfig) validate() error {
-	_, err := c.options()
-	return err
+	"github.com/edgevoice/edgevoice/dsp/mix"
+	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/rtc"
+	"github.com/edgevoice/edgevoice/rtc/events"
+)
+
+// This file maps the validated config (internal/config, which imports no library) onto
+// the options of the libraries: hw/audio, dsp/mix, rtc and rtc/events. The config has
+// checked every value already; an error here means the two disagree (a test keeps
+// them in step).
+
+// captureOpts maps [audio] to hw/audio options for the microphone (the caller sets
+// OnState and Logger).
+func captureOpts(c *config.Audio) audio.Opts {
+	b, _ := audio.ParseBackend(c.Backend)
+	sf, _ := audio.ParseSampleFormat(c.CaptureFormat)
+	return audio.Opts{
+		Backend:      b,
+		Device:       c.CaptureDevice,
+		Format:       audio.Format{Rate: c.CaptureRate, Channels: c.CaptureChannels, Sample: sf},
+		PeriodFrames: c.PeriodFrames(c.CaptureRate),
+		Periods:      c.BufferPeriods,
+		MinBackoff:   c.ReopenMinBackoff.D(),
+		MaxBackoff:   c.ReopenMaxBackoff.D(),
+	}
 }
 
-// options converts the section into rtc session options; a bad value is reported
-// against its key.
-func (c *rtcConfig) options() ([]rtc.Option, error) {
-	if err := c.validateNet(); err != nil {
-		return nil, err
+// playbackOpts maps [audio] to hw/audio options for the speaker.
+func playbackOpts(c *config.Audio) audio.Opts {
+	b, _ := audio.ParseBackend(c.Backend)
+	sf, _ := audio.ParseSampleFormat(c.PlaybackFormat)
+	pf := c.PeriodFrames(c.PlaybackRate)
+	return audio.Opts{
+		Backend:      b,
+		Device:       c.PlaybackDevice,
+		Format:       audio.Format{Rate: c.PlaybackRate, Channels: c.PlaybackChannels, Sample: sf},
+		PeriodFrames: pf,
+		Periods:      c.BufferPeriods,
+		RingFrames:   c.PlaybackQueuePeriods * pf,
+		MinBackoff:   c.ReopenMinBackoff.D(),
+		MaxBackoff:   c.ReopenMaxBackoff.D(),
 	}
+}
+
+// mixConfig is the dsp/mix configuration for a capture stream of ch channels at rate
+// (from the device, or from input_file). The mixer takes float32 samples: the capture
+// stream is opened as audio.Capture[float32].
+func mixConfig(c *config.Audio, ch, rate int) mix.Config {
+	mode, _ := mix.ParseMode(c.Mixer)
+	return mix.Config{
+		InChannels: ch,
+		Format:     mix.F32,
+		Mode:       mode,
+		Channels:   c.MixerChannels,
+		Delays:     c.MixerDelays,
+		Rate:       rate,
+		DCCutoffHz: c.DCBlockHz,
+		GainDB:     c.GainDB,
+		Limit:      c.Limit,
+	}
+}
+
+// rtcOptions converts [rtc] into rtc session options; a value rtc refuses is reported
+// against its key.
+func rtcOptions(c *config.RTC) ([]rtc.Option, error) {
 	type keyed struct {
 		key string
 		opt rtc.Option
@@ -45,23 +100,48 @@ func (c *rtcConfig) options() ([]rtc.Option, error) {
 	opts := make([]rtc.Option, 0, len(list))
 	for _, k := range list {
 		if err := rtc.CheckOptions(k.opt); err != nil {
-			return nil, fieldErr(k.key, "%v", err)
+			return nil, fmt.Errorf("[rtc] %s: %w", k.key, err)
 		}
 		opts = append(opts, k.opt)
 	}
 	return opts, nil
 }
 
-// sessionOptions are the rtc options for a session built from the [rtc] and [session]
-// sections (the appliance adds WithKeySource and WithLogger).
-func (c *rtcConfig) sessionOptions(s *sessionConfig) ([]rtc.Option, error) {
-	opts, err := c.options()
+// sessionConfig converts [session] into the session.update content.
+func sessionConfig(c *config.Session) (events.Session, error) {
+	var s events.Session
+	s.Instructions, s.Voice = c.Instructions, c.Voice
+	td, err := events.ParseTurnDetectionType(c.TurnDetection)
 	if err != nil {
-		return nil, err
+		return s, fmt.Errorf("[session] turn_detection: %w", err)
 	}
-	sess, err := s.session()
+	s.TurnDetection.Type = td
+	switch td {
+	case events.TurnDetectionServerVAD:
+		s.TurnDetection.Threshold = c.VADThreshold
+		s.TurnDetection.PrefixPaddingMS = int(c.VADPrefixPadding.D() / time.Millisecond)
+		s.TurnDetection.SilenceDurationMS = int(c.VADSilence.D() / time.Millisecond)
+	case events.TurnDetectionSemanticVAD:
+		e, err := events.ParseEagerness(c.Eagerness)
+		if err != nil {
+			return s, fmt.Errorf("[session] eagerness: %w", err)
+		}
+		s.TurnDetection.Eagerness = e
+	}
+	nr, err := events.ParseNoiseReduction(c.NoiseReduction)
 	if err != nil {
-		return nil, err
+		return s, fmt.Errorf("[session] noise_reduction: %w", err)
 	}
-	return append(opts, rtc.WithSessionConfig(sess)), nil
+	s.NoiseReduction = nr
+	if c.TranscriptionModel != "" {
+		s.Transcription = &events.Transcription{Model: c.TranscriptionModel, Language: c.TranscriptionLanguage}
+	}
+	for _, t := range c.Tools {
+		tool := events.Tool{Name: t.Name, Description: t.Description}
+		if t.Parameters != "" {
+			tool.Parameters = []byte(t.Parameters)
+		}
+		s.Tools = append(s.Tools, tool)
+	}
+	return s, nil
 }

@@ -1,5 +1,3 @@
-//go:build !provisiond
-
 package main
 
 import (

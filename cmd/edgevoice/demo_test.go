@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/edgevoice/edgevoice/internal/cli"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,7 +21,7 @@ func TestDemo(t *testing.T) {
 	defer noLeaks(t)()
 	out := filepath.Join(t.TempDir(), "reply.wav")
 	var stdout, stderr bytes.Buffer
-	code := Main(context.Background(), []string{"demo", "-out", out}, &Env{Stdout: &stdout, Stderr: &stderr})
+	code := Main(context.Background(), []string{"demo", "-out", out}, &cli.Env{Stdout: &stdout, Stderr: &stderr})
 	if code != 0 {
 		t.Fatalf("demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}

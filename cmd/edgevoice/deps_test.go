@@ -101,15 +101,54 @@ func TestLayering(t *testing.T) {
 			t.Errorf("%s uses cgo; only hw/audio (malgo) and rtc/opus (libopus) may", pkg)
 		}
 	}
-	// Libraries never read TOML: only cmd/edgevoice imports go-toml.
+	// Libraries never read TOML: only internal/config imports go-toml, and the commands
+	// map the config into options.
 	for pkg, info := range pkgs {
-		if under(pkg, "cmd") {
+		for _, imp := range info.imports {
+			if strings.HasPrefix(imp, "github.com/pelletier/go-toml") && pkg != "internal/config" {
+				t.Errorf("%s imports %s; only internal/config reads TOML, the commands map the config into options", pkg, imp)
+			}
+		}
+	}
+	for pkg, info := range pkgs {
+		switch {
+		case pkg == "internal/config":
+			// The standard library and go-toml only (no hw, rtc, provisioning): every
+			// binary links it.
+			for _, d := range info.deps {
+				if !isStd(d) && !strings.HasPrefix(d, "github.com/pelletier/go-toml/") {
+					t.Errorf("internal/config depends on %s; it uses the standard library and go-toml only", d)
+				}
+			}
+		case under(pkg, "internal/cli"):
+			for _, d := range info.deps {
+				rel := strings.TrimPrefix(d, modulePath+"/")
+				if !isStd(d) && !strings.HasPrefix(d, "github.com/pelletier/go-toml/") && !strings.HasPrefix(d, "github.com/coreos/go-systemd/") &&
+					!strings.HasPrefix(d, "golang.org/x/sys/") && !under(rel, "internal/cli") && rel != "internal/config" {
+					t.Errorf("%s depends on %s; internal/cli uses the standard library, go-systemd and internal/config only", pkg, d)
+				}
+			}
+		}
+		// No library imports a command or the command-line helpers.
+		if under(pkg, "cmd") || under(pkg, "internal") {
 			continue
 		}
 		for _, imp := range info.imports {
-			if strings.HasPrefix(imp, "github.com/pelletier/go-toml") {
-				t.Errorf("%s imports %s; libraries never read TOML, cmd/edgevoice maps the config into options", pkg, imp)
+			rel := strings.TrimPrefix(imp, modulePath+"/")
+			if under(rel, "cmd") || under(rel, "internal/cli") || under(rel, "internal/provcmd") || under(rel, "internal/brokercmd") {
+				t.Errorf("%s imports %s; libraries never import the commands", pkg, imp)
 			}
+		}
+	}
+	// No build tag chooses between implementations: every package lists no file that a
+	// tag other than the platform's or cgo's leaves out.
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}: {{join .IgnoredGoFiles \" \"}}", modulePath+"/cmd/...", modulePath+"/internal/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if _, files, _ := strings.Cut(l, ": "); strings.TrimSpace(files) != "" {
+			t.Errorf("files left out by build tags: %s", l)
 		}
 	}
 }

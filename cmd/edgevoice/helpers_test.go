@@ -1,20 +1,28 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/cli/clitest"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
-// buildBinary builds ./cmd/edgevoice into a temporary directory as name, with the
-// build tags and extra environment given (e.g. CGO_ENABLED=0), and returns its path.
-func buildBinary(t *testing.T, name, tags string, env ...string) string {
+// Main runs edgevoice's command line in-process.
+func Main(ctx context.Context, args []string, env *cli.Env) int { return app.Main(ctx, args, env) }
+
+// buildBinary builds the main package pkg (relative to the module root, such as
+// "./cmd/edgevoice") into a temporary directory, with the build tags and extra
+// environment given (e.g. CGO_ENABLED=0), and returns its path.
+func buildBinary(t *testing.T, pkg, tags string, env ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, "./cmd/edgevoice")
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, pkg)
 	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -36,4 +44,31 @@ func startEmulator(t *testing.T) *rtctest.Server {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return srv
+}
+
+// TestCLIConventions: every command of edgevoice follows the convention of package cli.
+func TestCLIConventions(t *testing.T) {
+	clitest.CheckConventions(t, app, []string{"check-config", "demo", "devices", "emulator", "levels", "pins", "play", "record",
+		"run", "sim", "smoketest", "status", "version"})
+	for _, args := range [][]string{{"run", "x"}, {"status", "x"}, {"demo", "x"}, {"devices", "x"}, {"levels", "x"}, {"record"},
+		{"record", "a.wav", "b.wav"}, {"play"}, {"pins", "x"}, {"sim", "x"}, {"emulator", "x"}, {"record", "a.wav", "-seconds", "0"},
+		{"levels", "-interval", "0s"}, {"emulator", "-listen", "0.0.0.0:1"}, {"check-config", "a", "b"}} {
+		clitest.CheckArgCount(t, app, args[0], args[1:]...)
+	}
+}
+
+// TestEnvConfig: every command that reads the config takes it from $EDGEVOICE_CONFIG.
+func TestEnvConfig(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(bad, []byte("[audio]\ncapture_format = \"s24\"\n[board]\nkind = \"pi\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"EDGEVOICE_CONFIG": bad}
+	for _, args := range [][]string{{"run"}, {"check-config"}, {"devices"}, {"levels"}, {"record", filepath.Join(t.TempDir(), "x.wav")},
+		{"play", "x.wav"}, {"sim"}} {
+		r := clitest.Run(t, app, env, args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, bad+`:2:1: key "audio.capture_format"`) || !strings.Contains(r.Stderr, bad+`:4:1: key "board.kind"`) {
+			t.Errorf("%s with EDGEVOICE_CONFIG: exit %d, stderr %q", args[0], r.Code, r.Stderr)
+		}
+	}
 }

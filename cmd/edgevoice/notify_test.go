@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edgevoice/edgevoice/internal/cli"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestRunNotify(t *testing.T) {
 	logs := &runLogBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
+		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &cli.Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
 	}()
 	var msgs []string
 	read := func(until func(string) bool) {

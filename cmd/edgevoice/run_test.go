@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/provcmd"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +48,7 @@ func TestRunStatusShutdown(t *testing.T) {
 	logs := &runLogBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
+		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &cli.Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
 	}()
 
 	var st *controlStatus
@@ -68,7 +70,7 @@ func TestRunStatusShutdown(t *testing.T) {
 		t.Errorf("status: %+v", st)
 	}
 	var out, errb bytes.Buffer
-	if code := Main(ctx, []string{"status", "-socket", sock}, &Env{Stdout: &out, Stderr: &errb}); code != 0 {
+	if code := Main(ctx, []string{"status", "-socket", sock}, &cli.Env{Stdout: &out, Stderr: &errb}); code != 0 {
 		t.Fatalf("edgevoice status: exit %d: %s", code, errb.String())
 	}
 	for _, w := range []string{"state:        idle", "key:          openai (ga)", "mic:", "speaker:", "session:      none"} {
@@ -113,7 +115,7 @@ func TestWriteMetrics(t *testing.T) {
 }
 
 // TestRunWithProvisiond is the device setup end to end, without systemd: the emulator as
-// the broker, `edgevoice provisiond` minting keys with the device token and serving them
+// the broker, `edgevoice-provisiond provisiond` (in-process) minting keys with the device token and serving them
 // on a unix socket, and `edgevoice run` taking its keys from that socket.
 func TestRunWithProvisiond(t *testing.T) {
 	srv := startEmulator(t)
@@ -149,9 +151,12 @@ allow_ips = ["127.0.0.0/8"]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &runLogBuffer{}
-	env := func() *Env { return &Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }} }
+	env := func() *cli.Env {
+		return &cli.Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }}
+	}
 	provDone, runDone := make(chan int, 1), make(chan int, 1)
-	go func() { provDone <- Main(ctx, []string{"provisiond", "-config", cfg}, env()) }()
+	provisiond := &cli.App{Name: "edgevoice-provisiond", Commands: provcmd.Commands()}
+	go func() { provDone <- provisiond.Main(ctx, []string{"provisiond", "-config", cfg}, env()) }()
 	go func() { runDone <- Main(ctx, []string{"run", "-config", cfg}, env()) }()
 
 	deadline := time.Now().Add(15 * time.Second)

@@ -32,7 +32,8 @@ func TestRunSIGTERMDuringTurn(t *testing.T) {
 		t.Skip("builds the binary and runs it as a process")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, "edgevoice", "nolibopusfile")
+	bin := buildBinary(t, "./cmd/edgevoice", "nolibopusfile")
+	provBin := buildBinary(t, "./cmd/edgevoice-provisiond", "")
 	srv := startEmulator(t)
 
 	// A mic file long enough to still be talking when the button goes down (the file
@@ -81,7 +82,7 @@ allow_ips = ["127.0.0.0/8"]
 	env := childEnv()
 
 	// The key daemon, a child too (it is a separate service on the device).
-	prov := exec.Command(bin, "provisiond", "-config", "", "-profile", "broker", "-broker-url", srv.URL(),
+	prov := exec.Command(provBin, "provisiond", "-config", "", "-profile", "broker", "-broker-url", srv.URL(),
 		"-credential-file", cred, "-socket", keys, "-allow-users", fmt.Sprint(os.Getuid()))
 	prov.Env = env
 	provLog := createFile(t, filepath.Join(dir, "provisiond.log"))

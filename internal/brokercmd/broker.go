@@ -1,4 +1,7 @@
-package main
+// Package brokercmd holds the commands of edgevoice-broker: the reference key broker
+// (a server that holds the model API key and hands devices ephemeral keys) and the
+// administration of its device records.
+package brokercmd
 
 import (
 	"context"
@@ -12,164 +15,176 @@ import (
 	"os"
 	"time"
 
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/internal/provcmd"
 	"github.com/edgevoice/edgevoice/provisioning"
 )
 
-// runBroker: edgevoice broker [-config FILE] [flags] | broker add-device NAME |
-// broker list-devices | broker remove-device NAME
-func runBroker(ctx context.Context, env *Env) error {
-	if len(env.Args) > 0 {
-		switch env.Args[0] {
-		case "add-device", "list-devices", "remove-device":
-			return runBrokerDevices(env, env.Args[0], env.Args[1:])
-		}
+// Commands are the commands of edgevoice-broker (check-config and version come from
+// package cli).
+func Commands() []*cli.Command {
+	return []*cli.Command{
+		brokerCommand(),
+		devicesCommand("add-device", "NAME", "add a device record and print its token (once)"),
+		devicesCommand("list-devices", "", "list the device records"),
+		devicesCommand("remove-device", "NAME", "remove a device record; its token stops working"),
 	}
-	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	var f provFlags
-	f.register(fs, false)
-	listen := fs.String("listen", "", "`address` to listen on (default [broker] listen, 127.0.0.1:8080)")
-	devices := fs.String("devices", "", "device records `dir` (default [broker] devices_dir)")
-	tlsCert := fs.String("tls-cert", "", "PEM certificate `file` for HTTPS")
-	tlsKey := fs.String("tls-key", "", "PEM key `file` for HTTPS")
-	pin := fs.Bool("pin-session", false, "pin the session defaults (devices cannot change them)")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: edgevoice broker [-config FILE] [flags]\n"+
-			"       edgevoice broker add-device [-config FILE | -devices DIR] NAME\n"+
-			"       edgevoice broker list-devices [-config FILE | -devices DIR]\n"+
-			"       edgevoice broker remove-device [-config FILE | -devices DIR] NAME\n\n"+
-			"The reference key broker: devices POST /v1/keys with \"Authorization: Bearer <device\n"+
-			"token>\" and get {value, expires_at, webrtc_url, protocol, session}. The upstream\n"+
-			"(profile, endpoint, model API key as credential) is the [provisioning] section; the\n"+
-			"server settings are [broker]. GET /healthz answers ok.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(env.Args); err != nil || fs.NArg() != 0 {
-		return errUsage
-	}
-	c, cfgPath, err := f.load(env)
-	if err != nil {
-		return err
-	}
-	bc := &c.Broker
-	if *listen != "" {
-		bc.Listen = *listen
-	}
-	if *devices != "" {
-		bc.DevicesDir = *devices
-	}
-	if *tlsCert != "" || *tlsKey != "" {
-		bc.TLSCertFile, bc.TLSKeyFile = *tlsCert, *tlsKey
-	}
-	if *pin {
-		bc.PinSession = true
-	}
-	if err := bc.validate(); err != nil {
-		return fmt.Errorf("[broker] %w", err)
-	}
-	if c.Provisioning.Profile == provisioning.ProfileBroker {
-		return errors.New("[provisioning] profile is \"broker\": for the broker it names the upstream; set azure, azure-preview or openai")
-	}
-	log, err := provLogger(env, f.logLevel, &c.Appliance)
-	if err != nil {
-		return err
-	}
-	up, _, err := buildKeyProvider(&c.Provisioning, env, log)
-	if err != nil {
-		return err
-	}
-	store, err := provisioning.OpenDeviceStore(bc.DevicesDir)
-	if err != nil {
-		return err
-	}
-	pc := &c.Provisioning
-	defaults := provisioning.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
-	if pc.ToolsFile != "" {
-		// buildKeyProvider has read and checked the file already
-		defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
-	}
-	opts := []provisioning.BrokerOption{provisioning.WithRateLimit(bc.RatePerMinute, bc.RateBurst), provisioning.WithBrokerLogger(log)}
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if bc.ClientCAFile != "" {
-		pem, err := os.ReadFile(bc.ClientCAFile)
-		if err != nil {
-			return fmt.Errorf("[broker] client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("[broker] client_ca_file %s holds no PEM certificate", bc.ClientCAFile)
-		}
-		tlsConf.ClientCAs, tlsConf.ClientAuth = pool, tls.VerifyClientCertIfGiven
-		opts = append(opts, provisioning.WithClientCertAuth())
-	}
-	if bc.PinSession {
-		opts = append(opts, provisioning.WithPinnedSession(defaults))
-	} else {
-		opts = append(opts, provisioning.WithBrokerSessionDefaults(defaults))
-	}
-	b, err := provisioning.NewBroker(up, store, opts...)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: b, ReadHeaderTimeout: bc.ReadHeaderTimeout.D(), ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
-		TLSConfig: tlsConf}
-	ln, err := net.Listen("tcp", bc.Listen)
-	if err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	devs, _ := store.Devices()
-	scheme := "http"
-	if bc.TLSCertFile != "" {
-		scheme = "https"
-	}
-	log.Info("broker listening", "url", scheme+"://"+ln.Addr().String()+"/v1/keys", "config", cfgPath, "upstream", up.Profile(),
-		"devices", len(devs), "pinned", bc.PinSession)
-	errc := make(chan error, 1)
-	go func() {
-		if bc.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, bc.TLSCertFile, bc.TLSKeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("broker: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	serr := srv.Shutdown(sctx)
-	<-errc
-	log.Info("broker stopped")
-	return serr
 }
 
-func runBrokerDevices(env *Env, op string, args []string) error {
-	fs := flag.NewFlagSet("broker "+op, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfg := fs.String("config", "", "config `file` whose [broker] devices_dir to use")
-	devices := fs.String("devices", "", "device records `dir` (overrides the config)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+func brokerCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "broker",
+		Summary: "serve the reference key broker (POST /v1/keys) for a fleet of devices",
+		Help: "The reference key broker: devices POST /v1/keys with \"Authorization: Bearer <device\n" +
+			"token>\" and get {value, expires_at, webrtc_url, protocol, session}. The upstream\n" +
+			"(profile, endpoint, model API key as credential) is the [provisioning] section; the\n" +
+			"server settings are [broker]. GET /healthz answers ok. Device records: add-device,\n" +
+			"list-devices, remove-device.",
+		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+			var f provcmd.Flags
+			f.Register(fs, env, false)
+			listen := fs.String("listen", "", "`address` to listen on (default [broker] listen, 127.0.0.1:8080)")
+			devices := fs.String("devices", "", "device records `dir` (default [broker] devices_dir)")
+			tlsCert := fs.String("tls-cert", "", "PEM certificate `file` for HTTPS")
+			tlsKey := fs.String("tls-key", "", "PEM key `file` for HTTPS")
+			pin := fs.Bool("pin-session", false, "pin the session defaults (devices cannot change them)")
+			return func(ctx context.Context, _ []string) error {
+				c, cfgPath, err := f.Load(env)
+				if err != nil {
+					return err
+				}
+				bc := &c.Broker
+				if *listen != "" {
+					bc.Listen = *listen
+				}
+				if *devices != "" {
+					bc.DevicesDir = *devices
+				}
+				if *tlsCert != "" || *tlsKey != "" {
+					bc.TLSCertFile, bc.TLSKeyFile = *tlsCert, *tlsKey
+				}
+				if *pin {
+					bc.PinSession = true
+				}
+				if err := c.Validate(); err != nil {
+					return fmt.Errorf("with the command-line flags: %w", err)
+				}
+				if c.Provisioning.Profile == config.ProfileBroker {
+					return errors.New("[provisioning] profile is \"broker\": for the broker it names the upstream; set azure, azure-preview or openai")
+				}
+				log, err := provcmd.Logger(env, f.LogLevel, &c.Appliance)
+				if err != nil {
+					return err
+				}
+				up, _, err := provcmd.NewProvider(&c.Provisioning, env, log)
+				if err != nil {
+					return err
+				}
+				store, err := provisioning.OpenDeviceStore(bc.DevicesDir)
+				if err != nil {
+					return err
+				}
+				pc := &c.Provisioning
+				defaults := provisioning.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
+				if pc.ToolsFile != "" {
+					// NewProvider has read and checked the file already
+					defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
+				}
+				opts := []provisioning.BrokerOption{provisioning.WithRateLimit(bc.RatePerMinute, bc.RateBurst), provisioning.WithBrokerLogger(log)}
+				tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+				if bc.ClientCAFile != "" {
+					pem, err := os.ReadFile(bc.ClientCAFile)
+					if err != nil {
+						return fmt.Errorf("[broker] client_ca_file: %w", err)
+					}
+					pool := x509.NewCertPool()
+					if !pool.AppendCertsFromPEM(pem) {
+						return fmt.Errorf("[broker] client_ca_file %s holds no PEM certificate", bc.ClientCAFile)
+					}
+					tlsConf.ClientCAs, tlsConf.ClientAuth = pool, tls.VerifyClientCertIfGiven
+					opts = append(opts, provisioning.WithClientCertAuth())
+				}
+				if bc.PinSession {
+					opts = append(opts, provisioning.WithPinnedSession(defaults))
+				} else {
+					opts = append(opts, provisioning.WithBrokerSessionDefaults(defaults))
+				}
+				b, err := provisioning.NewBroker(up, store, opts...)
+				if err != nil {
+					return err
+				}
+				srv := &http.Server{Handler: b, ReadHeaderTimeout: bc.ReadHeaderTimeout.D(), ReadTimeout: 30 * time.Second,
+					WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
+					TLSConfig: tlsConf}
+				ln, err := net.Listen("tcp", bc.Listen)
+				if err != nil {
+					return fmt.Errorf("broker: %w", err)
+				}
+				devs, _ := store.Devices()
+				scheme := "http"
+				if bc.TLSCertFile != "" {
+					scheme = "https"
+				}
+				log.Info("broker listening", "url", scheme+"://"+ln.Addr().String()+"/v1/keys", "config", cfgPath, "upstream", up.Profile(),
+					"devices", len(devs), "pinned", bc.PinSession)
+				errc := make(chan error, 1)
+				go func() {
+					if bc.TLSCertFile != "" {
+						errc <- srv.ServeTLS(ln, bc.TLSCertFile, bc.TLSKeyFile)
+					} else {
+						errc <- srv.Serve(ln)
+					}
+				}()
+				select {
+				case err := <-errc:
+					return fmt.Errorf("broker: %w", err)
+				case <-ctx.Done():
+				}
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				serr := srv.Shutdown(sctx)
+				<-errc
+				log.Info("broker stopped")
+				return serr
+			}
+		},
 	}
-	wantArgs := 1
-	if op == "list-devices" {
-		wantArgs = 0
+}
+
+// devicesCommand is one of the device record commands.
+func devicesCommand(op, args, summary string) *cli.Command {
+	n := 0
+	if args != "" {
+		n = 1
 	}
-	if fs.NArg() != wantArgs {
-		fmt.Fprintf(env.Stderr, "usage: edgevoice broker %s [-config FILE | -devices DIR]%s\n", op, map[bool]string{true: " NAME", false: ""}[wantArgs == 1])
-		return errUsage
+	return &cli.Command{
+		Name: op, Args: args, Summary: summary, MinArgs: n, MaxArgs: n,
+		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
+			cfg := cli.ConfigFlag(fs, env)
+			devices := fs.String("devices", "", "device records `dir` (overrides [broker] devices_dir of the config)")
+			return func(_ context.Context, args []string) error {
+				return runDevices(env, op, *cfg, *devices, args)
+			}
+		},
 	}
-	dir := *devices
+}
+
+func runDevices(env *cli.Env, op, cfgPath, devices string, args []string) error {
+	dir := devices
 	if dir == "" {
-		pf := provFlags{config: *cfg}
-		c, _, err := pf.load(env)
-		if err != nil {
-			return err
+		dir = config.Default().Broker.DevicesDir
+		if _, err := os.Stat(cfgPath); err == nil || cfgPath != config.DefaultPath {
+			c, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			dir = c.Broker.DevicesDir
 		}
-		dir = c.Broker.DevicesDir
+	}
+	name := ""
+	if len(args) > 0 {
+		name = args[0]
 	}
 	store, err := provisioning.OpenDeviceStore(dir)
 	if err != nil {
@@ -177,19 +192,19 @@ func runBrokerDevices(env *Env, op string, args []string) error {
 	}
 	switch op {
 	case "add-device":
-		tok, err := store.AddDevice(fs.Arg(0), time.Now())
+		tok, err := store.AddDevice(name, time.Now())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stderr, "device %q added to %s. Its token is shown ONCE, below; only its hash is stored.\n"+
 			"Put it in the device's credential file (/etc/edgevoice/credential, mode 0600) with\n"+
-			"[provisioning] profile = \"broker\" and broker_url set to this broker.\n", fs.Arg(0), dir)
+			"[provisioning] profile = \"broker\" and broker_url set to this broker.\n", name, dir)
 		fmt.Fprintln(env.Stdout, tok)
 	case "remove-device":
-		if err := store.RemoveDevice(fs.Arg(0)); err != nil {
+		if err := store.RemoveDevice(name); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "device %q removed; its token no longer works\n", fs.Arg(0))
+		fmt.Fprintf(env.Stdout, "device %q removed; its token no longer works\n", name)
 	case "list-devices":
 		devs, err := store.Devices()
 		if err != nil {
