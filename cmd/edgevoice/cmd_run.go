@@ -17,6 +17,7 @@ import (
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/internal/control"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
@@ -62,8 +63,8 @@ type runner struct {
 	keys    *provisioning.Client
 	mic     audio.Source[float32]
 	speaker audio.Sink[float32]
-	micStat func() audioStatus
-	spkStat func() audioStatus
+	micStat func() control.AudioStatus
+	spkStat func() control.AudioStatus
 }
 
 func (r *runner) run(ctx context.Context, useEmulator bool) error {
@@ -159,14 +160,14 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return fmt.Errorf("[audio] mixer: %w", err)
 	}
 
-	ctl, err := listenControl(cfg.Appliance.ControlSocket, r.status, log)
+	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log)
 	if err != nil {
 		return err
 	}
 	defer ctl.Close()
-	var metrics *metricsServer
+	var metrics *control.MetricsServer
 	if cfg.Appliance.MetricsListen != "" {
-		if metrics, err = listenMetrics(cfg.Appliance.MetricsListen, r.status); err != nil {
+		if metrics, err = control.ListenMetrics(cfg.Appliance.MetricsListen, r.status); err != nil {
 			return err
 		}
 		defer metrics.Close()
@@ -241,8 +242,8 @@ func (r *runner) openAudio() error {
 			return fmt.Errorf("[audio] input_file: %w", err)
 		}
 		r.mic = src
-		r.micStat = func() audioStatus {
-			return audioStatus{Role: "mic", Device: "file " + c.InputFile, Format: src.Format().String(), State: "file"}
+		r.micStat = func() control.AudioStatus {
+			return control.AudioStatus{Role: "mic", Device: "file " + c.InputFile, Format: src.Format().String(), State: "file"}
 		}
 	} else {
 		o := captureOpts(c)
@@ -252,7 +253,7 @@ func (r *runner) openAudio() error {
 			return fmt.Errorf("[audio] capture_device: %w (`edgevoice devices` lists the devices; on a machine without sound set [audio] backend = \"null\", or input_file/output_file)", err)
 		}
 		r.mic = capt
-		r.micStat = func() audioStatus {
+		r.micStat = func() control.AudioStatus {
 			return audioStatusOf("mic", capt.Device().Name, capt.Format(), capt.Stats())
 		}
 	}
@@ -264,8 +265,8 @@ func (r *runner) openAudio() error {
 			return fmt.Errorf("[audio] output_file: %w", err)
 		}
 		r.speaker = sink
-		r.spkStat = func() audioStatus {
-			return audioStatus{Role: "speaker", Device: "file " + c.OutputFile, Format: f.String(), State: "file"}
+		r.spkStat = func() control.AudioStatus {
+			return control.AudioStatus{Role: "speaker", Device: "file " + c.OutputFile, Format: f.String(), State: "file"}
 		}
 	} else {
 		o := playbackOpts(c)
@@ -276,7 +277,7 @@ func (r *runner) openAudio() error {
 			return fmt.Errorf("[audio] playback_device: %w (`edgevoice devices` lists the devices; on a machine without sound set [audio] backend = \"null\", or input_file/output_file)", err)
 		}
 		r.speaker = pb
-		r.spkStat = func() audioStatus {
+		r.spkStat = func() control.AudioStatus {
 			return audioStatusOf("speaker", pb.Device().Name, pb.Format(), pb.Stats())
 		}
 	}
@@ -300,15 +301,15 @@ func (r *runner) reopenAudio(context.Context) error {
 }
 
 // status is what the control socket and the metrics endpoint report.
-func (r *runner) status(ctx context.Context) controlStatus {
-	st := controlStatus{Version: cli.Version(), PID: os.Getpid(), Config: r.path, Appliance: r.a.Status(),
-		Audio: []audioStatus{r.micStat(), r.spkStat()}}
+func (r *runner) status(ctx context.Context) control.Status {
+	st := control.Status{Version: cli.Version(), PID: os.Getpid(), Config: r.path, Appliance: r.a.Status(),
+		Audio: []control.AudioStatus{r.micStat(), r.spkStat()}}
 	if r.keys != nil {
 		ps, err := r.keys.Status(ctx)
 		if err != nil {
-			st.Provisioning = &provisioningStatusView{Error: err.Error()}
+			st.Provisioning = &control.ProvisioningView{Error: err.Error()}
 		} else {
-			st.Provisioning = &provisioningStatusView{Status: &ps}
+			st.Provisioning = &control.ProvisioningView{Status: &ps}
 		}
 	}
 	return st
@@ -334,4 +335,10 @@ func (r *runner) terminal(ctx context.Context, quit context.CancelFunc, b *sim.B
 		quit()
 		return nil
 	})
+}
+
+// audioStatusOf is the control view of an hw/audio stream.
+func audioStatusOf(role, device string, f audio.Format, st audio.Stats) control.AudioStatus {
+	return control.AudioStatus{Role: role, Device: device, Format: f.String(), State: st.State.String(),
+		Overruns: st.Overruns, Underruns: st.Underruns, Errors: st.DeviceErrors, Reopens: st.Reopens}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/internal/control"
 )
 
 func statusCommand() *cli.Command {
@@ -31,7 +32,7 @@ func statusCommand() *cli.Command {
 				}
 				ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				defer cancel()
-				st, err := askStatus(ctx, path)
+				st, err := control.Ask(ctx, path)
 				if err != nil {
 					return err
 				}
@@ -47,7 +48,7 @@ func statusCommand() *cli.Command {
 	}
 }
 
-func printStatus(w io.Writer, st *controlStatus) {
+func printStatus(w io.Writer, st *control.Status) {
 	a := st.Appliance
 	d := func(v interface{ MarshalText() ([]byte, error) }) string { b, _ := v.MarshalText(); return string(b) }
 	fmt.Fprintf(w, "edgevoice %s (pid %d, config %s), up %s\n", st.Version, st.PID, st.Config, d(a.Uptime))

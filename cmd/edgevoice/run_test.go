@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/control"
 	"github.com/edgevoice/edgevoice/internal/provcmd"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/appliance"
 )
 
 // runLogBuffer is a bytes.Buffer safe for the logger and the test to share.
@@ -51,11 +51,11 @@ func TestRunStatusShutdown(t *testing.T) {
 		done <- Main(ctx, []string{"run", "-config", cfg, "-emulator"}, &cli.Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }})
 	}()
 
-	var st *controlStatus
+	var st *control.Status
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		sctx, scancel := context.WithTimeout(ctx, time.Second)
-		s, err := askStatus(sctx, sock)
+		s, err := control.Ask(sctx, sock)
 		scancel()
 		if err == nil && s.Appliance.StateName == "idle" && s.Appliance.Key != nil {
 			st = s
@@ -97,20 +97,8 @@ func TestRunStatusShutdown(t *testing.T) {
 			t.Errorf("logs lack %q:\n%s", w, logs.String())
 		}
 	}
-	if _, err := askStatus(context.Background(), sock); err == nil {
+	if _, err := control.Ask(context.Background(), sock); err == nil {
 		t.Error("the control socket still answers after shutdown")
-	}
-}
-
-func TestWriteMetrics(t *testing.T) {
-	var b bytes.Buffer
-	writeMetrics(&b, controlStatus{Appliance: appliance.Status{State: appliance.Speaking, Turns: 3, Volume: 0.5,
-		Session: &appliance.SessionStatus{PacketsSent: 7}}, Audio: []audioStatus{{Role: "mic", Overruns: 2}}})
-	for _, w := range []string{`edgevoice_state{state="speaking"} 1`, `edgevoice_state{state="idle"} 0`, "edgevoice_turns_total 3",
-		"edgevoice_packets_sent_total 7", `edgevoice_audio_overruns_total{role="mic"} 2`} {
-		if !strings.Contains(b.String(), w) {
-			t.Errorf("metrics lack %q:\n%s", w, b.String())
-		}
 	}
 }
 
@@ -160,10 +148,10 @@ allow_ips = ["127.0.0.0/8"]
 	go func() { runDone <- Main(ctx, []string{"run", "-config", cfg}, env()) }()
 
 	deadline := time.Now().Add(15 * time.Second)
-	var st *controlStatus
+	var st *control.Status
 	for {
 		sctx, scancel := context.WithTimeout(ctx, time.Second)
-		s, err := askStatus(sctx, sock)
+		s, err := control.Ask(sctx, sock)
 		scancel()
 		if err == nil && s.Appliance.StateName == "idle" && s.Appliance.Key != nil && s.Provisioning != nil && s.Provisioning.Status != nil {
 			st = s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/internal/control"
 	"io"
 	"os"
 	"os/exec"
@@ -129,10 +130,10 @@ allow_ips = ["127.0.0.0/8"]
 	logs := func() string { b, _ := os.ReadFile(runLog); return string(b) }
 
 	// waitStatus polls the control socket until ok holds (or the child dies).
-	waitStatus := func(what string, d time.Duration, ok func(*controlStatus) bool) *controlStatus {
+	waitStatus := func(what string, d time.Duration, ok func(*control.Status) bool) *control.Status {
 		t.Helper()
 		deadline := time.Now().Add(d)
-		var last *controlStatus
+		var last *control.Status
 		var lastErr error
 		for {
 			select {
@@ -142,7 +143,7 @@ allow_ips = ["127.0.0.0/8"]
 			default:
 			}
 			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			s, err := askStatus(sctx, ctl)
+			s, err := control.Ask(sctx, ctl)
 			cancel()
 			if err == nil {
 				last = s
@@ -157,13 +158,13 @@ allow_ips = ["127.0.0.0/8"]
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	st := waitStatus("idle with a key", 20*time.Second, func(s *controlStatus) bool {
+	st := waitStatus("idle with a key", 20*time.Second, func(s *control.Status) bool {
 		return s.Appliance.StateName == "idle" && s.Appliance.Key != nil
 	})
 	if st.PID != run.Process.Pid {
 		t.Errorf("status from pid %d, want the child %d", st.PID, run.Process.Pid)
 	}
-	connected := func(s *controlStatus) bool {
+	connected := func(s *control.Status) bool {
 		return s.Appliance.Session != nil && s.Appliance.Session.State == "connected"
 	}
 	if keepWarm {
@@ -184,7 +185,7 @@ allow_ips = ["127.0.0.0/8"]
 			}
 		}
 		press() // talk down
-		waitStatus("listening on a connected session", 20*time.Second, func(s *controlStatus) bool {
+		waitStatus("listening on a connected session", 20*time.Second, func(s *control.Status) bool {
 			return s.Appliance.StateName == "listening" && connected(s)
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -194,7 +195,7 @@ allow_ips = ["127.0.0.0/8"]
 			t.Fatalf("no uplink audio at the emulator: %v\nlogs:\n%s", err, logs())
 		}
 		press() // talk up: the turn is committed and answered
-		waitStatus("speaking", 20*time.Second, func(s *controlStatus) bool {
+		waitStatus("speaking", 20*time.Second, func(s *control.Status) bool {
 			return s.Appliance.StateName == "speaking" && connected(s)
 		})
 		time.Sleep(300 * time.Millisecond) // some reply audio on its way to the speaker file
@@ -269,7 +270,7 @@ allow_ips = ["127.0.0.0/8"]
 	// Devices released: the speaker file's header was fixed up on close.
 	checkClosedWAV(t, outWAV)
 
-	if _, err := askStatus(context.Background(), ctl); err == nil {
+	if _, err := control.Ask(context.Background(), ctl); err == nil {
 		t.Error("the control socket still answers after the process exited")
 	}
 	if _, err := os.Stat(ctl); !errors.Is(err, os.ErrNotExist) {

@@ -1,4 +1,8 @@
-package main
+// Package control is the appliance's local management interface: the control socket
+// that `edgevoice status` asks (one JSON line in, one out) and the Prometheus metrics
+// endpoint. The appliance owns the state; this package serves what a status function
+// returns.
+package control
 
 import (
 	"bufio"
@@ -15,36 +19,36 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
-	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // The control socket: `edgevoice status` connects, sends one JSON line {"op":"status"}
-// and reads one JSON line back (controlStatus). Access is by file mode: the socket is
+// and reads one JSON line back (Status). Access is by file mode: the socket is
 // 0660 in /run/edgevoice (0770, user and group edgevoice), so root and members of the
 // edgevoice group may ask.
 
-type controlRequest struct {
+type request struct {
 	Op string `json:"op"` // "status"
 }
 
-type controlResponse struct {
-	OK     bool           `json:"ok"`
-	Error  string         `json:"error,omitempty"`
-	Status *controlStatus `json:"status,omitempty"`
+type response struct {
+	OK     bool    `json:"ok"`
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
 }
 
-// controlStatus is everything `edgevoice status` shows.
-type controlStatus struct {
-	Version      string                  `json:"version"`
-	PID          int                     `json:"pid"`
-	Config       string                  `json:"config"`
-	Appliance    appliance.Status        `json:"appliance"`
-	Audio        []audioStatus           `json:"audio"`
-	Provisioning *provisioningStatusView `json:"provisioning,omitempty"`
+// Status is everything `edgevoice status` shows.
+type Status struct {
+	Version      string            `json:"version"`
+	PID          int               `json:"pid"`
+	Config       string            `json:"config"`
+	Appliance    appliance.Status  `json:"appliance"`
+	Audio        []AudioStatus     `json:"audio"`
+	Provisioning *ProvisioningView `json:"provisioning,omitempty"`
 }
 
-type audioStatus struct {
+// AudioStatus is one audio device (or WAV file) of the appliance.
+type AudioStatus struct {
 	Role      string `json:"role"` // "mic" or "speaker"
 	Device    string `json:"device"`
 	Format    string `json:"format"`
@@ -55,21 +59,16 @@ type audioStatus struct {
 	Reopens   uint64 `json:"reopens"`
 }
 
-func audioStatusOf(role, device string, f audio.Format, st audio.Stats) audioStatus {
-	return audioStatus{Role: role, Device: device, Format: f.String(), State: st.State.String(),
-		Overruns: st.Overruns, Underruns: st.Underruns, Errors: st.DeviceErrors, Reopens: st.Reopens}
-}
-
-// provisioningStatusView is the key daemon's answer, or why there is none.
-type provisioningStatusView struct {
+// ProvisioningView is the key daemon's answer, or why there is none.
+type ProvisioningView struct {
 	Error  string               `json:"error,omitempty"`
 	Status *provisioning.Status `json:"status,omitempty"`
 }
 
-// controlServer serves the control socket until Close.
-type controlServer struct {
+// Server serves the control socket until Close.
+type Server struct {
 	ln     net.Listener
-	status func(ctx context.Context) controlStatus
+	status func(ctx context.Context) Status
 	log    *slog.Logger
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -77,8 +76,8 @@ type controlServer struct {
 	closed bool
 }
 
-// listenControl creates the socket at path (replacing a stale one) with mode 0660.
-func listenControl(path string, status func(ctx context.Context) controlStatus, log *slog.Logger) (*controlServer, error) {
+// Listen serves status on a new socket at path (replacing a stale one) with mode 0660.
+func Listen(path string, status func(ctx context.Context) Status, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o770); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
@@ -95,13 +94,13 @@ func listenControl(path string, status func(ctx context.Context) controlStatus, 
 		ln.Close()
 		return nil, fmt.Errorf("control socket: os.Chmod: %w", err)
 	}
-	s := &controlServer{ln: ln, status: status, log: log, conns: map[net.Conn]struct{}{}}
+	s := &Server{ln: ln, status: status, log: log, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
 }
 
-func (s *controlServer) serve() {
+func (s *Server) serve() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
@@ -127,15 +126,15 @@ func (s *controlServer) serve() {
 	}
 }
 
-func (s *controlServer) handle(c net.Conn) {
+func (s *Server) handle(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReader(io.LimitReader(c, 4096)).ReadBytes('\n')
 	if err != nil && len(line) == 0 {
 		return
 	}
-	var req controlRequest
-	resp := controlResponse{}
+	var req request
+	resp := response{}
 	if err := json.Unmarshal(line, &req); err != nil {
 		resp.Error = "bad request: " + err.Error()
 	} else if req.Op != "status" {
@@ -150,7 +149,7 @@ func (s *controlServer) handle(c net.Conn) {
 }
 
 // Close stops accepting, closes open connections, removes the socket and joins.
-func (s *controlServer) Close() error {
+func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	for c := range s.conns {
@@ -162,8 +161,8 @@ func (s *controlServer) Close() error {
 	return err
 }
 
-// askStatus asks the daemon at path for its status.
-func askStatus(ctx context.Context, path string) (*controlStatus, error) {
+// Ask asks the appliance at path for its status.
+func Ask(ctx context.Context, path string) (*Status, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
@@ -179,7 +178,7 @@ func askStatus(ctx context.Context, path string) (*controlStatus, error) {
 	if _, err := io.WriteString(c, `{"op":"status"}`+"\n"); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	var resp controlResponse
+	var resp response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
 		return nil, fmt.Errorf("control socket: bad answer: %w", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 	"github.com/edgevoice/edgevoice/appliance"
 )
 
-// metricsServer serves Prometheus text metrics on a loopback address.
-type metricsServer struct {
+// MetricsServer serves Prometheus text metrics on a loopback address.
+type MetricsServer struct {
 	srv *http.Server
 	wg  sync.WaitGroup
 }
 
-func listenMetrics(addr string, status func(context.Context) controlStatus) (*metricsServer, error) {
+// ListenMetrics serves the metrics of status at http://addr/metrics until Close.
+func ListenMetrics(addr string, status func(context.Context) Status) (*MetricsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("[appliance] metrics_listen: %w", err)
@@ -26,15 +27,16 @@ func listenMetrics(addr string, status func(context.Context) controlStatus) (*me
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		writeMetrics(w, status(req.Context()))
+		WriteMetrics(w, status(req.Context()))
 	})
-	m := &metricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	m := &MetricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); _ = m.srv.Serve(ln) }()
 	return m, nil
 }
 
-func (m *metricsServer) Close() error {
+// Close shuts the server down and joins it.
+func (m *MetricsServer) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	err := m.srv.Shutdown(ctx)
@@ -42,8 +44,8 @@ func (m *metricsServer) Close() error {
 	return err
 }
 
-// writeMetrics writes st in the Prometheus text format.
-func writeMetrics(w io.Writer, st controlStatus) {
+// WriteMetrics writes st in the Prometheus text format.
+func WriteMetrics(w io.Writer, st Status) {
 	a := st.Appliance
 	fmt.Fprintf(w, "# HELP edgevoice_state 1 for the current appliance state.\n# TYPE edgevoice_state gauge\n")
 	for s := appliance.Idle; s <= appliance.Offline; s++ {
