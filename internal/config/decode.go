@@ -51,7 +51,11 @@ func Decode(name string, data []byte) (*Config, error) {
 		if !errors.As(err, &de) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		pr := decodeProblem(name, de, idx, round == 0)
+		reported := map[string]bool{}
+		for _, p := range probs {
+			reported[p.Key] = true
+		}
+		pr := decodeProblem(name, de, idx, round == 0, reported)
 		probs = append(probs, pr)
 		key := de.Key()
 		if len(key) == 0 || round > 200 {
@@ -105,8 +109,11 @@ func deletePath(v any, path []string) {
 		}
 		deletePath(t[path[0]], path[1:])
 	case []any:
-		if _, err := strconv.Atoi(path[0]); err == nil {
-			path = path[1:]
+		if i, err := strconv.Atoi(path[0]); err == nil {
+			if i < len(t) {
+				deletePath(t[i], path[1:])
+			}
+			return
 		}
 		for _, e := range t {
 			deletePath(e, path)
@@ -254,7 +261,7 @@ func strictProblems(name string, sme *toml.StrictMissingError, idx map[string]ke
 var typeErrRe = regexp.MustCompile(`^cannot decode TOML (\w+) into (?:struct field \S+|a Go value) of type (\S+)`)
 
 // decodeProblem describes a value go-toml could not decode.
-func decodeProblem(name string, de *toml.DecodeError, idx map[string]keyPos, exact bool) Problem {
+func decodeProblem(name string, de *toml.DecodeError, idx map[string]keyPos, exact bool, reported map[string]bool) Problem {
 	msg := strings.TrimPrefix(de.Error(), "toml: ")
 	if m := typeErrRe.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("got a TOML %s, want %s", m[1], goTypeWords(m[2]))
@@ -263,10 +270,41 @@ func decodeProblem(name string, de *toml.DecodeError, idx map[string]keyPos, exa
 	p := Problem{File: name, Key: key, Msg: msg}
 	if exact {
 		p.Line, p.Col = de.Position()
-	} else if pos, ok := idx[key]; ok {
+	}
+	if _, ok := idx[key]; !ok {
+		// go-toml names a key of an array table without its index: find the entry
+		// (on the reported line, or the first one not reported yet).
+		var cands []string
+		for k := range idx {
+			if withoutIndexes(k) == key {
+				cands = append(cands, k)
+			}
+		}
+		sort.Strings(cands)
+		for _, k := range cands {
+			if !exact && !reported[k] || exact && idx[k].vline == p.Line {
+				p.Key = k
+				break
+			}
+		}
+	}
+	if pos, ok := idx[p.Key]; ok && !exact {
 		p.Line, p.Col = pos.vline, pos.vcol
 	}
 	return p
+}
+
+// withoutIndexes drops the array indexes of a dotted key ("session.tools.0.name" ->
+// "session.tools.name").
+func withoutIndexes(key string) string {
+	parts := strings.Split(key, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // goTypeWords says what a Go type looks like in TOML.

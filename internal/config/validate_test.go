@@ -54,6 +54,16 @@ typo = 1
 			},
 		},
 		{
+			name: "wrong types in array tables and durations",
+			doc:  "[[session.tools]]\nname = 3\n[[session.tools]]\nname = \"x\"\ndescription = 4\n[audio]\nperiod = 5\nmixer = 2\n",
+			want: []string{
+				`x.toml:2:8: key "session.tools.0.name": got a TOML integer, want a string`,
+				`x.toml:5:15: key "session.tools.1.description": got a TOML integer, want a string`,
+				`x.toml:7:1: key "audio.period": got a TOML integer, want a duration string such as "5s" or "250ms"`,
+				`x.toml:8:9: key "audio.mixer": got a TOML integer, want a string`,
+			},
+		},
+		{
 			name: "broker profile without broker_url",
 			doc:  "[provisioning]\nprofile = \"broker\"\ncredential_file = \"/etc/edgevoice/credential\"\n",
 			want: []string{`x.toml:1:2: key "provisioning.broker_url": profile "broker" needs the broker's URL (such as "https://keys.example.com")`},
