@@ -236,7 +236,11 @@ func (a *App) commandUsage(w io.Writer, c *Command, fs *flag.FlagSet) {
 	if c.Help != "" {
 		fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(c.Help))
 	} else {
-		fmt.Fprintf(w, "%s.\n\n", strings.TrimSuffix(c.Summary, "."))
+		sum := strings.TrimSuffix(c.Summary, ".")
+		if sum != "" {
+			sum = strings.ToUpper(sum[:1]) + sum[1:]
+		}
+		fmt.Fprintf(w, "%s.\n\n", sum)
 	}
 	if hasFlags {
 		fmt.Fprintf(w, "flags (also accepted after the arguments):\n")
