@@ -396,6 +396,7 @@ type keyPos struct {
 	vline, vcol int
 	kind        unstable.Kind
 	empty       bool // an empty string
+	nonString   bool // an array with an element that is not a string
 }
 
 // indexKeys maps every dotted key path of the document ("appliance.talk_mode"; array
@@ -448,6 +449,11 @@ func indexKeys(data []byte) map[string]keyPos {
 			full := append(append([]string{}, table...), parts...)
 			v := n.Value()
 			kp := keyPos{kind: v.Kind, empty: v.Kind == unstable.String && len(v.Data) == 0}
+			if v.Kind == unstable.Array {
+				for it := v.Children(); it.Next(); {
+					kp.nonString = kp.nonString || it.Node().Kind != unstable.String
+				}
+			}
 			kp.line, kp.col = pos(first)
 			kp.vline, kp.vcol = pos(v)
 			if kp.vline == 0 {
@@ -492,9 +498,13 @@ func checkTypes(name string, idx map[string]keyPos) []Problem {
 				t = t.Elem()
 			}
 		}
-		if ok && t == durationType && pos.kind != unstable.String {
+		switch {
+		case ok && t == durationType && pos.kind != unstable.String:
 			out = append(out, Problem{File: name, Line: pos.line, Col: pos.col, Key: k,
 				Msg: fmt.Sprintf("got a TOML %s, want a duration string such as \"5s\" or \"250ms\"", strings.ToLower(pos.kind.String()))})
+		case ok && t.Kind() == reflect.Slice && t.Elem() == durationType && pos.nonString:
+			out = append(out, Problem{File: name, Line: pos.line, Col: pos.col, Key: k,
+				Msg: "want an array of duration strings such as [\"3s\", \"10s\"]"})
 		}
 	}
 	return out

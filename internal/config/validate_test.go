@@ -64,6 +64,15 @@ typo = 1
 			},
 		},
 		{
+			name: "integers for a list of durations",
+			doc:  "[board.talk]\nlong_press = [1, \"10s\"]\ndebounce = \"x\"\n[board]\nkind = \"pi\"\n",
+			want: []string{
+				`x.toml:2:1: key "board.talk.long_press": want an array of duration strings such as ["3s", "10s"]`,
+				`x.toml:3:12: key "board.talk.debounce": bad duration "x" (use a number with a unit, such as "20ms" or "5s")`,
+				`x.toml:5:1: key "board.kind": "pi" is not a board kind (use "auto", "gpio" or "sim")`,
+			},
+		},
+		{
 			name: "broker profile without broker_url",
 			doc:  "[provisioning]\nprofile = \"broker\"\ncredential_file = \"/etc/edgevoice/credential\"\n",
 			want: []string{`x.toml:1:2: key "provisioning.broker_url": profile "broker" needs the broker's URL (such as "https://keys.example.com")`},
