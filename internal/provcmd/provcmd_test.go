@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -101,5 +102,58 @@ func TestProvisiondNotifiesSystemd(t *testing.T) {
 		if m == "READY=1" && (i == 0 || !strings.HasPrefix(msgs[i-1], "STATUS=ready")) {
 			t.Errorf("READY before the first key: %q", msgs)
 		}
+	}
+}
+
+// TestCheckRefusesKeyAsCredentialFile: a key pasted where the credential file's path
+// belongs is refused at the config step, and never printed.
+func TestCheckRefusesKeyAsCredentialFile(t *testing.T) {
+	const secret = "sk-proj-Zyxwvutsrqponmlkjihgfedcba9876543210"
+	for _, cmd := range []string{"check", "provisiond"} {
+		code, out, stderr := runCmd(context.Background(), cmd, "-config", "", "-profile", "openai", "-credential-file", secret)
+		if code != 1 || !strings.Contains(stderr, `key "provisioning.credential_file": holds what looks like a key`) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", cmd, code, out, stderr)
+		}
+		if strings.Contains(out+stderr, "Zyxwvuts") {
+			t.Errorf("%s echoes the key: %s%s", cmd, out, stderr)
+		}
+	}
+}
+
+// TestFlagsLoad: -config, $EDGEVOICE_CONFIG and a missing default file.
+func TestFlagsLoad(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "e.toml")
+	if err := os.WriteFile(cfg, []byte("[provisioning]\nbroker_url = \"https://keys.example.com\"\npolicy = \"on-demand\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load := func(env map[string]string, args ...string) (string, string, error) {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		e := &cli.Env{Getenv: func(k string) string { return env[k] }}
+		var f Flags
+		f.Register(fs, e, true)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		c, from, err := f.Load(e)
+		if err != nil {
+			return "", from, err
+		}
+		return c.Provisioning.Policy, from, nil
+	}
+	if p, from, err := load(map[string]string{"EDGEVOICE_CONFIG": cfg}); err != nil || p != "on-demand" || from != cfg {
+		t.Errorf("from EDGEVOICE_CONFIG: policy %q from %q, %v", p, from, err)
+	}
+	if p, _, err := load(map[string]string{"EDGEVOICE_CONFIG": cfg}, "-policy", "prefetch"); err != nil || p != "prefetch" {
+		t.Errorf("a flag over the file: policy %q, %v", p, err)
+	}
+	if p, from, err := load(map[string]string{"EDGEVOICE_CONFIG": cfg}, "-config", ""); err != nil || p != "prefetch" || !strings.Contains(from, "no config file") {
+		t.Errorf("-config \"\": policy %q from %q, %v", p, from, err)
+	}
+	if _, _, err := load(map[string]string{"EDGEVOICE_CONFIG": filepath.Join(dir, "missing.toml")}); err == nil {
+		t.Error("a missing $EDGEVOICE_CONFIG file was ignored")
+	}
+	if _, _, err := load(nil, "-config", "", "-policy", "lazy"); err == nil || !strings.Contains(err.Error(), `key "provisioning.policy"`) {
+		t.Errorf("a bad flag value: %v", err)
 	}
 }
