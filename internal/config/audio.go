@@ -165,6 +165,8 @@ func (c *Audio) validate(p *sectionProblems) {
 	}
 	if c.DCBlockHz < 0 {
 		p.add("dc_block_hz", "%v must not be negative (0 disables the filter)", c.DCBlockHz)
+	} else if c.InputFile == "" && c.DCBlockHz > 0 && c.DCBlockHz >= float64(c.CaptureRate)/4 {
+		p.add("dc_block_hz", "%v Hz: want below a quarter of capture_rate (%d Hz); 20 to 80 Hz is typical", c.DCBlockHz, c.CaptureRate)
 	}
 	if c.ReopenMinBackoff.D() <= 0 {
 		p.add("reopen_min_backoff", "%v must be positive", c.ReopenMinBackoff.D())

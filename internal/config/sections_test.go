@@ -75,6 +75,7 @@ func TestSectionValues(t *testing.T) {
 		}},
 		{"audio.mixer_delays", func(c *Config) { c.Audio.Mixer, c.Audio.MixerDelays = "delay-sum", []int{5000} }},
 		{"audio.mixer", func(c *Config) { c.Audio.Mixer = "beam" }},
+		{"audio.dc_block_hz", func(c *Config) { c.Audio.DCBlockHz = 12000 }},
 		{"audio.period", func(c *Config) { c.Audio.Period = Duration(time.Millisecond) }},
 		{"audio.buffer_periods", func(c *Config) { c.Audio.BufferPeriods = 1 }},
 		{"audio.playback_queue_periods", func(c *Config) { c.Audio.PlaybackQueuePeriods = 1 }},
