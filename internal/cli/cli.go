@@ -90,11 +90,6 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// ExitError ends a command with a particular exit code after it has said why.
-type ExitError struct{ Code int }
-
-func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
-
 // commands returns the table with the version command every binary has.
 func (a *App) commands() []*Command {
 	cmds := append([]*Command{}, a.Commands...)
@@ -202,14 +197,11 @@ func (a *App) run(ctx context.Context, c *Command, args []string, env *Env) int 
 	}
 	err = run(ctx, pos)
 	var ue *UsageError
-	var ee *ExitError
 	switch {
 	case err == nil, errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return ExitOK
 	case errors.As(err, &ue):
 		return a.usageFailure(env, c, fs, ue.Msg)
-	case errors.As(err, &ee):
-		return ee.Code
 	}
 	fmt.Fprintf(env.Stderr, "%s %s: %v\n", a.Name, c.Name, err)
 	return ExitFailure
