@@ -11,12 +11,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command running in another goroutine.
@@ -155,5 +158,41 @@ func TestFlagsLoad(t *testing.T) {
 	}
 	if _, _, err := load(nil, "-config", "", "-policy", "lazy"); err == nil || !strings.Contains(err.Error(), `key "provisioning.policy"`) {
 		t.Errorf("a bad flag value: %v", err)
+	}
+}
+
+// TestConfigMirrorsProvisioning: internal/config imports no library, so it names the
+// profiles, regions, socket and defaults itself; they must be provisioning's.
+func TestConfigMirrorsProvisioning(t *testing.T) {
+	if !slices.Equal(config.Profiles, provisioning.Profiles) || !slices.Equal(config.PreviewRegions, provisioning.PreviewRegions) {
+		t.Errorf("profiles %v / %v, regions %v / %v", config.Profiles, provisioning.Profiles, config.PreviewRegions, provisioning.PreviewRegions)
+	}
+	if config.DefaultKeySocket != provisioning.DefaultSocketPath || config.ProfileBroker != provisioning.ProfileBroker {
+		t.Errorf("socket %q / %q", config.DefaultKeySocket, provisioning.DefaultSocketPath)
+	}
+	p := config.Default().Provisioning
+	for _, d := range []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"min_validity", p.MinValidity.D(), provisioning.DefaultMinValidity},
+		{"backoff_min", p.BackoffMin.D(), provisioning.DefaultBackoffMin},
+		{"backoff_max", p.BackoffMax.D(), provisioning.DefaultBackoffMax},
+		{"rejected_retry", p.RejectedRetry.D(), provisioning.DefaultRejectedRetry},
+		{"request_timeout", p.RequestTimeout.D(), provisioning.DefaultRequestTimeout},
+	} {
+		if d.got != d.want {
+			t.Errorf("default %s: config %v, provisioning %v", d.name, d.got, d.want)
+		}
+	}
+	for _, s := range []string{"api-key", "bearer"} {
+		if _, err := provisioning.ParseAuthMode(s); err != nil {
+			t.Errorf("auth %q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"prefetch", "on-demand"} {
+		if _, err := provisioning.ParsePolicy(s); err != nil {
+			t.Errorf("policy %q: %v", s, err)
+		}
 	}
 }
