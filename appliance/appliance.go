@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
@@ -87,6 +89,10 @@ type Deps struct {
 	// Watchdog is called every Config.WatchdogEvery from the main loop (sd_notify
 	// WATCHDOG=1): a stuck loop stops the pings and systemd restarts the appliance.
 	Watchdog func()
+	// Clock drives every timer of the state machine (idle close, re-check backoff,
+	// watchdog, pre-roll hand-over); nil means the real clock. Tests pass
+	// clockwork.NewFakeClock().
+	Clock clockwork.Clock
 }
 
 // Transition is one state change with its cause.
@@ -113,8 +119,23 @@ type Appliance struct {
 	drain   []float32
 	preMode atomic.Int32 // preOff, preRecord, preHold
 
-	ctl   chan func(*loop) // closures run on the loop (faults, tests)
-	conns chan connResult  // connect goroutine results
+	clock clockwork.Clock
+
+	// results carries what the loop's own goroutines (re-check, service action) hand
+	// back. It is unbuffered and every send is selected against the end of Run, so a
+	// result is never dropped while the loop runs (a lost re-check result would leave
+	// the loop believing a check is still running, and stop re-checks for good).
+	results chan func(*loop)
+	conns   chan connResult // connect goroutine results (same rule)
+
+	// Audio faults come from the device goroutines, which must never block: AudioFault
+	// records the latest report per device in faults and pokes faultSig (capacity 1);
+	// the loop applies everything recorded. Reports coalesce, none is lost.
+	faultMu  sync.Mutex
+	faults   map[string]error
+	faultSig chan struct{}
+
+	jitter func() float64 // tests: pins the re-check jitter (nil: random)
 
 	firstCheck     chan struct{} // closed when the first key check (or connect) has an outcome
 	firstCheckOnce sync.Once
@@ -167,8 +188,13 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	if cfg.Volume < 0 || cfg.Volume > 1 {
 		return nil, fmt.Errorf("appliance: volume %g out of 0..1", cfg.Volume)
 	}
-	a := &Appliance{cfg: cfg, d: d, log: d.Logger, ctl: make(chan func(*loop), 16), conns: make(chan connResult, 1),
+	a := &Appliance{cfg: cfg, d: d, log: d.Logger, clock: d.Clock,
+		results: make(chan func(*loop)), conns: make(chan connResult),
+		faults: map[string]error{}, faultSig: make(chan struct{}, 1),
 		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800), firstCheck: make(chan struct{})}
+	if a.clock == nil {
+		a.clock = clockwork.NewRealClock()
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -231,18 +257,28 @@ func (a *Appliance) ReadSpeaker(dst []float32) int {
 func (a *Appliance) Volume() float64 { return math.Float64frombits(a.volBits.Load()) }
 
 // AudioFault reports the health of an audio device (from hw/audio's OnState): a non-nil
-// err shows Error until a nil report. It never blocks.
+// err shows Error until a nil report. It never blocks; reports for one device that
+// arrive faster than the loop takes them coalesce to the latest.
 func (a *Appliance) AudioFault(device string, err error) {
-	a.post(func(l *loop) { l.audioFault(device, err) })
+	a.faultMu.Lock()
+	a.faults[device] = err
+	a.faultMu.Unlock()
+	select {
+	case a.faultSig <- struct{}{}:
+	default: // a poke is already pending; the loop will see this report too
+	}
 }
 
-// post runs f on the loop; it drops f (and logs) if the loop is not keeping up.
-func (a *Appliance) post(f func(*loop)) {
-	select {
-	case a.ctl <- f:
-	default:
-		a.log.Warn("appliance: control queue full; dropped a request")
+// takeFaults returns the audio reports recorded since the last call.
+func (a *Appliance) takeFaults() map[string]error {
+	a.faultMu.Lock()
+	defer a.faultMu.Unlock()
+	if len(a.faults) == 0 {
+		return nil
 	}
+	f := a.faults
+	a.faults = map[string]error{}
+	return f
 }
 
 // Run runs the state machine until ctx ends, then shuts down: LEDs off, session closed,
@@ -250,7 +286,7 @@ func (a *Appliance) post(f func(*loop)) {
 func (a *Appliance) Run(ctx context.Context) error {
 	l := &loop{a: a, state: Off}
 	a.mu.Lock()
-	a.start = time.Now()
+	a.start = a.clock.Now()
 	a.mu.Unlock()
 	defer l.shutdown()
 	return l.run(ctx)
