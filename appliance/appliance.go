@@ -12,6 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
@@ -47,7 +48,10 @@ type SessionFactory func(key provisioning.Key, keys rtc.KeySource) (Session, err
 type Indicator interface {
 	SetState(State)
 	SetMicLive(bool)
-	SetLevel(float64)
+	// SetLevelFunc gives the level meter its source, called once when Run starts with
+	// Appliance.Level (the mic level while listening, the speaker level while
+	// speaking). The indicator calls it whenever it draws the meter; it never blocks.
+	SetLevelFunc(func() float64)
 	Halt() error // all LEDs off (shutdown)
 }
 
@@ -111,6 +115,13 @@ type Appliance struct {
 	sess    atomic.Pointer[sessionBox] // read by the audio pumps
 	muted   atomic.Bool
 	volBits atomic.Uint64 // float64 bits
+
+	// Levels for the LED meter: written by the audio path (one goroutine each),
+	// published through atomics; shown is the state on the LEDs (set by the loop).
+	micMeter, spkMeter *meter.Meter
+	shown              atomic.Int32
+	// flush tells the speaker pump that a barge-in dropped the answer (capacity 1).
+	flush chan struct{}
 
 	// Pre-roll before the session exists (key fetch, session setup): the mic pump keeps
 	// what is said in pre and hands it to the session first, so no speech is lost. pre and
@@ -191,6 +202,7 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	a := &Appliance{cfg: cfg, d: d, log: d.Logger, clock: d.Clock,
 		results: make(chan func(*loop)), conns: make(chan connResult),
 		faults: map[string]error{}, faultSig: make(chan struct{}, 1),
+		micMeter: newMeter(), spkMeter: newMeter(), flush: make(chan struct{}, 1),
 		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800), firstCheck: make(chan struct{})}
 	if a.clock == nil {
 		a.clock = clockwork.NewRealClock()
@@ -215,6 +227,7 @@ func (a *Appliance) WriteMic(pcm []float32) {
 	if a.muted.Load() {
 		return
 	}
+	a.micMeter.Write(pcm)
 	b := a.sess.Load()
 	if b == nil {
 		switch a.preMode.Load() {
@@ -241,6 +254,7 @@ func (a *Appliance) ReadSpeaker(dst []float32) int {
 	b := a.sess.Load()
 	if b == nil {
 		clear(dst)
+		a.spkMeter.Write(dst)
 		return 0
 	}
 	n := b.s.ReadSpeaker(dst)
@@ -250,6 +264,7 @@ func (a *Appliance) ReadSpeaker(dst []float32) int {
 			dst[i] *= v
 		}
 	}
+	a.spkMeter.Write(dst)
 	return n
 }
 

@@ -64,6 +64,9 @@ func (l *loop) run(ctx context.Context) error {
 	if l.a.jitter != nil {
 		l.offlineWait.SetRand(l.a.jitter)
 	}
+	if l.a.d.LED != nil {
+		l.a.d.LED.SetLevelFunc(l.a.Level)
+	}
 	l.update("started")
 	if l.a.cfg.KeepWarm {
 		l.connect("keep-warm")
@@ -198,9 +201,6 @@ func (l *loop) button(ev button.Event) {
 			}
 			v := math.Round(math.Min(1, math.Max(0, l.a.Volume()+step))*100) / 100
 			l.a.volBits.Store(math.Float64bits(v))
-			if l.a.d.LED != nil {
-				l.a.d.LED.SetLevel(v)
-			}
 			l.a.log.Info("volume", "volume", v)
 			l.publish()
 		}
@@ -446,6 +446,11 @@ func (l *loop) sessionEvent(ev rtc.Event) {
 		l.a.log.Info("user", "text", ev.Text)
 	case rtc.EventBargeIn:
 		l.a.log.Info("barge-in: answer cancelled", "response", ev.ResponseID)
+		// The session dropped its playout; the speaker pump drops the device queue.
+		select {
+		case l.a.flush <- struct{}{}:
+		default: // a flush is already pending
+		}
 	case rtc.EventError:
 		l.a.log.Warn("session error", "err", ev.Err)
 	}
@@ -684,6 +689,7 @@ func (l *loop) setState(s State, reason string) {
 	}
 	from := l.state
 	l.state, l.reason = s, reason
+	l.a.shown.Store(int32(s))
 	attrs := []any{"from", from.String(), "to", s.String(), "reason", reason}
 	if s == NoKey || s == Offline {
 		attrs = append(attrs, "detail", l.netReason)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strings"
@@ -311,6 +312,23 @@ func waitClosed(t *testing.T, s *fakeSession) {
 	}
 }
 
+// checkLevel checks the LED meter level, as the appliance and the indicator see it.
+func checkLevel(t *testing.T, u *unit, want float64) {
+	t.Helper()
+	if got := u.a.Level(); math.Abs(got-want) > 1e-3 {
+		t.Errorf("level %.4f, want %.4f", got, want)
+	}
+	u.led.mu.Lock()
+	f := u.led.level
+	u.led.mu.Unlock()
+	if f == nil {
+		t.Fatal("the indicator got no level source")
+	}
+	if got := f(); math.Abs(got-want) > 1e-3 {
+		t.Errorf("indicator level %.4f, want %.4f", got, want)
+	}
+}
+
 func checkCalls(t *testing.T, s *fakeSession, want ...string) {
 	t.Helper()
 	if got := s.callList(); !slices.Equal(got, want) {
@@ -348,20 +366,33 @@ func TestUnitPushToTalk(t *testing.T) {
 	u.startIdle()
 	s := u.connectTalk()
 	mic := make([]float32, 480)
+	for i := range mic {
+		mic[i] = 0.5
+	}
 	u.a.WriteMic(mic)
 	if n := s.micSamples(); n != len(mic) {
 		t.Errorf("the session got %d mic samples, want %d", n, len(mic))
 	}
+	// The LED meter shows the mic while listening: 50 ms at 0.5 (-6 dBFS) on a -60 dB
+	// scale.
+	for range 4 {
+		u.a.WriteMic(mic)
+	}
+	checkLevel(t, u, 1-20*math.Log10(0.5)/-60)
 	u.btn(ButtonTalk, button.Release, 0)
 	u.waitState(Thinking)
 	s.event(rtc.EventSpeakingStarted)
 	u.waitState(Speaking)
-	spk := make([]float32, 480)
+	spk := make([]float32, 2400)
 	if n := u.a.ReadSpeaker(spk); n != len(spk) || spk[0] != 0.5*0.8 {
 		t.Errorf("speaker: %d samples, first %v; want %d at volume 0.8", n, spk[0], len(spk))
 	}
+	// While speaking it shows the downlink as played (after the volume), not the mic.
+	u.a.WriteMic(make([]float32, 2400))
+	checkLevel(t, u, 1-20*math.Log10(0.4)/-60)
 	s.event(rtc.EventSpeakingStopped)
 	u.waitState(Idle)
+	checkLevel(t, u, 0)
 	// The idle timer closes the session exactly IdleTimeout after the answer.
 	u.waiters(1)
 	u.clk.Advance(20*time.Second - time.Nanosecond)
@@ -406,6 +437,14 @@ func TestUnitBargeIn(t *testing.T) {
 	// Talk while the answer plays: the same session is pressed again (barge-in).
 	u.btn(ButtonTalk, button.Press, 0)
 	u.waitState(Listening)
+	// The session reports the cancelled answer: the speaker pump is told to drop
+	// the device queue.
+	s.event(rtc.EventBargeIn)
+	select {
+	case <-u.a.flush:
+	case <-time.After(unitDeadline):
+		t.Fatal("a barge-in did not flush the speaker")
+	}
 	checkCalls(t, s, "start", "press", "release", "press")
 	select {
 	case extra := <-u.sessions:

@@ -368,7 +368,8 @@ type Dev struct {
 	code    int
 	micLive bool
 	level   float64
-	since   time.Time // when the current look started
+	levelFn func() float64 // nil: level
+	since   time.Time      // when the current look started
 	look    Look
 	running bool
 	halted  bool
@@ -512,15 +513,29 @@ func (d *Dev) SetMicLive(live bool) {
 	}
 }
 
-// SetLevel feeds the level meter (0..1, for example the audio meter's peak as a
-// fraction of full scale). It is cheap: call it at the meter's rate.
+// SetLevel feeds the level meter a fixed value (0..1, a fraction of full scale); a
+// level function set with SetLevelFunc takes precedence.
 func (d *Dev) SetLevel(v float64) {
-	if !(v >= 0) { // NaN too
-		v = 0
-	}
 	d.mu.Lock()
-	d.level = min(v, 1)
+	d.level = clampLevel(v)
 	d.mu.Unlock()
+}
+
+// SetLevelFunc makes the level meter read f (0..1) each time it draws, at the engine's
+// frame rate while a meter look is shown; nil goes back to SetLevel's value. f is called
+// with the engine's lock held: it must be cheap and never block (an atomic load, such as
+// appliance.Appliance.Level, which the audio path feeds).
+func (d *Dev) SetLevelFunc(f func() float64) {
+	d.mu.Lock()
+	d.levelFn = f
+	d.mu.Unlock()
+}
+
+func clampLevel(v float64) float64 {
+	if !(v >= 0) { // NaN too
+		return 0
+	}
+	return min(v, 1)
 }
 
 // State returns the state being shown, the blink code and the mic-live flag.
@@ -591,7 +606,11 @@ func (d *Dev) Step(now time.Time) time.Duration {
 		d.look, d.since, d.newLook = look, now, false
 		d.pwmStart = time.Time{}
 	}
-	until := look.render(d.frame, now.Sub(d.since), d.level, d.code)
+	level := d.level
+	if d.levelFn != nil && look.Pattern == PatternMeter {
+		level = clampLevel(d.levelFn())
+	}
+	until := look.render(d.frame, now.Sub(d.since), level, d.code)
 	// The mic-live indication on a GPIO LED stays at full brightness: steady full-on
 	// is reserved for it (a ring dims in the chip for every look alike).
 	if d.o.Brightness != 1 && !(d.micLive && d.kind != Ring) {

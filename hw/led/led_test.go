@@ -90,6 +90,13 @@ func TestRingFrames(t *testing.T) {
 			apaFrame([3]byte{0, green, 0}, [3]byte{0, green, 0}, [3]byte{0, 31, 0}, [3]byte{0, 31, 0}), time.Second / 30},
 		{"speaking meter three quarters", func(d *led.Dev) { d.SetState(led.Speaking); d.SetLevel(0.75) }, 0,
 			apaFrame([3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, 31}), time.Second / 30},
+		{"speaking meter from the level func, not SetLevel", func(d *led.Dev) {
+			d.SetState(led.Speaking)
+			d.SetLevel(0.25)
+			d.SetLevelFunc(func() float64 { return 0.75 })
+		}, 0, apaFrame([3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, 31}), time.Second / 30},
+		{"level func clamped", func(d *led.Dev) { d.SetState(led.Speaking); d.SetLevelFunc(func() float64 { return 7 }) }, 0,
+			apaFrame([3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}), time.Second / 30},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
