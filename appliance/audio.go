@@ -68,7 +68,7 @@ func newMeter() *meter.Meter {
 func micPump(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer, write func([]float32)) error {
 	f := src.Format()
 	if mixer == nil {
-		m, err := mix.New(mix.Config{InChannels: f.Channels, Format: mix.F32, Mode: mix.Average})
+		m, err := mix.New(mix.Config{InChannels: f.Channels, Mode: mix.Average})
 		if err != nil {
 			return fmt.Errorf("mic: %w", err)
 		}
@@ -89,7 +89,7 @@ func micPump(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer, w
 	for {
 		n, err := src.Read(ctx, in)
 		if n > 0 {
-			m := mixer.ProcessF32(mono, in[:n])
+			m := mixer.Process(mono, in[:n])
 			if rs != nil {
 				write(out[:rs.Process(out, mono[:m])])
 			} else {

@@ -159,7 +159,6 @@ func (c *audioConfig) mixConfig(ch, rate int) mix.Config {
 	mode, _ := mix.ParseMode(c.Mixer)
 	return mix.Config{
 		InChannels: ch,
-		Format:     mix.F32,
 		Mode:       mode,
 		Channels:   c.MixerChannels,
 		Delays:     c.MixerDelays,
