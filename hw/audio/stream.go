@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgevoice/edgevoice/internal/backoff"
 )
 
 // State is the health of a device stream, for the Error LED and the logs.
@@ -252,7 +254,9 @@ func (c *core) start() error {
 // supervise watches the device and reopens it when it stops or stalls.
 func (c *core) supervise() {
 	defer close(c.done)
-	backoff := c.opts.MinBackoff
+	// Reopen delays: MinBackoff doubling to MaxBackoff, without jitter (one local
+	// device: there is no fleet to spread out).
+	wait := backoff.New(backoff.Policy{Min: c.opts.MinBackoff, Max: c.opts.MaxBackoff}, nil)
 	runningSince := time.Now()
 	tick := time.NewTicker(c.opts.StallTimeout)
 	defer tick.Stop()
@@ -277,18 +281,17 @@ func (c *core) supervise() {
 		c.deviceErrors.Add(1)
 		c.closeDevice()
 		if time.Since(runningSince) > 2*c.opts.MaxBackoff {
-			backoff = c.opts.MinBackoff
+			wait.Reset() // it ran long enough: this is a new failure, not the same one
 		}
 		c.setState(StateRecovering, cause)
 		for {
-			t := time.NewTimer(backoff)
+			t := time.NewTimer(wait.Next())
 			select {
 			case <-c.quit:
 				t.Stop()
 				return
 			case <-t.C:
 			}
-			backoff = min(2*backoff, c.opts.MaxBackoff)
 			if _, err := c.openDevice(); err != nil {
 				c.deviceErrors.Add(1)
 				c.setState(StateRecovering, err)
