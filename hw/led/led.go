@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
@@ -304,34 +305,6 @@ type Output interface {
 	String() string
 }
 
-// Clock is the engine's time source; hw/sim provides a fake one for tests.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
-
-// Timer is a stoppable, resettable timer (time.Timer semantics of Go 1.23+).
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration) bool
-	Stop() bool
-}
-
-// RealClock is the system clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// NewTimer wraps time.NewTimer.
-func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (t realTimer) C() <-chan time.Time        { return t.t.C }
-func (t realTimer) Reset(d time.Duration) bool { return t.t.Reset(d) }
-func (t realTimer) Stop() bool                 { return t.t.Stop() }
-
 // Opts configures an engine.
 type Opts struct {
 	// Brightness scales every colour, 0 < Brightness <= 1; 0 means 1.
@@ -340,8 +313,8 @@ type Opts struct {
 	PWMFreq float64
 	// FrameRate is the animation rate for rings and custom outputs; 0 means 30/s.
 	FrameRate float64
-	Clock     Clock        // nil: RealClock
-	Logger    *slog.Logger // nil: discard
+	Clock     clockwork.Clock // nil: the real clock; tests pass clockwork.NewFakeClock()
+	Logger    *slog.Logger    // nil: discard
 }
 
 // output is one of the built-in outputs or a custom one.
@@ -359,7 +332,7 @@ type Dev struct {
 	o     Opts
 	kind  Kind
 	out   output
-	clock Clock
+	clock clockwork.Clock
 	log   *slog.Logger
 	wake  chan struct{}
 
@@ -403,7 +376,7 @@ func newDev(kind Kind, out output, o *Opts) (*Dev, error) {
 		c.FrameRate = 30
 	}
 	if c.Clock == nil {
-		c.Clock = RealClock{}
+		c.Clock = clockwork.NewRealClock()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -591,7 +564,7 @@ func (d *Dev) Run(ctx context.Context) error {
 			t.Stop()
 			return d.Halt()
 		case <-d.wake:
-		case <-t.C():
+		case <-t.Chan():
 		}
 	}
 }
