@@ -639,7 +639,7 @@ func (d *Dev) stepPWM(now time.Time, until time.Duration) time.Duration {
 	if newPeriod {
 		d.pwmStart = now
 	}
-	next := now.Add(forever)
+	var next time.Time
 	if fractional {
 		next = d.pwmStart.Add(period)
 	} else if until > 0 {
