@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	_ "github.com/edgevoice/edgevoice/hw/audio/malgo" // the device driver (miniaudio, cgo)
 )
 
 func init() {
