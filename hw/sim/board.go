@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/edgevoice/edgevoice/hw/button"
@@ -202,22 +202,10 @@ func (b *Board) Pin(name string) *Pin { return b.pins[name] }
 
 // Run runs the buttons and the LED engine until ctx is done and joins them.
 func (b *Board) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var errB, errL error
-	wg.Go(func() {
-		if errB = b.group.Run(ctx); errB != nil {
-			cancel()
-		}
-	})
-	wg.Go(func() {
-		if errL = b.leds.Run(ctx); errL != nil {
-			cancel()
-		}
-	})
-	wg.Wait()
-	return errors.Join(errB, errL)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return b.group.Run(ctx) })
+	eg.Go(func() error { return b.leds.Run(ctx) })
+	return eg.Wait()
 }
 
 func (b *Board) set(name string, pressed bool) error {
