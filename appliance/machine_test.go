@@ -681,7 +681,7 @@ func TestUnitReleaseBeforeSession(t *testing.T) {
 	u.stop()
 }
 
-// TestUnitWatchdog: the loop pings the watchdog on the clock.
+// TestUnitWatchdogOnClock: the loop pings the watchdog on the clock.
 func TestUnitWatchdogOnClock(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	pings := make(chan struct{}, 8)
