@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
+	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
@@ -45,7 +48,10 @@ type SessionFactory func(key provisioning.Key, keys rtc.KeySource) (Session, err
 type Indicator interface {
 	SetState(State)
 	SetMicLive(bool)
-	SetLevel(float64)
+	// SetLevelFunc gives the level meter its source, called once when Run starts with
+	// Appliance.Level (the mic level while listening, the speaker level while
+	// speaking). The indicator calls it whenever it draws the meter; it never blocks.
+	SetLevelFunc(func() float64)
 	Halt() error // all LEDs off (shutdown)
 }
 
@@ -87,6 +93,10 @@ type Deps struct {
 	// Watchdog is called every Config.WatchdogEvery from the main loop (sd_notify
 	// WATCHDOG=1): a stuck loop stops the pings and systemd restarts the appliance.
 	Watchdog func()
+	// Clock drives every timer of the state machine (idle close, re-check backoff,
+	// watchdog, pre-roll hand-over); nil means the real clock. Tests pass
+	// clockwork.NewFakeClock().
+	Clock clockwork.Clock
 }
 
 // Transition is one state change with its cause.
@@ -106,6 +116,13 @@ type Appliance struct {
 	muted   atomic.Bool
 	volBits atomic.Uint64 // float64 bits
 
+	// Levels for the LED meter: written by the audio path (one goroutine each),
+	// published through atomics; shown is the state on the LEDs (set by the loop).
+	micMeter, spkMeter *meter.Meter
+	shown              atomic.Int32
+	// flush tells the speaker pump that a barge-in dropped the answer (capacity 1).
+	flush chan struct{}
+
 	// Pre-roll before the session exists (key fetch, session setup): the mic pump keeps
 	// what is said in pre and hands it to the session first, so no speech is lost. pre and
 	// drain are touched only by the WriteMic goroutine; preMode is set by the loop.
@@ -113,8 +130,23 @@ type Appliance struct {
 	drain   []float32
 	preMode atomic.Int32 // preOff, preRecord, preHold
 
-	ctl   chan func(*loop) // closures run on the loop (faults, tests)
-	conns chan connResult  // connect goroutine results
+	clock clockwork.Clock
+
+	// results carries what the loop's own goroutines (re-check, service action) hand
+	// back. It is unbuffered and every send is selected against the end of Run, so a
+	// result is never dropped while the loop runs (a lost re-check result would leave
+	// the loop believing a check is still running, and stop re-checks for good).
+	results chan func(*loop)
+	conns   chan connResult // connect goroutine results (same rule)
+
+	// Audio faults come from the device goroutines, which must never block: AudioFault
+	// records the latest report per device in faults and pokes faultSig (capacity 1);
+	// the loop applies everything recorded. Reports coalesce, none is lost.
+	faultMu  sync.Mutex
+	faults   map[string]error
+	faultSig chan struct{}
+
+	jitter func() float64 // tests: pins the re-check jitter (nil: random)
 
 	firstCheck     chan struct{} // closed when the first key check (or connect) has an outcome
 	firstCheckOnce sync.Once
@@ -167,8 +199,14 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	if cfg.Volume < 0 || cfg.Volume > 1 {
 		return nil, fmt.Errorf("appliance: volume %g out of 0..1", cfg.Volume)
 	}
-	a := &Appliance{cfg: cfg, d: d, log: d.Logger, ctl: make(chan func(*loop), 16), conns: make(chan connResult, 1),
+	a := &Appliance{cfg: cfg, d: d, log: d.Logger, clock: d.Clock,
+		results: make(chan func(*loop)), conns: make(chan connResult),
+		faults: map[string]error{}, faultSig: make(chan struct{}, 1),
+		micMeter: newMeter(), spkMeter: newMeter(), flush: make(chan struct{}, 1),
 		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800), firstCheck: make(chan struct{})}
+	if a.clock == nil {
+		a.clock = clockwork.NewRealClock()
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -189,6 +227,7 @@ func (a *Appliance) WriteMic(pcm []float32) {
 	if a.muted.Load() {
 		return
 	}
+	a.micMeter.Write(pcm)
 	b := a.sess.Load()
 	if b == nil {
 		switch a.preMode.Load() {
@@ -215,6 +254,7 @@ func (a *Appliance) ReadSpeaker(dst []float32) int {
 	b := a.sess.Load()
 	if b == nil {
 		clear(dst)
+		a.spkMeter.Write(dst)
 		return 0
 	}
 	n := b.s.ReadSpeaker(dst)
@@ -224,6 +264,7 @@ func (a *Appliance) ReadSpeaker(dst []float32) int {
 			dst[i] *= v
 		}
 	}
+	a.spkMeter.Write(dst)
 	return n
 }
 
@@ -231,18 +272,28 @@ func (a *Appliance) ReadSpeaker(dst []float32) int {
 func (a *Appliance) Volume() float64 { return math.Float64frombits(a.volBits.Load()) }
 
 // AudioFault reports the health of an audio device (from hw/audio's OnState): a non-nil
-// err shows Error until a nil report. It never blocks.
+// err shows Error until a nil report. It never blocks; reports for one device that
+// arrive faster than the loop takes them coalesce to the latest.
 func (a *Appliance) AudioFault(device string, err error) {
-	a.post(func(l *loop) { l.audioFault(device, err) })
+	a.faultMu.Lock()
+	a.faults[device] = err
+	a.faultMu.Unlock()
+	select {
+	case a.faultSig <- struct{}{}:
+	default: // a poke is already pending; the loop will see this report too
+	}
 }
 
-// post runs f on the loop; it drops f (and logs) if the loop is not keeping up.
-func (a *Appliance) post(f func(*loop)) {
-	select {
-	case a.ctl <- f:
-	default:
-		a.log.Warn("appliance: control queue full; dropped a request")
+// takeFaults returns the audio reports recorded since the last call.
+func (a *Appliance) takeFaults() map[string]error {
+	a.faultMu.Lock()
+	defer a.faultMu.Unlock()
+	if len(a.faults) == 0 {
+		return nil
 	}
+	f := a.faults
+	a.faults = map[string]error{}
+	return f
 }
 
 // Run runs the state machine until ctx ends, then shuts down: LEDs off, session closed,
@@ -250,7 +301,7 @@ func (a *Appliance) post(f func(*loop)) {
 func (a *Appliance) Run(ctx context.Context) error {
 	l := &loop{a: a, state: Off}
 	a.mu.Lock()
-	a.start = time.Now()
+	a.start = a.clock.Now()
 	a.mu.Unlock()
 	defer l.shutdown()
 	return l.run(ctx)

@@ -28,7 +28,7 @@ type recLED struct {
 	states  []State
 	halted  bool
 	micLive bool
-	level   float64
+	level   func() float64
 }
 
 func (r *recLED) SetState(s State) { r.mu.Lock(); r.states = append(r.states, s); r.mu.Unlock() }
@@ -37,8 +37,8 @@ func (r *recLED) SetMicLive(b bool) {
 	r.micLive = b
 	r.mu.Unlock()
 }
-func (r *recLED) SetLevel(v float64) { r.mu.Lock(); r.level = v; r.mu.Unlock() }
-func (r *recLED) Halt() error        { r.mu.Lock(); r.halted = true; r.mu.Unlock(); return nil }
+func (r *recLED) SetLevelFunc(f func() float64) { r.mu.Lock(); r.level = f; r.mu.Unlock() }
+func (r *recLED) Halt() error                   { r.mu.Lock(); r.halted = true; r.mu.Unlock(); return nil }
 func (r *recLED) snapshot() []State {
 	r.mu.Lock()
 	defer r.mu.Unlock()

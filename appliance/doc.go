@@ -11,6 +11,16 @@
 // pumps call WriteMic and ReadSpeaker from their own goroutines; those only load the
 // current session atomically (mute and volume are atomics too).
 //
+// # Audio path
+//
+// RunMic and RunSpeaker are the audio path between the devices (hw/audio) and the
+// session: mixer (channel select, average, delay-and-sum, DC block), resampler to and
+// from the session's 48 kHz mono, channel expansion, and on a barge-in a flush of the
+// playback queue. Their buffers are allocated before the first period; nothing
+// allocates, blocks or logs per period. Both measure the level of what passes (dsp/meter,
+// published through atomics), and Level gives the LED meter the mic level while
+// listening and the speaker level while speaking.
+//
 // # Pre-roll
 //
 // A press with no session open starts recording at once: while the key is fetched and

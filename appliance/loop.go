@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/edgevoice/edgevoice/hw/button"
+	"github.com/edgevoice/edgevoice/internal/backoff"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 )
@@ -49,15 +51,22 @@ type loop struct {
 	audioErrs   map[string]error
 	checking    bool
 	lastKey     provisioning.Key
-	idle        *time.Timer
-	recheck     *time.Timer
-	recheckWait time.Duration // the next offline retry delay (0: RecheckMin)
+	idle        clockwork.Timer
+	recheck     clockwork.Timer
+	offlineWait *backoff.Backoff // offline re-check delays: RecheckMin doubling to RecheckEvery
 	lastRelease time.Time
 }
 
 func (l *loop) run(ctx context.Context) error {
 	l.ctx = ctx
 	l.audioErrs = map[string]error{}
+	l.offlineWait = backoff.New(backoff.Policy{Min: l.a.cfg.RecheckMin, Max: l.a.cfg.RecheckEvery, Jitter: 0.2}, l.a.clock)
+	if l.a.jitter != nil {
+		l.offlineWait.SetRand(l.a.jitter)
+	}
+	if l.a.d.LED != nil {
+		l.a.d.LED.SetLevelFunc(l.a.Level)
+	}
 	l.update("started")
 	if l.a.cfg.KeepWarm {
 		l.connect("keep-warm")
@@ -67,9 +76,9 @@ func (l *loop) run(ctx context.Context) error {
 	}
 	var wd <-chan time.Time
 	if l.a.cfg.WatchdogEvery > 0 && l.a.d.Watchdog != nil {
-		t := time.NewTicker(l.a.cfg.WatchdogEvery)
+		t := l.a.clock.NewTicker(l.a.cfg.WatchdogEvery)
 		defer t.Stop()
-		wd = t.C
+		wd = t.Chan()
 		l.a.d.Watchdog()
 	}
 	for {
@@ -87,8 +96,12 @@ func (l *loop) run(ctx context.Context) error {
 			l.sessionEvent(ev)
 		case r := <-l.a.conns:
 			l.connected(r)
-		case f := <-l.a.ctl:
+		case f := <-l.a.results:
 			f(l)
+		case <-l.a.faultSig:
+			for dev, err := range l.a.takeFaults() {
+				l.audioFault(dev, err)
+			}
 		case <-timerC(l.idle):
 			l.idle = nil
 			l.idleExpired()
@@ -101,11 +114,21 @@ func (l *loop) run(ctx context.Context) error {
 	}
 }
 
-func timerC(t *time.Timer) <-chan time.Time {
+func timerC(t clockwork.Timer) <-chan time.Time {
 	if t == nil {
 		return nil
 	}
-	return t.C
+	return t.Chan()
+}
+
+// send hands f to the loop from a goroutine the loop owns. It blocks until the loop takes
+// it, so no result is lost; it gives up only when Run is ending (ctx done), and then the
+// result no longer matters.
+func (l *loop) send(f func(*loop)) {
+	select {
+	case l.a.results <- f:
+	case <-l.ctx.Done():
+	}
 }
 
 // shutdown: LEDs off, session closed, every goroutine joined.
@@ -119,14 +142,7 @@ func (l *loop) shutdown() {
 		_ = l.sess.Close()
 		l.sess = nil
 	}
-	l.wg.Wait()
-	select { // a connect that finished while we were shutting down
-	case r := <-l.a.conns:
-		if r.s != nil {
-			_ = r.s.Close()
-		}
-	default:
-	}
+	l.wg.Wait() // a connect that finished while we were shutting down closed its session
 	l.talkLive = false
 	l.setState(Off, "shutdown")
 	if l.a.d.LED != nil {
@@ -185,9 +201,6 @@ func (l *loop) button(ev button.Event) {
 			}
 			v := math.Round(math.Min(1, math.Max(0, l.a.Volume()+step))*100) / 100
 			l.a.volBits.Store(math.Float64bits(v))
-			if l.a.d.LED != nil {
-				l.a.d.LED.SetLevel(v)
-			}
 			l.a.log.Info("volume", "volume", v)
 			l.publish()
 		}
@@ -222,7 +235,7 @@ func (l *loop) talkUp() {
 		return
 	}
 	l.talkLive = false
-	l.lastRelease = time.Now()
+	l.lastRelease = l.a.clock.Now()
 	l.turns++
 	switch {
 	case l.sess != nil:
@@ -271,7 +284,7 @@ func (l *loop) gesture(threshold int, btn string) {
 			go func() {
 				defer l.wg.Done()
 				err := svc(l.ctx)
-				l.a.post(func(l *loop) {
+				l.send(func(l *loop) {
 					if err != nil {
 						l.a.log.Error("service action failed", "err", err)
 					}
@@ -313,7 +326,13 @@ func (l *loop) connect(reason string) {
 				r.s, r.err = nil, err
 			}
 		}
-		l.a.conns <- r // capacity 1, one connect at a time: never blocks
+		select {
+		case l.a.conns <- r:
+		case <-l.ctx.Done(): // Run is ending: nobody will take the session
+			if r.s != nil {
+				_ = r.s.Close()
+			}
+		}
 	}()
 	l.update(reason)
 }
@@ -328,7 +347,7 @@ func (l *loop) releaseAfterPreRoll(s Session) {
 			select {
 			case <-l.ctx.Done():
 				return
-			case <-time.After(10 * time.Millisecond):
+			case <-l.a.clock.After(10 * time.Millisecond):
 			}
 		}
 		s.Release()
@@ -427,6 +446,11 @@ func (l *loop) sessionEvent(ev rtc.Event) {
 		l.a.log.Info("user", "text", ev.Text)
 	case rtc.EventBargeIn:
 		l.a.log.Info("barge-in: answer cancelled", "response", ev.ResponseID)
+		// The session dropped its playout; the speaker pump drops the device queue.
+		select {
+		case l.a.flush <- struct{}{}:
+		default: // a flush is already pending
+		}
 	case rtc.EventError:
 		l.a.log.Warn("session error", "err", ev.Err)
 	}
@@ -488,7 +512,7 @@ func (l *loop) armIdle() {
 	if l.a.cfg.KeepWarm || l.sess == nil || l.talkLive || l.turn != turnNone {
 		return
 	}
-	l.idle = time.NewTimer(l.a.cfg.IdleTimeout)
+	l.idle = l.a.clock.NewTimer(l.a.cfg.IdleTimeout)
 }
 
 func (l *loop) idleExpired() {
@@ -537,7 +561,7 @@ func (l *loop) setNetFault(err error) {
 
 func (l *loop) clearNetFault() {
 	l.netFault, l.netReason = faultNone, ""
-	l.recheckWait = 0
+	l.offlineWait.Reset()
 	if l.recheck != nil {
 		l.recheck.Stop()
 		l.recheck = nil
@@ -545,23 +569,18 @@ func (l *loop) clearNetFault() {
 }
 
 // armRecheck schedules the next key check. Offline (network, key daemon not there yet)
-// retries soon and backs off: RecheckMin, doubling up to RecheckEvery, ±20 % jitter so a
-// fleet that lost its network together does not come back in step. A rejected key waits
-// the full RecheckEvery: retrying sooner would not change the answer.
+// retries soon and backs off (internal/backoff): RecheckMin, doubling up to RecheckEvery,
+// ±20 % jitter so a fleet that lost its network together does not come back in step. A
+// rejected key waits the full RecheckEvery: retrying sooner would not change the answer.
 func (l *loop) armRecheck() {
 	if l.recheck != nil {
 		l.recheck.Stop()
 	}
 	d := l.a.cfg.RecheckEvery
 	if l.netFault == faultOffline {
-		if l.recheckWait == 0 {
-			l.recheckWait = l.a.cfg.RecheckMin
-		}
-		d = l.recheckWait
-		l.recheckWait = min(2*l.recheckWait, l.a.cfg.RecheckEvery)
-		d += time.Duration((rand.Float64()*0.4 - 0.2) * float64(d))
+		d = l.offlineWait.Next()
 	}
-	l.recheck = time.NewTimer(d)
+	l.recheck = l.a.clock.NewTimer(d)
 }
 
 func (l *loop) recheckNow(reason string) {
@@ -574,7 +593,7 @@ func (l *loop) recheckNow(reason string) {
 	go func() {
 		defer l.wg.Done()
 		key, err := keys.Key(l.ctx)
-		l.a.post(func(l *loop) {
+		l.send(func(l *loop) {
 			defer l.a.firstCheckDone()
 			l.checking = false
 			if l.ctx.Err() != nil {
@@ -670,6 +689,7 @@ func (l *loop) setState(s State, reason string) {
 	}
 	from := l.state
 	l.state, l.reason = s, reason
+	l.a.shown.Store(int32(s))
 	attrs := []any{"from", from.String(), "to", s.String(), "reason", reason}
 	if s == NoKey || s == Offline {
 		attrs = append(attrs, "detail", l.netReason)
@@ -678,8 +698,8 @@ func (l *loop) setState(s State, reason string) {
 	if l.a.d.LED != nil {
 		l.a.d.LED.SetState(s)
 	}
+	l.publish() // before OnTransition: whoever is told sees the new status
 	if l.a.d.OnTransition != nil {
-		l.a.d.OnTransition(Transition{At: time.Now(), From: from, To: s, Reason: reason})
+		l.a.d.OnTransition(Transition{At: l.a.clock.Now(), From: from, To: s, Reason: reason})
 	}
-	l.publish()
 }

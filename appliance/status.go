@@ -87,7 +87,7 @@ func (l *loop) publish() {
 	defer a.mu.Unlock()
 	st := &a.status
 	if st.State != l.state || st.Since.IsZero() {
-		st.Since = time.Now()
+		st.Since = a.clock.Now()
 	}
 	st.State, st.StateName, st.Reason = l.state, l.state.String(), l.reason
 	st.Detail = ""
@@ -115,12 +115,12 @@ func (a *Appliance) Status() Status {
 	if st.Key != nil {
 		k := *st.Key
 		if !k.MintedAt.IsZero() {
-			k.Age = Duration(time.Since(k.MintedAt))
+			k.Age = Duration(a.clock.Since(k.MintedAt))
 		}
 		st.Key = &k
 	}
 	if !start.IsZero() {
-		st.Uptime = Duration(time.Since(start))
+		st.Uptime = Duration(a.clock.Since(start))
 	}
 	st.Audio = append([]string(nil), st.Audio...)
 	if b := a.sess.Load(); b != nil {

@@ -6,8 +6,7 @@
 //   - resample: a streaming polyphase windowed-sinc sample-rate converter.
 //   - mix: mic-array down-mix (select, average, delay-and-sum), DC blocker, gain with a
 //     soft limiter.
-//   - meter: peak and RMS level meters in dBFS.
-//   - framer: arbitrary chunks to fixed codec frames and back.
+//   - meter: peak and RMS level meters in dBFS (the LED meter, the levels command).
 //
 // Every hot-path call is allocation-free after construction; none of these packages uses
 // cgo, logs, or starts goroutines.

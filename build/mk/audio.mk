@@ -11,7 +11,7 @@ test-audio: deps
 
 # make test-audio-slow: the paced-capture timing over 10 s instead of 1 s.
 test-audio-slow:
-	EDGEVOICE_SLOW=1 $(GO) test -count=1 -run 'Null' -v ./hw/audio/
+	EDGEVOICE_SLOW=1 $(GO) test -count=1 -run 'Null' -v ./hw/audio/malgo/
 
 # make bench-audio: cost of the data callback bodies per 10 ms period (480 frames),
 # capture and playback, with and without format conversion; 0 allocs expected.
@@ -35,4 +35,6 @@ ci-extra: bench-audio-smoke
 test-audio-arm64: deps
 	@mkdir -p $(AUDIO_TMP)
 	CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 GOARCH=arm64 $(GO) test -c -o $(AUDIO_TMP)/audio.arm64.test ./hw/audio/
-	cd $(AUDIO_TMP) && timeout 300 qemu-aarch64-static -L / ./audio.arm64.test -test.count=1 -test.run 'ALSA|Clip|Convert|WAV|Reopen|Close'
+	CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 GOARCH=arm64 $(GO) test -c -o $(AUDIO_TMP)/malgo.arm64.test ./hw/audio/malgo/
+	cd $(AUDIO_TMP) && timeout 300 qemu-aarch64-static -L / ./audio.arm64.test -test.count=1 -test.run 'Clip|Convert|WAV|Reopen|Close'
+	cd $(AUDIO_TMP) && timeout 300 qemu-aarch64-static -L / ./malgo.arm64.test -test.count=1 -test.run 'ALSA'

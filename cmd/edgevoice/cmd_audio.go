@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	_ "github.com/edgevoice/edgevoice/hw/audio/malgo" // the device driver (miniaudio, cgo)
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 )
@@ -332,8 +333,10 @@ func runLevels(ctx context.Context, env *cli.Env, a *audioFlags, interval time.D
 		defer cancel()
 	}
 	ch := o.Format.Channels
-	block := max(1, int(interval.Seconds()*float64(o.Format.Rate)))
-	lv := newLevels(ch)
+	lv, err := newLevels(ch, o.Format.Rate, interval, 1024)
+	if err != nil {
+		return err
+	}
 	buf := make([]float32, 1024*ch)
 	for {
 		n, err := c.Read(ctx, buf)
@@ -344,18 +347,20 @@ func runLevels(ctx context.Context, env *cli.Env, a *audioFlags, interval time.D
 			return err
 		}
 		lv.add(buf[:n])
-		if lv.frames >= block {
+		if lv.due() {
 			lv.print(env.Stdout, c.Stats())
 		}
 	}
 }
 
-// levels accumulates per-channel peak, energy and clipped samples of one display block.
+// levels measures each channel with a dsp/meter.Meter whose window is one display
+// block, and counts clipped samples per block.
 type levels struct {
 	ch               int
-	frames           int
-	peak, sum        []float64
+	meters           []*meter.Meter
+	scratch          []float32 // one channel of a read
 	clipped          []int
+	printed          uint64 // windows printed
 	lastOverruns     uint64
 	lastDeviceErrors uint64
 }
@@ -363,29 +368,40 @@ type levels struct {
 // clipLevel: a sample this close to full scale counts as clipped.
 const clipLevel = 0.999
 
-func newLevels(ch int) *levels {
-	return &levels{ch: ch, peak: make([]float64, ch), sum: make([]float64, ch), clipped: make([]int, ch)}
+func newLevels(ch, rate int, block time.Duration, maxFrames int) (*levels, error) {
+	l := &levels{ch: ch, scratch: make([]float32, maxFrames), clipped: make([]int, ch)}
+	for range ch {
+		m, err := meter.New(rate, block)
+		if err != nil {
+			return nil, err
+		}
+		l.meters = append(l.meters, m)
+	}
+	return l, nil
 }
 
 func (l *levels) add(x []float32) {
-	for i, v := range x {
-		c := i % l.ch
-		a := math.Abs(float64(v))
-		l.peak[c] = math.Max(l.peak[c], a)
-		l.sum[c] += a * a
-		if a >= clipLevel {
-			l.clipped[c]++
+	frames := len(x) / l.ch
+	for c := range l.ch {
+		y := l.scratch[:frames]
+		for f := range y {
+			y[f] = x[f*l.ch+c]
+			if math.Abs(float64(y[f])) >= clipLevel {
+				l.clipped[c]++
+			}
 		}
+		l.meters[c].Write(y)
 	}
-	l.frames += len(x) / l.ch
 }
+
+// due reports whether a block was measured since the last print.
+func (l *levels) due() bool { return l.meters[0].Windows() > l.printed }
 
 // print writes one line: per channel a bar, peak and RMS in dBFS, CLIP when clipped.
 func (l *levels) print(w io.Writer, st audio.Stats) {
 	var b strings.Builder
 	for c := range l.ch {
-		pk := meter.DBFS(l.peak[c])
-		rms := meter.DBFS(math.Sqrt(l.sum[c] / float64(max(1, l.frames))))
+		pk, rms := l.meters[c].Peak(), l.meters[c].RMS()
 		bars := int(math.Max(0, math.Min(20, (pk+60)/3))) // -60..0 dBFS in 3 dB steps
 		fmt.Fprintf(&b, "ch%d [%-20s] %6.1f pk %6.1f rms", c, strings.Repeat("#", bars), math.Max(pk, -99.9), math.Max(rms, -99.9))
 		if l.clipped[c] > 0 {
@@ -412,8 +428,6 @@ func (l *levels) print(w io.Writer, st audio.Stats) {
 	if clipped {
 		fmt.Fprintln(w, "warning: clipping: the microphone is overdriven; lower its gain (alsamixer) or gain_db")
 	}
-	for c := range l.ch {
-		l.peak[c], l.sum[c], l.clipped[c] = 0, 0, 0
-	}
-	l.frames = 0
+	clear(l.clipped)
+	l.printed = l.meters[0].Windows()
 }

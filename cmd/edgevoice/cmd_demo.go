@@ -207,7 +207,7 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 		return err
 	}
 	d.printf("saying %q (%.1f s of audio)", demoUserText, float64(src.Info().Frames)/float64(src.Format().Rate))
-	if err := micPump(ctx, src, nil, a.WriteMic); err != nil {
+	if err := a.RunMic(ctx, src, nil); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	d.printf("release talk")
@@ -288,7 +288,7 @@ func (d *demo) checkDone() {
 // speaker plays the session's downlink into memory in real time (10 ms per tick), like
 // a playback device would, and keeps the samples of the answer.
 func (d *demo) speaker(ctx context.Context, a *appliance.Appliance) {
-	buf := make([]float32, sessionRate/100)
+	buf := make([]float32, appliance.SessionRate/100)
 	tk := time.NewTicker(10 * time.Millisecond)
 	defer tk.Stop()
 	start, done := time.Now(), 0
@@ -319,7 +319,7 @@ func (d *demo) report(outPath string, st appliance.Status, board *sim.Board) err
 	d.mu.Lock()
 	reply, first, text, user := d.reply, d.replyFirst, d.transcript, d.user
 	d.mu.Unlock()
-	sink, err := audio.CreateWAVSink[float32](outPath, audio.Format{Rate: sessionRate, Channels: 1, Sample: audio.S16}, false)
+	sink, err := audio.CreateWAVSink[float32](outPath, audio.Format{Rate: appliance.SessionRate, Channels: 1, Sample: audio.S16}, false)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -337,7 +337,7 @@ func (d *demo) report(outPath string, st appliance.Status, board *sim.Board) err
 		}
 		return fmt.Sprintf("%.0f ms", float64(tb.Sub(ta).Microseconds())/1000)
 	}
-	fmt.Fprintf(d.out, "\nreply: %.2f s of audio written to %s\n", float64(len(reply))/sessionRate, outPath)
+	fmt.Fprintf(d.out, "\nreply: %.2f s of audio written to %s\n", float64(len(reply))/appliance.SessionRate, outPath)
 	fmt.Fprintf(d.out, "transcript: user %q; assistant %q\n", user, text)
 	fmt.Fprintf(d.out, "\nlatency                              measured\n")
 	fmt.Fprintf(d.out, "  press -> listening (connect)       %s\n", ms("press", "state:listening"))
@@ -364,7 +364,7 @@ func (d *demo) report(outPath string, st appliance.Status, board *sim.Board) err
 	fmt.Fprintf(d.out, "  demo total                         %.1f s\n", time.Since(d.start).Seconds())
 	fmt.Fprintf(d.out, "LED states shown: %s\n", strings.Join(shown, " "))
 	switch {
-	case len(reply) < sessionRate/2:
+	case len(reply) < appliance.SessionRate/2:
 		return fmt.Errorf("demo: the reply has only %d samples; the turn did not complete", len(reply))
 	case text == "":
 		return errors.New("demo: no assistant transcript arrived")

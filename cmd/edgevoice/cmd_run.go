@@ -121,7 +121,6 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if cfg.Appliance.Watchdog == "auto" {
 		acfg.WatchdogEvery = cli.WatchdogInterval()
 	}
-	flushSpeaker := make(chan struct{}, 1)
 	a, err := appliance.New(acfg, appliance.Deps{
 		Keys: keys, NewSession: factory, LED: ledIndicator{hw.LEDs}, Buttons: hw.Buttons.Events(),
 		Logger: log.With("component", "appliance"), Watchdog: r.n.Watchdog,
@@ -132,13 +131,6 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 			}
 		},
 		OnEvent: func(ev rtc.Event) {
-			if ev.Kind == rtc.EventBargeIn {
-				// the session dropped its playout; drop what the device queue holds too
-				select {
-				case flushSpeaker <- struct{}{}:
-				default: // a flush is already pending
-				}
-			}
 			if hw.Sim != nil && (ev.Kind == rtc.EventTranscriptDone || ev.Kind == rtc.EventUserTranscript) {
 				hw.Sim.Note(ev.String())
 			}
@@ -187,8 +179,8 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	goRun("board", hw.Run)
 	goRun("appliance", a.Run)
-	goRun("mic", func(ctx context.Context) error { return micPump(ctx, r.mic, mixer, a.WriteMic) })
-	goRun("speaker", func(ctx context.Context) error { return speakerPump(ctx, r.speaker, a.ReadSpeaker, flushSpeaker) })
+	goRun("mic", func(ctx context.Context) error { return a.RunMic(ctx, r.mic, mixer) })
+	goRun("speaker", func(ctx context.Context) error { return a.RunSpeaker(ctx, r.speaker) })
 	if hw.Sim != nil {
 		r.terminal(gctx, quit, hw.Sim, g)
 	}

@@ -56,7 +56,6 @@ func mixConfig(c *config.Audio, ch, rate int) mix.Config {
 	mode, _ := mix.ParseMode(c.Mixer)
 	return mix.Config{
 		InChannels: ch,
-		Format:     mix.F32,
 		Mode:       mode,
 		Channels:   c.MixerChannels,
 		Delays:     c.MixerDelays,

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // runLogBuffer is a bytes.Buffer safe for the logger and the test to share.

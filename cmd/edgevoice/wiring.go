@@ -18,10 +18,10 @@ var ledStates = map[appliance.State]led.State{
 	appliance.Muted: led.Muted, appliance.Error: led.Error, appliance.NoKey: led.NoKey, appliance.Offline: led.Offline,
 }
 
-func (l ledIndicator) SetState(s appliance.State) { l.d.SetState(ledStates[s]) }
-func (l ledIndicator) SetMicLive(b bool)          { l.d.SetMicLive(b) }
-func (l ledIndicator) SetLevel(v float64)         { l.d.SetLevel(v) }
-func (l ledIndicator) Halt() error                { return l.d.Halt() }
+func (l ledIndicator) SetState(s appliance.State)    { l.d.SetState(ledStates[s]) }
+func (l ledIndicator) SetMicLive(b bool)             { l.d.SetMicLive(b) }
+func (l ledIndicator) SetLevelFunc(f func() float64) { l.d.SetLevelFunc(f) }
+func (l ledIndicator) Halt() error                   { return l.d.Halt() }
 
 // socketKeys gets keys from the provisioning daemon's socket; each must stay valid for
 // minValid (long enough to connect).

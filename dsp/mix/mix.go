@@ -1,50 +1,9 @@
 package mix
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 )
-
-// Format is the sample format of the interleaved input.
-type Format int
-
-// Sample formats (little-endian when given as bytes).
-const (
-	S16 Format = iota // signed 16-bit, full scale 32768
-	S32               // signed 32-bit, full scale 2^31
-	F32               // float32, full scale 1.0
-)
-
-func (f Format) String() string {
-	switch f {
-	case S16:
-		return "s16"
-	case S32:
-		return "s32"
-	case F32:
-		return "f32"
-	}
-	return fmt.Sprintf("Format(%d)", int(f))
-}
-
-// Size returns the bytes per sample.
-func (f Format) Size() int {
-	if f == S16 {
-		return 2
-	}
-	return 4
-}
-
-// ParseFormat parses "s16", "s32" or "f32".
-func ParseFormat(s string) (Format, error) {
-	for f := S16; f <= F32; f++ {
-		if f.String() == s {
-			return f, nil
-		}
-	}
-	return 0, fmt.Errorf("mix: unknown sample format %q (want s16, s32 or f32)", s)
-}
 
 // Mode is how the selected channels are combined.
 type Mode int
@@ -85,8 +44,6 @@ const MaxDelay = 4096
 type Config struct {
 	// InChannels is the number of interleaved channels in the input (1..64).
 	InChannels int
-	// Format is the input sample format.
-	Format Format
 	// Mode combines Channels into one.
 	Mode Mode
 	// Channels are the input channel indexes to use (0-based). Empty means channel 0
@@ -113,7 +70,7 @@ type Mixer struct {
 	hist  []float32 // DelaySum: per used channel, a ring of histLen samples
 	hmask int
 	hpos  int
-	scale float32 // 1/full scale, divided by the number of mixed channels
+	scale float32 // 1 / the number of mixed channels
 	dc    *DCBlocker
 	lim   Limiter
 	gain  float32
@@ -123,9 +80,6 @@ type Mixer struct {
 func New(cfg Config) (*Mixer, error) {
 	if cfg.InChannels < 1 || cfg.InChannels > 64 {
 		return nil, fmt.Errorf("mix: New: InChannels = %d, want 1..64", cfg.InChannels)
-	}
-	if cfg.Format < S16 || cfg.Format > F32 {
-		return nil, fmt.Errorf("mix: New: unknown format %v", cfg.Format)
 	}
 	m := &Mixer{cfg: cfg}
 	switch cfg.Mode {
@@ -174,8 +128,7 @@ func New(cfg Config) (*Mixer, error) {
 		m.hist = make([]float32, n*len(m.ch))
 		m.hmask = n - 1
 	}
-	full := map[Format]float64{S16: 32768, S32: 2147483648, F32: 1}[cfg.Format]
-	m.scale = float32(1 / (full * float64(len(m.ch))))
+	m.scale = float32(1 / float64(len(m.ch)))
 	if cfg.DCCutoffHz < 0 {
 		return nil, fmt.Errorf("mix: New: DCCutoffHz = %g, want >= 0", cfg.DCCutoffHz)
 	}
@@ -215,65 +168,10 @@ func (m *Mixer) checkDst(dst []float32, frames int) {
 	}
 }
 
-// ProcessS16 mixes whole frames of interleaved S16 src into dst and returns the number of
-// frames written (len(src)/InChannels; a trailing partial frame is ignored). It panics if
-// dst is shorter or the format is not S16.
-func (m *Mixer) ProcessS16(dst []float32, src []int16) int {
-	m.mustFormat(S16)
-	nc := m.cfg.InChannels
-	frames := len(src) / nc
-	m.checkDst(dst, frames)
-	if m.hist == nil && len(m.ch) == 1 { // select: one strided pass
-		for f, i := 0, m.ch[0]; f < frames; f, i = f+1, i+nc {
-			dst[f] = float32(src[i]) * m.scale
-		}
-		return m.post(dst[:frames])
-	}
-	for f := range frames {
-		fr := src[f*nc : f*nc+nc]
-		if m.hist == nil {
-			var s int32
-			for _, c := range m.ch {
-				s += int32(fr[c])
-			}
-			dst[f] = float32(s) * m.scale
-			continue
-		}
-		dst[f] = m.delayed(func(c int) float32 { return float32(fr[c]) })
-	}
-	return m.post(dst[:frames])
-}
-
-// ProcessS32 is ProcessS16 for S32 input.
-func (m *Mixer) ProcessS32(dst []float32, src []int32) int {
-	m.mustFormat(S32)
-	nc := m.cfg.InChannels
-	frames := len(src) / nc
-	m.checkDst(dst, frames)
-	if m.hist == nil && len(m.ch) == 1 { // select: one strided pass
-		for f, i := 0, m.ch[0]; f < frames; f, i = f+1, i+nc {
-			dst[f] = float32(float64(src[i]) * float64(m.scale))
-		}
-		return m.post(dst[:frames])
-	}
-	for f := range frames {
-		fr := src[f*nc : f*nc+nc]
-		if m.hist == nil {
-			var s float64
-			for _, c := range m.ch {
-				s += float64(fr[c])
-			}
-			dst[f] = float32(s * float64(m.scale))
-			continue
-		}
-		dst[f] = m.delayed(func(c int) float32 { return float32(fr[c]) })
-	}
-	return m.post(dst[:frames])
-}
-
-// ProcessF32 is ProcessS16 for float32 input.
-func (m *Mixer) ProcessF32(dst []float32, src []float32) int {
-	m.mustFormat(F32)
+// Process mixes whole frames of interleaved float32 src (full scale ±1) into dst and
+// returns the number of frames written (len(src)/InChannels; a trailing partial frame
+// is ignored). It panics if dst is shorter.
+func (m *Mixer) Process(dst []float32, src []float32) int {
 	nc := m.cfg.InChannels
 	frames := len(src) / nc
 	m.checkDst(dst, frames)
@@ -296,43 +194,6 @@ func (m *Mixer) ProcessF32(dst []float32, src []float32) int {
 		dst[f] = m.delayed(func(c int) float32 { return fr[c] })
 	}
 	return m.post(dst[:frames])
-}
-
-// ProcessBytes mixes little-endian interleaved samples of the configured format (as
-// capture devices deliver them) and returns the number of frames written.
-func (m *Mixer) ProcessBytes(dst []float32, src []byte) int {
-	nc := m.cfg.InChannels
-	bs := m.cfg.Format.Size()
-	frames := len(src) / (nc * bs)
-	m.checkDst(dst, frames)
-	for f := range frames {
-		fr := src[f*nc*bs : (f+1)*nc*bs]
-		get := func(c int) float32 {
-			switch m.cfg.Format {
-			case S16:
-				return float32(int16(binary.LittleEndian.Uint16(fr[c*2:])))
-			case S32:
-				return float32(int32(binary.LittleEndian.Uint32(fr[c*4:])))
-			}
-			return math.Float32frombits(binary.LittleEndian.Uint32(fr[c*4:]))
-		}
-		if m.hist == nil {
-			var s float32
-			for _, c := range m.ch {
-				s += get(c)
-			}
-			dst[f] = s * m.scale
-			continue
-		}
-		dst[f] = m.delayed(get)
-	}
-	return m.post(dst[:frames])
-}
-
-func (m *Mixer) mustFormat(f Format) {
-	if m.cfg.Format != f {
-		panic(fmt.Sprintf("BUG: mix: Process%s called on a %v mixer", map[Format]string{S16: "S16", S32: "S32", F32: "F32"}[f], m.cfg.Format))
-	}
 }
 
 // delayed pushes the current frame into the delay lines and returns the delayed mean.

@@ -22,11 +22,6 @@
 // buffering); the latency is the filter's group delay, reported by Delay (1.0 to 2.7 ms for
 // the common pairs between 16, 24, 44.1 and 48 kHz).
 //
-// NewLowDelay gives the minimum-phase version of the same filter: the same magnitude
-// response and alias rejection with a delay under 0.2 ms for those pairs, but a
-// non-linear phase. Its table is computed with FFTs on first use of a pair (up to about a
-// second for the 96 kHz / 11.025 kHz pairs).
-//
 // # Memory
 //
 // Coefficient tables are computed once per rate pair, cached, and shared read-only by

@@ -42,7 +42,7 @@ type kernel struct {
 
 var (
 	cacheMu sync.Mutex
-	cache   = map[[3]int]*kernel{}
+	cache   = map[[2]int]*kernel{}
 )
 
 func supported(rate int) bool {
@@ -58,18 +58,6 @@ func supported(rate int) bool {
 // quality meets the package's stated goals; construction of the first resampler of a pair
 // computes its coefficient table (shared by later ones).
 func New(inRate, outRate int) (*Resampler, error) {
-	return newResampler(inRate, outRate, false)
-}
-
-// NewLowDelay is New with a minimum-phase filter: the same magnitude response (passband,
-// alias rejection) with a much shorter delay (see Delay), at the price of a phase response
-// that is no longer linear (group delay grows towards the band edge). Its table is
-// computed with FFTs on first use of a pair (milliseconds for the common pairs).
-func NewLowDelay(inRate, outRate int) (*Resampler, error) {
-	return newResampler(inRate, outRate, true)
-}
-
-func newResampler(inRate, outRate int, lowDelay bool) (*Resampler, error) {
 	var bad []int
 	for _, r := range []int{inRate, outRate} {
 		if !supported(r) {
@@ -80,13 +68,10 @@ func newResampler(inRate, outRate int, lowDelay bool) (*Resampler, error) {
 		return nil, fmt.Errorf("resample: unsupported sample rate(s) %v Hz; supported: %v", bad, Rates)
 	}
 	cacheMu.Lock()
-	key := [3]int{inRate, outRate, 0}
-	if lowDelay {
-		key[2] = 1
-	}
+	key := [2]int{inRate, outRate}
 	k := cache[key]
 	if k == nil {
-		k = design(inRate, outRate, lowDelay)
+		k = design(inRate, outRate)
 		cache[key] = k
 	}
 	cacheMu.Unlock()
@@ -109,7 +94,7 @@ func (r *Resampler) InRate() int { return r.k.inRate }
 // OutRate returns the output rate in Hz.
 func (r *Resampler) OutRate() int { return r.k.outRate }
 
-// Delay returns the group delay of the filter (at low frequencies for NewLowDelay): an
+// Delay returns the group delay of the filter: an
 // input event appears this much later in the output. Nothing else is buffered.
 func (r *Resampler) Delay() time.Duration {
 	return time.Duration(r.k.delay * float64(time.Second))
@@ -210,7 +195,7 @@ func gcd(a, b int) int {
 }
 
 // design computes the polyphase table for one pair.
-func design(inRate, outRate int, lowDelay bool) *kernel {
+func design(inRate, outRate int) *kernel {
 	g := gcd(inRate, outRate)
 	l, m := outRate/g, inRate/g
 	k := &kernel{inRate: inRate, outRate: outRate, l: l, m: m, si: m / l, sf: m % l}
@@ -244,15 +229,6 @@ func design(inRate, outRate int, lowDelay bool) *kernel {
 		proto[mm] = float64(l) * 2 * fc / f * s * w
 	}
 	k.delay = c / f
-	if lowDelay {
-		proto = minimumPhase(proto)
-		var num, den float64 // group delay at DC: the centroid of the response
-		for mm, h := range proto {
-			num += float64(mm) * h
-			den += h
-		}
-		k.delay = num / den / f
-	}
 	for mm, h := range proto {
 		p, j := mm%l, mm/l
 		k.coefs[p*tp+tp-1-j] = float32(h)

@@ -191,14 +191,13 @@ func TestAllPairsConstruct(t *testing.T) {
 }
 
 // TestQuality checks SNR at 1 kHz, passband gain at 0.5/0.9/0.95 of the lower Nyquist,
-// the worst alias and the delay, for the six pairs fed in 20 ms chunks, for New (delay
-// <= 5 ms) and NewLowDelay (delay <= 1.5 ms).
+// the worst alias and the delay (<= 5 ms), for the six pairs fed in 20 ms chunks.
 func TestQuality(t *testing.T) {
 	for _, v := range []struct {
 		name     string
 		new      func(int, int) (*Resampler, error)
 		maxDelay float64
-	}{{"linear", New, 0.005}, {"lowdelay", NewLowDelay, 0.0015}} {
+	}{{"linear", New, 0.005}} {
 		for _, pr := range pairs {
 			in, out := pr[0], pr[1]
 			t.Run(fmt.Sprintf("%s/%d-%d", v.name, in, out), func(t *testing.T) {
@@ -276,17 +275,8 @@ func TestShortDstPanics(t *testing.T) {
 
 // chunkIndependence feeds x whole and in the given chunk sizes and requires identical
 // output.
-func chunkIndependence(t *testing.T, in, out int, lowDelay bool, x []float32, sizes []int) {
-	mk := func() *Resampler {
-		if lowDelay {
-			r, err := NewLowDelay(in, out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r
-		}
-		return mustNew(t, in, out)
-	}
+func chunkIndependence(t *testing.T, in, out int, x []float32, sizes []int) {
+	mk := func() *Resampler { return mustNew(t, in, out) }
 	a := feed(mk(), x, len(x)+1)
 	r := mk()
 	b := make([]float32, 0, len(a)+8)
@@ -307,8 +297,8 @@ func chunkIndependence(t *testing.T, in, out int, lowDelay bool, x []float32, si
 	}
 }
 
-// TestChunkIndependence is the fuzz target's check on fixed seeds for the six pairs and
-// both variants (also what runs under qemu, where the fuzzer cannot).
+// TestChunkIndependence is the fuzz target's check on fixed seeds for the six pairs
+// (also what runs under qemu, where the fuzzer cannot).
 func TestChunkIndependence(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	x := make([]float32, 5000)
@@ -316,14 +306,12 @@ func TestChunkIndependence(t *testing.T) {
 		x[i] = float32(rng.NormFloat64() * 0.3)
 	}
 	for _, pr := range pairs {
-		for _, ld := range []bool{false, true} {
-			sizes := make([]int, 13)
-			for i := range sizes {
-				sizes[i] = rng.IntN(400) + 1
-			}
-			sizes[3] = 1
-			chunkIndependence(t, pr[0], pr[1], ld, x, sizes)
+		sizes := make([]int, 13)
+		for i := range sizes {
+			sizes[i] = rng.IntN(400) + 1
 		}
+		sizes[3] = 1
+		chunkIndependence(t, pr[0], pr[1], x, sizes)
 	}
 }
 
@@ -347,7 +335,7 @@ func FuzzChunkIndependence(f *testing.F) {
 			sizes[i] = rng.IntN(int(maxChunk)*20+2) + 0
 		}
 		sizes[0]++
-		chunkIndependence(t, in, out, seed%2 == 1, x, sizes)
+		chunkIndependence(t, in, out, x, sizes)
 	})
 }
 

@@ -8,7 +8,7 @@ import (
 // The callback bodies are measured without a device: a 10 ms period at 48 kHz x 4 ch.
 
 func benchCapture[T Sample](b *testing.B, sf SampleFormat, ch int) {
-	c, err := newCapture[T](Opts{Format: Format{Rate: 48000, Channels: ch, Sample: sf}, drv: &fakeDriver{}})
+	c, err := newCapture[T](Opts{Format: Format{Rate: 48000, Channels: ch, Sample: sf}, Driver: &fakeDriver{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func benchCapture[T Sample](b *testing.B, sf SampleFormat, ch int) {
 }
 
 func benchPlayback[T Sample](b *testing.B, sf SampleFormat, ch int) {
-	p, err := newPlayback[T](Opts{Format: Format{Rate: 48000, Channels: ch, Sample: sf}, RingFrames: 4096, drv: &fakeDriver{}})
+	p, err := newPlayback[T](Opts{Format: Format{Rate: 48000, Channels: ch, Sample: sf}, RingFrames: 4096, Driver: &fakeDriver{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func BenchmarkPlaybackCallback(b *testing.B) {
 func TestCallbackAllocs(t *testing.T) {
 	for _, sf := range []SampleFormat{S16, S32, F32} {
 		t.Run(fmt.Sprint(sf), func(t *testing.T) {
-			c, _ := newCapture[float32](Opts{Format: Format{Rate: 48000, Channels: 4, Sample: sf}, RingFrames: 1024, drv: &fakeDriver{}})
+			c, _ := newCapture[float32](Opts{Format: Format{Rate: 48000, Channels: 4, Sample: sf}, RingFrames: 1024, Driver: &fakeDriver{}})
 			in := make([]byte, 480*4*sf.Bytes())
 			if a := testing.AllocsPerRun(100, func() { c.onData(nil, in, 480) }); a != 0 { // fills, then overruns
 				t.Errorf("capture callback: %v allocs per call", a)
@@ -66,7 +66,7 @@ func TestCallbackAllocs(t *testing.T) {
 			if c.Stats().Overruns == 0 {
 				t.Errorf("the full ring was not counted as overruns")
 			}
-			p, _ := newPlayback[int32](Opts{Format: Format{Rate: 48000, Channels: 4, Sample: sf}, drv: &fakeDriver{}})
+			p, _ := newPlayback[int32](Opts{Format: Format{Rate: 48000, Channels: 4, Sample: sf}, Driver: &fakeDriver{}})
 			out := make([]byte, 480*4*sf.Bytes())
 			data := make([]int32, 240*4)
 			if a := testing.AllocsPerRun(100, func() { p.ring.Write(data); p.onData(out, nil, 480) }); a != 0 { // half a period: underruns

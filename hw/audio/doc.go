@@ -1,6 +1,8 @@
 // Package audio moves interleaved PCM between the dsp pipeline and the outside world:
-// ALSA (or PulseAudio/PipeWire on a desktop) capture and playback devices through
-// github.com/gen2brain/malgo, and WAV files.
+// capture and playback device streams and WAV files. It is cgo-free: the devices
+// themselves are opened by a [Driver], in the product hw/audio/malgo (ALSA, or
+// PulseAudio/PipeWire on a desktop, through github.com/gen2brain/malgo), which registers
+// itself when a main imports it; tests use fakes.
 //
 // # Sources and sinks
 //
@@ -12,7 +14,7 @@
 //
 // # The audio callback
 //
-// malgo runs the data callback on miniaudio's own thread. The callback of this package
+// The driver runs the data callback on its own thread (miniaudio's, for malgo). The callback of this package
 // converts between the device bytes and a dsp/ring and returns: it never allocates,
 // never blocks on a lock the consumer can hold, never logs. A capture callback that
 // finds the ring full drops the frames and counts an overrun; a playback callback that
@@ -31,7 +33,7 @@
 //	m, _ := mix.New(mixCfg)                      // dsp/mix: mic-array channels -> mono
 //	for {
 //		n, err := mic.Read(ctx, buf)               // whole interleaved frames
-//		k := m.ProcessF32(mono, buf[:n])
+//		k := m.Process(mono, buf[:n])
 //		session.WriteMic(mono[:k])
 //	}
 //
@@ -39,10 +41,9 @@
 //	n := session.ReadSpeaker(mono)                // copy to each channel, then
 //	spk.Write(ctx, frames)                        // blocks while the queue is full
 //
-// Stats gives the counters (overruns, underruns, device errors, reopens), State the
-// health; ListDevices what exists. A callback body costs about 0.1 µs (same format) to
+// appliance.RunMic and appliance.RunSpeaker are this loop in the product. Stats gives
+// the counters (overruns, underruns, device errors, reopens), State the health;
+// ListDevices what exists. A callback body costs about 0.1 µs (same format) to
 // 1 µs (S32 -> float32) per 10 ms period of 4 channels at 48 kHz on an x86 VM
 // (make bench-audio), allocation-free.
-//
-// This is the only package of the module that imports malgo.
 package audio

@@ -12,3 +12,7 @@ var ErrNoDevice = errors.New("audio: no such device")
 // ErrDeviceStopped is reported (through Opts.OnState) when a device stopped on its own
 // or stopped calling back, and is being reopened.
 var ErrDeviceStopped = errors.New("audio: device stopped")
+
+// ErrNoDriver is returned by an open or ListDevices when no Driver was given or
+// registered: a main that opens devices imports hw/audio/malgo.
+var ErrNoDriver = errors.New("audio: no device driver (import github.com/edgevoice/edgevoice/hw/audio/malgo)")

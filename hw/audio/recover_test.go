@@ -20,7 +20,7 @@ type fakeDriver struct {
 
 var errFakeOpen = errors.New("fake: device unplugged")
 
-func (f *fakeDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error) {
+func (f *fakeDriver) Open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (Device, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opens = append(f.opens, time.Now())
@@ -35,6 +35,10 @@ func (f *fakeDriver) open(dir Direction, o *Opts, data func(out, in []byte, fram
 	d := &fakeDevice{tick: tick, data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{})}
 	f.cur = d
 	return d, nil
+}
+
+func (f *fakeDriver) Devices(Backend) ([]DeviceInfo, error) {
+	return []DeviceInfo{{Name: "fake", ID: "fake"}}, nil
 }
 
 func (f *fakeDriver) attempts() []time.Time {
@@ -60,7 +64,7 @@ type fakeDevice struct {
 	once       sync.Once
 }
 
-func (d *fakeDevice) start() error {
+func (d *fakeDevice) Start() error {
 	d.fail = make(chan struct{})
 	d.hang = make(chan struct{})
 	go func() {
@@ -87,18 +91,18 @@ func (d *fakeDevice) start() error {
 	return nil
 }
 
-func (d *fakeDevice) close() {
+func (d *fakeDevice) Close() {
 	d.once.Do(func() { close(d.quit) })
 	<-d.done
 }
 
-func (d *fakeDevice) info() DeviceInfo { return DeviceInfo{Name: "fake", ID: "fake"} }
+func (d *fakeDevice) Info() DeviceInfo { return DeviceInfo{Name: "fake", ID: "fake"} }
 
 func TestReopenWithBackoff(t *testing.T) {
 	checkGoroutines(t)
 	drv := &fakeDriver{}
 	log := newStateLog()
-	o := Opts{Format: Format{Rate: 48000, Channels: 2, Sample: S16}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, OnState: log.on, drv: drv}
+	o := Opts{Format: Format{Rate: 48000, Channels: 2, Sample: S16}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, OnState: log.on, Driver: drv}
 	c, err := OpenCapture[float32](o)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +156,7 @@ func TestReopenOnStall(t *testing.T) {
 	checkGoroutines(t)
 	drv := &fakeDriver{}
 	log := newStateLog()
-	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S32}, MinBackoff: 5 * time.Millisecond, StallTimeout: 50 * time.Millisecond, OnState: log.on, drv: drv}
+	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S32}, MinBackoff: 5 * time.Millisecond, StallTimeout: 50 * time.Millisecond, OnState: log.on, Driver: drv}
 	p, err := OpenPlayback[int32](o)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +180,7 @@ func TestCloseDuringBackoff(t *testing.T) {
 	checkGoroutines(t)
 	drv := &fakeDriver{}
 	log := newStateLog()
-	o := Opts{MinBackoff: time.Hour, OnState: log.on, drv: drv}
+	o := Opts{MinBackoff: time.Hour, OnState: log.on, Driver: drv}
 	c, err := OpenCapture[int16](o)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +202,7 @@ func TestCloseDuringBackoff(t *testing.T) {
 func TestOpenErrorIsReturned(t *testing.T) {
 	checkGoroutines(t)
 	drv := &fakeDriver{failOpens: 1}
-	if _, err := OpenCapture[float32](Opts{drv: drv}); !errors.Is(err, errFakeOpen) {
+	if _, err := OpenCapture[float32](Opts{Driver: drv}); !errors.Is(err, errFakeOpen) {
 		t.Fatalf("err = %v, want the open error", err)
 	}
 }
@@ -207,7 +211,7 @@ func TestOpenErrorIsReturned(t *testing.T) {
 func TestPlaybackFlush(t *testing.T) {
 	checkGoroutines(t)
 	drv := &fakeDriver{tick: 10 * time.Millisecond} // 480 frames per 10 ms: real time
-	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S16}, RingFrames: 8192, drv: drv}
+	o := Opts{Format: Format{Rate: 48000, Channels: 1, Sample: S16}, RingFrames: 8192, Driver: drv}
 	p, err := OpenPlayback[int16](o)
 	if err != nil {
 		t.Fatal(err)

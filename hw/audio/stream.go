@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgevoice/edgevoice/internal/backoff"
 )
 
 // State is the health of a device stream, for the Error LED and the logs.
@@ -62,7 +64,8 @@ type Opts struct {
 	// Logger receives recovery events; nil discards.
 	Logger *slog.Logger
 
-	drv driver // tests substitute the device layer
+	// Driver opens the device; nil means the registered one (hw/audio/malgo).
+	Driver Driver
 }
 
 func (o *Opts) setDefaults(dir Direction) error {
@@ -106,8 +109,12 @@ func (o *Opts) setDefaults(dir Direction) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.drv == nil {
-		o.drv = malgoDriver{}
+	if o.Driver == nil {
+		d, err := registeredDriver()
+		if err != nil {
+			return err
+		}
+		o.Driver = d
 	}
 	return nil
 }
@@ -131,16 +138,59 @@ type Stats struct {
 	Reopens        uint64 // successful reopens after a failure
 }
 
-// driver opens devices; the real one is malgo, tests use fakes.
-type driver interface {
-	open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error)
+// Driver is a device layer: hw/audio/malgo (miniaudio: ALSA, PulseAudio/PipeWire, null)
+// in the product, fakes in tests. It is the only part of a device stream that uses cgo.
+type Driver interface {
+	// Open opens (but does not start) the device o names for dir, running at o.Format
+	// with o.PeriodFrames x o.Periods. The device calls data from its own thread for
+	// every period (out for playback, in for capture; the slices are valid only during
+	// the call) and stop when it stops on its own. Unknown names fail with an error
+	// wrapping ErrNoDevice that lists the devices that exist.
+	Open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (Device, error)
+	// Devices lists the capture and playback devices of backend b (BackendAuto: the
+	// backend Open would use), probing each for its native formats.
+	Devices(b Backend) ([]DeviceInfo, error)
 }
 
-// devHandle is one open device.
-type devHandle interface {
-	start() error
-	close() // stops and releases; the callbacks are not called after it returns
-	info() DeviceInfo
+// Device is one device opened by a Driver.
+type Device interface {
+	Start() error
+	Close() // stops and releases; the callbacks are not called after it returns
+	Info() DeviceInfo
+}
+
+var registered struct {
+	mu sync.Mutex
+	d  Driver
+}
+
+// RegisterDriver makes d the driver of Opts without one and of ListDevices. The
+// hw/audio/malgo package registers itself when imported (import it for its side effect
+// in a main that opens devices); a later call replaces the driver.
+func RegisterDriver(d Driver) {
+	registered.mu.Lock()
+	registered.d = d
+	registered.mu.Unlock()
+}
+
+func registeredDriver() (Driver, error) {
+	registered.mu.Lock()
+	defer registered.mu.Unlock()
+	if registered.d == nil {
+		return nil, ErrNoDriver
+	}
+	return registered.d, nil
+}
+
+// ListDevices returns the capture and playback devices of backend b (BackendAuto: the
+// backend that would be used) through the registered driver, probing each for its
+// native formats.
+func ListDevices(b Backend) ([]DeviceInfo, error) {
+	d, err := registeredDriver()
+	if err != nil {
+		return nil, err
+	}
+	return d.Devices(b)
 }
 
 // core is the part of a device stream that is not generic: the supervisor, the
@@ -167,7 +217,7 @@ type core struct {
 	done                      chan struct{}
 	closeOnce                 sync.Once
 	mu                        sync.Mutex // guards dev and devInfo (supervisor and accessors, never the callback)
-	dev                       devHandle
+	dev                       Device
 	devInfo                   DeviceInfo
 }
 
@@ -180,7 +230,7 @@ func (c *core) init(dir Direction, o Opts, data func(out, in []byte, frames uint
 }
 
 // openDevice opens and starts a device for the current generation.
-func (c *core) openDevice() (devHandle, error) {
+func (c *core) openDevice() (Device, error) {
 	g := c.gen.Add(1)
 	stop := func() {
 		if c.gen.Load() == g {
@@ -190,20 +240,20 @@ func (c *core) openDevice() (devHandle, error) {
 			}
 		}
 	}
-	d, err := c.opts.drv.open(c.dir, &c.opts, c.data, stop)
+	d, err := c.opts.Driver.Open(c.dir, &c.opts, c.data, stop)
 	if err != nil {
 		return nil, err
 	}
 	if c.beforeStart != nil {
 		c.beforeStart()
 	}
-	if err := d.start(); err != nil {
+	if err := d.Start(); err != nil {
 		c.gen.Add(1)
-		d.close()
-		return nil, fmt.Errorf("audio: starting %v device %v: %w", c.dir, d.info(), err)
+		d.Close()
+		return nil, fmt.Errorf("audio: starting %v device %v: %w", c.dir, d.Info(), err)
 	}
 	c.mu.Lock()
-	c.dev, c.devInfo = d, d.info()
+	c.dev, c.devInfo = d, d.Info()
 	c.mu.Unlock()
 	return d, nil
 }
@@ -215,7 +265,7 @@ func (c *core) closeDevice() {
 	c.dev = nil
 	c.mu.Unlock()
 	if d != nil {
-		d.close()
+		d.Close()
 	}
 	select { // drop a stop token that raced with the close
 	case <-c.stopped:
@@ -252,7 +302,9 @@ func (c *core) start() error {
 // supervise watches the device and reopens it when it stops or stalls.
 func (c *core) supervise() {
 	defer close(c.done)
-	backoff := c.opts.MinBackoff
+	// Reopen delays: MinBackoff doubling to MaxBackoff, without jitter (one local
+	// device: there is no fleet to spread out).
+	wait := backoff.New(backoff.Policy{Min: c.opts.MinBackoff, Max: c.opts.MaxBackoff}, nil)
 	runningSince := time.Now()
 	tick := time.NewTicker(c.opts.StallTimeout)
 	defer tick.Stop()
@@ -277,18 +329,17 @@ func (c *core) supervise() {
 		c.deviceErrors.Add(1)
 		c.closeDevice()
 		if time.Since(runningSince) > 2*c.opts.MaxBackoff {
-			backoff = c.opts.MinBackoff
+			wait.Reset() // it ran long enough: this is a new failure, not the same one
 		}
 		c.setState(StateRecovering, cause)
 		for {
-			t := time.NewTimer(backoff)
+			t := time.NewTimer(wait.Next())
 			select {
 			case <-c.quit:
 				t.Stop()
 				return
 			case <-t.C:
 			}
-			backoff = min(2*backoff, c.opts.MaxBackoff)
 			if _, err := c.openDevice(); err != nil {
 				c.deviceErrors.Add(1)
 				c.setState(StateRecovering, err)

@@ -175,15 +175,14 @@ func (p *pacer) wait(ctx context.Context, frames int) error {
 
 // WAVSource reads interleaved frames from a WAV file. It is a [Source].
 type WAVSource[T Sample] struct {
-	info    WAVInfo
-	r       *bufio.Reader
-	c       io.Closer
-	dec     decoder[T]
-	buf     []byte
-	left    int64 // frames left in the data chunk, -1 = until EOF
-	paced   bool
-	pace    pacer
-	partial []byte // bytes of an incomplete frame at EOF (discarded)
+	info  WAVInfo
+	r     *bufio.Reader
+	c     io.Closer
+	dec   decoder[T]
+	buf   []byte
+	left  int64 // frames left in the data chunk, -1 = until EOF
+	paced bool
+	pace  pacer
 }
 
 // OpenWAVSource opens a WAV file. With paced set, Read delivers frames no faster than

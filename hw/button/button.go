@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 )
 
@@ -60,16 +61,6 @@ func (e Event) String() string {
 	return e.Button + " " + e.Kind.String()
 }
 
-// Clock tells the time; tests pass a fake clock that also drives the pin's
-// WaitForEdge timeouts (gpiotest.Pin.Clock, sim.Pin.Clock).
-type Clock interface {
-	Now() time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // DefaultDebounce is the debounce time used when Opts.Debounce is zero.
 const DefaultDebounce = 20 * time.Millisecond
 
@@ -96,7 +87,11 @@ type Opts struct {
 	Poll time.Duration
 	// Events receives the events; nil makes a channel of 32 (see Dev.Events).
 	Events chan Event
-	Clock  Clock        // nil: the real clock
+	// Clock timestamps the events; nil means the real clock. Tests pass a
+	// clockwork.FakeClock that also drives the pin's WaitForEdge timeouts
+	// (gpiotest.Pin.Clock, sim.NewPin).
+	Clock clockwork.Clock
+
 	Logger *slog.Logger // nil: discard
 }
 
@@ -149,7 +144,7 @@ func New(pin gpio.PinIn, o *Opts) (*Dev, error) {
 		c.Events = make(chan Event, 32)
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = clockwork.NewRealClock()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

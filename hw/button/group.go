@@ -3,8 +3,8 @@ package button
 import (
 	"context"
 	"fmt"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"periph.io/x/conn/v3/gpio"
 )
 
@@ -53,24 +53,11 @@ func (g *Group) Events() <-chan Event { return g.events }
 // Run runs every button until ctx is done and joins them. The first error (a pin
 // that cannot be configured) cancels the others and is returned.
 func (g *Group) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, len(g.devs))
-	for i, d := range g.devs {
-		wg.Go(func() {
-			if errs[i] = d.Run(ctx); errs[i] != nil {
-				cancel()
-			}
-		})
+	eg, ctx := errgroup.WithContext(ctx)
+	for _, d := range g.devs {
+		eg.Go(func() error { return d.Run(ctx) })
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return eg.Wait()
 }
 
 // Halt implements conn.Resource; inputs need no halting.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/edgevoice/edgevoice/hw/button"
@@ -18,7 +19,7 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // rig runs one active-low button on a simulated pin and a fake clock.
 type rig struct {
 	t     *testing.T
-	clk   *sim.Clock
+	clk   *clockwork.FakeClock
 	pin   *sim.Pin
 	dev   *button.Dev
 	done  chan error
@@ -28,7 +29,7 @@ type rig struct {
 
 func newRig(t *testing.T, o button.Opts, heldAtStart bool) *rig {
 	t.Helper()
-	r := &rig{t: t, clk: sim.NewClock(t0), start: runtime.NumGoroutine()}
+	r := &rig{t: t, clk: clockwork.NewFakeClockAt(t0), start: runtime.NumGoroutine()}
 	r.pin = sim.NewPin("BTN", r.clk)
 	if heldAtStart {
 		r.pin.Set(gpio.Low)
@@ -45,7 +46,7 @@ func newRig(t *testing.T, o button.Opts, heldAtStart bool) *rig {
 	r.stop = cancel
 	r.done = make(chan error, 1)
 	go func() { r.done <- r.dev.Run(ctx) }()
-	if !r.clk.BlockUntil(1) {
+	if !sim.Advance(r.clk, 0, 0, 1) {
 		t.Fatal("button loop never waited for an edge")
 	}
 	t.Cleanup(r.close)
@@ -58,6 +59,15 @@ func (r *rig) set(l gpio.Level) {
 	r.pin.Set(l)
 	if !r.pin.Settle() {
 		r.t.Fatal("button loop did not take the edge")
+	}
+}
+
+// advance moves the fake clock forward by d in 1 ms steps, letting the button loop
+// react at each.
+func (r *rig) advance(d time.Duration) {
+	r.t.Helper()
+	if !sim.Advance(r.clk, d, time.Millisecond, 1) {
+		r.t.Fatal("the button loop did not wait on the clock again")
 	}
 }
 
@@ -75,7 +85,7 @@ func (r *rig) events() []button.Event {
 
 func (r *rig) close() {
 	r.stop()
-	r.clk.Jump(button.DefaultPoll) // the bounded wait ends and Run sees the cancel
+	r.clk.Advance(button.DefaultPoll) // the bounded wait ends and Run sees the cancel
 	select {
 	case err := <-r.done:
 		if err != nil {
@@ -109,19 +119,19 @@ func kinds(evs []button.Event) string {
 
 func TestRunBounceOnePressOneRelease(t *testing.T) {
 	r := newRig(t, button.Opts{}, false)
-	r.clk.Advance(time.Second)
+	r.advance(time.Second)
 	for i, l := range []gpio.Level{gpio.Low, gpio.High, gpio.Low, gpio.High, gpio.Low} {
 		r.set(l)
 		if i < 4 {
-			r.clk.Advance(time.Millisecond)
+			r.advance(time.Millisecond)
 		}
 	}
 	settled := r.clk.Now()
-	r.clk.Advance(19 * time.Millisecond)
+	r.advance(19 * time.Millisecond)
 	if evs := r.events(); len(evs) != 0 {
 		t.Fatalf("events before the debounce time: %s", kinds(evs))
 	}
-	r.clk.Advance(time.Millisecond)
+	r.advance(time.Millisecond)
 	evs := r.events()
 	if kinds(evs) != "press" {
 		t.Fatalf("events %s, want press", kinds(evs))
@@ -129,12 +139,12 @@ func TestRunBounceOnePressOneRelease(t *testing.T) {
 	if lat := evs[0].Time.Sub(settled); lat > button.DefaultDebounce+time.Millisecond {
 		t.Errorf("press→event %v > debounce + 1 ms", lat)
 	}
-	r.clk.Advance(500 * time.Millisecond)
+	r.advance(500 * time.Millisecond)
 	for _, l := range []gpio.Level{gpio.High, gpio.Low, gpio.High} {
 		r.set(l)
-		r.clk.Advance(2 * time.Millisecond)
+		r.advance(2 * time.Millisecond)
 	}
-	r.clk.Advance(30 * time.Millisecond)
+	r.advance(30 * time.Millisecond)
 	if k := kinds(r.events()); k != "release,click" {
 		t.Fatalf("events %s, want release,click", k)
 	}
@@ -144,7 +154,7 @@ func TestRunLongPress(t *testing.T) {
 	r := newRig(t, button.Opts{LongPress: []time.Duration{3 * time.Second, 10 * time.Second}}, false)
 	r.set(gpio.Low)
 	for range 12 {
-		r.clk.Advance(time.Second)
+		r.advance(time.Second)
 	}
 	evs := r.events()
 	if kinds(evs) != "press,long-press,long-press" {
@@ -154,7 +164,7 @@ func TestRunLongPress(t *testing.T) {
 		t.Errorf("long presses at %v (#%d), %v (#%d)", evs[1].Time.Sub(t0), evs[1].Threshold, evs[2].Time.Sub(t0), evs[2].Threshold)
 	}
 	r.set(gpio.High)
-	r.clk.Advance(time.Second)
+	r.advance(time.Second)
 	if k := kinds(r.events()); k != "release" {
 		t.Fatalf("after release: %s", k)
 	}
@@ -163,13 +173,13 @@ func TestRunLongPress(t *testing.T) {
 func TestRunDoubleClick(t *testing.T) {
 	r := newRig(t, button.Opts{DoubleClick: 400 * time.Millisecond}, false)
 	r.set(gpio.Low)
-	r.clk.Advance(100 * time.Millisecond)
+	r.advance(100 * time.Millisecond)
 	r.set(gpio.High)
-	r.clk.Advance(100 * time.Millisecond)
+	r.advance(100 * time.Millisecond)
 	r.set(gpio.Low)
-	r.clk.Advance(100 * time.Millisecond)
+	r.advance(100 * time.Millisecond)
 	r.set(gpio.High)
-	r.clk.Advance(time.Second)
+	r.advance(time.Second)
 	if k := kinds(r.events()); k != "press,release,press,release,double-click" {
 		t.Fatalf("events %s", k)
 	}
@@ -181,9 +191,9 @@ func TestRunHeldAtStart(t *testing.T) {
 	if kinds(evs) != "press" || !evs[0].HeldAtStart {
 		t.Fatalf("events %+v, want a press held at start", evs)
 	}
-	r.clk.Advance(4 * time.Second)
+	r.advance(4 * time.Second)
 	r.set(gpio.High)
-	r.clk.Advance(time.Second)
+	r.advance(time.Second)
 	if k := kinds(r.events()); k != "long-press,release" {
 		t.Fatalf("events %s, want long-press,release (no click)", k)
 	}
@@ -198,7 +208,7 @@ func TestRunMissedEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.pin.Set(gpio.Low)
-	r.clk.Advance(button.DefaultPoll + button.DefaultDebounce)
+	r.advance(button.DefaultPoll + button.DefaultDebounce)
 	if k := kinds(r.events()); k != "press" {
 		t.Fatalf("events %s, want press", k)
 	}

@@ -30,7 +30,7 @@
 //	Connecting  blink 2 Hz             blue blink 2 Hz          blue spinner, 1 turn/s
 //	Listening   blink 4 Hz             white blink 4 Hz         white spinner, 2 turns/s
 //	Thinking    pulse, 1 s             cyan pulse, 1 s          cyan spinner, 1.5 turns/s
-//	Speaking    pulse, 2 s             blue pulse, 2 s          blue level meter (SetLevel)
+//	Speaking    pulse, 2 s             blue pulse, 2 s          blue level meter
 //	Muted       dim 2 % glow (PWM)     red                      red on every pixel
 //	Error       blink code             red blink code           red blink code
 //	NoKey       slow blink 0.5 Hz      amber blink 0.5 Hz       amber pulse, 2 s
@@ -38,4 +38,8 @@
 //	mic live    on solid               green solid              green level meter
 //
 // A blink code of n is n flashes (200 ms on, 300 ms off) then 1.5 s dark.
+//
+// The level meters read SetLevelFunc's function at every frame (the appliance gives
+// appliance.Appliance.Level: the mic level while listening, the speaker's while
+// speaking), or else the value of SetLevel.
 package led

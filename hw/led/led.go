@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
@@ -304,34 +305,6 @@ type Output interface {
 	String() string
 }
 
-// Clock is the engine's time source; hw/sim provides a fake one for tests.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
-
-// Timer is a stoppable, resettable timer (time.Timer semantics of Go 1.23+).
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration) bool
-	Stop() bool
-}
-
-// RealClock is the system clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// NewTimer wraps time.NewTimer.
-func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (t realTimer) C() <-chan time.Time        { return t.t.C }
-func (t realTimer) Reset(d time.Duration) bool { return t.t.Reset(d) }
-func (t realTimer) Stop() bool                 { return t.t.Stop() }
-
 // Opts configures an engine.
 type Opts struct {
 	// Brightness scales every colour, 0 < Brightness <= 1; 0 means 1.
@@ -340,8 +313,8 @@ type Opts struct {
 	PWMFreq float64
 	// FrameRate is the animation rate for rings and custom outputs; 0 means 30/s.
 	FrameRate float64
-	Clock     Clock        // nil: RealClock
-	Logger    *slog.Logger // nil: discard
+	Clock     clockwork.Clock // nil: the real clock; tests pass clockwork.NewFakeClock()
+	Logger    *slog.Logger    // nil: discard
 }
 
 // output is one of the built-in outputs or a custom one.
@@ -359,7 +332,7 @@ type Dev struct {
 	o     Opts
 	kind  Kind
 	out   output
-	clock Clock
+	clock clockwork.Clock
 	log   *slog.Logger
 	wake  chan struct{}
 
@@ -368,7 +341,8 @@ type Dev struct {
 	code    int
 	micLive bool
 	level   float64
-	since   time.Time // when the current look started
+	levelFn func() float64 // nil: level
+	since   time.Time      // when the current look started
 	look    Look
 	running bool
 	halted  bool
@@ -402,7 +376,7 @@ func newDev(kind Kind, out output, o *Opts) (*Dev, error) {
 		c.FrameRate = 30
 	}
 	if c.Clock == nil {
-		c.Clock = RealClock{}
+		c.Clock = clockwork.NewRealClock()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -512,15 +486,29 @@ func (d *Dev) SetMicLive(live bool) {
 	}
 }
 
-// SetLevel feeds the level meter (0..1, for example the audio meter's peak as a
-// fraction of full scale). It is cheap: call it at the meter's rate.
+// SetLevel feeds the level meter a fixed value (0..1, a fraction of full scale); a
+// level function set with SetLevelFunc takes precedence.
 func (d *Dev) SetLevel(v float64) {
-	if !(v >= 0) { // NaN too
-		v = 0
-	}
 	d.mu.Lock()
-	d.level = min(v, 1)
+	d.level = clampLevel(v)
 	d.mu.Unlock()
+}
+
+// SetLevelFunc makes the level meter read f (0..1) each time it draws, at the engine's
+// frame rate while a meter look is shown; nil goes back to SetLevel's value. f is called
+// with the engine's lock held: it must be cheap and never block (an atomic load, such as
+// appliance.Appliance.Level, which the audio path feeds).
+func (d *Dev) SetLevelFunc(f func() float64) {
+	d.mu.Lock()
+	d.levelFn = f
+	d.mu.Unlock()
+}
+
+func clampLevel(v float64) float64 {
+	if !(v >= 0) { // NaN too
+		return 0
+	}
+	return min(v, 1)
 }
 
 // State returns the state being shown, the blink code and the mic-live flag.
@@ -576,7 +564,7 @@ func (d *Dev) Run(ctx context.Context) error {
 			t.Stop()
 			return d.Halt()
 		case <-d.wake:
-		case <-t.C():
+		case <-t.Chan():
 		}
 	}
 }
@@ -591,7 +579,11 @@ func (d *Dev) Step(now time.Time) time.Duration {
 		d.look, d.since, d.newLook = look, now, false
 		d.pwmStart = time.Time{}
 	}
-	until := look.render(d.frame, now.Sub(d.since), d.level, d.code)
+	level := d.level
+	if d.levelFn != nil && look.Pattern == PatternMeter {
+		level = clampLevel(d.levelFn())
+	}
+	until := look.render(d.frame, now.Sub(d.since), level, d.code)
 	// The mic-live indication on a GPIO LED stays at full brightness: steady full-on
 	// is reserved for it (a ring dims in the chip for every look alike).
 	if d.o.Brightness != 1 && !(d.micLive && d.kind != Ring) {
@@ -647,7 +639,7 @@ func (d *Dev) stepPWM(now time.Time, until time.Duration) time.Duration {
 	if newPeriod {
 		d.pwmStart = now
 	}
-	next := now.Add(forever)
+	var next time.Time
 	if fractional {
 		next = d.pwmStart.Add(period)
 	} else if until > 0 {

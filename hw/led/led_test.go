@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/spi/spitest"
 
@@ -90,11 +91,18 @@ func TestRingFrames(t *testing.T) {
 			apaFrame([3]byte{0, green, 0}, [3]byte{0, green, 0}, [3]byte{0, 31, 0}, [3]byte{0, 31, 0}), time.Second / 30},
 		{"speaking meter three quarters", func(d *led.Dev) { d.SetState(led.Speaking); d.SetLevel(0.75) }, 0,
 			apaFrame([3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, 31}), time.Second / 30},
+		{"speaking meter from the level func, not SetLevel", func(d *led.Dev) {
+			d.SetState(led.Speaking)
+			d.SetLevel(0.25)
+			d.SetLevelFunc(func() float64 { return 0.75 })
+		}, 0, apaFrame([3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, 31}), time.Second / 30},
+		{"level func clamped", func(d *led.Dev) { d.SetState(led.Speaking); d.SetLevelFunc(func() float64 { return 7 }) }, 0,
+			apaFrame([3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}, [3]byte{0, 0, blue}), time.Second / 30},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			d, err := led.NewRing(spitest.NewRecordRaw(&buf), 4, &led.Opts{Clock: sim.NewClock(t0)})
+			d, err := led.NewRing(spitest.NewRecordRaw(&buf), 4, &led.Opts{Clock: clockwork.NewFakeClockAt(t0)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,20 +155,20 @@ func TestRingHaltAndUnchangedFrames(t *testing.T) {
 // engine runs an engine on the fake clock.
 type engine struct {
 	t    *testing.T
-	clk  *sim.Clock
+	clk  *clockwork.FakeClock
 	dev  *led.Dev
 	stop context.CancelFunc
 	done chan error
 }
 
-func runEngine(t *testing.T, clk *sim.Clock, d *led.Dev) *engine {
+func runEngine(t *testing.T, clk *clockwork.FakeClock, d *led.Dev) *engine {
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &engine{t: t, clk: clk, dev: d, stop: cancel, done: make(chan error, 1)}
 	go func() { e.done <- d.Run(ctx) }()
-	// NewTimer, then the Reset after the first Step: from here on every reaction of
-	// the engine shows as a new arm (see set).
-	if !clk.WaitArmed(1) {
+	wctx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelWait()
+	if err := clk.BlockUntilContext(wctx, 1); err != nil {
 		t.Fatal("engine never armed its timer")
 	}
 	t.Cleanup(func() {
@@ -184,15 +192,42 @@ func runEngine(t *testing.T, clk *sim.Clock, d *led.Dev) *engine {
 	return e
 }
 
-// set applies f and waits until the engine reacted (armed its next timer).
-func set(t *testing.T, clk *sim.Clock, f func()) {
-	t.Helper()
-	n := clk.Arms()
-	f()
-	if !clk.WaitArmed(n) {
-		t.Fatal("engine did not react")
-	}
+// stepper drives an engine's Step on a test timeline exactly as Run does on a clock:
+// Step at start, at every deadline Step returns, and at once after a change (Run's
+// wake-up). It needs no goroutine, so the timing tests are exact.
+type stepper struct {
+	d         *led.Dev
+	now, next time.Time
 }
+
+func newStepper(d *led.Dev) *stepper {
+	s := &stepper{d: d, now: t0}
+	s.step()
+	return s
+}
+
+func (s *stepper) step() {
+	w := s.d.Step(s.now)
+	if w <= 0 { // Run's timer would fire at once
+		w = time.Nanosecond
+	}
+	s.next = s.now.Add(w)
+}
+
+// set applies f and wakes the engine, as SetState and friends wake Run.
+func (s *stepper) set(f func()) { f(); s.step() }
+
+// advance moves the timeline by dt, stepping at every deadline on the way.
+func (s *stepper) advance(dt time.Duration) {
+	end := s.now.Add(dt)
+	for !s.next.After(end) {
+		s.now = s.next
+		s.step()
+	}
+	s.now = end
+}
+
+func (s *stepper) elapsed() time.Duration { return s.now.Sub(t0) }
 
 func waitLevel(t *testing.T, p *sim.Pin, l gpio.Level) {
 	t.Helper()
@@ -205,21 +240,20 @@ func waitLevel(t *testing.T, p *sim.Pin, l gpio.Level) {
 	}
 }
 
-func TestBlinkTimingFakeClock(t *testing.T) {
-	clk := sim.NewClock(t0)
-	pin := sim.NewPin("LED", clk)
-	d, err := led.NewGPIO(pin, &led.Opts{Clock: clk})
+func TestBlinkTiming(t *testing.T) {
+	pin := sim.NewPin("LED", nil)
+	d, err := led.NewGPIO(pin, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runEngine(t, clk, d)
-	set(t, clk, func() { d.SetState(led.Connecting) }) // blink 250 ms on / 250 ms off
+	s := newStepper(d)
+	s.set(func() { d.SetState(led.Connecting) }) // blink 250 ms on / 250 ms off
 	for i, want := range []gpio.Level{gpio.High, gpio.Low, gpio.Low, gpio.High, gpio.High, gpio.Low} {
 		// samples at 249, 250, 499, 500, 749, 750 ms
 		step := []time.Duration{249, 1, 249, 1, 249, 1}[i] * time.Millisecond
-		clk.Advance(step)
+		s.advance(step)
 		if got := pin.Read(); got != want {
-			t.Fatalf("at %v: LED %s, want %s", clk.Now().Sub(t0), got, want)
+			t.Fatalf("at %v: LED %s, want %s", s.elapsed(), got, want)
 		}
 	}
 }
@@ -227,26 +261,25 @@ func TestBlinkTimingFakeClock(t *testing.T) {
 // TestSoftwarePWM: a dim glow is a 100 Hz software PWM whose on-time matches the
 // gamma-corrected duty.
 func TestSoftwarePWM(t *testing.T) {
-	clk := sim.NewClock(t0)
-	pin := sim.NewPin("LED", clk)
-	d, err := led.NewGPIO(pin, &led.Opts{Clock: clk})
+	pin := sim.NewPin("LED", nil)
+	d, err := led.NewGPIO(pin, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runEngine(t, clk, d)
-	set(t, clk, func() { d.SetState(led.Idle) }) // white at 8 %: 20/255 → duty (20/255)² = 0.62 %
+	s := newStepper(d)
+	s.set(func() { d.SetState(led.Idle) }) // white at 8 %: 20/255 → duty (20/255)² = 0.62 %
 	start := len(pin.Outs())
 	for range 1000 { // 1000 periods of 10 ms
-		start := clk.Now()
-		clk.Advance(20 * time.Microsecond) // the off time (50 µs minimum pulse) is later
+		start := s.elapsed()
+		s.advance(20 * time.Microsecond) // the off time (50 µs minimum pulse) is later
 		if pin.Read() != gpio.High {
-			t.Fatalf("LED off 20 µs into a PWM period at %v", start.Sub(t0))
+			t.Fatalf("LED off 20 µs into a PWM period at %v", start)
 		}
-		clk.Advance(80 * time.Microsecond)
+		s.advance(80 * time.Microsecond)
 		if pin.Read() != gpio.Low {
-			t.Fatalf("LED still on 100 µs into a PWM period at %v", start.Sub(t0))
+			t.Fatalf("LED still on 100 µs into a PWM period at %v", start)
 		}
-		clk.Advance(10*time.Millisecond - 100*time.Microsecond)
+		s.advance(10*time.Millisecond - 100*time.Microsecond)
 	}
 	outs := pin.Outs()[start:]
 	rises := 0
@@ -260,19 +293,18 @@ func TestSoftwarePWM(t *testing.T) {
 	}
 }
 
-func TestPulseDutyFakeClock(t *testing.T) {
-	clk := sim.NewClock(t0)
-	pin := sim.NewPin("LED", clk)
-	d, err := led.NewGPIO(pin, &led.Opts{Clock: clk})
+func TestPulseDuty(t *testing.T) {
+	pin := sim.NewPin("LED", nil)
+	d, err := led.NewGPIO(pin, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runEngine(t, clk, d)
-	set(t, clk, func() { d.SetState(led.Thinking) }) // pulse, 1 s: brightness (1-cos)/2
-	clk.Advance(250 * time.Millisecond)              // brightness 0.5 → duty ≈ 0.25
+	s := newStepper(d)
+	s.set(func() { d.SetState(led.Thinking) }) // pulse, 1 s: brightness (1-cos)/2
+	s.advance(250 * time.Millisecond)          // brightness 0.5 → duty ≈ 0.25
 	high := 0
 	for range 100 { // 10 PWM periods sampled every 0.1 ms
-		clk.Advance(100 * time.Microsecond)
+		s.advance(100 * time.Microsecond)
 		if pin.Read() == gpio.High {
 			high++
 		}
@@ -280,10 +312,10 @@ func TestPulseDutyFakeClock(t *testing.T) {
 	if high < 20 || high > 32 {
 		t.Errorf("on %d%% of the time at half brightness, want about 25%%", high)
 	}
-	clk.Advance(250 * time.Millisecond) // peak: duty 1, steady on
+	s.advance(250 * time.Millisecond) // peak: duty 1, steady on
 	high = 0
 	for range 20 {
-		clk.Advance(100 * time.Microsecond)
+		s.advance(100 * time.Microsecond)
 		if pin.Read() == gpio.High {
 			high++
 		}
@@ -296,23 +328,22 @@ func TestPulseDutyFakeClock(t *testing.T) {
 // TestMicLiveAndHalt: mic live is steady on at once, whatever the state; Halt and
 // the end of Run leave every line off.
 func TestMicLiveAndHalt(t *testing.T) {
-	clk := sim.NewClock(t0)
+	clk := clockwork.NewFakeClockAt(t0)
 	r, g, b := sim.NewPin("R", clk), sim.NewPin("G", clk), sim.NewPin("B", clk)
 	d, err := led.NewRGB(r, g, b, &led.Opts{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := runEngine(t, clk, d)
-	set(t, clk, func() { d.SetState(led.Muted) })
-	if r.Read() != gpio.High {
-		t.Fatal("muted: red not on")
-	}
-	set(t, clk, func() { d.SetMicLive(true) })
-	if g.Read() != gpio.High || r.Read() != gpio.Low {
-		t.Fatal("mic live not shown at once")
-	}
+	d.SetState(led.Muted)
+	waitLevel(t, r, gpio.High) // the engine woke up: no clock needed
+	d.SetMicLive(true)
+	waitLevel(t, g, gpio.High)
+	waitLevel(t, r, gpio.Low)
 	for range 10 {
-		clk.Advance(100 * time.Millisecond)
+		if !sim.Advance(clk, 100*time.Millisecond, 100*time.Millisecond, 1) {
+			t.Fatal("the engine did not wait on the clock again")
+		}
 		if g.Read() != gpio.High || r.Read() != gpio.Low || b.Read() != gpio.Low {
 			t.Fatalf("mic live not steady green at %v", clk.Now().Sub(t0))
 		}
@@ -343,9 +374,8 @@ func TestMicLiveAndHalt(t *testing.T) {
 }
 
 func TestInvertedLED(t *testing.T) {
-	clk := sim.NewClock(t0)
-	pin := sim.NewPin("LED", clk)
-	d, err := led.NewGPIO(led.Inverted(pin), &led.Opts{Clock: clk})
+	pin := sim.NewPin("LED", nil)
+	d, err := led.NewGPIO(led.Inverted(pin), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +396,7 @@ func TestInvertedLED(t *testing.T) {
 // single LED is still steady full-on (no PWM), unlike every state.
 func TestMicLiveFullBrightness(t *testing.T) {
 	pin := sim.NewPin("LED", nil)
-	d, err := led.NewGPIO(pin, &led.Opts{Brightness: 0.3, Clock: sim.NewClock(t0)})
+	d, err := led.NewGPIO(pin, &led.Opts{Brightness: 0.3, Clock: clockwork.NewFakeClockAt(t0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/errgroup"
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/edgevoice/edgevoice/hw/button"
@@ -39,16 +40,16 @@ type Recorder struct {
 	N   int // pixels
 	Max int // 0: 10000
 
-	clock   led.Clock
+	clock   clockwork.Clock
 	mu      sync.Mutex
 	history []Record
 	notify  chan struct{}
 }
 
 // NewRecorder returns a recording output of n pixels timestamped by clock.
-func NewRecorder(n int, clock led.Clock) *Recorder {
+func NewRecorder(n int, clock clockwork.Clock) *Recorder {
 	if clock == nil {
-		clock = led.RealClock{}
+		clock = clockwork.NewRealClock()
 	}
 	return &Recorder{N: n, clock: clock, notify: make(chan struct{}, 1)}
 }
@@ -115,14 +116,14 @@ type Opts struct {
 	// LED configures the LED engine (its Clock is replaced by Clock).
 	LED led.Opts
 	// Clock drives buttons and LEDs; nil means the real clock.
-	Clock  led.Clock
+	Clock  clockwork.Clock
 	Logger *slog.Logger
 }
 
 // Board is a simulated board: button pins, the button group, the LED engine and its
 // recording output.
 type Board struct {
-	clock   led.Clock
+	clock   clockwork.Clock
 	pins    map[string]*Pin
 	opts    map[string]button.Opts
 	group   *button.Group
@@ -141,7 +142,7 @@ func New(o *Opts) (*Board, error) {
 	}
 	clock := o.Clock
 	if clock == nil {
-		clock = led.RealClock{}
+		clock = clockwork.NewRealClock()
 	}
 	bs := o.Buttons
 	if bs == nil {
@@ -201,22 +202,10 @@ func (b *Board) Pin(name string) *Pin { return b.pins[name] }
 
 // Run runs the buttons and the LED engine until ctx is done and joins them.
 func (b *Board) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var errB, errL error
-	wg.Go(func() {
-		if errB = b.group.Run(ctx); errB != nil {
-			cancel()
-		}
-	})
-	wg.Go(func() {
-		if errL = b.leds.Run(ctx); errL != nil {
-			cancel()
-		}
-	})
-	wg.Wait()
-	return errors.Join(errB, errL)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return b.group.Run(ctx) })
+	eg.Go(func() error { return b.leds.Run(ctx) })
+	return eg.Wait()
 }
 
 func (b *Board) set(name string, pressed bool) error {

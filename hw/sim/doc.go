@@ -2,8 +2,9 @@
 // uses on real hardware, over simulated pins and a recording LED output.
 //
 // For tests, Board.Press and Board.Release drive the button pins and Board.History
-// returns every LED frame shown; Clock is a fake clock that drives both the button
-// debouncing (through Pin.WaitForEdge) and the LED engine.
+// returns every LED frame shown; Opts.Clock (a clockwork.FakeClock in tests) drives both
+// the button debouncing (through Pin.WaitForEdge) and the LED engine, and Advance moves
+// it step by step, letting them react at each step.
 //
 // For development on a laptop, Board.Terminal reads keys (space or t toggles the talk
 // button, m taps mute, + and - tap volume up and down, q quits) and draws the LED

@@ -5,11 +5,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/pin"
-
-	"github.com/edgevoice/edgevoice/hw/led"
 )
 
 // Pin is a simulated GPIO line (gpio.PinIO). Set drives it from outside (a button
@@ -18,7 +17,7 @@ import (
 // Clock. Out records the level for output use.
 type Pin struct {
 	name  string
-	clock led.Clock
+	clock clockwork.Clock
 
 	mu      sync.Mutex
 	level   gpio.Level
@@ -33,9 +32,9 @@ type Pin struct {
 }
 
 // NewPin returns a pin called name; clock nil means the real clock.
-func NewPin(name string, clock led.Clock) *Pin {
+func NewPin(name string, clock clockwork.Clock) *Pin {
 	if clock == nil {
-		clock = led.RealClock{}
+		clock = clockwork.NewRealClock()
 	}
 	return &Pin{name: name, clock: clock, edges: make(chan gpio.Level, 64)}
 }
@@ -168,7 +167,7 @@ func (p *Pin) WaitForEdge(timeout time.Duration) bool {
 	case <-p.edges:
 		t.Stop()
 		return true
-	case <-t.C():
+	case <-t.Chan():
 		return false
 	}
 }

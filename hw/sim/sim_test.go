@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/hw/led"
 	"github.com/edgevoice/edgevoice/hw/sim"
@@ -17,7 +19,7 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func start(t *testing.T, b *sim.Board, clk *sim.Clock) (cancel func()) {
+func start(t *testing.T, b *sim.Board, clk *clockwork.FakeClock) (cancel func()) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	ctx, stop := context.WithCancel(context.Background())
@@ -31,7 +33,7 @@ func start(t *testing.T, b *sim.Board, clk *sim.Clock) (cancel func()) {
 		once.Do(func() {
 			stop()
 			if clk != nil {
-				clk.Jump(button.DefaultPoll)
+				clk.Advance(button.DefaultPoll)
 			}
 			select {
 			case err := <-done:
@@ -83,18 +85,25 @@ func next(t *testing.T, ch <-chan button.Event) button.Event {
 // TestProgrammatic drives the simulated board on the fake clock: Press/Release give
 // the same debounced events as real pins, and the LED history records each state.
 func TestProgrammatic(t *testing.T) {
-	clk := sim.NewClock(t0)
+	clk := clockwork.NewFakeClockAt(t0)
 	b, err := sim.New(&sim.Opts{Clock: clk, Pixels: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cancel := start(t, b, clk)
-	clk.BlockUntil(5) // four buttons and the LED engine
+	// Four button loops and the LED engine wait on the clock.
+	step := func(d time.Duration) {
+		t.Helper()
+		if !sim.Advance(clk, d, time.Millisecond, 5) {
+			t.Fatal("the buttons and the LED engine did not wait on the clock again")
+		}
+	}
+	step(0)
 	if err := b.Press(sim.Talk); err != nil {
 		t.Fatal(err)
 	}
 	b.Pin(sim.Talk).Settle()
-	clk.Advance(button.DefaultDebounce)
+	step(button.DefaultDebounce)
 	if e := next(t, b.Buttons().Events()); e.Button != sim.Talk || e.Kind != button.Press || e.Time != t0.Add(button.DefaultDebounce) {
 		t.Fatalf("event %+v, want talk press at 20ms", e)
 	}
@@ -105,7 +114,7 @@ func TestProgrammatic(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Pin(sim.Talk).Settle()
-	clk.Advance(button.DefaultDebounce)
+	step(button.DefaultDebounce)
 	if e := next(t, b.Buttons().Events()); e.Kind != button.Release {
 		t.Fatalf("event %+v, want release", e)
 	}

@@ -108,7 +108,7 @@ func (b *Board) Terminal(ctx context.Context, in io.Reader, out io.Writer, color
 			draw(true)
 		case <-b.rec.Changed():
 			draw(false)
-		case <-tick.C():
+		case <-tick.Chan():
 			now := b.clock.Now()
 			for len(taps) > 0 && !taps[0].at.After(now) {
 				_ = b.Release(taps[0].name)

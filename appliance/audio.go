@@ -1,18 +1,65 @@
-package main
+package appliance
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/dsp/resample"
 	"github.com/edgevoice/edgevoice/hw/audio"
 )
 
-// sessionRate is the rate of the session's audio (rtc: mono float32 at 48 kHz).
-const sessionRate = 48000
+// SessionRate is the rate of the session's audio (rtc: mono float32 at 48 kHz): what
+// WriteMic takes and ReadSpeaker gives.
+const SessionRate = 48000
+
+const sessionRate = SessionRate
+
+// meterWindow is how often the mic and speaker levels are published for the LEDs.
+const meterWindow = 50 * time.Millisecond
+
+// meterFloorDB maps levels to the LED meter: this many dBFS lights nothing, 0 dBFS all.
+const meterFloorDB = -60
+
+// RunMic moves audio from src (a capture device or a WAV file, any rate and channel
+// count) into the appliance (WriteMic) until ctx ends or the file ends, and returns nil
+// then. mixer combines the channels (nil: average them). Nothing allocates per period.
+func (a *Appliance) RunMic(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer) error {
+	return micPump(ctx, src, mixer, a.WriteMic)
+}
+
+// RunSpeaker plays the session's downlink (ReadSpeaker) into sink at the sink's rate and
+// channel count until ctx ends. On a barge-in it drops what the sink still queues (when
+// the sink is an audio.Flusher), so no stale answer plays from the device queue.
+func (a *Appliance) RunSpeaker(ctx context.Context, sink audio.Sink[float32]) error {
+	return speakerPump(ctx, sink, a.ReadSpeaker, a.flush)
+}
+
+// Level returns what the LED level meter shows, 0..1: the mic level while the state is
+// Listening, the speaker (downlink, after the volume) level while Speaking, else 0. The
+// audio path publishes the levels every 50 ms through atomics: reading never blocks it.
+func (a *Appliance) Level() float64 {
+	switch State(a.shown.Load()) {
+	case Listening:
+		return a.micMeter.Level(meterFloorDB)
+	case Speaking:
+		return a.spkMeter.Level(meterFloorDB)
+	}
+	return 0
+}
+
+// newMeter returns a level meter for the session's audio.
+func newMeter() *meter.Meter {
+	m, err := meter.New(SessionRate, meterWindow)
+	if err != nil {
+		panic("BUG: appliance: " + err.Error())
+	}
+	return m
+}
 
 // micPump moves audio from src (a capture device or a WAV file, any rate and channel
 // count) to write as mono 48 kHz: mixer (channel select / average / delay-and-sum, DC
@@ -21,7 +68,7 @@ const sessionRate = 48000
 func micPump(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer, write func([]float32)) error {
 	f := src.Format()
 	if mixer == nil {
-		m, err := mix.New(mix.Config{InChannels: f.Channels, Format: mix.F32, Mode: mix.Average})
+		m, err := mix.New(mix.Config{InChannels: f.Channels, Mode: mix.Average})
 		if err != nil {
 			return fmt.Errorf("mic: %w", err)
 		}
@@ -42,7 +89,7 @@ func micPump(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer, w
 	for {
 		n, err := src.Read(ctx, in)
 		if n > 0 {
-			m := mixer.ProcessF32(mono, in[:n])
+			m := mixer.Process(mono, in[:n])
 			if rs != nil {
 				write(out[:rs.Process(out, mono[:m])])
 			} else {

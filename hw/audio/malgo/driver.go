@@ -1,4 +1,4 @@
-package audio
+package malgo
 
 import (
 	"errors"
@@ -7,29 +7,36 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/gen2brain/malgo"
+	ma "github.com/gen2brain/malgo"
+
+	"github.com/edgevoice/edgevoice/hw/audio"
 )
 
-// malgoDriver opens devices through miniaudio. Each open makes a fresh context and
-// resolves the name again, so a device that was unplugged and came back under a new id
-// is found.
-type malgoDriver struct{}
+func init() { audio.RegisterDriver(Driver{}) }
+
+// Driver opens devices through miniaudio (audio.Driver). Each open makes a fresh
+// context and resolves the name again, so a device that was unplugged and came back
+// under a new id is found. Importing the package registers it with audio.RegisterDriver.
+type Driver struct{}
+
+var _ audio.Driver = Driver{}
 
 type malgoDevice struct {
 	ctx  *audioContext
-	dev  *malgo.Device
+	dev  *ma.Device
 	idp  unsafe.Pointer // C copy of the device id, freed after Uninit
-	desc DeviceInfo
+	desc audio.DeviceInfo
 
 	// stopMu keeps Uninit from running while stopForTest's ma_device_stop still waits
 	// for the worker: miniaudio's uninit would end the worker without waking it.
 	stopMu sync.Mutex
 }
 
-func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames uint32), stop func()) (devHandle, error) {
+// Open opens the device o names (see audio.Driver).
+func (Driver) Open(dir audio.Direction, o *audio.Opts, data func(out, in []byte, frames uint32), stop func()) (audio.Device, error) {
 	b := o.Backend
-	if b == BackendAuto && o.Device != "default" && strings.Contains(o.Device, ":") {
-		b = BackendALSA // "hw:2,0", "plughw:...": an ALSA PCM even where PulseAudio runs
+	if b == audio.BackendAuto && o.Device != "default" && strings.Contains(o.Device, ":") {
+		b = audio.BackendALSA // "hw:2,0", "plughw:...": an ALSA PCM even where PulseAudio runs
 	}
 	ctx, err := newContext(b)
 	if err != nil {
@@ -40,32 +47,32 @@ func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames
 		ctx.close()
 		return nil, err
 	}
-	cfg := malgo.DefaultDeviceConfig(dir.malgo())
+	cfg := ma.DefaultDeviceConfig(deviceType(dir))
 	cfg.SampleRate = uint32(o.Format.Rate)
 	cfg.PeriodSizeInFrames = uint32(o.PeriodFrames)
 	cfg.Periods = uint32(o.Periods)
-	cfg.PerformanceProfile = malgo.LowLatency
+	cfg.PerformanceProfile = ma.LowLatency
 	cfg.NoFixedSizedCallback = 1 // hand over what the device delivers, no extra buffering
 	idp := cDeviceID(id)
-	sub := malgo.SubConfig{DeviceID: idp, Format: o.Format.Sample.malgo(), Channels: uint32(o.Format.Channels), ChannelMap: blankChannelMap(), ShareMode: malgo.Shared}
-	if dir == DirCapture {
+	sub := ma.SubConfig{DeviceID: idp, Format: sampleFormat(o.Format.Sample), Channels: uint32(o.Format.Channels), ChannelMap: blankChannelMap(), ShareMode: ma.Shared}
+	if dir == audio.DirCapture {
 		cfg.Capture = sub
 	} else {
 		cfg.Playback = sub
 	}
-	dev, err := malgo.InitDevice(ctx.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
+	dev, err := ma.InitDevice(ctx.ctx.Context, cfg, ma.DeviceCallbacks{Data: data, Stop: stop})
 	if err != nil {
 		cfree(idp)
-		if errors.Is(err, malgo.ErrDoesNotExist) {
+		if errors.Is(err, ma.ErrDoesNotExist) {
 			// An ALSA PCM name resolve passed through unchecked ("plug:nosuch", "hw:9,0"),
 			// or a device that went away: say so as an unknown name does.
 			devs, _ := ctx.devices(dir, false)
 			hint := ""
-			if ctx.backend == BackendALSA {
+			if ctx.backend == audio.BackendALSA {
 				hint = " (other ALSA PCMs: aplay -L)"
 			}
 			err = fmt.Errorf("%w: %v device %q (%v) does not exist (malgo.InitDevice: %w); %v devices that exist: %s%s",
-				ErrNoDevice, dir, o.Device, ctx.backend, err, dir, listNames(devs), hint)
+				audio.ErrNoDevice, dir, o.Device, ctx.backend, err, dir, listNames(devs), hint)
 		} else {
 			err = fmt.Errorf("audio: malgo.InitDevice(%v %v, %v, period %d x %d): %w", dir, info, o.Format, o.PeriodFrames, o.Periods, err)
 		}
@@ -75,9 +82,11 @@ func (malgoDriver) open(dir Direction, o *Opts, data func(out, in []byte, frames
 	return &malgoDevice{ctx: ctx, dev: dev, idp: idp, desc: info}, nil
 }
 
-func (d *malgoDevice) start() error { return d.dev.Start() }
+// Start starts the device's callbacks.
+func (d *malgoDevice) Start() error { return d.dev.Start() }
 
-func (d *malgoDevice) close() {
+// Close stops and releases the device; no callback runs after it returns.
+func (d *malgoDevice) Close() {
 	d.stopMu.Lock()
 	defer d.stopMu.Unlock()
 	d.dev.Uninit()
@@ -85,7 +94,8 @@ func (d *malgoDevice) close() {
 	d.ctx.close()
 }
 
-func (d *malgoDevice) info() DeviceInfo { return d.desc }
+// Info describes the device.
+func (d *malgoDevice) Info() audio.DeviceInfo { return d.desc }
 
 // stopForTest stops the device as a driver error would (the stop callback fires).
 // (The product never calls Stop: the supervisor only uninitialises.)

@@ -1,8 +1,9 @@
-package audio
+package malgo
 
 import (
 	"context"
 	"errors"
+	"github.com/edgevoice/edgevoice/hw/audio"
 	"math"
 	"os"
 	"runtime"
@@ -32,8 +33,8 @@ func checkGoroutines(t *testing.T) {
 	})
 }
 
-func nullOpts(ch int) Opts {
-	return Opts{Backend: BackendNull, Format: Format{Rate: 48000, Channels: ch, Sample: S32}, PeriodFrames: 480}
+func nullOpts(ch int) audio.Opts {
+	return audio.Opts{Backend: audio.BackendNull, Format: audio.Format{Rate: 48000, Channels: ch, Sample: audio.S32}, PeriodFrames: 480}
 }
 
 // N seconds of paced capture deliver N x rate frames, within one period.
@@ -43,7 +44,7 @@ func TestNullCapturePaced(t *testing.T) {
 	if os.Getenv("EDGEVOICE_SLOW") != "" {
 		seconds = 10
 	}
-	c, err := OpenCapture[float32](nullOpts(4))
+	c, err := audio.OpenCapture[float32](nullOpts(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestNullCapturePaced(t *testing.T) {
 
 // measureRate samples the capture frame counter every 10 ms for d and returns the
 // least-squares slope in frames per second.
-func measureRate[T Sample](c *Capture[T], d time.Duration) (rate float64, span time.Duration) {
+func measureRate[T audio.Sample](c *audio.Capture[T], d time.Duration) (rate float64, span time.Duration) {
 	var ts, fs []float64
 	start := time.Now()
 	tk := time.NewTicker(10 * time.Millisecond)
@@ -125,7 +126,7 @@ func TestNullCaptureStalledConsumer(t *testing.T) {
 	checkGoroutines(t)
 	o := nullOpts(2)
 	o.RingFrames = 4 * 480
-	c, err := OpenCapture[int32](o)
+	c, err := audio.OpenCapture[int32](o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,14 +171,14 @@ func TestNullCaptureStalledConsumer(t *testing.T) {
 // stateLog records OnState calls.
 type stateLog struct {
 	mu     sync.Mutex
-	states []State
+	states []audio.State
 	errs   []error
-	ch     chan State
+	ch     chan audio.State
 }
 
-func newStateLog() *stateLog { return &stateLog{ch: make(chan State, 100)} }
+func newStateLog() *stateLog { return &stateLog{ch: make(chan audio.State, 100)} }
 
-func (l *stateLog) on(s State, err error) {
+func (l *stateLog) on(s audio.State, err error) {
 	l.mu.Lock()
 	l.states = append(l.states, s)
 	l.errs = append(l.errs, err)
@@ -188,7 +189,7 @@ func (l *stateLog) on(s State, err error) {
 	}
 }
 
-func (l *stateLog) waitFor(t *testing.T, want State) {
+func (l *stateLog) waitFor(t *testing.T, want audio.State) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -205,6 +206,29 @@ func (l *stateLog) waitFor(t *testing.T, want State) {
 	}
 }
 
+// recordingDriver is the malgo Driver, keeping the device it opened last.
+type recordingDriver struct {
+	Driver
+	mu  sync.Mutex
+	dev *malgoDevice
+}
+
+func (r *recordingDriver) Open(dir audio.Direction, o *audio.Opts, data func(out, in []byte, frames uint32), stop func()) (audio.Device, error) {
+	d, err := r.Driver.Open(dir, o, data, stop)
+	if err == nil {
+		r.mu.Lock()
+		r.dev = d.(*malgoDevice)
+		r.mu.Unlock()
+	}
+	return d, err
+}
+
+func (r *recordingDriver) last() *malgoDevice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dev
+}
+
 // A null device that stops (as on a driver error) is closed and reopened.
 func TestNullDeviceStopReopens(t *testing.T) {
 	checkGoroutines(t)
@@ -212,19 +236,18 @@ func TestNullDeviceStopReopens(t *testing.T) {
 	o := nullOpts(1)
 	o.MinBackoff = 20 * time.Millisecond
 	o.OnState = log.on
-	c, err := OpenCapture[float32](o)
+	rec := &recordingDriver{}
+	o.Driver = rec
+	c, err := audio.OpenCapture[float32](o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.mu.Lock()
-	d := c.dev.(*malgoDevice)
-	c.mu.Unlock()
-	if err := d.stopForTest(); err != nil {
+	if err := rec.last().stopForTest(); err != nil {
 		t.Fatal(err)
 	}
-	log.waitFor(t, StateRecovering)
-	log.waitFor(t, StateRunning)
+	log.waitFor(t, audio.StateRecovering)
+	log.waitFor(t, audio.StateRunning)
 	st := c.Stats()
 	if st.Reopens != 1 || st.DeviceErrors != 1 {
 		t.Errorf("stats after one stop: %+v, want 1 reopen, 1 device error", st)
@@ -240,7 +263,7 @@ func TestNullDeviceStopReopens(t *testing.T) {
 	}
 	log.mu.Lock()
 	for i, s := range log.states {
-		if s == StateRecovering && !errors.Is(log.errs[i], ErrDeviceStopped) {
+		if s == audio.StateRecovering && !errors.Is(log.errs[i], audio.ErrDeviceStopped) {
 			t.Errorf("recovering reported with %v, want ErrDeviceStopped", log.errs[i])
 		}
 	}
@@ -254,10 +277,10 @@ func TestNullDeviceStopReopens(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	c.Close()
-	if s := c.State(); s != StateClosed {
+	if s := c.State(); s != audio.StateClosed {
 		t.Errorf("state after Close = %v", s)
 	}
-	if _, err := c.Read(ctx, buf); !errors.Is(err, ErrClosed) {
+	if _, err := c.Read(ctx, buf); !errors.Is(err, audio.ErrClosed) {
 		t.Errorf("Read after Close = %v, want ErrClosed", err)
 	}
 }
@@ -265,9 +288,9 @@ func TestNullDeviceStopReopens(t *testing.T) {
 func TestNullPlaybackPaced(t *testing.T) {
 	checkGoroutines(t)
 	o := nullOpts(2)
-	o.Format.Sample = S16
+	o.Format.Sample = audio.S16
 	o.PeriodFrames, o.Periods, o.RingFrames = 240, 2, 480 // 2 periods of 5 ms
-	p, err := OpenPlayback[float32](o)
+	p, err := audio.OpenPlayback[float32](o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +320,7 @@ func TestNullPlaybackPaced(t *testing.T) {
 	}
 	t.Logf("played 300 ms in %v; stats %+v", el, st)
 	p.Close()
-	if n, err := p.Write(ctx, buf[:2]); n != 0 || !errors.Is(err, ErrClosed) { // the ring has room
+	if n, err := p.Write(ctx, buf[:2]); n != 0 || !errors.Is(err, audio.ErrClosed) { // the ring has room
 		t.Errorf("Write after Close = %d, %v, want 0, ErrClosed", n, err)
 	}
 }

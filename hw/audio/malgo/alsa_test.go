@@ -1,10 +1,11 @@
-package audio
+package malgo
 
 import (
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/hw/audio"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,7 +64,7 @@ func writeRaw[T int16 | int32](t *testing.T, path string, s []T) {
 	}
 }
 
-func readAll[T Sample](t *testing.T, src Source[T], n int) []T {
+func readAll[T audio.Sample](t *testing.T, src audio.Source[T], n int) []T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -91,12 +92,12 @@ func firstDiff[T comparable](a, b []T) int {
 	return -1
 }
 
-func testALSACapture[T int16 | int32](t *testing.T, sf SampleFormat, ch int) {
+func testALSACapture[T int16 | int32](t *testing.T, sf audio.SampleFormat, ch int) {
 	dir := alsaRig(t)
 	const frames = 12000 // 250 ms at 48 kHz; the ring holds it all, the plugin is unpaced
 	want := testSignal[T](frames, ch)
 	writeRaw(t, filepath.Join(dir, "in.raw"), want)
-	c, err := OpenCapture[T](Opts{Backend: BackendALSA, Device: "filemic", Format: Format{Rate: 48000, Channels: ch, Sample: sf}, RingFrames: 16384})
+	c, err := audio.OpenCapture[T](audio.Opts{Backend: audio.BackendALSA, Device: "filemic", Format: audio.Format{Rate: 48000, Channels: ch, Sample: sf}, RingFrames: 16384})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +113,8 @@ func testALSACapture[T int16 | int32](t *testing.T, sf SampleFormat, ch int) {
 
 func TestALSACaptureExact(t *testing.T) {
 	for _, ch := range []int{1, 2, 4} {
-		t.Run(fmt.Sprintf("s16/%dch", ch), func(t *testing.T) { testALSACapture[int16](t, S16, ch) })
-		t.Run(fmt.Sprintf("s32/%dch", ch), func(t *testing.T) { testALSACapture[int32](t, S32, ch) })
+		t.Run(fmt.Sprintf("s16/%dch", ch), func(t *testing.T) { testALSACapture[int16](t, audio.S16, ch) })
+		t.Run(fmt.Sprintf("s32/%dch", ch), func(t *testing.T) { testALSACapture[int32](t, audio.S32, ch) })
 	}
 }
 
@@ -122,7 +123,7 @@ func TestALSACaptureFloat(t *testing.T) {
 	dir := alsaRig(t)
 	src := testSignal[int16](4800, 2)
 	writeRaw(t, filepath.Join(dir, "in.raw"), src)
-	c, err := OpenCapture[float32](Opts{Backend: BackendALSA, Device: "file mic", Format: Format{Rate: 16000, Channels: 2, Sample: S16}})
+	c, err := audio.OpenCapture[float32](audio.Opts{Backend: audio.BackendALSA, Device: "file mic", Format: audio.Format{Rate: 16000, Channels: 2, Sample: audio.S16}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +136,11 @@ func TestALSACaptureFloat(t *testing.T) {
 	}
 }
 
-func testALSAPlayback[T int16 | int32](t *testing.T, sf SampleFormat, ch int) {
+func testALSAPlayback[T int16 | int32](t *testing.T, sf audio.SampleFormat, ch int) {
 	dir := alsaRig(t)
 	const frames = 9600
 	want := testSignal[T](frames, ch)
-	p, err := OpenPlayback[T](Opts{Backend: BackendALSA, Device: "filespk", Format: Format{Rate: 48000, Channels: ch, Sample: sf}, PeriodFrames: 240, Periods: 2})
+	p, err := audio.OpenPlayback[T](audio.Opts{Backend: audio.BackendALSA, Device: "filespk", Format: audio.Format{Rate: 48000, Channels: ch, Sample: sf}, PeriodFrames: 240, Periods: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,15 +203,15 @@ func testALSAPlayback[T int16 | int32](t *testing.T, sf SampleFormat, ch int) {
 
 func TestALSAPlaybackExact(t *testing.T) {
 	for _, ch := range []int{1, 2, 4} {
-		t.Run(fmt.Sprintf("s16/%dch", ch), func(t *testing.T) { testALSAPlayback[int16](t, S16, ch) })
-		t.Run(fmt.Sprintf("s32/%dch", ch), func(t *testing.T) { testALSAPlayback[int32](t, S32, ch) })
+		t.Run(fmt.Sprintf("s16/%dch", ch), func(t *testing.T) { testALSAPlayback[int16](t, audio.S16, ch) })
+		t.Run(fmt.Sprintf("s32/%dch", ch), func(t *testing.T) { testALSAPlayback[int32](t, audio.S32, ch) })
 	}
 }
 
 func TestALSAUnknownDevice(t *testing.T) {
 	alsaRig(t)
-	_, err := OpenCapture[float32](Opts{Backend: BackendALSA, Device: "ReSpeaker"})
-	if !errors.Is(err, ErrNoDevice) {
+	_, err := audio.OpenCapture[float32](audio.Opts{Backend: audio.BackendALSA, Device: "ReSpeaker"})
+	if !errors.Is(err, audio.ErrNoDevice) {
 		t.Fatalf("err = %v, want ErrNoDevice", err)
 	}
 	for _, s := range []string{`"ReSpeaker"`, `"Test file mic" (filemic)`, `"default"`} {
@@ -222,7 +223,7 @@ func TestALSAUnknownDevice(t *testing.T) {
 
 func TestALSAListDevices(t *testing.T) {
 	alsaRig(t)
-	devs, err := ListDevices(BackendALSA)
+	devs, err := audio.ListDevices(audio.BackendALSA)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package audio
+package malgo
 
 // #include <stdlib.h>
 import "C"

@@ -1,17 +1,18 @@
-package audio
+package malgo
 
 import (
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/hw/audio"
 	"path/filepath"
 	"testing"
 )
 
 // An ALSA PCM specification that no device list shows ("plug:filemic" wraps the file
 // mic in a plug converter) is opened as given, and the samples come through it unchanged.
-func testALSACapturePCM[T int16 | int32](t *testing.T, pcm string, sf SampleFormat, ch int) {
+func testALSACapturePCM[T int16 | int32](t *testing.T, pcm string, sf audio.SampleFormat, ch int) {
 	dir := alsaRig(t)
-	devs, err := ListDevices(BackendALSA)
+	devs, err := audio.ListDevices(audio.BackendALSA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +24,7 @@ func testALSACapturePCM[T int16 | int32](t *testing.T, pcm string, sf SampleForm
 	const frames = 12000 // 250 ms at 48 kHz: fits the ring, the plugin is unpaced
 	want := testSignal[T](frames, ch)
 	writeRaw(t, filepath.Join(dir, "in.raw"), want)
-	c, err := OpenCapture[T](Opts{Backend: BackendALSA, Device: pcm, Format: Format{Rate: 48000, Channels: ch, Sample: sf}, RingFrames: 16384})
+	c, err := audio.OpenCapture[T](audio.Opts{Backend: audio.BackendALSA, Device: pcm, Format: audio.Format{Rate: 48000, Channels: ch, Sample: sf}, RingFrames: 16384})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +40,8 @@ func testALSACapturePCM[T int16 | int32](t *testing.T, pcm string, sf SampleForm
 
 func TestALSACapturePCMName(t *testing.T) {
 	for _, pcm := range []string{"plug:filemic", "plug:SLAVE=filemic", "plug:'filemic'"} {
-		t.Run(fmt.Sprintf("%s/s16/2ch", pcm), func(t *testing.T) { testALSACapturePCM[int16](t, pcm, S16, 2) })
-		t.Run(fmt.Sprintf("%s/s32/4ch", pcm), func(t *testing.T) { testALSACapturePCM[int32](t, pcm, S32, 4) })
+		t.Run(fmt.Sprintf("%s/s16/2ch", pcm), func(t *testing.T) { testALSACapturePCM[int16](t, pcm, audio.S16, 2) })
+		t.Run(fmt.Sprintf("%s/s32/4ch", pcm), func(t *testing.T) { testALSACapturePCM[int32](t, pcm, audio.S32, 4) })
 	}
 }
 
@@ -49,9 +50,9 @@ func TestALSACapturePCMName(t *testing.T) {
 func TestALSAUnknownPCMName(t *testing.T) {
 	alsaRig(t)
 	for _, pcm := range []string{"plug:nosuchpcm", "nosuchpcm:0"} {
-		for _, b := range []Backend{BackendALSA, BackendAuto} {
-			_, err := OpenCapture[int16](Opts{Backend: b, Device: pcm})
-			if !errors.Is(err, ErrNoDevice) {
+		for _, b := range []audio.Backend{audio.BackendALSA, audio.BackendAuto} {
+			_, err := audio.OpenCapture[int16](audio.Opts{Backend: b, Device: pcm})
+			if !errors.Is(err, audio.ErrNoDevice) {
 				t.Fatalf("%v %s: err = %v, want ErrNoDevice", b, pcm, err)
 			}
 			for _, s := range []string{fmt.Sprintf("%q", pcm), "does not exist", `"Test file mic" (filemic)`, "aplay -L"} {
