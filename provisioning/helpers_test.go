@@ -252,7 +252,8 @@ func checkGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
 		var after int
-		for i := 0; i < 500; i++ { // 5 s: the machine may be busy
+		// up to 30 s: a busy machine or qemu takes long to run the returning goroutines
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 			after = runtime.NumGoroutine()
 			if after <= before {
 				return

@@ -460,6 +460,11 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 }
 
 func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
+	// An already-cancelled context ends the call before it touches a connection: a kept
+	// connection would otherwise answer before the cancel could arm a deadline.
+	if err := ctx.Err(); err != nil {
+		return Response{}, fmt.Errorf("provisioning: key socket: %w", err)
+	}
 	b, _ := json.Marshal(req)
 	b = append(b, '\n')
 	c.mu.Lock()
@@ -517,12 +522,18 @@ var errStale = errors.New("stale connection")
 func (c *Client) exchange(ctx context.Context, cc *clientConn, req []byte) ([]byte, error) {
 	dl, _ := ctx.Deadline()
 	cc.conn.SetDeadline(dl) // zero = none
+	// a cancel during the call moves the deadline into the past, which ends the write
+	// or the read at once
 	stop := context.AfterFunc(ctx, func() { cc.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	_, werr := cc.conn.Write(req)
 	// a refused peer gets its answer before the server closes: read even if the write
 	// failed
 	line, err := readLine(cc.br, maxResponseLine)
+	if !stop() {
+		// the cancel fired (it may still be moving the deadline): the call ends with
+		// the context's error and the connection is not reused
+		return nil, fmt.Errorf("provisioning: key socket: %w", ctx.Err())
+	}
 	if err == nil {
 		cc.conn.SetDeadline(time.Time{})
 		return line, nil

@@ -396,10 +396,138 @@ func TestClientReusesAndRecoversConnection(t *testing.T) {
 	if _, err := c.Get(ctx, time.Second); err != nil {
 		t.Fatalf("after a daemon restart: %v", err)
 	}
-	// a cancelled context ends a call at once
+	// a cancelled context ends a call at once, on the kept connection too (this used to
+	// depend on a goroutine arming a deadline before the daemon answered, which lost
+	// the race under qemu)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := c.Status(cctx); err == nil {
-		t.Error("status with a cancelled context succeeded")
+	if _, err := c.Status(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("status with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	// and the kept connection still serves the next call
+	if _, err := c.Status(ctx); err != nil {
+		t.Errorf("status after a cancelled call: %v", err)
+	}
+}
+
+// TestClientCancelledContextOnReusedConnection: a call with an already-cancelled context
+// fails at once and sends nothing, even on a kept connection that would answer. The
+// peer here is a raw socket that answers every line at once, so nothing but the
+// client's own check can make the call fail; it then reports whether the cancelled call
+// put a request on the wire.
+func TestClientCancelledContextOnReusedConnection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 200)
+	peerDone := make(chan struct{})
+	go func() {
+		defer close(peerDone)
+		defer close(lines)
+		for { // one connection at a time, until the listener is closed
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			br := bufio.NewReader(conn)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					break
+				}
+				select {
+				case lines <- strings.TrimSpace(line):
+				default: // more than the test sends: it fails on the count anyway
+				}
+				if _, err := conn.Write([]byte(`{"ok":true,"status":{"state":"ready"}}` + "\n")); err != nil {
+					break
+				}
+			}
+			conn.Close()
+		}
+	}()
+	defer func() { l.Close(); <-peerDone }()
+	c := Dial(path)
+	defer c.Close()
+	const rounds = 20
+	for i := range rounds {
+		// a live call first, so the client keeps a connection that answers
+		if _, err := c.Status(context.Background()); err != nil {
+			t.Fatalf("round %d: status: %v", i, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := c.Status(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: status with a cancelled context on a kept connection: err = %v, want context.Canceled", i, err)
+		}
+		if _, err := c.Get(ctx, time.Second); !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: get with a cancelled context: err = %v, want context.Canceled", i, err)
+		}
+	}
+	c.Close()
+	l.Close()
+	select {
+	case <-peerDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the peer did not see the client close")
+	}
+	n := 0
+	for line := range lines {
+		if n++; !strings.Contains(line, `"op":"status"`) {
+			t.Errorf("a call with a cancelled context sent %q", line)
+		}
+	}
+	if n != rounds {
+		t.Errorf("the peer read %d requests, want %d (the live calls only): cancelled calls were sent", n, rounds)
+	}
+}
+
+// TestClientCancelDuringCall: cancelling the context while the daemon has not answered
+// ends the call with the context's error.
+func TestClientCancelDuringCall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan struct{})
+	peerDone := make(chan struct{})
+	go func() {
+		defer close(peerDone)
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		br := bufio.NewReader(conn)
+		if _, err := br.ReadString('\n'); err != nil {
+			return
+		}
+		close(got)
+		br.ReadString('\n') // never answers; returns when the client closes
+	}()
+	c := Dial(path)
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-got; cancel() }()
+	errc := make(chan error, 1)
+	go func() { _, err := c.Status(ctx); errc <- err }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("status cancelled during the call: err = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("cancel did not end the call")
+	}
+	select {
+	case <-peerDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the client kept the connection of a cancelled call")
 	}
 }
