@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"math"
 	"sync"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -38,7 +38,7 @@ type Session interface {
 }
 
 // SessionFactory makes a session for a key; keys supplies fresh keys on reconnect.
-type SessionFactory func(key provisioning.Key, keys rtc.KeySource) (Session, error)
+type SessionFactory func(key realtime.Key, keys rtc.KeySource) (Session, error)
 
 // Indicator shows the state (hw/led through a small adapter, or a recorder in tests).
 // Calls come from the Run goroutine and must not block.
@@ -138,7 +138,7 @@ const preRollSamples = 2 * 48000
 
 type connResult struct {
 	s   Session
-	key provisioning.Key
+	key realtime.Key
 	err error
 	gen int // connect generation; stale results are closed
 }

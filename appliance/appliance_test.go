@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"math"
 	"net"
 	"slices"
@@ -17,8 +18,8 @@ import (
 
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
@@ -88,22 +89,22 @@ func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option)
 	if keyErr != nil {
 		r.keyErr.Store(&keyErr)
 	}
-	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+	keys := rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 		r.keyCalls.Add(1)
 		if e := r.keyErr.Load(); e != nil {
-			return provisioning.Key{}, *e
+			return realtime.Key{}, *e
 		}
 		if d := time.Duration(r.keyWait.Load()); d > 0 {
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():
-				return provisioning.Key{}, ctx.Err()
+				return realtime.Key{}, ctx.Err()
 			}
 		}
 		return srv.MintKey(ctx, "openai")
 	})
 	ptt := events.Session{Instructions: "test", Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}
-	factory := func(key provisioning.Key, ks rtc.KeySource) (Session, error) {
+	factory := func(key realtime.Key, ks rtc.KeySource) (Session, error) {
 		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(ptt),
 			rtc.WithBackoff(20*time.Millisecond, 200*time.Millisecond), rtc.WithReleaseSettle(60*time.Millisecond))
 	}

@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"errors"
+	"github.com/edgevoice/edgevoice/realtime"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -48,7 +49,7 @@ type loop struct {
 	netReason   string
 	audioErrs   map[string]error
 	checking    bool
-	lastKey     provisioning.Key
+	lastKey     realtime.Key
 	idle        *time.Timer
 	recheck     *time.Timer
 	recheckWait time.Duration // the next offline retry delay (0: RecheckMin)
@@ -265,7 +266,7 @@ func (l *loop) gesture(threshold int, btn string) {
 		l.a.log.Warn("very long press: service action: dropping session and key, restarting audio", "button", btn)
 		l.talkLive, l.pendingTurn = false, false
 		l.closeSession("service action")
-		l.lastKey = provisioning.Key{}
+		l.lastKey = realtime.Key{}
 		if svc := l.a.d.Service; svc != nil {
 			l.wg.Add(1)
 			go func() {

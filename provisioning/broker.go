@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log/slog"
 	"math"
@@ -17,17 +18,17 @@ import (
 
 // BrokerRequest is the optional body of POST /v1/keys.
 type BrokerRequest struct {
-	Session *SessionDefaults `json:"session,omitempty"` // refused if the broker pins them
+	Session *realtime.SessionDefaults `json:"session,omitempty"` // refused if the broker pins them
 }
 
 // BrokerResponse is the answer of POST /v1/keys.
 type BrokerResponse struct {
-	Value     string           `json:"value"`
-	ExpiresAt int64            `json:"expires_at"` // Unix seconds
-	WebRTCURL string           `json:"webrtc_url"`
-	Protocol  string           `json:"protocol"` // "ga" or "preview"
-	Profile   string           `json:"profile"`  // upstream profile that minted it
-	Session   *SessionDefaults `json:"session,omitempty"`
+	Value     string                    `json:"value"`
+	ExpiresAt int64                     `json:"expires_at"` // Unix seconds
+	WebRTCURL string                    `json:"webrtc_url"`
+	Protocol  string                    `json:"protocol"` // "ga" or "preview"
+	Profile   string                    `json:"profile"`  // upstream profile that minted it
+	Session   *realtime.SessionDefaults `json:"session,omitempty"`
 }
 
 // BrokerOption configures NewBroker.
@@ -36,13 +37,13 @@ type BrokerOption func(*Broker) error
 // WithPinnedSession makes the broker refuse device session overrides: every key is
 // minted with the upstream provider's configured session defaults, which are returned to
 // the device with the key.
-func WithPinnedSession(defaults SessionDefaults) BrokerOption {
+func WithPinnedSession(defaults realtime.SessionDefaults) BrokerOption {
 	return func(b *Broker) error { b.pinned = true; b.defaults = defaults; return nil }
 }
 
-// WithBrokerSessionDefaults sets the defaults returned to devices (not pinned: a device may
+// WithBrokerSessionDefaults sets the session settings keys are minted with (not pinned: a device may
 // send its own instructions, voice or tools).
-func WithBrokerSessionDefaults(defaults SessionDefaults) BrokerOption {
+func WithBrokerSessionDefaults(defaults realtime.SessionDefaults) BrokerOption {
 	return func(b *Broker) error { b.defaults = defaults; return nil }
 }
 
@@ -82,7 +83,7 @@ type Broker struct {
 	store    *DeviceStore
 	pinned   bool
 	certAuth bool
-	defaults SessionDefaults
+	defaults realtime.SessionDefaults
 	rate     float64 // tokens per second
 	burst    float64
 	clock    Clock
@@ -174,7 +175,7 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var over *SessionDefaults
+	var over *realtime.SessionDefaults
 	if req.Session != nil && !req.Session.IsZero() {
 		if b.pinned {
 			brokerError(w, http.StatusForbidden, "session_pinned", "this broker pins the session settings; send no session")
@@ -186,12 +187,18 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		over = req.Session
 	}
-	k, err := b.up.Mint(r.Context(), over)
+	// the key is minted with the broker's defaults (pinned or not) and the device's
+	// overrides, so the settings the answer reports are the ones the key carries
+	eff := b.defaults.Merged(over)
+	var mintWith *realtime.SessionDefaults
+	if !eff.IsZero() {
+		mintWith = &eff
+	}
+	k, err := b.up.Mint(r.Context(), mintWith)
 	if err != nil {
 		b.upstreamError(w, dev.Name, err)
 		return
 	}
-	eff := b.defaults.merged(over)
 	resp := BrokerResponse{Value: k.Value, ExpiresAt: k.ExpiresAt.Unix(), WebRTCURL: k.SDPURL,
 		Protocol: k.Dialect.String(), Profile: k.Profile}
 	if !eff.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -214,7 +215,7 @@ type Daemon struct {
 	mu          sync.Mutex
 	running     bool
 	state       State
-	key         *Key
+	key         *realtime.Key
 	waiters     []*waiter
 	consecutive int
 	nextAttempt time.Time
@@ -233,7 +234,7 @@ type waiter struct {
 }
 
 type getResult struct {
-	key Key
+	key realtime.Key
 	err error
 }
 
@@ -279,7 +280,7 @@ func (d *Daemon) Profile() string { return d.p.Profile() }
 // minting one if none is ready. While the daemon backs off after a failure it answers at
 // once with ErrUnavailable instead of asking the backend; after a rejected credential it
 // answers with ErrCredentialRejected.
-func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (Key, error) {
+func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (realtime.Key, error) {
 	d.mu.Lock()
 	d.requests++
 	now := d.clock.Now()
@@ -295,16 +296,16 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (Key, error) {
 	switch {
 	case !d.running:
 		d.mu.Unlock()
-		return Key{}, errors.New("provisioning: the daemon is not running")
+		return realtime.Key{}, errors.New("provisioning: the daemon is not running")
 	case d.state == StateRejected && now.Before(d.nextAttempt):
 		err := d.lastErr
 		d.mu.Unlock()
-		return Key{}, fmt.Errorf("provisioning: not minting until the credential is replaced: %w", err)
+		return realtime.Key{}, fmt.Errorf("provisioning: not minting until the credential is replaced: %w", err)
 	case now.Before(d.nextAttempt):
 		err := d.lastErr
 		wait := d.nextAttempt.Sub(now).Round(time.Second)
 		d.mu.Unlock()
-		return Key{}, fmt.Errorf("provisioning: %w, next attempt in %s; last error: %w", ErrUnavailable, wait, err)
+		return realtime.Key{}, fmt.Errorf("provisioning: %w, next attempt in %s; last error: %w", ErrUnavailable, wait, err)
 	}
 	w := &waiter{minValid: minValid, ch: make(chan getResult, 1)}
 	d.waiters = append(d.waiters, w)
@@ -327,7 +328,7 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (Key, error) {
 			}
 		default:
 		}
-		return Key{}, fmt.Errorf("provisioning: waiting for a key: %w", ctx.Err())
+		return realtime.Key{}, fmt.Errorf("provisioning: waiting for a key: %w", ctx.Err())
 	}
 }
 
@@ -519,7 +520,7 @@ func (d *Daemon) sleep(ctx context.Context, w time.Duration) bool {
 }
 
 // mintDone records the outcome of one mint.
-func (d *Daemon) mintDone(k Key, err error) {
+func (d *Daemon) mintDone(k realtime.Key, err error) {
 	d.mu.Lock()
 	now := d.clock.Now()
 	var ch bool

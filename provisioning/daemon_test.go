@@ -3,6 +3,7 @@ package provisioning
 import (
 	"context"
 	"errors"
+	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -208,7 +209,7 @@ func TestDaemonPrefetchHandsEachKeyOutOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if seen[k.Value] {
-			t.Fatalf("key %s handed out twice", Mask(k.Value))
+			t.Fatalf("key %s handed out twice", realtime.Mask(k.Value))
 		}
 		seen[k.Value] = true
 	}

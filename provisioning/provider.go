@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -48,37 +49,7 @@ type Provider interface {
 	Profile() string
 	// Mint asks the backend for a new key. overrides (may be nil) replace the configured
 	// session defaults for this key; the broker uses it for device requests.
-	Mint(ctx context.Context, overrides *SessionDefaults) (Key, error)
-}
-
-// SessionDefaults are the session settings sent when minting a key (and, from a broker,
-// returned with it so the device uses them in session.update).
-type SessionDefaults struct {
-	Instructions string          `json:"instructions,omitempty"`
-	Voice        string          `json:"voice,omitempty"`
-	Tools        json.RawMessage `json:"tools,omitempty"` // a JSON array of tool definitions
-}
-
-// merged returns d with the non-empty fields of o applied.
-func (d SessionDefaults) merged(o *SessionDefaults) SessionDefaults {
-	if o == nil {
-		return d
-	}
-	if o.Instructions != "" {
-		d.Instructions = o.Instructions
-	}
-	if o.Voice != "" {
-		d.Voice = o.Voice
-	}
-	if len(o.Tools) > 0 {
-		d.Tools = o.Tools
-	}
-	return d
-}
-
-// IsZero reports whether no field is set.
-func (d SessionDefaults) IsZero() bool {
-	return d.Instructions == "" && d.Voice == "" && len(d.Tools) == 0
+	Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error)
 }
 
 // AuthMode says how the long-lived credential is sent to an Azure endpoint.
@@ -153,7 +124,7 @@ func WithModel(name string) ProviderOption {
 }
 
 // WithSessionDefaults sets the session settings sent with every mint.
-func WithSessionDefaults(s SessionDefaults) ProviderOption {
+func WithSessionDefaults(s realtime.SessionDefaults) ProviderOption {
 	return func(p *provider) error {
 		if len(s.Tools) > 0 && !json.Valid(s.Tools) {
 			return errors.New("provisioning: session tools are not valid JSON")
@@ -274,7 +245,7 @@ type provider struct {
 	profile                       string
 	resource, region              string
 	deployment, model             string
-	session                       SessionDefaults
+	session                       realtime.SessionDefaults
 	keyTTL                        time.Duration
 	cred                          CredentialFunc
 	auth                          AuthMode
@@ -452,8 +423,8 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 
 func (p *provider) Profile() string { return p.profile }
 
-func (p *provider) Mint(ctx context.Context, overrides *SessionDefaults) (Key, error) {
-	s := p.session.merged(overrides)
+func (p *provider) Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error) {
+	s := p.session.Merged(overrides)
 	switch p.profile {
 	case ProfileAzurePreview:
 		return p.mintPreview(ctx, s, p.mintURL, p.sdpURL)
@@ -485,13 +456,12 @@ type secretResponse struct {
 		ExpiresAt json.Number `json:"expires_at"`
 	} `json:"client_secret"`
 	// broker fields
-	WebRTCURL string           `json:"webrtc_url"`
-	Protocol  string           `json:"protocol"`
-	Profile   string           `json:"profile"`
-	Session   *SessionDefaults `json:"session"`
+	WebRTCURL string `json:"webrtc_url"`
+	Protocol  string `json:"protocol"`
+	Profile   string `json:"profile"`
 }
 
-func (p *provider) mintPreview(ctx context.Context, s SessionDefaults, mintURL, sdpURL string) (Key, error) {
+func (p *provider) mintPreview(ctx context.Context, s realtime.SessionDefaults, mintURL, sdpURL string) (realtime.Key, error) {
 	body := map[string]any{"model": p.deployment}
 	if s.Voice != "" {
 		body["voice"] = s.Voice
@@ -504,15 +474,15 @@ func (p *provider) mintPreview(ctx context.Context, s SessionDefaults, mintURL, 
 	}
 	var r secretResponse
 	if err := p.post(ctx, "azure-preview mint", mintURL, AuthAPIKey, body, &r); err != nil {
-		return Key{}, err
+		return realtime.Key{}, err
 	}
 	if r.ClientSecret == nil || r.ClientSecret.Value == nil || *r.ClientSecret.Value == "" {
-		return Key{}, fmt.Errorf("provisioning: azure-preview mint: response has no client_secret.value")
+		return realtime.Key{}, fmt.Errorf("provisioning: azure-preview mint: response has no client_secret.value")
 	}
-	return p.finish("azure-preview mint", *r.ClientSecret.Value, r.ClientSecret.ExpiresAt, sdpURL, DialectPreview, ProfileAzurePreview)
+	return p.finish("azure-preview mint", *r.ClientSecret.Value, r.ClientSecret.ExpiresAt, sdpURL, realtime.DialectPreview, ProfileAzurePreview)
 }
 
-func (p *provider) mintGA(ctx context.Context, s SessionDefaults, model string) (Key, error) {
+func (p *provider) mintGA(ctx context.Context, s realtime.SessionDefaults, model string) (realtime.Key, error) {
 	sess := map[string]any{"type": "realtime", "model": model}
 	if s.Instructions != "" {
 		sess["instructions"] = s.Instructions
@@ -530,7 +500,7 @@ func (p *provider) mintGA(ctx context.Context, s SessionDefaults, model string) 
 	op := p.profile + " mint"
 	var r secretResponse
 	if err := p.post(ctx, op, p.mintURL, p.auth, body, &r); err != nil {
-		return Key{}, err
+		return realtime.Key{}, err
 	}
 	val, exp := r.Value, r.ExpiresAt
 	if (val == nil || *val == "") && r.ClientSecret != nil {
@@ -540,12 +510,12 @@ func (p *provider) mintGA(ctx context.Context, s SessionDefaults, model string) 
 		}
 	}
 	if val == nil || *val == "" {
-		return Key{}, fmt.Errorf("provisioning: %s: response has no key (neither value nor client_secret.value)", op)
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no key (neither value nor client_secret.value)", op)
 	}
-	return p.finish(op, *val, exp, p.sdpURL, DialectGA, p.profile)
+	return p.finish(op, *val, exp, p.sdpURL, realtime.DialectGA, p.profile)
 }
 
-func (p *provider) mintBroker(ctx context.Context, overrides *SessionDefaults) (Key, error) {
+func (p *provider) mintBroker(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error) {
 	body := map[string]any{}
 	if overrides != nil && !overrides.IsZero() {
 		body["session"] = overrides
@@ -553,46 +523,38 @@ func (p *provider) mintBroker(ctx context.Context, overrides *SessionDefaults) (
 	var r secretResponse
 	const op = "broker mint"
 	if err := p.post(ctx, op, p.mintURL, AuthBearer, body, &r); err != nil {
-		return Key{}, err
+		return realtime.Key{}, err
 	}
 	if r.Value == nil || *r.Value == "" {
-		return Key{}, fmt.Errorf("provisioning: %s: response has no value", op)
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no value", op)
 	}
 	sdp := cmpOr(p.sdpURL, r.WebRTCURL)
 	if u, err := url.Parse(sdp); sdp == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Key{}, fmt.Errorf("provisioning: %s: response has no usable webrtc_url (%q)", op, sdp)
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no usable webrtc_url (%q)", op, sdp)
 	}
-	d, err := ParseDialect(r.Protocol)
+	d, err := realtime.ParseDialect(r.Protocol)
 	if err != nil {
-		return Key{}, fmt.Errorf("provisioning: %s: %w", op, err)
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: %w", op, err)
 	}
-	k, err := p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
-	if err != nil {
-		return Key{}, err
-	}
-	if r.Session != nil && !r.Session.IsZero() {
-		s := *r.Session
-		k.Session = &s
-	}
-	return k, nil
+	return p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
 }
 
 // finish checks the expiry and builds the Key.
-func (p *provider) finish(op, value string, exp json.Number, sdpURL string, d Dialect, profile string) (Key, error) {
+func (p *provider) finish(op, value string, exp json.Number, sdpURL string, d realtime.Dialect, profile string) (realtime.Key, error) {
 	now := p.clock.Now()
 	expires := now.Add(DefaultKeyLifetime)
 	if exp != "" {
 		f, err := exp.Float64()
 		if err != nil {
-			return Key{}, fmt.Errorf("provisioning: %s: bad expires_at %q", op, exp.String())
+			return realtime.Key{}, fmt.Errorf("provisioning: %s: bad expires_at %q", op, exp.String())
 		}
 		expires = time.Unix(int64(f), 0)
 		if !expires.After(now) {
-			return Key{}, fmt.Errorf("provisioning: %s: the key's expires_at %s is not in the future (local clock %s); check the system clock",
+			return realtime.Key{}, fmt.Errorf("provisioning: %s: the key's expires_at %s is not in the future (local clock %s); check the system clock",
 				op, expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	} else {
 		p.logger.Warn("backend sent no expires_at; assuming the shortest documented lifetime", "op", op, "lifetime", DefaultKeyLifetime)
 	}
-	return Key{Value: value, ExpiresAt: expires, SDPURL: sdpURL, Dialect: d, Profile: profile, MintedAt: now}, nil
+	return realtime.Key{Value: value, ExpiresAt: expires, SDPURL: sdpURL, Dialect: d, Profile: profile, MintedAt: now}, nil
 }

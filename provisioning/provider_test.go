@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log"
 	"net"
@@ -18,7 +19,7 @@ func azureGA(t *testing.T, b *fakeBackend, extra ...ProviderOption) Provider {
 	t.Helper()
 	opts := append([]ProviderOption{WithDeployment(testDeploy), WithMintURL(b.gaURL()),
 		WithSDPURL(b.srv.URL + "/openai/v1/realtime/calls"), WithCredential(StaticCredential(testAPIKey)),
-		WithClock(b.clk), WithHTTPClient(b.srv.Client()), WithSessionDefaults(SessionDefaults{Voice: "marin", Instructions: "be brief"})}, extra...)
+		WithClock(b.clk), WithHTTPClient(b.srv.Client()), WithSessionDefaults(realtime.SessionDefaults{Voice: "marin", Instructions: "be brief"})}, extra...)
 	p, err := NewProvider(ProfileAzure, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func TestProviderWireFormats(t *testing.T) {
 		if sess["model"] != testDeploy || voice != "marin" || sess["instructions"] != "be brief" {
 			t.Errorf("GA body %v", rec.Body)
 		}
-		if k.Dialect != DialectGA || k.Profile != ProfileAzure || !strings.HasSuffix(k.SDPURL, "/openai/v1/realtime/calls") ||
+		if k.Dialect != realtime.DialectGA || k.Profile != ProfileAzure || !strings.HasSuffix(k.SDPURL, "/openai/v1/realtime/calls") ||
 			!k.ExpiresAt.Equal(testStart.Add(10*time.Minute).Truncate(time.Second)) || !k.MintedAt.Equal(testStart) {
 			t.Errorf("key %v dialect %v minted %v", k, k.Dialect, k.MintedAt)
 		}
@@ -76,7 +77,7 @@ func TestProviderWireFormats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, err := p.Mint(ctx, &SessionDefaults{Voice: "cedar"})
+		k, err := p.Mint(ctx, &realtime.SessionDefaults{Voice: "cedar"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,14 +85,14 @@ func TestProviderWireFormats(t *testing.T) {
 		if rec.Auth != "Bearer "+testAPIKey || rec.Body["session"].(map[string]any)["model"] != "gpt-realtime" {
 			t.Errorf("openai request %+v", rec)
 		}
-		if k.SDPURL != "https://api.openai.com/v1/realtime/calls" || k.Dialect != DialectGA {
+		if k.SDPURL != "https://api.openai.com/v1/realtime/calls" || k.Dialect != realtime.DialectGA {
 			t.Errorf("openai key %v", k)
 		}
 	})
 	t.Run("azure preview", func(t *testing.T) {
 		p, err := NewProvider(ProfileAzurePreview, WithMintURL(b.previewURL()), WithRegion("swedencentral"),
 			WithDeployment(testDeploy), WithCredential(StaticCredential(testAPIKey)), WithClock(clk),
-			WithSessionDefaults(SessionDefaults{Voice: "verse"}))
+			WithSessionDefaults(realtime.SessionDefaults{Voice: "verse"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +105,7 @@ func TestProviderWireFormats(t *testing.T) {
 			t.Errorf("preview request %+v", rec)
 		}
 		want := "https://swedencentral.realtimeapi-preview.ai.azure.com/v1/realtimertc?model=" + testDeploy
-		if k.SDPURL != want || k.Dialect != DialectPreview || k.ExpiresAt.Sub(testStart) != time.Minute {
+		if k.SDPURL != want || k.Dialect != realtime.DialectPreview || k.ExpiresAt.Sub(testStart) != time.Minute {
 			t.Errorf("preview key %v, want SDP %s, 1 min", k, want)
 		}
 	})
@@ -242,7 +243,7 @@ func TestProviderGAFallbackToPreview(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k.Dialect != DialectPreview || k.Profile != ProfileAzurePreview ||
+		if k.Dialect != realtime.DialectPreview || k.Profile != ProfileAzurePreview ||
 			k.SDPURL != "https://eastus2.realtimeapi-preview.ai.azure.com/v1/realtimertc?model="+testDeploy {
 			t.Errorf("mint %d: key %v dialect %v, want a preview key", i, k, k.Dialect)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log/slog"
 	"net"
@@ -53,27 +54,26 @@ type Response struct {
 
 // WireKey is Key as sent over the socket.
 type WireKey struct {
-	Value     string           `json:"value"`
-	ExpiresAt time.Time        `json:"expires_at"`
-	SDPURL    string           `json:"sdp_url"`
-	Dialect   string           `json:"dialect"`
-	Profile   string           `json:"profile"`
-	MintedAt  time.Time        `json:"minted_at"`
-	Session   *SessionDefaults `json:"session,omitempty"`
+	Value     string    `json:"value"`
+	ExpiresAt time.Time `json:"expires_at"`
+	SDPURL    string    `json:"sdp_url"`
+	Dialect   string    `json:"dialect"`
+	Profile   string    `json:"profile"`
+	MintedAt  time.Time `json:"minted_at"`
 }
 
-func toWire(k Key) *WireKey {
+func toWire(k realtime.Key) *WireKey {
 	return &WireKey{Value: k.Value, ExpiresAt: k.ExpiresAt, SDPURL: k.SDPURL, Dialect: k.Dialect.String(),
-		Profile: k.Profile, MintedAt: k.MintedAt, Session: k.Session}
+		Profile: k.Profile, MintedAt: k.MintedAt}
 }
 
-func (w *WireKey) key() (Key, error) {
-	d, err := ParseDialect(w.Dialect)
+func (w *WireKey) key() (realtime.Key, error) {
+	d, err := realtime.ParseDialect(w.Dialect)
 	if err != nil {
-		return Key{}, err
+		return realtime.Key{}, err
 	}
-	return Key{Value: w.Value, ExpiresAt: w.ExpiresAt, SDPURL: w.SDPURL, Dialect: d, Profile: w.Profile,
-		MintedAt: w.MintedAt, Session: w.Session}, nil
+	return realtime.Key{Value: w.Value, ExpiresAt: w.ExpiresAt, SDPURL: w.SDPURL, Dialect: d, Profile: w.Profile,
+		MintedAt: w.MintedAt}, nil
 }
 
 // RemoteError is an error answer from the key socket. errors.Is maps the codes
@@ -105,7 +105,7 @@ func errorCode(err error) string {
 
 // KeySource is what the key socket serves; *Daemon implements it.
 type KeySource interface {
-	Get(ctx context.Context, minValid time.Duration) (Key, error)
+	Get(ctx context.Context, minValid time.Duration) (realtime.Key, error)
 	Status() Status
 }
 
@@ -390,27 +390,27 @@ func Dial(socketPath string) *Client {
 
 // Key returns a fresh key valid for at least c.MinValid, so a *Client can serve as a
 // session's key source (rtc.KeySource).
-func (c *Client) Key(ctx context.Context) (Key, error) {
+func (c *Client) Key(ctx context.Context) (realtime.Key, error) {
 	return c.Get(ctx, c.MinValid)
 }
 
 // Get asks for a key valid for at least minValid. ctx bounds the whole exchange,
 // including a mint the daemon may have to do.
-func (c *Client) Get(ctx context.Context, minValid time.Duration) (Key, error) {
+func (c *Client) Get(ctx context.Context, minValid time.Duration) (realtime.Key, error) {
 	req := Request{Op: "get", MinValidS: minValid.Seconds()}
 	if dl, ok := ctx.Deadline(); ok {
 		req.WaitS = min(max(time.Until(dl).Seconds(), 0.001), 300)
 	}
 	r, err := c.roundTrip(ctx, req)
 	if err != nil {
-		return Key{}, err
+		return realtime.Key{}, err
 	}
 	if r.Key == nil {
-		return Key{}, errors.New("provisioning: key daemon answered without a key")
+		return realtime.Key{}, errors.New("provisioning: key daemon answered without a key")
 	}
 	k, err := r.Key.key()
 	if err != nil {
-		return Key{}, fmt.Errorf("provisioning: key daemon: %w", err)
+		return realtime.Key{}, fmt.Errorf("provisioning: key daemon: %w", err)
 	}
 	return k, nil
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 	"github.com/pion/webrtc/v4"
 )

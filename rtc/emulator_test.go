@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -13,8 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/test"
@@ -34,7 +34,7 @@ func startEmulator(t testing.TB, opts ...rtctest.Option) *rtctest.Server {
 }
 
 func mintSource(srv *rtctest.Server, profile string, n *atomic.Int32) KeySource {
-	return KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+	return KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 		n.Add(1)
 		return srv.MintKey(ctx, profile)
 	})
@@ -108,7 +108,7 @@ func TestEmulatorTurn(t *testing.T) {
 }
 
 // waitSessionUpdated waits until the emulator has answered the session.update.
-func waitSessionUpdated(ctx context.Context, t *testing.T, srv *rtctest.Server, d provisioning.Dialect) {
+func waitSessionUpdated(ctx context.Context, t *testing.T, srv *rtctest.Server, d realtime.Dialect) {
 	t.Helper()
 	if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool {
 		c, ok := st.LastCall()
@@ -138,7 +138,7 @@ func waitPlayedOut(t *testing.T, srv *rtctest.Server, s *Session) rtctest.CallSt
 
 // checkTurnEvents checks the client and server events of one push-to-talk turn on the
 // emulator's last call, in protocol order.
-func checkTurnEvents(t *testing.T, srv *rtctest.Server, d provisioning.Dialect) {
+func checkTurnEvents(t *testing.T, srv *rtctest.Server, d realtime.Dialect) {
 	t.Helper()
 	c, _ := srv.Stats().LastCall()
 	wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}

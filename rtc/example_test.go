@@ -2,11 +2,11 @@ package rtc_test
 
 import (
 	"context"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
 )
 
 // The appliance's use of a session: a key from provisioning, fresh keys on reconnect,
@@ -14,8 +14,8 @@ import (
 // button driving Press/Release, events driving the LEDs.
 func Example() {
 	ctx := context.Background()
-	var key provisioning.Key // from the key socket (provisioning.Client.Get)
-	var keys rtc.KeySource = rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) { return key, nil })
+	var key realtime.Key // from the key socket (provisioning.Client.Get)
+	var keys rtc.KeySource = rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return key, nil })
 	s, err := rtc.New(key,
 		rtc.WithKeySource(keys),
 		rtc.WithSessionConfig(events.Session{Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,7 +24,7 @@ type mintLog struct {
 	errs []error
 }
 
-func (m *mintLog) Key(ctx context.Context) (provisioning.Key, error) {
+func (m *mintLog) Key(ctx context.Context) (realtime.Key, error) {
 	k, err := m.p.Mint(ctx, nil)
 	m.mu.Lock()
 	m.at, m.errs = append(m.at, time.Now()), append(m.errs, err)
@@ -195,9 +196,9 @@ func TestKeySourceErrNoKeyCloses(t *testing.T) {
 	calls := 0
 	k := testKey()
 	k.ExpiresAt = time.Now().Add(-time.Second) // the first connect asks the KeySource
-	s, err := New(k, testOpts(WithKeySource(KeySourceFunc(func(context.Context) (provisioning.Key, error) {
+	s, err := New(k, testOpts(WithKeySource(KeySourceFunc(func(context.Context) (realtime.Key, error) {
 		calls++
-		return provisioning.Key{}, fmt.Errorf("key daemon: device not provisioned: %w", ErrNoKey)
+		return realtime.Key{}, fmt.Errorf("key daemon: device not provisioned: %w", ErrNoKey)
 	})))...)
 	if err != nil {
 		t.Fatal(err)

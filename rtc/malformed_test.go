@@ -3,12 +3,12 @@ package rtc
 import (
 	"context"
 	"errors"
+	"github.com/edgevoice/edgevoice/realtime"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -41,7 +41,7 @@ func TestMalformedServerEvents(t *testing.T) {
 		}
 	}
 	defer test.CheckRoutines(t)()
-	for _, d := range []provisioning.Dialect{provisioning.DialectGA, provisioning.DialectPreview} {
+	for _, d := range []realtime.Dialect{realtime.DialectGA, realtime.DialectPreview} {
 		t.Run(d.String(), func(t *testing.T) {
 			f := newFakePeer(t, d, peerOpts{})
 			defer f.close()

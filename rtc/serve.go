@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/webrtc/v4"
 )
 

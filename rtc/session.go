@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/dsp/ring"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/webrtc/v4"
 )
@@ -36,7 +36,7 @@ const (
 // a time and ReadSpeaker from one goroutine at a time.
 type Session struct {
 	cfg config
-	key provisioning.Key
+	key realtime.Key
 
 	ownTransport *http.Transport // the SDP client's transport when we made it
 	api          *webrtc.API
@@ -76,7 +76,7 @@ type Session struct {
 
 // New makes a session for key (whose SDPURL and Dialect it uses). It does not connect:
 // call Start.
-func New(key provisioning.Key, opts ...Option) (*Session, error) {
+func New(key realtime.Key, opts ...Option) (*Session, error) {
 	s := &Session{key: key}
 	s.cfg.enc = opus.DefaultEncoderOpts()
 	s.cfg.encRate = sampleRate
@@ -235,7 +235,7 @@ func (c *config) backoff(n int) time.Duration {
 
 // nextKey returns a key good for at least minKeyLife, from the KeySource when the
 // current one is not (or when fresh is set).
-func (s *Session) nextKey(ctx context.Context, fresh bool) (provisioning.Key, error) {
+func (s *Session) nextKey(ctx context.Context, fresh bool) (realtime.Key, error) {
 	if !fresh && s.key.ValidFor(time.Now(), s.cfg.minKeyLife) {
 		return s.key, nil
 	}
@@ -243,11 +243,11 @@ func (s *Session) nextKey(ctx context.Context, fresh bool) (provisioning.Key, er
 		if s.key.ValidFor(time.Now(), s.cfg.minKeyLife) {
 			return s.key, nil
 		}
-		return provisioning.Key{}, ErrNoKey
+		return realtime.Key{}, ErrNoKey
 	}
 	k, err := s.cfg.keys.Key(ctx)
 	if err != nil {
-		return provisioning.Key{}, fmt.Errorf("rtc: KeySource.Key: %w", err)
+		return realtime.Key{}, fmt.Errorf("rtc: KeySource.Key: %w", err)
 	}
 	s.key = k
 	return k, nil

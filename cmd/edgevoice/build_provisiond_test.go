@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,7 +90,7 @@ func TestProvisiondBinary(t *testing.T) {
 	defer func() { _ = d.Process.Kill(); _ = d.Wait() }()
 	c := provisioning.Dial(sock)
 	defer c.Close()
-	var key provisioning.Key
+	var key realtime.Key
 	for {
 		gctx, gcancel := context.WithTimeout(ctx, time.Second)
 		key, err = c.Get(gctx, 30*time.Second)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"net"
 	"net/http"
 	"os"
@@ -83,7 +84,7 @@ func runBroker(ctx context.Context, env *Env) error {
 		return err
 	}
 	pc := &c.Provisioning
-	defaults := provisioning.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
+	defaults := realtime.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
 	if pc.ToolsFile != "" {
 		// buildKeyProvider has read and checked the file already
 		defaults.Tools, _ = os.ReadFile(pc.ToolsFile)

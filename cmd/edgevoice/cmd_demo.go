@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log/slog"
 	"strings"
@@ -18,9 +19,8 @@ import (
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
@@ -158,10 +158,10 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	board.WaitReady()
 
 	// 3. The appliance, with keys minted by the emulator as the provisioning daemon would.
-	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) { return srv.MintKey(ctx, profile) })
+	keys := rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return srv.MintKey(ctx, profile) })
 	sessCfg := events.Session{Instructions: "You are a helpful voice assistant.", Voice: "marin",
 		TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}, Transcription: &events.Transcription{Model: "whisper-1"}}
-	factory := func(key provisioning.Key, ks rtc.KeySource) (appliance.Session, error) {
+	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
 		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(d.log))
 	}
 	a, err := appliance.New(appliance.Config{IdleTimeout: time.Minute}, appliance.Deps{

@@ -6,10 +6,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
@@ -57,7 +57,7 @@ func runEmulator(ctx context.Context, env *Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	d, err := provisioning.ParseDialect(*dialect)
+	d, err := realtime.ParseDialect(*dialect)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
 		return errUsage
@@ -98,7 +98,7 @@ func runEmulator(ctx context.Context, env *Env) error {
 	}
 	u := srv.URL()
 	fmt.Fprintf(env.Stdout, "edgevoice emulator on %s (dialect %s)\n", u, d)
-	fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, provisioning.Mask(*apiKey))
+	fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, realtime.Mask(*apiKey))
 	fmt.Fprintf(env.Stdout, "  mint  azure          POST %s/openai/v1/realtime/client_secrets\n", u)
 	fmt.Fprintf(env.Stdout, "  mint  openai         POST %s/v1/realtime/client_secrets  (Bearer api key)\n", u)
 	fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 	"net/url"
@@ -142,7 +143,7 @@ func buildKeyProvider(c *provisioningConfig, env *Env, log *slog.Logger) (provis
 		credOpt = append(credOpt, provisioning.WithCredential(provisioning.FileCredential(credPath)))
 	}
 	auth, _ := provisioning.ParseAuthMode(c.Auth)
-	sess := provisioning.SessionDefaults{Voice: c.Voice, Instructions: c.Instructions}
+	sess := realtime.SessionDefaults{Voice: c.Voice, Instructions: c.Instructions}
 	if c.ToolsFile != "" {
 		b, err := os.ReadFile(c.ToolsFile)
 		if err != nil {
@@ -433,12 +434,9 @@ func checkProvisioning(ctx context.Context, env *Env, c *Config, cfgPath, logLev
 		step("hint", "%s", mintHint(err))
 		return fmt.Errorf("check failed")
 	}
-	step("mint", "ok in %s: key %s, expires in %s (%s)", time.Since(t0).Round(time.Millisecond), provisioning.Mask(k.Value),
+	step("mint", "ok in %s: key %s, expires in %s (%s)", time.Since(t0).Round(time.Millisecond), realtime.Mask(k.Value),
 		time.Until(k.ExpiresAt).Round(time.Second), k.ExpiresAt.UTC().Format(time.RFC3339))
 	step("session", "dialect %s, profile %s, SDP URL %s", k.Dialect, k.Profile, k.SDPURL)
-	if k.Session != nil {
-		step("defaults", "from the broker: voice %q, instructions %d chars, tools %d bytes", k.Session.Voice, len(k.Session.Instructions), len(k.Session.Tools))
-	}
 	fmt.Fprintln(out, "OK: keys can be minted")
 	return nil
 }
@@ -533,7 +531,7 @@ func runKeys(ctx context.Context, env *Env) error {
 			return err
 		}
 		el := time.Since(t0)
-		v := provisioning.Mask(k.Value)
+		v := realtime.Mask(k.Value)
 		if *reveal {
 			v = k.Value
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -140,7 +141,7 @@ allowed_users = ["%d"]
 	}
 	k, err := c.Get(ctx, 30*time.Second)
 	if err != nil || k.Value != "ek_upstream_0123456789" || k.Profile != provisioning.ProfileBroker ||
-		k.SDPURL != upstream.URL+"/openai/v1/realtime/calls" || k.Dialect != provisioning.DialectGA {
+		k.SDPURL != upstream.URL+"/openai/v1/realtime/calls" || k.Dialect != realtime.DialectGA {
 		t.Errorf("key via socket: %v %v", k, err)
 	}
 	code, out, _ := runCmd(ctx, "keys", "-socket", sock, "status")

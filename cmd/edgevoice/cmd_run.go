@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"os"
 	"sync"
@@ -99,7 +100,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		}
 		defer srv.Close()
 		log.Info("local realtime emulator", "url", srv.URL())
-		keys = rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) { return srv.MintKey(ctx, "openai") })
+		keys = rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return srv.MintKey(ctx, "openai") })
 		rtcOpts = append(rtcOpts, rtc.WithLoopbackOnly())
 	} else {
 		r.keys = provisioning.Dial(cfg.Provisioning.Socket)
@@ -110,7 +111,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	rtcLog := log.With("component", "rtc")
-	factory := func(key provisioning.Key, ks rtc.KeySource) (appliance.Session, error) {
+	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
 		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(rtcLog))
 		return rtc.New(key, opts...)
 	}

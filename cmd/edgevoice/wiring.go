@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"github.com/edgevoice/edgevoice/realtime"
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
@@ -32,6 +33,6 @@ type socketKeys struct {
 	minValid time.Duration
 }
 
-func (k socketKeys) Key(ctx context.Context) (provisioning.Key, error) {
+func (k socketKeys) Key(ctx context.Context) (realtime.Key, error) {
 	return k.c.Get(ctx, k.minValid)
 }

@@ -3,6 +3,7 @@ package rtctest
 import (
 	"context"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"net"
 	"net/http"
@@ -11,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -171,12 +171,12 @@ func newClientWith(t *testing.T, d events.Dialect, api *webrtc.API) (*testClient
 }
 
 // dial connects to the key's SDP URL and waits for the data channel to open.
-func dial(t *testing.T, key provisioning.Key) *testClient {
+func dial(t *testing.T, key realtime.Key) *testClient {
 	t.Helper()
 	return dialWith(t, key, loopbackAPI(t))
 }
 
-func dialWith(t *testing.T, key provisioning.Key, api *webrtc.API) *testClient {
+func dialWith(t *testing.T, key realtime.Key, api *webrtc.API) *testClient {
 	t.Helper()
 	c, offer := newClientWith(t, key.Dialect, api)
 	status, loc, body := postOffer(t, key.SDPURL, key.Value, "application/sdp", offer)

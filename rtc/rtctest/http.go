@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"mime"
 	"net/http"
@@ -13,8 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 const maxBody = 1 << 20
@@ -421,7 +421,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 }
 
 // mintOverHTTP is MintKey: the client side of the four mint endpoints.
-func mintOverHTTP(ctx context.Context, base, profile, apiKey, deviceToken string) (provisioning.Key, error) {
+func mintOverHTTP(ctx context.Context, base, profile, apiKey, deviceToken string) (realtime.Key, error) {
 	var url, body string
 	h := http.Header{"Content-Type": {"application/json"}}
 	d := events.GA
@@ -444,23 +444,23 @@ func mintOverHTTP(ctx context.Context, base, profile, apiKey, deviceToken string
 		body = `{}`
 		h.Set("Authorization", "Bearer "+deviceToken)
 	default:
-		return provisioning.Key{}, fmt.Errorf("rtctest: unknown profile %q (want azure-preview, azure, openai or broker)", profile)
+		return realtime.Key{}, fmt.Errorf("rtctest: unknown profile %q (want azure-preview, azure, openai or broker)", profile)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
-		return provisioning.Key{}, fmt.Errorf("rtctest: mint: %w", err)
+		return realtime.Key{}, fmt.Errorf("rtctest: mint: %w", err)
 	}
 	req.Header = h
 	// no keep-alive: no idle connection (and its goroutines) outlives the call
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		return provisioning.Key{}, fmt.Errorf("rtctest: mint %s: %w", profile, err)
+		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: %w", profile, err)
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if resp.StatusCode != http.StatusOK {
-		return provisioning.Key{}, fmt.Errorf("rtctest: mint %s: HTTP %d: %s", profile, resp.StatusCode, bytes.TrimSpace(rb))
+		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: HTTP %d: %s", profile, resp.StatusCode, bytes.TrimSpace(rb))
 	}
 	var out struct {
 		Value        string `json:"value"`
@@ -473,13 +473,13 @@ func mintOverHTTP(ctx context.Context, base, profile, apiKey, deviceToken string
 		Protocol  string `json:"protocol"`
 	}
 	if err := json.Unmarshal(rb, &out); err != nil {
-		return provisioning.Key{}, fmt.Errorf("rtctest: mint %s: bad JSON: %w", profile, err)
+		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: bad JSON: %w", profile, err)
 	}
-	k := provisioning.Key{Value: out.Value, ExpiresAt: time.Unix(out.ExpiresAt, 0), Dialect: d, Profile: profile, MintedAt: time.Now()}
+	k := realtime.Key{Value: out.Value, ExpiresAt: time.Unix(out.ExpiresAt, 0), Dialect: d, Profile: profile, MintedAt: time.Now()}
 	switch profile {
 	case "azure-preview":
 		if out.ClientSecret == nil {
-			return provisioning.Key{}, errors.New("rtctest: mint azure-preview: no client_secret")
+			return realtime.Key{}, errors.New("rtctest: mint azure-preview: no client_secret")
 		}
 		k.Value, k.ExpiresAt = out.ClientSecret.Value, time.Unix(out.ClientSecret.ExpiresAt, 0)
 		k.SDPURL = base + "/v1/realtimertc?model=" + DefaultPreviewModel
@@ -489,12 +489,12 @@ func mintOverHTTP(ctx context.Context, base, profile, apiKey, deviceToken string
 		k.SDPURL = base + "/v1/realtime/calls"
 	case "broker":
 		k.SDPURL = out.WebRTCURL
-		if k.Dialect, err = provisioning.ParseDialect(out.Protocol); err != nil {
-			return provisioning.Key{}, fmt.Errorf("rtctest: mint broker: %w", err)
+		if k.Dialect, err = realtime.ParseDialect(out.Protocol); err != nil {
+			return realtime.Key{}, fmt.Errorf("rtctest: mint broker: %w", err)
 		}
 	}
 	if k.Value == "" {
-		return provisioning.Key{}, fmt.Errorf("rtctest: mint %s: empty key", profile)
+		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: empty key", profile)
 	}
 	return k, nil
 }

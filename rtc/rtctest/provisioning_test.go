@@ -2,13 +2,14 @@ package rtctest
 
 import (
 	"context"
+	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -21,7 +22,7 @@ func TestProvisioningProviders(t *testing.T) {
 	u := srv.URL()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	common := []provisioning.ProviderOption{provisioning.WithHTTPClient(client),
-		provisioning.WithSessionDefaults(provisioning.SessionDefaults{Instructions: "be brief", Voice: "verse",
+		provisioning.WithSessionDefaults(realtime.SessionDefaults{Instructions: "be brief", Voice: "verse",
 			Tools: []byte(`[{"type":"function","name":"lights","parameters":{"type":"object","properties":{}}}]`)})}
 	for _, tc := range []struct {
 		profile string

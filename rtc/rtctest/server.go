@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,8 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -464,7 +464,7 @@ func (s *Server) update(f func(st *Stats)) {
 // MintKey mints a key through the server's own HTTP endpoint of profile
 // ("azure-preview", "azure", "openai", "broker"; "" = the server's dialect: "openai" for
 // GA, "azure-preview" for preview) and returns it as the provisioning daemon would.
-func (s *Server) MintKey(ctx context.Context, profile string) (provisioning.Key, error) {
+func (s *Server) MintKey(ctx context.Context, profile string) (realtime.Key, error) {
 	if profile == "" {
 		profile = "openai"
 		if s.dialect == events.Preview {
@@ -473,16 +473,16 @@ func (s *Server) MintKey(ctx context.Context, profile string) (provisioning.Key,
 	}
 	base := s.URL()
 	if base == "" {
-		return provisioning.Key{}, errors.New("rtctest: MintKey before Start")
+		return realtime.Key{}, errors.New("rtctest: MintKey before Start")
 	}
 	return mintOverHTTP(ctx, base, profile, s.apiKey, s.deviceToken)
 }
 
 // NewKey registers a key of dialect d valid for ttl without an HTTP request (ttl <= 0
 // gives an expired key).
-func (s *Server) NewKey(d events.Dialect, ttl time.Duration) provisioning.Key {
+func (s *Server) NewKey(d events.Dialect, ttl time.Duration) realtime.Key {
 	now := time.Now()
-	k := provisioning.Key{Value: randomKey(), ExpiresAt: now.Add(ttl), Dialect: d, MintedAt: now}
+	k := realtime.Key{Value: randomKey(), ExpiresAt: now.Add(ttl), Dialect: d, MintedAt: now}
 	base := s.URL()
 	if d == events.Preview {
 		k.Profile, k.SDPURL = "azure-preview", base+"/v1/realtimertc?model="+DefaultPreviewModel
@@ -509,6 +509,6 @@ type KeySource struct {
 }
 
 // Key mints one key.
-func (k KeySource) Key(ctx context.Context) (provisioning.Key, error) {
+func (k KeySource) Key(ctx context.Context) (realtime.Key, error) {
 	return k.Server.MintKey(ctx, k.Profile)
 }

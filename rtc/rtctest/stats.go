@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // Stats is what the server saw and did. Server.Stats returns a deep copy.

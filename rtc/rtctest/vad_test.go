@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5/test"
 )

@@ -1,6 +1,7 @@
-package provisioning
+package realtime
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -37,7 +38,7 @@ func ParseDialect(s string) (Dialect, error) {
 	case "preview", "beta":
 		return DialectPreview, nil
 	}
-	return 0, fmt.Errorf("provisioning: unknown dialect %q (want \"ga\" or \"preview\")", s)
+	return 0, fmt.Errorf("realtime: unknown dialect %q (want \"ga\" or \"preview\")", s)
 }
 
 // Key is one ephemeral key with everything a session needs to use it.
@@ -50,10 +51,6 @@ type Key struct {
 	Dialect   Dialect   // event dialect of sessions made with this key
 	Profile   string    // provider profile that minted it ("azure-preview", "azure", "openai", "broker")
 	MintedAt  time.Time // when it was minted (for key age)
-
-	// Session holds the session defaults a broker returned with the key (pinned
-	// instructions, voice, tools) for the device's session.update; nil if none.
-	Session *SessionDefaults
 }
 
 // ValidFor reports whether k is still valid for at least d after now.
@@ -84,4 +81,34 @@ func Mask(secret string) string {
 		prefix = secret[:3]
 	}
 	return fmt.Sprintf("%s***(%d chars)", prefix, len(secret))
+}
+
+// SessionDefaults are the session settings a key is minted with: the backend applies them
+// to every session opened with the key. A broker may pin them for its whole fleet.
+type SessionDefaults struct {
+	Instructions string          `json:"instructions,omitempty"`
+	Voice        string          `json:"voice,omitempty"`
+	Tools        json.RawMessage `json:"tools,omitempty"` // a JSON array of tool definitions
+}
+
+// Merged returns d with the non-empty fields of o applied (o may be nil).
+func (d SessionDefaults) Merged(o *SessionDefaults) SessionDefaults {
+	if o == nil {
+		return d
+	}
+	if o.Instructions != "" {
+		d.Instructions = o.Instructions
+	}
+	if o.Voice != "" {
+		d.Voice = o.Voice
+	}
+	if len(o.Tools) > 0 {
+		d.Tools = o.Tools
+	}
+	return d
+}
+
+// IsZero reports whether no field is set.
+func (d SessionDefaults) IsZero() bool {
+	return d.Instructions == "" && d.Voice == "" && len(d.Tools) == 0
 }

@@ -3,17 +3,17 @@ package events
 import (
 	"fmt"
 
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
-// Dialect is the protocol dialect; it is the provisioning key's type so a session can
-// pass key.Dialect straight through.
-type Dialect = provisioning.Dialect
+// Dialect is the protocol dialect; it is realtime.Dialect, the key's type, so a session
+// can pass key.Dialect straight through.
+type Dialect = realtime.Dialect
 
 // The two dialects, re-exported for callers that import only this package.
 const (
-	GA      = provisioning.DialectGA
-	Preview = provisioning.DialectPreview
+	GA      = realtime.DialectGA
+	Preview = realtime.DialectPreview
 )
 
 // Type identifies an event independently of its dialect's wire name.
