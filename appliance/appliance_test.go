@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
@@ -492,7 +493,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{provisioning.ErrCredentialRejected, faultNoKey},
 		{fmt.Errorf("x: %w", rtc.ErrUnauthorized), faultNoKey},
-		{provisioning.ErrUnavailable, faultOffline},
+		{keyd.ErrUnavailable, faultOffline},
 		{context.DeadlineExceeded, faultOffline},
 		{&rtc.HTTPError{StatusCode: 503}, faultOffline},
 		{errors.New("something else"), faultNoKey},

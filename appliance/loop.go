@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -508,13 +509,13 @@ func classify(err error) fault {
 	case errors.Is(err, provisioning.ErrCredentialRejected), errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
 		return faultNoKey
 	}
-	var re *provisioning.RemoteError
+	var re *keyd.RemoteError
 	if errors.As(err, &re) && (re.Code == "forbidden" || re.Code == "credential_rejected") {
 		return faultNoKey
 	}
 	var ne net.Error
 	var oe *net.OpError
-	if errors.Is(err, provisioning.ErrUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, keyd.ErrUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
 		return faultOffline
 	}
 	var he *rtc.HTTPError

@@ -14,7 +14,7 @@ import (
 // button driving Press/Release, events driving the LEDs.
 func Example() {
 	ctx := context.Background()
-	var key realtime.Key // from the key socket (provisioning.Client.Get)
+	var key realtime.Key // from the key socket (keyd.Client.Get)
 	var keys rtc.KeySource = rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return key, nil })
 	s, err := rtc.New(key,
 		rtc.WithKeySource(keys),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
 	"os"
 	"os/exec"
@@ -10,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // TestProvisiondBuildDeps: the key-daemon build (tag provisiond, what
@@ -88,7 +87,7 @@ func TestProvisiondBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = d.Process.Kill(); _ = d.Wait() }()
-	c := provisioning.Dial(sock)
+	c := keyd.NewClient(sock)
 	defer c.Close()
 	var key realtime.Key
 	for {

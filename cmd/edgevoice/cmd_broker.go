@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/broker"
 	"github.com/edgevoice/edgevoice/realtime"
 	"net"
 	"net/http"
@@ -79,7 +80,7 @@ func runBroker(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	store, err := provisioning.OpenDeviceStore(bc.DevicesDir)
+	store, err := broker.OpenStore(bc.DevicesDir)
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func runBroker(ctx context.Context, env *Env) error {
 		// buildKeyProvider has read and checked the file already
 		defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
 	}
-	opts := []provisioning.BrokerOption{provisioning.WithRateLimit(bc.RatePerMinute, bc.RateBurst), provisioning.WithBrokerLogger(log)}
+	opts := []broker.Option{broker.WithRateLimit(bc.RatePerMinute, bc.RateBurst), broker.WithLogger(log)}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if bc.ClientCAFile != "" {
 		pem, err := os.ReadFile(bc.ClientCAFile)
@@ -101,14 +102,14 @@ func runBroker(ctx context.Context, env *Env) error {
 			return fmt.Errorf("[broker] client_ca_file %s holds no PEM certificate", bc.ClientCAFile)
 		}
 		tlsConf.ClientCAs, tlsConf.ClientAuth = pool, tls.VerifyClientCertIfGiven
-		opts = append(opts, provisioning.WithClientCertAuth())
+		opts = append(opts, broker.WithClientCertAuth())
 	}
 	if bc.PinSession {
-		opts = append(opts, provisioning.WithPinnedSession(defaults))
+		opts = append(opts, broker.WithPinnedSession(defaults))
 	} else {
-		opts = append(opts, provisioning.WithBrokerSessionDefaults(defaults))
+		opts = append(opts, broker.WithSessionDefaults(defaults))
 	}
-	b, err := provisioning.NewBroker(up, store, opts...)
+	b, err := broker.New(up, store, opts...)
 	if err != nil {
 		return err
 	}
@@ -172,7 +173,7 @@ func runBrokerDevices(env *Env, op string, args []string) error {
 		}
 		dir = c.Broker.DevicesDir
 	}
-	store, err := provisioning.OpenDeviceStore(dir)
+	store, err := broker.OpenStore(dir)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
@@ -58,7 +59,7 @@ func (f *provFlags) register(fs *flag.FlagSet, daemonFlags bool) {
 	fs.StringVar(&f.caBundle, "ca-bundle", "", "PEM CA bundle `file` trusted instead of the system roots")
 	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from [appliance] log_level)")
 	if daemonFlags {
-		fs.StringVar(&f.socket, "socket", "", "key socket `path` (default "+provisioning.DefaultSocketPath+")")
+		fs.StringVar(&f.socket, "socket", "", "key socket `path` (default "+keyd.DefaultSocketPath+")")
 		fs.StringVar(&f.policy, "policy", "", "prefetch or on-demand")
 		fs.DurationVar(&f.minValid, "min-validity", 0, "prefetch: keep a key valid at least this `duration`")
 		fs.StringVar(&f.allowUsers, "allow-users", "", "comma-separated `users` (names or uids) allowed on the socket (default [provisioning] allowed_users)")
@@ -129,7 +130,7 @@ func buildKeyProvider(c *provisioningConfig, env *Env, log *slog.Logger) (provis
 	if env.Getenv != nil {
 		credDir = env.Getenv("CREDENTIALS_DIRECTORY")
 	}
-	var credOpt []provisioning.ProviderOption
+	var credOpt []provisioning.Option
 	certOnly := c.Profile == provisioning.ProfileBroker && c.ClientCertFile != "" && c.CredentialFile == "" && credDir == ""
 	credPath := ""
 	if !certOnly { // a broker device with a client certificate needs no token
@@ -256,7 +257,7 @@ func runProvisiond(ctx context.Context, env *Env) error {
 			log.Warn("socket group does not exist; keeping the daemon's group", "group", pc.SocketGroup)
 		}
 	}
-	policy, _ := provisioning.ParsePolicy(pc.Policy)
+	policy, _ := keyd.ParsePolicy(pc.Policy)
 
 	var readyOnce sync.Once
 	notify := func(state string) {
@@ -264,25 +265,25 @@ func runProvisiond(ctx context.Context, env *Env) error {
 			log.Debug("sd_notify failed", "err", err)
 		}
 	}
-	d, err := provisioning.NewDaemon(p,
-		provisioning.WithPolicy(policy), provisioning.WithMinValidity(pc.MinValidity.D()),
-		provisioning.WithBackoff(pc.BackoffMin.D(), pc.BackoffMax.D()), provisioning.WithRejectedRetry(pc.RejectedRetry.D()),
-		provisioning.WithDaemonLogger(log),
-		provisioning.WithStatusHook(func(s provisioning.Status) {
+	d, err := keyd.NewDaemon(p,
+		keyd.WithPolicy(policy), keyd.WithMinValidity(pc.MinValidity.D()),
+		keyd.WithBackoff(pc.BackoffMin.D(), pc.BackoffMax.D()), keyd.WithRejectedRetry(pc.RejectedRetry.D()),
+		keyd.WithLogger(log),
+		keyd.WithStatusHook(func(s keyd.Status) {
 			notify("STATUS=" + keyStatusLine(s))
 			switch s.State {
-			case provisioning.StateReady, provisioning.StateIdle, provisioning.StateBackoff, provisioning.StateRejected:
+			case keyd.StateReady, keyd.StateIdle, keyd.StateBackoff, keyd.StateRejected:
 				readyOnce.Do(func() { notify(daemon.SdNotifyReady) })
 			}
 		}))
 	if err != nil {
 		return err
 	}
-	l, err := provisioning.ListenUnix(pc.Socket, 0o660, gid)
+	l, err := keyd.Listen(pc.Socket, 0o660, gid)
 	if err != nil {
 		return err
 	}
-	srv, err := provisioning.NewKeyServer(d, provisioning.WithAllowedUIDs(uids...), provisioning.WithServerLogger(log))
+	srv, err := keyd.NewServer(d, keyd.WithAllowedUIDs(uids...), keyd.WithServerLogger(log))
 	if err != nil {
 		l.Close()
 		return err
@@ -332,12 +333,12 @@ func runProvisiond(ctx context.Context, env *Env) error {
 }
 
 // statusLine is the systemd STATUS= text: what the daemon does, never a key.
-func keyStatusLine(s provisioning.Status) string {
+func keyStatusLine(s keyd.Status) string {
 	line := fmt.Sprintf("%s (%s, %s)", s.State, s.Profile, s.Policy)
 	switch {
 	case s.KeyReady:
 		line += fmt.Sprintf("; key ready, valid %s more", (time.Duration(s.KeyExpiresInSeconds) * time.Second).Round(time.Second))
-	case s.State == provisioning.StateBackoff || s.State == provisioning.StateRejected:
+	case s.State == keyd.StateBackoff || s.State == keyd.StateRejected:
 		e := s.LastError
 		if len(e) > 120 {
 			e = e[:120] + "..."
@@ -400,7 +401,7 @@ func checkProvisioning(ctx context.Context, env *Env, c *Config, cfgPath, logLev
 		step("credential", "none: the device authenticates with its client certificate %s", pc.ClientCertFile)
 	}
 	now := time.Now()
-	if now.Before(provisioning.SaneTime) {
+	if now.Before(keyd.SaneTime) {
 		step("clock", "FAILED: the wall clock says %s; TLS needs the real time (is NTP running? systemd-timesyncd)", now.UTC().Format(time.RFC3339))
 		return fmt.Errorf("check failed")
 	}
@@ -474,7 +475,7 @@ func mintHint(err error) string {
 func runKeys(ctx context.Context, env *Env) error {
 	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	socket := fs.String("socket", provisioning.DefaultSocketPath, "key socket `path`")
+	socket := fs.String("socket", keyd.DefaultSocketPath, "key socket `path`")
 	minValid := fs.Duration("min-valid", 30*time.Second, "get: the key must stay valid this `duration`")
 	asJSON := fs.Bool("json", false, "print JSON (status; get prints the key masked unless -reveal)")
 	reveal := fs.Bool("reveal", false, "get: print the key value itself (for manual tests)")
@@ -499,7 +500,7 @@ func runKeys(ctx context.Context, env *Env) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 	defer cancel()
-	c := provisioning.Dial(*socket)
+	c := keyd.NewClient(*socket)
 	switch op {
 	case "status":
 		st, err := c.Status(ctx)

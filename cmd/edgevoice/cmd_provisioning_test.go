@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
 	"net"
 	"net/http"
@@ -127,7 +128,7 @@ allowed_users = ["%d"]
 			t.Errorf("provisiond exited %d: %s", code, stderr)
 		}
 	}()
-	c := provisioning.Dial(sock)
+	c := keyd.NewClient(sock)
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		st, err := c.Status(ctx)

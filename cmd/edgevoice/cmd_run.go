@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"os"
@@ -17,7 +18,6 @@ import (
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
@@ -64,7 +64,7 @@ type runner struct {
 	n    *notifier
 
 	a        *appliance.Appliance
-	keys     *provisioning.Client
+	keys     *keyd.Client
 	mic      audio.Source[float32]
 	speaker  audio.Sink[float32]
 	micStat  func() audioStatus
@@ -103,7 +103,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		keys = rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return srv.MintKey(ctx, "openai") })
 		rtcOpts = append(rtcOpts, rtc.WithLoopbackOnly())
 	} else {
-		r.keys = provisioning.Dial(cfg.Provisioning.Socket)
+		r.keys = keyd.NewClient(cfg.Provisioning.Socket)
 		keys = socketKeys{c: r.keys, minValid: 20 * time.Second}
 	}
 	sessCfg, err := cfg.Session.session()

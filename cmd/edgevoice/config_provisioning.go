@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"net/url"
 	"slices"
 	"strings"
@@ -111,12 +112,12 @@ func (c *provisioningConfig) setDefaults() {
 	def(&c.Auth, "api-key")
 	def(&c.CredentialName, "credential")
 	def(&c.Policy, "prefetch")
-	defD(&c.MinValidity, provisioning.DefaultMinValidity)
-	defD(&c.BackoffMin, provisioning.DefaultBackoffMin)
-	defD(&c.BackoffMax, provisioning.DefaultBackoffMax)
-	defD(&c.RejectedRetry, provisioning.DefaultRejectedRetry)
+	defD(&c.MinValidity, keyd.DefaultMinValidity)
+	defD(&c.BackoffMin, keyd.DefaultBackoffMin)
+	defD(&c.BackoffMax, keyd.DefaultBackoffMax)
+	defD(&c.RejectedRetry, keyd.DefaultRejectedRetry)
 	defD(&c.RequestTimeout, provisioning.DefaultRequestTimeout)
-	def(&c.Socket, provisioning.DefaultSocketPath)
+	def(&c.Socket, keyd.DefaultSocketPath)
 	def(&c.SocketGroup, "edgevoice")
 	if c.AllowedUsers == nil {
 		c.AllowedUsers = []string{"edgevoice"}
@@ -132,7 +133,7 @@ func (c *provisioningConfig) validate() error {
 	if _, err := provisioning.ParseAuthMode(c.Auth); err != nil {
 		return fieldErr("auth", "%q: want \"api-key\" or \"bearer\"", c.Auth)
 	}
-	if _, err := provisioning.ParsePolicy(c.Policy); err != nil {
+	if _, err := keyd.ParsePolicy(c.Policy); err != nil {
 		return fieldErr("policy", "%q: want \"prefetch\" or \"on-demand\"", c.Policy)
 	}
 	if c.Region != "" && !slices.Contains(provisioning.PreviewRegions, c.Region) {

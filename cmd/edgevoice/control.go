@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"io"
 	"log/slog"
 	"net"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/audio"
-	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // The control socket: `edgevoice status` connects, sends one JSON line {"op":"status"}
@@ -64,8 +64,8 @@ func audioStatusOf(role, device string, f audio.Format, st audio.Stats) audioSta
 
 // provisioningStatusView is the key daemon's answer, or why there is none.
 type provisioningStatusView struct {
-	Error  string               `json:"error,omitempty"`
-	Status *provisioning.Status `json:"status,omitempty"`
+	Error  string       `json:"error,omitempty"`
+	Status *keyd.Status `json:"status,omitempty"`
 }
 
 // controlServer serves the control socket until Close.

@@ -4,12 +4,12 @@ package main
 
 import (
 	"context"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/led"
-	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // ledIndicator shows appliance states on an hw/led engine.
@@ -29,7 +29,7 @@ func (l ledIndicator) Halt() error                { return l.d.Halt() }
 // socketKeys gets keys from the provisioning daemon's socket; each must stay valid for
 // minValid (long enough to connect).
 type socketKeys struct {
-	c        *provisioning.Client
+	c        *keyd.Client
 	minValid time.Duration
 }
 

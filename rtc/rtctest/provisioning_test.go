@@ -21,21 +21,21 @@ func TestProvisioningProviders(t *testing.T) {
 	defer srv.Close()
 	u := srv.URL()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	common := []provisioning.ProviderOption{provisioning.WithHTTPClient(client),
+	common := []provisioning.Option{provisioning.WithHTTPClient(client),
 		provisioning.WithSessionDefaults(realtime.SessionDefaults{Instructions: "be brief", Voice: "verse",
 			Tools: []byte(`[{"type":"function","name":"lights","parameters":{"type":"object","properties":{}}}]`)})}
 	for _, tc := range []struct {
 		profile string
-		opts    []provisioning.ProviderOption
+		opts    []provisioning.Option
 		dialect events.Dialect
 	}{
-		{"azure-preview", []provisioning.ProviderOption{provisioning.WithDeployment("dep"), provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())),
+		{"azure-preview", []provisioning.Option{provisioning.WithDeployment("dep"), provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())),
 			provisioning.WithMintURL(u + "/openai/realtimeapi/sessions?api-version=2025-04-01-preview"), provisioning.WithSDPURL(u + "/v1/realtimertc?model=dep")}, events.Preview},
-		{"azure", []provisioning.ProviderOption{provisioning.WithDeployment("dep"), provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())),
+		{"azure", []provisioning.Option{provisioning.WithDeployment("dep"), provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())),
 			provisioning.WithMintURL(u + "/openai/v1/realtime/client_secrets"), provisioning.WithSDPURL(u + "/openai/v1/realtime/calls")}, events.GA},
-		{"openai", []provisioning.ProviderOption{provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())), provisioning.WithKeyLifetime(2 * time.Minute),
+		{"openai", []provisioning.Option{provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())), provisioning.WithKeyLifetime(2 * time.Minute),
 			provisioning.WithMintURL(u + "/v1/realtime/client_secrets"), provisioning.WithSDPURL(u + "/v1/realtime/calls")}, events.GA},
-		{"broker", []provisioning.ProviderOption{provisioning.WithCredential(provisioning.StaticCredential(srv.DeviceToken())), provisioning.WithBrokerURL(u)}, events.Preview},
+		{"broker", []provisioning.Option{provisioning.WithCredential(provisioning.StaticCredential(srv.DeviceToken())), provisioning.WithBrokerURL(u)}, events.Preview},
 	} {
 		p, err := provisioning.NewProvider(tc.profile, append(tc.opts, common...)...)
 		if err != nil {

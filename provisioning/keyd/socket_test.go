@@ -1,4 +1,4 @@
-package provisioning
+package keyd
 
 import (
 	"bufio"
@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 	"net"
 	"os"
 	"os/exec"
@@ -19,17 +22,17 @@ import (
 )
 
 // startSocket serves d on a socket in a temp dir, allowing uids.
-func startSocket(t testing.TB, src KeySource, dir string, uids ...uint32) string {
+func startSocket(t testing.TB, src source, dir string, uids ...uint32) string {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	path := filepath.Join(dir, "keys.sock")
-	l, err := ListenUnix(path, 0o660, -1)
+	l, err := Listen(path, 0o660, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewKeyServer(src, WithAllowedUIDs(uids...))
+	s, err := newServer(src, WithAllowedUIDs(uids...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,20 +48,20 @@ func startSocket(t testing.TB, src KeySource, dir string, uids ...uint32) string
 }
 
 func TestKeySocketGetAndStatus(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk)
 	path := startSocket(t, d, "", uint32(os.Getuid()))
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o660 || fi.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("socket mode %v %v", fi.Mode(), err)
 	}
-	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
-	c := Dial(path)
+	provtest.WaitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	c := NewClient(path)
 	ctx := context.Background()
 	st, err := c.Status(ctx)
-	if err != nil || st.State != StateReady || !st.KeyReady || st.Profile != ProfileAzure {
+	if err != nil || st.State != StateReady || !st.KeyReady || st.Profile != provisioning.ProfileAzure {
 		t.Fatalf("status %+v %v", st, err)
 	}
 	raw, _ := json.Marshal(st)
@@ -73,7 +76,7 @@ func TestKeySocketGetAndStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k1.Value == k2.Value || k1.Dialect != realtime.DialectGA || !strings.HasSuffix(k1.SDPURL, "/calls") || k1.Profile != ProfileAzure {
+	if k1.Value == k2.Value || k1.Dialect != realtime.DialectGA || !strings.HasSuffix(k1.SDPURL, "/calls") || k1.Profile != provisioning.ProfileAzure {
 		t.Errorf("keys %v %v", k1, k2)
 	}
 	if _, err := c.Get(ctx, 3*time.Hour); err == nil || !strings.Contains(err.Error(), "min_valid_s") {
@@ -82,9 +85,9 @@ func TestKeySocketGetAndStatus(t *testing.T) {
 }
 
 func TestKeySocketGarbageAndDaemonUnaffected(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk)
 	path := startSocket(t, d, "", uint32(os.Getuid()))
 	conn, err := net.Dial("unix", path)
@@ -99,7 +102,7 @@ func TestKeySocketGarbageAndDaemonUnaffected(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after %q: %v", junk, err)
 		}
-		var r Response
+		var r response
 		if json.Unmarshal([]byte(line), &r) != nil || r.OK || r.Code != "bad_request" || r.Error == "" {
 			t.Errorf("after %q: %s", junk, line)
 		}
@@ -114,8 +117,8 @@ func TestKeySocketGarbageAndDaemonUnaffected(t *testing.T) {
 		t.Error("connection still open after an oversized line")
 	}
 	// the daemon still serves
-	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
-	if _, err := Dial(path).Get(context.Background(), time.Second); err != nil {
+	provtest.WaitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	if _, err := NewClient(path).Get(context.Background(), time.Second); err != nil {
 		t.Errorf("get after garbage: %v", err)
 	}
 }
@@ -133,12 +136,12 @@ func TestKeySocketPeerCheck(t *testing.T) {
 	}
 
 	// the real SO_PEERCRED path: our own uid is not on the list
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk)
 	path := startSocket(t, d, "", uint32(os.Getuid())+1)
-	_, err = Dial(path).Get(context.Background(), time.Second)
+	_, err = NewClient(path).Get(context.Background(), time.Second)
 	var re *RemoteError
 	if !errors.As(err, &re) || re.Code != "forbidden" {
 		t.Errorf("get from a refused uid: %v", err)
@@ -164,7 +167,7 @@ func TestKeySocketPeerOtherUser(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a child as another user")
 	}
-	checkGoroutines(t)
+	provtest.CheckGoroutines(t)
 	// a world-traversable dir with a world-executable copy of this test binary
 	dir, err := os.MkdirTemp("", "evpeer")
 	if err != nil {
@@ -180,8 +183,8 @@ func TestKeySocketPeerOtherUser(t *testing.T) {
 	if err := os.WriteFile(bin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk)
 	path := startSocket(t, d, dir, 0)
 	os.Chmod(path, 0o666) // only the uid check stands in the way
@@ -205,51 +208,19 @@ func TestKeySocketPeerOtherUser(t *testing.T) {
 }
 
 func TestListenUnixRefusesLiveSocket(t *testing.T) {
-	checkGoroutines(t)
+	provtest.CheckGoroutines(t)
 	dir := t.TempDir()
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk)
 	path := startSocket(t, d, dir, 0)
-	if _, err := ListenUnix(path, 0o660, -1); err == nil || !strings.Contains(err.Error(), "another daemon") {
+	if _, err := Listen(path, 0o660, -1); err == nil || !strings.Contains(err.Error(), "another daemon") {
 		t.Errorf("second listener: %v", err)
 	}
 	plain := filepath.Join(dir, "file")
 	os.WriteFile(plain, nil, 0o600)
-	if _, err := ListenUnix(plain, 0o660, -1); err == nil || !strings.Contains(err.Error(), "not a socket") {
+	if _, err := Listen(plain, 0o660, -1); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("over a file: %v", err)
-	}
-}
-
-func TestCredentialFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "api-key")
-	os.WriteFile(p, []byte("  "+testAPIKey+"\n"), 0o644)
-	_, err := ReadCredentialFile(p)
-	if err == nil || !strings.Contains(err.Error(), "mode 0644") || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("0644: %v", err)
-	}
-	noSecret(t, err)
-	os.Chmod(p, 0o640)
-	if _, err := ReadCredentialFile(p); err == nil {
-		t.Error("0640 accepted")
-	}
-	os.Chmod(p, 0o600)
-	if s, err := ReadCredentialFile(p); err != nil || s != testAPIKey {
-		t.Errorf("0600: %q %v", s, err)
-	}
-	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600)
-	if _, err := ReadCredentialFile(filepath.Join(dir, "empty")); err == nil {
-		t.Error("empty file accepted")
-	}
-	if got, _ := CredentialPath("", dir, "api-key"); got != p {
-		t.Errorf("credentials dir: %s", got)
-	}
-	if got, _ := CredentialPath("/etc/x", dir, "api-key"); got != "/etc/x" {
-		t.Errorf("configured path: %s", got)
-	}
-	if _, err := CredentialPath("", "", "api-key"); err == nil || !strings.Contains(err.Error(), "LoadCredential") {
-		t.Errorf("none: %v", err)
 	}
 }
 
@@ -257,21 +228,21 @@ func TestCredentialFile(t *testing.T) {
 // (each key is handed out once, so the refill is awaited outside the timed part). It
 // reports p50 and p99 in microseconds.
 func BenchmarkKeySocketGet(b *testing.B) {
-	clk := SystemClock{}
-	fb := newFakeBackend(b, clk)
-	p, err := NewProvider(ProfileOpenAI, WithMintURL(fb.openaiURL()), WithCredential(StaticCredential(testAPIKey)))
+	clk := clockwork.NewRealClock()
+	fb := provtest.NewBackend(b, clk)
+	p, err := provisioning.NewProvider(provisioning.ProfileOpenAI, provisioning.WithMintURL(fb.OpenAIURL()), provisioning.WithCredential(provisioning.StaticCredential(provtest.APIKey)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	// the default refill delay (2 s) keeps the refill away from the hand-out; 5 ms does
 	// the same here without making each iteration wait 2 s
-	d, _ := NewDaemon(p, WithRefillDelay(5*time.Millisecond))
+	d, _ := NewDaemon(p, withRefillDelay(5*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	path := startSocket(b, d, "", uint32(os.Getuid()))
-	c := Dial(path)
+	c := NewClient(path)
 	defer c.Close()
 	var lat []time.Duration
 	b.ReportAllocs()
@@ -303,7 +274,7 @@ func FuzzKeySocketRequest(f *testing.F) {
 		if len(line) == 0 || bytes.IndexByte(line, '\n') >= 0 || len(line) > maxRequestLine { // empty lines are skipped, unanswered
 			return
 		}
-		s, _ := NewKeyServer(src, WithAllowedUIDs(7))
+		s, _ := newServer(src, WithAllowedUIDs(7))
 		s.peerUID = func(net.Conn) (uint32, error) { return 7, nil }
 		a, b := net.Pipe()
 		s.mu.Lock()
@@ -317,7 +288,7 @@ func FuzzKeySocketRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("no answer to %q: %v", line, err)
 		}
-		var r Response
+		var r response
 		if err := json.Unmarshal([]byte(resp), &r); err != nil {
 			t.Fatalf("answer is not JSON: %q", resp)
 		}
@@ -341,21 +312,21 @@ func (fakeSource) Get(ctx context.Context, minValid time.Duration) (realtime.Key
 func (fakeSource) Status() Status { return Status{State: StateReady} }
 
 func TestClientReusesAndRecoversConnection(t *testing.T) {
-	checkGoroutines(t)
+	provtest.CheckGoroutines(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys.sock")
-	serve := func() (*KeyServer, chan error) {
-		l, err := ListenUnix(path, 0o660, -1)
+	serve := func() (*Server, chan error) {
+		l, err := Listen(path, 0o660, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _ := NewKeyServer(fakeSource{}, WithAllowedUIDs(uint32(os.Getuid())))
+		s, _ := newServer(fakeSource{}, WithAllowedUIDs(uint32(os.Getuid())))
 		done := make(chan error, 1)
 		go func() { done <- s.Serve(l) }()
 		return s, done
 	}
 	s, done := serve()
-	c := Dial(path)
+	c := NewClient(path)
 	defer c.Close()
 	ctx := context.Background()
 	for range 3 {
@@ -431,7 +402,7 @@ func TestClientCancelledContextOnReusedConnection(t *testing.T) {
 		}
 	}()
 	defer func() { l.Close(); <-peerDone }()
-	c := Dial(path)
+	c := NewClient(path)
 	defer c.Close()
 	const rounds = 20
 	for i := range rounds {
@@ -492,7 +463,7 @@ func TestClientCancelDuringCall(t *testing.T) {
 		close(got)
 		br.ReadString('\n') // never answers; returns when the client closes
 	}()
-	c := Dial(path)
+	c := NewClient(path)
 	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-got; cancel() }()

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package provisioning
+package keyd
 
 import (
 	"errors"
@@ -9,5 +9,5 @@ import (
 
 // peerUID is only implemented on Linux; elsewhere every peer is refused.
 func peerUID(net.Conn) (uint32, error) {
-	return 0, errors.New("provisioning: peer credentials are only checked on Linux; the key socket refuses all peers here")
+	return 0, errors.New("keyd: peer credentials are only checked on Linux; the key socket refuses all peers here")
 }

@@ -1,8 +1,10 @@
-package provisioning
+package keyd
 
 import (
 	"context"
 	"errors"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
 	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"strings"
@@ -11,22 +13,11 @@ import (
 	"time"
 )
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // startDaemon runs a daemon against b until the test ends.
-func startDaemon(t *testing.T, b *fakeBackend, clk *fakeClock, opts ...DaemonOption) *Daemon {
+func startDaemon(t *testing.T, b *provtest.Backend, clk *provtest.Clock, opts ...Option) *Daemon {
 	t.Helper()
 	p := azureGA(t, b)
-	d, err := NewDaemon(p, append([]DaemonOption{WithDaemonClock(clk), WithRefillDelay(0)}, opts...)...)
+	d, err := NewDaemon(p, append([]Option{WithClock(clk), withRefillDelay(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,43 +30,43 @@ func startDaemon(t *testing.T, b *fakeBackend, clk *fakeClock, opts ...DaemonOpt
 			t.Errorf("Run: %v", err)
 		}
 	})
-	waitFor(t, "daemon running", func() bool { return d.Status().State != StateStarting })
+	provtest.WaitFor(t, "daemon running", func() bool { return d.Status().State != StateStarting })
 	return d
 }
 
 func TestDaemonBackoffWhileDownAndNoStormAfter(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	var down atomic.Bool
 	down.Store(true)
-	b.handle = func(w http.ResponseWriter, r *http.Request, _ recorded) bool {
+	b.Handle = func(w http.ResponseWriter, r *http.Request, _ provtest.Recorded) bool {
 		if down.Load() {
-			apiError(w, 503, "server_error", "The service is temporarily unavailable")
+			provtest.APIError(w, 503, "server_error", "The service is temporarily unavailable")
 			return true
 		}
 		return false
 	}
 	const bmin, bmax = time.Second, 30 * time.Second
-	d := startDaemon(t, b, clk, WithBackoff(bmin, bmax), WithJitter(func() float64 { return 0.9999 }))
+	d := startDaemon(t, b, clk, WithBackoff(bmin, bmax), withJitter(func() float64 { return 0.9999 }))
 
 	// 30 simulated minutes of outage: step from timer to timer. After each step wait
 	// until the daemon has parked on its next timer.
 	clk.WaitCreated(t, 1)
 	created := 1
-	for clk.Now().Sub(testStart) < 30*time.Minute {
+	for clk.Now().Sub(provtest.Start) < 30*time.Minute {
 		if created == 2 { // in backoff: a get must not reach the backend
-			n := b.n.Load()
+			n := b.N.Load()
 			_, err := d.Get(context.Background(), time.Second)
-			if !errors.Is(err, ErrUnavailable) || b.n.Load() != n {
-				t.Fatalf("get during backoff: err %v, backend asked %d more times", err, b.n.Load()-n)
+			if !errors.Is(err, ErrUnavailable) || b.N.Load() != n {
+				t.Fatalf("get during backoff: err %v, backend asked %d more times", err, b.N.Load()-n)
 			}
 		}
 		clk.AdvanceToNext()
 		clk.WaitCreated(t, created+1)
 		created = clk.Created()
 	}
-	reqs := b.requests()
+	reqs := b.Requests()
 	wait := bmin
 	for i := 1; i < len(reqs); i++ {
 		gap := reqs[i].At.Sub(reqs[i-1].At)
@@ -103,8 +94,8 @@ func TestDaemonBackoffWhileDownAndNoStormAfter(t *testing.T) {
 		clk.WaitCreated(t, created+1)
 		created = clk.Created()
 	}
-	var after []recorded
-	for _, r := range b.requests()[before:] {
+	var after []provtest.Recorded
+	for _, r := range b.Requests()[before:] {
 		if r.At.Sub(recovered) < 10*time.Minute+bmax {
 			after = append(after, r)
 		}
@@ -113,39 +104,39 @@ func TestDaemonBackoffWhileDownAndNoStormAfter(t *testing.T) {
 	if len(after) < 1 || len(after) > 2 {
 		t.Errorf("%d requests in the 10.5 min after recovery, want 1 or 2 (no storm)", len(after))
 	}
-	waitFor(t, "a ready key", func() bool { st := d.Status(); return st.KeyReady && st.State == StateReady })
+	provtest.WaitFor(t, "a ready key", func() bool { st := d.Status(); return st.KeyReady && st.State == StateReady })
 	if st := d.Status(); st.ConsecutiveFailures != 0 || st.Minted == 0 {
 		t.Errorf("status after recovery: %+v", st)
 	}
 }
 
 func TestDaemonHonoursRetryAfter(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	var calls atomic.Int64
-	b.handle = func(w http.ResponseWriter, r *http.Request, _ recorded) bool {
+	b.Handle = func(w http.ResponseWriter, r *http.Request, _ provtest.Recorded) bool {
 		switch calls.Add(1) {
 		case 1:
 			w.Header().Set("Retry-After", "120")
-			apiError(w, 429, "rate_limit_exceeded", "slow down")
+			provtest.APIError(w, 429, "rate_limit_exceeded", "slow down")
 		case 2:
-			apiError(w, 429, "rate_limit_exceeded", "slow down") // no Retry-After: backoff
+			provtest.APIError(w, 429, "rate_limit_exceeded", "slow down") // no Retry-After: backoff
 		case 3:
 			w.Header().Set("Retry-After", "1") // shorter than the backoff: backoff wins
-			apiError(w, 503, "server_error", "busy")
+			provtest.APIError(w, 503, "server_error", "busy")
 		default:
 			return false
 		}
 		return true
 	}
-	startDaemon(t, b, clk, WithBackoff(2*time.Second, 30*time.Second), WithJitter(func() float64 { return 0 }))
+	startDaemon(t, b, clk, WithBackoff(2*time.Second, 30*time.Second), withJitter(func() float64 { return 0 }))
 	for i := 1; i <= 3; i++ {
 		clk.WaitCreated(t, i)
 		clk.AdvanceToNext()
 	}
-	waitFor(t, "4 requests", func() bool { return b.n.Load() >= 4 })
-	r := b.requests()
+	provtest.WaitFor(t, "4 requests", func() bool { return b.N.Load() >= 4 })
+	r := b.Requests()
 	want := []time.Duration{120 * time.Second, 4 * time.Second, 8 * time.Second}
 	for i, w := range want {
 		if got := r[i+1].At.Sub(r[i].At); got != w {
@@ -155,53 +146,53 @@ func TestDaemonHonoursRetryAfter(t *testing.T) {
 }
 
 func TestDaemonCredentialRejectedStops(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	var rejected atomic.Bool
 	rejected.Store(true)
-	b.handle = func(w http.ResponseWriter, r *http.Request, _ recorded) bool {
+	b.Handle = func(w http.ResponseWriter, r *http.Request, _ provtest.Recorded) bool {
 		if rejected.Load() {
-			apiError(w, 401, "invalid_api_key", "Access denied due to invalid subscription key.")
+			provtest.APIError(w, 401, "invalid_api_key", "Access denied due to invalid subscription key.")
 			return true
 		}
 		return false
 	}
 	d := startDaemon(t, b, clk, WithBackoff(time.Second, 10*time.Second), WithRejectedRetry(time.Hour))
-	waitFor(t, "rejected", func() bool { return d.Status().State == StateRejected })
+	provtest.WaitFor(t, "rejected", func() bool { return d.Status().State == StateRejected })
 	clk.WaitCreated(t, 1)
 	clk.Advance(50 * time.Minute)
 	for range 20 {
-		if _, err := d.Get(context.Background(), time.Second); !errors.Is(err, ErrCredentialRejected) {
+		if _, err := d.Get(context.Background(), time.Second); !errors.Is(err, provisioning.ErrCredentialRejected) {
 			t.Fatalf("get: %v, want credential rejected", err)
 		}
 	}
-	if n := b.n.Load(); n != 1 {
+	if n := b.N.Load(); n != 1 {
 		t.Errorf("backend asked %d times after a 401, want 1", n)
 	}
 	st := d.Status()
-	if !strings.Contains(st.LastError, "credential rejected") || st.NextAttempt.Sub(testStart) != time.Hour {
+	if !strings.Contains(st.LastError, "credential rejected") || st.NextAttempt.Sub(provtest.Start) != time.Hour {
 		t.Errorf("status %+v", st)
 	}
 	// after rejected_retry one more attempt is made (here: still rejected)
 	clk.Advance(10 * time.Minute)
-	waitFor(t, "the hourly retry", func() bool { return b.n.Load() == 2 })
-	waitFor(t, "rejected again", func() bool { return d.Status().State == StateRejected })
+	provtest.WaitFor(t, "the hourly retry", func() bool { return b.N.Load() == 2 })
+	provtest.WaitFor(t, "rejected again", func() bool { return d.Status().State == StateRejected })
 	rejected.Store(false)
 	d.Reload()
-	waitFor(t, "a key after reload", func() bool { return d.Status().KeyReady })
-	if n := b.n.Load(); n != 3 {
+	provtest.WaitFor(t, "a key after reload", func() bool { return d.Status().KeyReady })
+	if n := b.N.Load(); n != 3 {
 		t.Errorf("backend asked %d times, want 3", n)
 	}
 }
 
 func TestDaemonPrefetchHandsEachKeyOutOnce(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
-	b.ttl = time.Minute // like the preview keys
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
+	b.TTL = time.Minute // like the preview keys
 	d := startDaemon(t, b, clk, WithMinValidity(20*time.Second))
-	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	provtest.WaitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
 	seen := map[string]bool{}
 	for range 5 {
 		k, err := d.Get(context.Background(), 20*time.Second)
@@ -214,15 +205,15 @@ func TestDaemonPrefetchHandsEachKeyOutOnce(t *testing.T) {
 		seen[k.Value] = true
 	}
 	// refresh: the ready key is replaced when it has less than 20 s + margin left
-	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
-	n := b.n.Load()
+	provtest.WaitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	n := b.N.Load()
 	created := clk.Created()
 	clk.Advance(30 * time.Second) // 30 s left: not yet
-	if b.n.Load() != n {
+	if b.N.Load() != n {
 		t.Errorf("refreshed too early")
 	}
 	clk.Advance(6 * time.Second) // 24 s left < 25 s
-	waitFor(t, "the refresh", func() bool { return b.n.Load() == n+1 })
+	provtest.WaitFor(t, "the refresh", func() bool { return b.N.Load() == n+1 })
 	clk.WaitCreated(t, created+1)
 	if k, err := d.Get(context.Background(), 50*time.Second); err != nil || k.ExpiresAt.Sub(clk.Now()) != time.Minute {
 		t.Errorf("after refresh: %v %v", k, err)
@@ -238,28 +229,28 @@ func TestDaemonPrefetchHandsEachKeyOutOnce(t *testing.T) {
 }
 
 func TestDaemonOnDemand(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk, WithPolicy(PolicyOnDemand))
-	waitFor(t, "idle", func() bool { return d.Status().State == StateIdle })
-	if b.n.Load() != 0 {
+	provtest.WaitFor(t, "idle", func() bool { return d.Status().State == StateIdle })
+	if b.N.Load() != 0 {
 		t.Fatalf("on-demand minted before asked")
 	}
 	k, err := d.Get(context.Background(), time.Minute)
-	if err != nil || k.Value == "" || b.n.Load() != 1 {
-		t.Fatalf("get: %v %v (requests %d)", k, err, b.n.Load())
+	if err != nil || k.Value == "" || b.N.Load() != 1 {
+		t.Fatalf("get: %v %v (requests %d)", k, err, b.N.Load())
 	}
-	waitFor(t, "idle", func() bool { return d.Status().State == StateIdle })
-	if b.n.Load() != 1 || d.Status().KeyReady {
+	provtest.WaitFor(t, "idle", func() bool { return d.Status().State == StateIdle })
+	if b.N.Load() != 1 || d.Status().KeyReady {
 		t.Errorf("on-demand prefetched")
 	}
 }
 
 func TestDaemonWaitsForSaneClock(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(time.Unix(42, 0)) // an RTC-less board at boot
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(time.Unix(42, 0)) // an RTC-less board at boot
+	b := provtest.NewBackend(t, clk)
 	d := startDaemon(t, b, clk)
 	for i := 1; i <= 5; i++ {
 		clk.WaitCreated(t, i)
@@ -268,20 +259,20 @@ func TestDaemonWaitsForSaneClock(t *testing.T) {
 		}
 		clk.Advance(clockPoll)
 	}
-	if b.n.Load() != 0 {
+	if b.N.Load() != 0 {
 		t.Fatalf("minted with the clock at 1970")
 	}
 	clk.WaitCreated(t, 6)
-	clk.Advance(testStart.Sub(clk.Now())) // NTP stepped the clock
-	waitFor(t, "a key", func() bool { return d.Status().KeyReady })
+	clk.Advance(provtest.Start.Sub(clk.Now())) // NTP stepped the clock
+	provtest.WaitFor(t, "a key", func() bool { return d.Status().KeyReady })
 }
 
 func TestDaemonGetCancelled(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
 	release := make(chan struct{})
-	b.handle = func(w http.ResponseWriter, r *http.Request, _ recorded) bool {
+	b.Handle = func(w http.ResponseWriter, r *http.Request, _ provtest.Recorded) bool {
 		<-release
 		return false
 	}
@@ -292,9 +283,9 @@ func TestDaemonGetCancelled(t *testing.T) {
 		t.Errorf("get: %v", err)
 	}
 	close(release)
-	waitFor(t, "the late key kept", func() bool { return d.Status().KeyReady })
-	if _, err := d.Get(context.Background(), time.Second); err != nil || b.n.Load() != 1 {
-		t.Errorf("the late key was not reused: %v, %d requests", err, b.n.Load())
+	provtest.WaitFor(t, "the late key kept", func() bool { return d.Status().KeyReady })
+	if _, err := d.Get(context.Background(), time.Second); err != nil || b.N.Load() != 1 {
+		t.Errorf("the late key was not reused: %v, %d requests", err, b.N.Load())
 	}
 }
 
@@ -312,38 +303,44 @@ func TestEnumsRoundTrip(t *testing.T) {
 			t.Errorf("policy %v: %v", p, err)
 		}
 	}
-	for _, m := range []AuthMode{AuthAPIKey, AuthBearer} {
-		got, err := ParseAuthMode(m.String())
-		if err != nil || got != m {
-			t.Errorf("auth %v: %v", m, err)
-		}
-	}
 	if _, err := ParsePolicy("sometimes"); err == nil {
 		t.Error("bad policy accepted")
 	}
 }
 
 func TestDaemonRefillWaitsAfterHandOut(t *testing.T) {
-	checkGoroutines(t)
-	clk := newFakeClock(testStart)
-	b := newFakeBackend(t, clk)
-	d := startDaemon(t, b, clk, WithRefillDelay(2*time.Second))
-	waitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
+	d := startDaemon(t, b, clk, withRefillDelay(2*time.Second))
+	provtest.WaitFor(t, "a ready key", func() bool { return d.Status().KeyReady })
 	created := clk.Created()
 	if _, err := d.Get(context.Background(), time.Second); err != nil {
 		t.Fatal(err)
 	}
 	clk.WaitCreated(t, created+1) // parked until the refill time
-	if n := b.n.Load(); n != 1 {
+	if n := b.N.Load(); n != 1 {
 		t.Fatalf("refilled at once (%d requests)", n)
 	}
 	clk.Advance(2 * time.Second)
-	waitFor(t, "the refill", func() bool { return d.Status().KeyReady })
+	provtest.WaitFor(t, "the refill", func() bool { return d.Status().KeyReady })
 	// a second press right after the first: minted at once, not after the delay
 	if _, err := d.Get(context.Background(), time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Get(context.Background(), time.Second); err != nil || b.n.Load() != 3 {
-		t.Fatalf("get right after a hand-out: %v (%d requests)", err, b.n.Load())
+	if _, err := d.Get(context.Background(), time.Second); err != nil || b.N.Load() != 3 {
+		t.Fatalf("get right after a hand-out: %v (%d requests)", err, b.N.Load())
 	}
+}
+
+// azureGA is an azure (GA) provider minting from b.
+func azureGA(t *testing.T, b *provtest.Backend) provisioning.Provider {
+	t.Helper()
+	p, err := provisioning.NewAzure(provisioning.WithDeployment(provtest.Deployment), provisioning.WithMintURL(b.GAURL()),
+		provisioning.WithSDPURL(b.Srv.URL+"/openai/v1/realtime/calls"), provisioning.WithCredential(provisioning.StaticCredential(provtest.APIKey)),
+		provisioning.WithClock(b.Clock()), provisioning.WithHTTPClient(b.Srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,12 +1,14 @@
-package provisioning
+package keyd
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/internal/backoff"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -52,7 +54,7 @@ func ParsePolicy(s string) (Policy, error) {
 	case "on-demand", "ondemand":
 		return PolicyOnDemand, nil
 	}
-	return 0, fmt.Errorf("provisioning: unknown policy %q (want \"prefetch\" or \"on-demand\")", s)
+	return 0, fmt.Errorf("keyd: unknown policy %q (want \"prefetch\" or \"on-demand\")", s)
 }
 
 // State is what the daemon is doing.
@@ -86,7 +88,7 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 func (s *State) UnmarshalText(b []byte) error {
 	i := slices.Index(stateNames[:], string(b))
 	if i < 0 {
-		return fmt.Errorf("provisioning: unknown state %q", b)
+		return fmt.Errorf("keyd: unknown state %q", b)
 	}
 	*s = State(i)
 	return nil
@@ -124,20 +126,20 @@ const (
 	clockPoll = time.Second
 )
 
-// DaemonOption configures NewDaemon.
-type DaemonOption func(*Daemon) error
+// Option configures NewDaemon.
+type Option func(*Daemon) error
 
 // WithPolicy sets prefetch or on-demand.
-func WithPolicy(p Policy) DaemonOption {
+func WithPolicy(p Policy) Option {
 	return func(d *Daemon) error { d.policy = p; return nil }
 }
 
 // WithMinValidity sets how long a prefetched key must stay valid at least; an older one
 // is replaced.
-func WithMinValidity(v time.Duration) DaemonOption {
+func WithMinValidity(v time.Duration) Option {
 	return func(d *Daemon) error {
 		if v < 0 {
-			return fmt.Errorf("provisioning: negative min validity %s", v)
+			return fmt.Errorf("keyd: negative min validity %s", v)
 		}
 		d.minValid = v
 		return nil
@@ -147,10 +149,10 @@ func WithMinValidity(v time.Duration) DaemonOption {
 // WithBackoff sets the first and the longest wait between failed attempts. Each wait gets
 // up to 20% extra random jitter, never less, so while the backend is down the daemon
 // sends at most one request per max.
-func WithBackoff(minWait, maxWait time.Duration) DaemonOption {
+func WithBackoff(minWait, maxWait time.Duration) Option {
 	return func(d *Daemon) error {
 		if minWait <= 0 || maxWait < minWait {
-			return fmt.Errorf("provisioning: bad backoff bounds %s..%s (want 0 < min <= max)", minWait, maxWait)
+			return fmt.Errorf("keyd: bad backoff bounds %s..%s (want 0 < min <= max)", minWait, maxWait)
 		}
 		d.bmin, d.bmax = minWait, maxWait
 		return nil
@@ -159,51 +161,53 @@ func WithBackoff(minWait, maxWait time.Duration) DaemonOption {
 
 // WithRejectedRetry sets how long the daemon waits after the credential was rejected
 // before it tries once more (Reload retries at once).
-func WithRejectedRetry(v time.Duration) DaemonOption {
+func WithRejectedRetry(v time.Duration) Option {
 	return func(d *Daemon) error { d.rejectedRetry = v; return nil }
 }
 
-// WithRefillDelay sets how long prefetch waits after handing a key out before minting the
+// withRefillDelay sets how long prefetch waits after handing a key out before minting the
 // next one (default DefaultRefillDelay), so the refill does not compete for the CPU with
 // the session setup the key is for. A client that asks meanwhile gets a mint at once.
-func WithRefillDelay(v time.Duration) DaemonOption {
+func withRefillDelay(v time.Duration) Option {
 	return func(d *Daemon) error {
 		if v < 0 {
-			return fmt.Errorf("provisioning: negative refill delay %s", v)
+			return fmt.Errorf("keyd: negative refill delay %s", v)
 		}
 		d.refillDelay = v
 		return nil
 	}
 }
 
-// WithDaemonClock sets the clock (tests use a fake one).
-func WithDaemonClock(c Clock) DaemonOption {
+// WithClock sets the clock (tests use a fake one).
+func WithClock(c clockwork.Clock) Option {
 	return func(d *Daemon) error { d.clock = c; return nil }
 }
 
-// WithDaemonLogger sets the logger (nil discards).
-func WithDaemonLogger(l *slog.Logger) DaemonOption {
+// WithLogger sets the logger (nil discards).
+func WithLogger(l *slog.Logger) Option {
 	return func(d *Daemon) error { d.logger = l; return nil }
 }
 
 // WithStatusHook calls f from the daemon's goroutine after every state change (for
 // systemd STATUS= lines). f must return quickly.
-func WithStatusHook(f func(Status)) DaemonOption {
+func WithStatusHook(f func(Status)) Option {
 	return func(d *Daemon) error { d.onStatus = f; return nil }
 }
 
-// WithJitter replaces the jitter source (a function returning [0,1)); tests use it.
-func WithJitter(f func() float64) DaemonOption {
+// withJitter replaces the backoff's jitter source (a function returning [0,1)); tests
+// use it.
+func withJitter(f func() float64) Option {
 	return func(d *Daemon) error { d.rand = f; return nil }
 }
 
 // Daemon keeps keys from one Provider ready and hands each out once.
 type Daemon struct {
-	p             Provider
-	clock         Clock
+	p             provisioning.Provider
+	clock         clockwork.Clock
 	policy        Policy
 	minValid      time.Duration
 	bmin, bmax    time.Duration
+	bo            *backoff.Backoff // waits between failed mints; owned by Run's goroutine under mu
 	rejectedRetry time.Duration
 	refillDelay   time.Duration
 	rand          func() float64
@@ -239,9 +243,9 @@ type getResult struct {
 }
 
 // NewDaemon returns a daemon for p; call Run to start it.
-func NewDaemon(p Provider, opts ...DaemonOption) (*Daemon, error) {
+func NewDaemon(p provisioning.Provider, opts ...Option) (*Daemon, error) {
 	if p == nil {
-		return nil, errors.New("BUG: provisioning: NewDaemon(nil)")
+		return nil, errors.New("BUG: keyd: NewDaemon(nil)")
 	}
 	d := &Daemon{p: p, minValid: -1, refillDelay: -1, kick: make(chan struct{}, 1), reload: make(chan struct{}, 1)}
 	for _, o := range opts {
@@ -250,7 +254,7 @@ func NewDaemon(p Provider, opts ...DaemonOption) (*Daemon, error) {
 		}
 	}
 	if d.clock == nil {
-		d.clock = SystemClock{}
+		d.clock = clockwork.NewRealClock()
 	}
 	if d.minValid < 0 {
 		d.minValid = DefaultMinValidity
@@ -264,8 +268,12 @@ func NewDaemon(p Provider, opts ...DaemonOption) (*Daemon, error) {
 	if d.rejectedRetry <= 0 {
 		d.rejectedRetry = DefaultRejectedRetry
 	}
-	if d.rand == nil {
-		d.rand = rand.Float64
+	// Each wait is the doubled base plus up to 20% jitter, never less, so the backend
+	// sees at most one request per max while it is down: internal/backoff's symmetric
+	// jitter of ±1/11 around 1.1·base gives exactly [base, 1.2·base].
+	d.bo = backoff.New(backoff.Policy{Min: d.bmin + d.bmin/10, Max: d.bmax + d.bmax/10, Jitter: 1.0 / 11}, d.clock)
+	if d.rand != nil {
+		d.bo.SetRand(d.rand)
 	}
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
@@ -296,16 +304,16 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (realtime.Key,
 	switch {
 	case !d.running:
 		d.mu.Unlock()
-		return realtime.Key{}, errors.New("provisioning: the daemon is not running")
+		return realtime.Key{}, errors.New("keyd: the daemon is not running")
 	case d.state == StateRejected && now.Before(d.nextAttempt):
 		err := d.lastErr
 		d.mu.Unlock()
-		return realtime.Key{}, fmt.Errorf("provisioning: not minting until the credential is replaced: %w", err)
+		return realtime.Key{}, fmt.Errorf("keyd: not minting until the credential is replaced: %w", err)
 	case now.Before(d.nextAttempt):
 		err := d.lastErr
 		wait := d.nextAttempt.Sub(now).Round(time.Second)
 		d.mu.Unlock()
-		return realtime.Key{}, fmt.Errorf("provisioning: %w, next attempt in %s; last error: %w", ErrUnavailable, wait, err)
+		return realtime.Key{}, fmt.Errorf("keyd: %w, next attempt in %s; last error: %w", ErrUnavailable, wait, err)
 	}
 	w := &waiter{minValid: minValid, ch: make(chan getResult, 1)}
 	d.waiters = append(d.waiters, w)
@@ -328,7 +336,7 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (realtime.Key,
 			}
 		default:
 		}
-		return realtime.Key{}, fmt.Errorf("provisioning: waiting for a key: %w", ctx.Err())
+		return realtime.Key{}, fmt.Errorf("keyd: waiting for a key: %w", ctx.Err())
 	}
 }
 
@@ -387,24 +395,13 @@ func (d *Daemon) notify(changed bool) {
 	}
 }
 
-// backoff returns the wait after n consecutive failures: min*2^(n-1) capped at max, plus
-// up to 20% jitter.
-func (d *Daemon) backoff(n int) time.Duration {
-	w := d.bmin
-	for i := 1; i < n && w < d.bmax; i++ {
-		w *= 2
-	}
-	w = min(w, d.bmax)
-	return w + time.Duration(d.rand()*float64(w)/5)
-}
-
 // Run mints and refreshes keys until ctx is done. It first waits for a sane wall clock.
 // It returns nil when ctx is cancelled.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Lock()
 	if d.running {
 		d.mu.Unlock()
-		return errors.New("BUG: provisioning: Daemon.Run called twice")
+		return errors.New("BUG: keyd: Daemon.Run called twice")
 	}
 	d.running = true
 	d.mu.Unlock()
@@ -412,7 +409,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.mu.Lock()
 		d.running = false
 		for _, w := range d.waiters {
-			w.ch <- getResult{err: errors.New("provisioning: the daemon is stopping")}
+			w.ch <- getResult{err: errors.New("keyd: the daemon is stopping")}
 		}
 		d.waiters = nil
 		d.key = nil
@@ -479,10 +476,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			continue
 		}
 		var tc <-chan time.Time
-		var t Timer
+		var t clockwork.Timer
 		if wait >= 0 {
 			t = d.clock.NewTimer(wait)
-			tc = t.C()
+			tc = t.Chan()
 		}
 		select {
 		case <-ctx.Done():
@@ -491,6 +488,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-d.reload:
 			d.mu.Lock()
 			d.consecutive = 0
+			d.bo.Reset()
 			d.nextAttempt = time.Time{}
 			if d.state == StateRejected || d.state == StateBackoff {
 				d.state = StateIdle
@@ -514,7 +512,7 @@ func (d *Daemon) sleep(ctx context.Context, w time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C():
+	case <-t.Chan():
 		return true
 	}
 }
@@ -530,6 +528,7 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 			d.logger.Info("minting works again", "after_failures", d.consecutive)
 		}
 		d.consecutive = 0
+		d.bo.Reset()
 		d.nextAttempt = time.Time{}
 		d.logger.Debug("minted", "key", k)
 		if len(d.waiters) > 0 {
@@ -539,7 +538,7 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 				d.handed++
 				w.ch <- getResult{key: k}
 			} else {
-				w.ch <- getResult{err: fmt.Errorf("provisioning: the backend's keys live %s, less than the %s asked for", k.ExpiresAt.Sub(now).Round(time.Second), w.minValid)}
+				w.ch <- getResult{err: fmt.Errorf("keyd: the backend's keys live %s, less than the %s asked for", k.ExpiresAt.Sub(now).Round(time.Second), w.minValid)}
 				d.key = &k
 			}
 		} else {
@@ -550,13 +549,13 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 		d.failures++
 		d.consecutive++
 		d.lastErr, d.lastErrAt = err, now
-		if IsPermanent(err) {
+		if errors.Is(err, provisioning.ErrCredentialRejected) {
 			d.nextAttempt = now.Add(d.rejectedRetry)
 			ch = d.setStateLocked(StateRejected)
 			d.logger.Error("credential rejected; not retrying until it is replaced (or SIGHUP)", "err", err, "retry_at", d.nextAttempt.UTC().Format(time.RFC3339))
 		} else {
-			wait := d.backoff(d.consecutive)
-			if ra := retryAfterOf(err); ra > wait {
+			wait := d.bo.Next()
+			if ra := retryAfter(err); ra > wait {
 				wait = ra
 			}
 			d.nextAttempt = now.Add(wait)
@@ -570,4 +569,13 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 	}
 	d.mu.Unlock()
 	d.notify(ch)
+}
+
+// retryAfter returns the Retry-After delay a backend sent with err, if any.
+func retryAfter(err error) time.Duration {
+	var he *provisioning.HTTPError
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
 }

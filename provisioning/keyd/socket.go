@@ -1,4 +1,4 @@
-package provisioning
+package keyd
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log/slog"
@@ -31,29 +32,29 @@ const (
 	defaultGetWait  = 30 * time.Second
 )
 
-// Request is one line sent to the key socket.
+// request is one line sent to the key socket.
 //
 //	{"op":"get","min_valid_s":30}
 //	{"op":"status"}
-type Request struct {
+type request struct {
 	Op        string  `json:"op"`                    // "get" or "status"
 	MinValidS float64 `json:"min_valid_s,omitempty"` // get: the key must stay valid this long
 	WaitS     float64 `json:"wait_s,omitempty"`      // get: give up after this long (default 30)
 }
 
-// Response is one line answered by the key socket. Error answers have OK false, a Code
+// response is one line answered by the key socket. Error answers have OK false, a Code
 // ("bad_request", "forbidden", "credential_rejected", "unavailable", "failed", "busy")
 // and a message.
-type Response struct {
+type response struct {
 	OK     bool     `json:"ok"`
-	Key    *WireKey `json:"key,omitempty"`
+	Key    *wireKey `json:"key,omitempty"`
 	Status *Status  `json:"status,omitempty"`
 	Code   string   `json:"code,omitempty"`
 	Error  string   `json:"error,omitempty"`
 }
 
-// WireKey is Key as sent over the socket.
-type WireKey struct {
+// wireKey is Key as sent over the socket.
+type wireKey struct {
 	Value     string    `json:"value"`
 	ExpiresAt time.Time `json:"expires_at"`
 	SDPURL    string    `json:"sdp_url"`
@@ -62,12 +63,12 @@ type WireKey struct {
 	MintedAt  time.Time `json:"minted_at"`
 }
 
-func toWire(k realtime.Key) *WireKey {
-	return &WireKey{Value: k.Value, ExpiresAt: k.ExpiresAt, SDPURL: k.SDPURL, Dialect: k.Dialect.String(),
+func toWire(k realtime.Key) *wireKey {
+	return &wireKey{Value: k.Value, ExpiresAt: k.ExpiresAt, SDPURL: k.SDPURL, Dialect: k.Dialect.String(),
 		Profile: k.Profile, MintedAt: k.MintedAt}
 }
 
-func (w *WireKey) key() (realtime.Key, error) {
+func (w *wireKey) key() (realtime.Key, error) {
 	d, err := realtime.ParseDialect(w.Dialect)
 	if err != nil {
 		return realtime.Key{}, err
@@ -77,25 +78,25 @@ func (w *WireKey) key() (realtime.Key, error) {
 }
 
 // RemoteError is an error answer from the key socket. errors.Is maps the codes
-// "credential_rejected" and "unavailable" to ErrCredentialRejected and ErrUnavailable.
+// "credential_rejected" and "unavailable" to provisioning.ErrCredentialRejected and ErrUnavailable.
 type RemoteError struct {
 	Code    string
 	Message string
 }
 
 func (e *RemoteError) Error() string {
-	return fmt.Sprintf("provisioning: key daemon answered %s: %s", e.Code, e.Message)
+	return fmt.Sprintf("keyd: key daemon answered %s: %s", e.Code, e.Message)
 }
 
 // Is maps the answer codes to the package's sentinels.
 func (e *RemoteError) Is(target error) bool {
-	return (target == ErrCredentialRejected && e.Code == "credential_rejected") ||
+	return (target == provisioning.ErrCredentialRejected && e.Code == "credential_rejected") ||
 		(target == ErrUnavailable && e.Code == "unavailable")
 }
 
 func errorCode(err error) string {
 	switch {
-	case errors.Is(err, ErrCredentialRejected):
+	case errors.Is(err, provisioning.ErrCredentialRejected):
 		return "credential_rejected"
 	case errors.Is(err, ErrUnavailable):
 		return "unavailable"
@@ -103,29 +104,29 @@ func errorCode(err error) string {
 	return "failed"
 }
 
-// KeySource is what the key socket serves; *Daemon implements it.
-type KeySource interface {
+// source is what the key socket serves: *Daemon, or a fake in tests.
+type source interface {
 	Get(ctx context.Context, minValid time.Duration) (realtime.Key, error)
 	Status() Status
 }
 
-// ServerOption configures NewKeyServer.
-type ServerOption func(*KeyServer) error
+// ServerOption configures NewServer.
+type ServerOption func(*Server) error
 
 // WithAllowedUIDs sets the user ids that may connect (checked with SO_PEERCRED). Without
 // it nobody may connect.
 func WithAllowedUIDs(uids ...uint32) ServerOption {
-	return func(s *KeyServer) error { s.allowed = append(s.allowed, uids...); return nil }
+	return func(s *Server) error { s.allowed = append(s.allowed, uids...); return nil }
 }
 
 // WithServerLogger sets the logger (nil discards).
 func WithServerLogger(l *slog.Logger) ServerOption {
-	return func(s *KeyServer) error { s.logger = l; return nil }
+	return func(s *Server) error { s.logger = l; return nil }
 }
 
-// KeyServer answers the key socket protocol.
-type KeyServer struct {
-	src     KeySource
+// Server answers the key socket protocol.
+type Server struct {
+	src     source
 	allowed []uint32
 	logger  *slog.Logger
 	peerUID func(net.Conn) (uint32, error) // tests replace it
@@ -139,9 +140,16 @@ type KeyServer struct {
 	closed bool
 }
 
-// NewKeyServer returns a server for src.
-func NewKeyServer(src KeySource, opts ...ServerOption) (*KeyServer, error) {
-	s := &KeyServer{src: src, peerUID: peerUID, conns: map[net.Conn]struct{}{}}
+// NewServer returns a server that hands out d's keys.
+func NewServer(d *Daemon, opts ...ServerOption) (*Server, error) {
+	if d == nil {
+		return nil, errors.New("BUG: keyd: NewServer(nil)")
+	}
+	return newServer(d, opts...)
+}
+
+func newServer(src source, opts ...ServerOption) (*Server, error) {
+	s := &Server{src: src, peerUID: peerUID, conns: map[net.Conn]struct{}{}}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -154,44 +162,44 @@ func NewKeyServer(src KeySource, opts ...ServerOption) (*KeyServer, error) {
 	return s, nil
 }
 
-// ListenUnix creates the socket at path with mode (0660 by default use) and group gid (-1
+// Listen creates the socket at path with mode (0660 by default use) and group gid (-1
 // keeps the default), replacing a stale socket file. It refuses to replace a socket that
 // still answers (another daemon) or anything that is not a socket.
-func ListenUnix(path string, mode os.FileMode, gid int) (*net.UnixListener, error) {
+func Listen(path string, mode os.FileMode, gid int) (*net.UnixListener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("provisioning: os.MkdirAll: %w", err)
+		return nil, fmt.Errorf("keyd: os.MkdirAll: %w", err)
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("provisioning: %s exists and is not a socket; remove it", path)
+			return nil, fmt.Errorf("keyd: %s exists and is not a socket; remove it", path)
 		}
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			c.Close()
-			return nil, fmt.Errorf("provisioning: another daemon is listening on %s", path)
+			return nil, fmt.Errorf("keyd: another daemon is listening on %s", path)
 		}
 		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("provisioning: removing the stale socket: %w", err)
+			return nil, fmt.Errorf("keyd: removing the stale socket: %w", err)
 		}
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, fmt.Errorf("provisioning: net.ListenUnix: %w", err)
+		return nil, fmt.Errorf("keyd: net.ListenUnix: %w", err)
 	}
 	if err := os.Chmod(path, mode); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("provisioning: os.Chmod: %w", err)
+		return nil, fmt.Errorf("keyd: os.Chmod: %w", err)
 	}
 	if gid >= 0 {
 		if err := os.Chown(path, -1, gid); err != nil {
 			l.Close()
-			return nil, fmt.Errorf("provisioning: os.Chown: %w", err)
+			return nil, fmt.Errorf("keyd: os.Chown: %w", err)
 		}
 	}
 	return l, nil
 }
 
 // Serve accepts connections on l until Close; it returns nil after Close.
-func (s *KeyServer) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -213,7 +221,7 @@ func (s *KeyServer) Serve(l net.Listener) error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			return fmt.Errorf("provisioning: Accept: %w", err)
+			return fmt.Errorf("keyd: Accept: %w", err)
 		}
 		s.mu.Lock()
 		if s.closed {
@@ -230,7 +238,7 @@ func (s *KeyServer) Serve(l net.Listener) error {
 }
 
 // Close stops accepting, closes every connection and waits for their handlers.
-func (s *KeyServer) Close() error {
+func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	for _, l := range s.lns {
@@ -250,10 +258,10 @@ func checkPeer(uid uint32, allowed []uint32) error {
 	if slices.Contains(allowed, uid) {
 		return nil
 	}
-	return fmt.Errorf("provisioning: uid %d may not use the key socket (allowed: %v); run as the configured user", uid, allowed)
+	return fmt.Errorf("keyd: uid %d may not use the key socket (allowed: %v); run as the configured user", uid, allowed)
 }
 
-func (s *KeyServer) handle(c net.Conn, busy bool) {
+func (s *Server) handle(c net.Conn, busy bool) {
 	defer func() {
 		c.Close()
 		s.mu.Lock()
@@ -262,12 +270,12 @@ func (s *KeyServer) handle(c net.Conn, busy bool) {
 		s.wg.Done()
 	}()
 	enc := json.NewEncoder(c)
-	reply := func(r Response) bool {
+	reply := func(r response) bool {
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		return enc.Encode(r) == nil
 	}
 	if busy {
-		reply(Response{Code: "busy", Error: "too many connections"})
+		reply(response{Code: "busy", Error: "too many connections"})
 		return
 	}
 	uid, err := s.peerUID(c)
@@ -276,7 +284,7 @@ func (s *KeyServer) handle(c net.Conn, busy bool) {
 	}
 	if err != nil {
 		s.logger.Warn("refused a key socket peer", "err", err)
-		reply(Response{Code: "forbidden", Error: err.Error()})
+		reply(response{Code: "forbidden", Error: err.Error()})
 		return
 	}
 	br := bufio.NewReaderSize(c, 1024)
@@ -285,31 +293,31 @@ func (s *KeyServer) handle(c net.Conn, busy bool) {
 		line, err := readLine(br, maxRequestLine)
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				reply(Response{Code: "bad_request", Error: "request line longer than 4 KiB"})
+				reply(response{Code: "bad_request", Error: "request line longer than 4 KiB"})
 			}
 			return
 		}
 		if len(line) == 0 {
 			continue
 		}
-		var req Request
+		var req request
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			if !reply(Response{Code: "bad_request", Error: "bad request: " + shortErr(err) + ` (send {"op":"get","min_valid_s":30} or {"op":"status"})`}) {
+			if !reply(response{Code: "bad_request", Error: "bad request: " + shortErr(err) + ` (send {"op":"get","min_valid_s":30} or {"op":"status"})`}) {
 				return
 			}
 			continue
 		}
-		var resp Response
+		var resp response
 		switch req.Op {
 		case "get":
 			resp = s.get(req)
 		case "status":
 			st := s.src.Status()
-			resp = Response{OK: true, Status: &st}
+			resp = response{OK: true, Status: &st}
 		default:
-			resp = Response{Code: "bad_request", Error: fmt.Sprintf("unknown op %q (want \"get\" or \"status\")", req.Op)}
+			resp = response{Code: "bad_request", Error: fmt.Sprintf("unknown op %q (want \"get\" or \"status\")", req.Op)}
 		}
 		if !reply(resp) {
 			return
@@ -317,9 +325,9 @@ func (s *KeyServer) handle(c net.Conn, busy bool) {
 	}
 }
 
-func (s *KeyServer) get(req Request) Response {
+func (s *Server) get(req request) response {
 	if req.MinValidS < 0 || req.MinValidS > 7200 || req.WaitS < 0 || req.WaitS > 300 {
-		return Response{Code: "bad_request", Error: "min_valid_s must be 0..7200 and wait_s 0..300"}
+		return response{Code: "bad_request", Error: "min_valid_s must be 0..7200 and wait_s 0..300"}
 	}
 	wait := defaultGetWait
 	if req.WaitS > 0 {
@@ -329,9 +337,9 @@ func (s *KeyServer) get(req Request) Response {
 	defer cancel()
 	k, err := s.src.Get(ctx, time.Duration(req.MinValidS*float64(time.Second)))
 	if err != nil {
-		return Response{Code: errorCode(err), Error: err.Error()}
+		return response{Code: errorCode(err), Error: err.Error()}
 	}
-	return Response{OK: true, Key: toWire(k)}
+	return response{OK: true, Key: toWire(k)}
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -365,9 +373,9 @@ func shortErr(err error) string {
 	return s
 }
 
-// DefaultClientMinValid is what Client.Key asks for: a key only has to outlive the SDP
+// defaultClientMinValid is what Client.Key asks for: a key only has to outlive the SDP
 // exchange, which takes a second or two.
-const DefaultClientMinValid = 10 * time.Second
+const defaultClientMinValid = 10 * time.Second
 
 // Client talks to the key socket. It is safe for concurrent use. It keeps one idle
 // connection for the next call (Close releases it).
@@ -375,21 +383,21 @@ type Client struct {
 	path string
 	mu   sync.Mutex
 	idle *clientConn // one connection kept for the next call
-	// MinValid is the validity Key asks for (default DefaultClientMinValid).
+	// MinValid is the validity Key asks for (default defaultClientMinValid).
 	MinValid time.Duration
 }
 
-// Dial returns a client for the key socket at socketPath ("" = DefaultSocketPath). It
-// does not connect until a call.
-func Dial(socketPath string) *Client {
+// NewClient returns a client for the key socket at socketPath ("" = DefaultSocketPath).
+// It does not connect until a call.
+func NewClient(socketPath string) *Client {
 	if socketPath == "" {
 		socketPath = DefaultSocketPath
 	}
-	return &Client{path: socketPath, MinValid: DefaultClientMinValid}
+	return &Client{path: socketPath, MinValid: defaultClientMinValid}
 }
 
 // Key returns a fresh key valid for at least c.MinValid, so a *Client can serve as a
-// session's key source (rtc.KeySource).
+// session's key source (rtc.source).
 func (c *Client) Key(ctx context.Context) (realtime.Key, error) {
 	return c.Get(ctx, c.MinValid)
 }
@@ -397,7 +405,7 @@ func (c *Client) Key(ctx context.Context) (realtime.Key, error) {
 // Get asks for a key valid for at least minValid. ctx bounds the whole exchange,
 // including a mint the daemon may have to do.
 func (c *Client) Get(ctx context.Context, minValid time.Duration) (realtime.Key, error) {
-	req := Request{Op: "get", MinValidS: minValid.Seconds()}
+	req := request{Op: "get", MinValidS: minValid.Seconds()}
 	if dl, ok := ctx.Deadline(); ok {
 		req.WaitS = min(max(time.Until(dl).Seconds(), 0.001), 300)
 	}
@@ -406,23 +414,23 @@ func (c *Client) Get(ctx context.Context, minValid time.Duration) (realtime.Key,
 		return realtime.Key{}, err
 	}
 	if r.Key == nil {
-		return realtime.Key{}, errors.New("provisioning: key daemon answered without a key")
+		return realtime.Key{}, errors.New("keyd: key daemon answered without a key")
 	}
 	k, err := r.Key.key()
 	if err != nil {
-		return realtime.Key{}, fmt.Errorf("provisioning: key daemon: %w", err)
+		return realtime.Key{}, fmt.Errorf("keyd: key daemon: %w", err)
 	}
 	return k, nil
 }
 
 // Status returns the daemon's status (never a key).
 func (c *Client) Status(ctx context.Context) (Status, error) {
-	r, err := c.roundTrip(ctx, Request{Op: "status"})
+	r, err := c.roundTrip(ctx, request{Op: "status"})
 	if err != nil {
 		return Status{}, err
 	}
 	if r.Status == nil {
-		return Status{}, errors.New("provisioning: key daemon answered without a status")
+		return Status{}, errors.New("keyd: key daemon answered without a status")
 	}
 	return *r.Status, nil
 }
@@ -454,16 +462,16 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.path)
 	if err != nil {
-		return nil, fmt.Errorf("provisioning: connecting to the key daemon at %s (is edgevoice provisiond running?): %w", c.path, err)
+		return nil, fmt.Errorf("keyd: connecting to the key daemon at %s (is edgevoice provisiond running?): %w", c.path, err)
 	}
 	return &clientConn{conn: conn, br: bufio.NewReaderSize(conn, 4096)}, nil
 }
 
-func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
+func (c *Client) roundTrip(ctx context.Context, req request) (response, error) {
 	// An already-cancelled context ends the call before it touches a connection: a kept
 	// connection would otherwise answer before the cancel could arm a deadline.
 	if err := ctx.Err(); err != nil {
-		return Response{}, fmt.Errorf("provisioning: key socket: %w", err)
+		return response{}, fmt.Errorf("keyd: key socket: %w", err)
 	}
 	b, _ := json.Marshal(req)
 	b = append(b, '\n')
@@ -479,7 +487,7 @@ func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
 	if cc == nil {
 		var err error
 		if cc, err = c.dial(ctx); err != nil {
-			return Response{}, err
+			return response{}, err
 		}
 	}
 	line, err := c.exchange(ctx, cc, b)
@@ -488,13 +496,13 @@ func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
 		// the request: nothing was handed out, so asking again on a new one is safe
 		cc.conn.Close()
 		if cc, err = c.dial(ctx); err != nil {
-			return Response{}, err
+			return response{}, err
 		}
 		line, err = c.exchange(ctx, cc, b)
 	}
 	if err != nil {
 		cc.conn.Close()
-		return Response{}, err
+		return response{}, err
 	}
 	cc.used = time.Now()
 	c.mu.Lock()
@@ -505,12 +513,12 @@ func (c *Client) roundTrip(ctx context.Context, req Request) (Response, error) {
 	if cc != nil {
 		cc.conn.Close()
 	}
-	var r Response
+	var r response
 	if err := json.Unmarshal(line, &r); err != nil {
-		return Response{}, fmt.Errorf("provisioning: key socket answer is not JSON: %w", err)
+		return response{}, fmt.Errorf("keyd: key socket answer is not JSON: %w", err)
 	}
 	if !r.OK {
-		return Response{}, &RemoteError{Code: r.Code, Message: r.Error}
+		return response{}, &RemoteError{Code: r.Code, Message: r.Error}
 	}
 	return r, nil
 }
@@ -532,20 +540,20 @@ func (c *Client) exchange(ctx context.Context, cc *clientConn, req []byte) ([]by
 	if !stop() {
 		// the cancel fired (it may still be moving the deadline): the call ends with
 		// the context's error and the connection is not reused
-		return nil, fmt.Errorf("provisioning: key socket: %w", ctx.Err())
+		return nil, fmt.Errorf("keyd: key socket: %w", ctx.Err())
 	}
 	if err == nil {
 		cc.conn.SetDeadline(time.Time{})
 		return line, nil
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("provisioning: key socket: %w", ctx.Err())
+		return nil, fmt.Errorf("keyd: key socket: %w", ctx.Err())
 	}
 	if (errors.Is(err, io.EOF) && len(line) == 0) || errors.Is(werr, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
-		return nil, fmt.Errorf("provisioning: key socket: the daemon closed the connection: %w", errStale)
+		return nil, fmt.Errorf("keyd: key socket: the daemon closed the connection: %w", errStale)
 	}
 	if werr != nil {
-		return nil, fmt.Errorf("provisioning: key socket write: %w", werr)
+		return nil, fmt.Errorf("keyd: key socket write: %w", werr)
 	}
-	return nil, fmt.Errorf("provisioning: key socket read: %w", err)
+	return nil, fmt.Errorf("keyd: key socket read: %w", err)
 }

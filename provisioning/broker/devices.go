@@ -1,4 +1,4 @@
-package provisioning
+package broker
 
 import (
 	"crypto/rand"
@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,9 +19,9 @@ import (
 	"time"
 )
 
-// DeviceRecord is one device a broker accepts. Only the SHA-256 of its token is stored;
+// Device is one device a broker accepts. Only the SHA-256 of its token is stored;
 // the token itself is printed once by AddDevice and never again.
-type DeviceRecord struct {
+type Device struct {
 	Name        string    `json:"name"`
 	TokenSHA256 string    `json:"token_sha256"` // hex
 	Created     time.Time `json:"created"`
@@ -32,27 +33,27 @@ const tokenPrefix = "evd_"
 
 var deviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// DeviceStore is a directory of device records, one <name>.json file each. The broker
+// Store is a directory of device records, one <name>.json file each. The broker
 // re-reads it when the directory changes, so devices can be added while it runs and
 // several broker instances can share it.
-type DeviceStore struct {
+type Store struct {
 	dir string
 
 	mu      sync.Mutex
 	mod     time.Time // directory mtime when last read
 	settled bool      // mod was old enough at that read to trust it (coarse timestamps)
-	byHash  map[string]DeviceRecord
+	byHash  map[string]Device
 }
 
-// OpenDeviceStore opens (creating it with mode 0700 if needed) the records directory.
-func OpenDeviceStore(dir string) (*DeviceStore, error) {
+// OpenStore opens (creating it with mode 0700 if needed) the records directory.
+func OpenStore(dir string) (*Store, error) {
 	if dir == "" {
-		return nil, errors.New("provisioning: no device records directory configured")
+		return nil, errors.New("broker: no device records directory configured")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("provisioning: os.MkdirAll: %w", err)
+		return nil, fmt.Errorf("broker: os.MkdirAll: %w", err)
 	}
-	s := &DeviceStore{dir: dir}
+	s := &Store{dir: dir}
 	if err := s.reload(true); err != nil {
 		return nil, err
 	}
@@ -66,49 +67,49 @@ func hashToken(token string) string {
 
 // AddDevice creates a record for name and returns its new token. The token is not
 // stored and cannot be shown again.
-func (s *DeviceStore) AddDevice(name string, now time.Time) (string, error) {
+func (s *Store) AddDevice(name string, now time.Time) (string, error) {
 	if !deviceNameRE.MatchString(name) {
-		return "", fmt.Errorf("provisioning: bad device name %q (letters, digits, '.', '_', '-'; at most 64)", name)
+		return "", fmt.Errorf("broker: bad device name %q (letters, digits, '.', '_', '-'; at most 64)", name)
 	}
 	path := filepath.Join(s.dir, name+".json")
 	if _, err := os.Lstat(path); err == nil {
-		return "", fmt.Errorf("provisioning: device %q already exists (%s); remove it first to issue a new token", name, path)
+		return "", fmt.Errorf("broker: device %q already exists (%s); remove it first to issue a new token", name, path)
 	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("provisioning: rand.Read: %w", err)
+		return "", fmt.Errorf("broker: rand.Read: %w", err)
 	}
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	rec := DeviceRecord{Name: name, TokenSHA256: hashToken(token), Created: now.UTC()}
+	rec := Device{Name: name, TokenSHA256: hashToken(token), Created: now.UTC()}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
-		return "", fmt.Errorf("provisioning: json.Marshal: %w", err)
+		return "", fmt.Errorf("broker: json.Marshal: %w", err)
 	}
-	if err := WriteFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+	if err := provisioning.WriteFileAtomic(path, append(data, '\n'), 0o600); err != nil {
 		return "", err
 	}
 	return token, nil
 }
 
 // RemoveDevice deletes the record of name.
-func (s *DeviceStore) RemoveDevice(name string) error {
+func (s *Store) RemoveDevice(name string) error {
 	if !deviceNameRE.MatchString(name) {
-		return fmt.Errorf("provisioning: bad device name %q", name)
+		return fmt.Errorf("broker: bad device name %q", name)
 	}
 	if err := os.Remove(filepath.Join(s.dir, name+".json")); err != nil {
-		return fmt.Errorf("provisioning: removing device %q: %w", name, err)
+		return fmt.Errorf("broker: removing device %q: %w", name, err)
 	}
 	return nil
 }
 
 // Devices lists the records.
-func (s *DeviceStore) Devices() ([]DeviceRecord, error) {
+func (s *Store) Devices() ([]Device, error) {
 	if err := s.reload(true); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]DeviceRecord, 0, len(s.byHash))
+	out := make([]Device, 0, len(s.byHash))
 	for _, r := range s.byHash {
 		out = append(out, r)
 	}
@@ -117,9 +118,9 @@ func (s *DeviceStore) Devices() ([]DeviceRecord, error) {
 }
 
 // Authenticate returns the enabled device whose token this is.
-func (s *DeviceStore) Authenticate(token string) (DeviceRecord, bool) {
+func (s *Store) Authenticate(token string) (Device, bool) {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 128 {
-		return DeviceRecord{}, false
+		return Device{}, false
 	}
 	_ = s.reload(false) // on error keep the records already loaded
 	h := hashToken(token)
@@ -127,14 +128,14 @@ func (s *DeviceStore) Authenticate(token string) (DeviceRecord, bool) {
 	rec, ok := s.byHash[h]
 	s.mu.Unlock()
 	if !ok || rec.Disabled || subtle.ConstantTimeCompare([]byte(rec.TokenSHA256), []byte(h)) != 1 {
-		return DeviceRecord{}, false
+		return Device{}, false
 	}
 	return rec, true
 }
 
 // Lookup returns the enabled device named name (for a device authenticated by its TLS
 // client certificate).
-func (s *DeviceStore) Lookup(name string) (DeviceRecord, bool) {
+func (s *Store) Lookup(name string) (Device, bool) {
 	_ = s.reload(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,14 +144,14 @@ func (s *DeviceStore) Lookup(name string) (DeviceRecord, bool) {
 			return r, true
 		}
 	}
-	return DeviceRecord{}, false
+	return Device{}, false
 }
 
 // reload re-reads the records if the directory changed (or always if force).
-func (s *DeviceStore) reload(force bool) error {
+func (s *Store) reload(force bool) error {
 	fi, err := os.Stat(s.dir)
 	if err != nil {
-		return fmt.Errorf("provisioning: device records: %w", err)
+		return fmt.Errorf("broker: device records: %w", err)
 	}
 	s.mu.Lock()
 	// A directory changed twice within one timestamp tick keeps its mtime, so an mtime
@@ -162,20 +163,20 @@ func (s *DeviceStore) reload(force bool) error {
 	}
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
-		return fmt.Errorf("provisioning: device records: %w", err)
+		return fmt.Errorf("broker: device records: %w", err)
 	}
-	m := make(map[string]DeviceRecord, len(ents))
+	m := make(map[string]Device, len(ents))
 	for _, e := range ents {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
 		if err != nil {
-			return fmt.Errorf("provisioning: device record: %w", err)
+			return fmt.Errorf("broker: device record: %w", err)
 		}
-		var r DeviceRecord
+		var r Device
 		if err := json.Unmarshal(data, &r); err != nil || len(r.TokenSHA256) != 64 {
-			return fmt.Errorf("provisioning: device record %s is broken (want {\"name\",\"token_sha256\"})", e.Name())
+			return fmt.Errorf("broker: device record %s is broken (want {\"name\",\"token_sha256\"})", e.Name())
 		}
 		m[strings.ToLower(r.TokenSHA256)] = r
 	}
@@ -183,41 +184,5 @@ func (s *DeviceStore) reload(force bool) error {
 	s.byHash, s.mod = m, fi.ModTime()
 	s.settled = time.Since(fi.ModTime()) > 2*time.Second
 	s.mu.Unlock()
-	return nil
-}
-
-// WriteFileAtomic writes data to path through a temporary file, fsync and rename, so a
-// power cut leaves either the old or the new file.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("provisioning: os.CreateTemp: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("provisioning: writing %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("provisioning: os.Rename: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
 	return nil
 }
