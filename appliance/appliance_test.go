@@ -16,12 +16,12 @@ import (
 
 	"github.com/pion/transport/v5/test"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // recLED is an Indicator that records what it was told.
@@ -51,7 +51,7 @@ func (r *recLED) snapshot() []State {
 // microphone and a pump draining the speaker.
 type rig struct {
 	t        *testing.T
-	srv      *rtctest.Server
+	srv      *emulator.Server
 	a        *Appliance
 	led      *recLED
 	buttons  chan button.Event
@@ -71,15 +71,15 @@ type rig struct {
 	pumps  sync.WaitGroup
 }
 
-func newRig(t *testing.T, cfg Config, srvOpts ...rtctest.Option) *rig {
+func newRig(t *testing.T, cfg Config, srvOpts ...emulator.Option) *rig {
 	t.Helper()
 	return buildRig(t, cfg, nil, srvOpts...)
 }
 
 // buildRig starts the rig; keyErr, if set, makes every key request fail from the start.
-func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option) *rig {
+func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...emulator.Option) *rig {
 	t.Helper()
-	srv, err := rtctest.New(append([]rtctest.Option{rtctest.WithReplyText("hello from the emulator")}, srvOpts...)...)
+	srv, err := emulator.New(append([]emulator.Option{emulator.WithReplyText("hello from the emulator")}, srvOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestIdleTimeoutClosesSession(t *testing.T) {
 	r.waitState(Idle, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.srv.WaitStats(ctx, func(st rtctest.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
+	if err := r.srv.WaitStats(ctx, func(st emulator.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
 		t.Errorf("the idle session was not closed: %v", err)
 	}
 	r.stop()
@@ -537,7 +537,7 @@ func TestServiceActionAndAudioFault(t *testing.T) {
 	r.send(ButtonMute, button.Release, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.srv.WaitStats(ctx, func(st rtctest.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
+	if err := r.srv.WaitStats(ctx, func(st emulator.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
 		t.Errorf("the service action did not close the session: %v", err)
 	}
 	for i := 0; r.service.Load() == 0 && i < 100; i++ {

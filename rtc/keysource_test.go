@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/edgevoice/edgevoice/realtime"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -79,16 +78,13 @@ func TestKeySourceMintFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-			p, err := provisioning.NewProvider("openai", provisioning.WithHTTPClient(client),
-				provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())),
-				provisioning.WithMintURL(srv.URL()+"/v1/realtime/client_secrets"), provisioning.WithSDPURL(srv.URL()+"/v1/realtime/calls"))
+			p, err := srv.Provider("openai")
 			if err != nil {
 				t.Fatal(err)
 			}
 			keys := &mintLog{p: p}
 			// the first key is good; the call is dropped after 300 ms and every mint fails
-			srv.SetFaults(rtctest.Faults{DropAfter: 300 * time.Millisecond, MintStatus: tc.status})
+			srv.SetFaults(emulator.Faults{DropAfter: 300 * time.Millisecond, MintStatus: tc.status})
 			s, err := New(first, testOpts(WithKeySource(keys))...)
 			if err != nil {
 				t.Fatal(err)
@@ -173,7 +169,7 @@ func TestKeySourceMintFaults(t *testing.T) {
 				return
 			}
 			before := srv.Stats().CallsAnswered
-			srv.SetFaults(rtctest.Faults{})
+			srv.SetFaults(emulator.Faults{})
 			rec.wait(t, 5*time.Second, isState(StateConnected))
 			at, errs = keys.snapshot()
 			if errs[len(errs)-1] != nil {

@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // question.wav: "What is the weather like in Lisbon today?", spoken by espeak-ng
@@ -134,8 +134,8 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	defer src.Close()
 
 	// 1. The local realtime emulator on 127.0.0.1.
-	srv, err := rtctest.New(rtctest.WithReplyText("It is sunny in Lisbon, 21 degrees. (This answer comes from the local emulator, which plays your own words back.)"),
-		rtctest.WithUserTranscript(demoUserText), rtctest.WithLogger(d.log))
+	srv, err := emulator.New(emulator.WithReplyText("It is sunny in Lisbon, 21 degrees. (This answer comes from the local emulator, which plays your own words back.)"),
+		emulator.WithUserTranscript(demoUserText), emulator.WithLogger(d.log))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

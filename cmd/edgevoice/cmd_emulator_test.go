@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/edgevoice/edgevoice/emulator"
 )
 
 type syncBuf struct {
@@ -79,7 +79,7 @@ func mintVia(ctx context.Context, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+rtctest.DefaultDeviceToken)
+	req.Header.Set("Authorization", "Bearer "+emulator.DefaultDeviceToken)
 	req.Header.Set("Content-Type", "application/json")
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Do(req)

@@ -16,10 +16,10 @@ import (
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 func init() {
@@ -90,8 +90,8 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	if useEmulator {
-		srv, err := rtctest.New(rtctest.WithLogger(log.With("component", "emulator")),
-			rtctest.WithReplyText("This is the local emulator: it plays back what you said."))
+		srv, err := emulator.New(emulator.WithLogger(log.With("component", "emulator")),
+			emulator.WithReplyText("This is the local emulator: it plays back what you said."))
 		if err != nil {
 			return err
 		}

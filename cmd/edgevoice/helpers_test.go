@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/edgevoice/edgevoice/emulator"
 )
 
 // buildBinary builds ./cmd/edgevoice into a temporary directory as name, with the
@@ -25,9 +25,9 @@ func buildBinary(t *testing.T, name, tags string, env ...string) string {
 
 // startEmulator starts the local realtime emulator on loopback; the test's cleanup
 // closes it.
-func startEmulator(t *testing.T) *rtctest.Server {
+func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	srv, err := rtctest.New()
+	srv, err := emulator.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // TestRunSIGTERMDuringTurn is the issue's "clean shutdown on SIGTERM: LEDs off, session
@@ -187,7 +187,7 @@ allow_ips = ["127.0.0.0/8"]
 			return s.Appliance.StateName == "listening" && connected(s)
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := srv.WaitStats(ctx, func(s rtctest.Stats) bool { return s.PacketsIn >= 50 }) // 1 s of uplink
+		err := srv.WaitStats(ctx, func(s emulator.Stats) bool { return s.PacketsIn >= 50 }) // 1 s of uplink
 		cancel()
 		if err != nil {
 			t.Fatalf("no uplink audio at the emulator: %v\nlogs:\n%s", err, logs())
@@ -248,7 +248,7 @@ allow_ips = ["127.0.0.0/8"]
 	// Session closed: the client closed the peer connection (DTLS close), so the
 	// emulator sees "closed" at once rather than "failed" after the ICE timeouts.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	err := srv.WaitStats(ctx, func(s rtctest.Stats) bool { return s.CallsEnded >= before.CallsConnected })
+	err := srv.WaitStats(ctx, func(s emulator.Stats) bool { return s.CallsEnded >= before.CallsConnected })
 	cancel()
 	after := srv.Stats()
 	if err != nil {

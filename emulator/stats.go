@@ -1,4 +1,4 @@
-package rtctest
+package emulator
 
 import (
 	"context"
@@ -106,9 +106,9 @@ func (s *Server) WaitStats(ctx context.Context, cond func(Stats) bool) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("rtctest: WaitStats: %w (last: %d calls, %d packets in)", ctx.Err(), len(st.Calls), st.PacketsIn)
+			return fmt.Errorf("emulator: WaitStats: %w (last: %d calls, %d packets in)", ctx.Err(), len(st.Calls), st.PacketsIn)
 		case <-s.done:
-			return fmt.Errorf("rtctest: WaitStats: server closed")
+			return fmt.Errorf("emulator: WaitStats: server closed")
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package rtctest
+package emulator
 
 import (
 	"bytes"
@@ -342,19 +342,20 @@ func TestHTTPFaults(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s, want %d with %s", tc.name, status, rb, tc.want, tc.wantBody)
 		}
 	}
-	// expired keys: minted already expired, refused at the SDP endpoint
+	// expired keys: minted already expired, which the real provider refuses, and refused
+	// at the SDP endpoint
 	srv.SetFaults(Faults{ExpiredKeys: true})
-	k, err := srv.MintKey(ctx, "azure")
-	if err != nil {
-		t.Fatal(err)
+	if k, err := srv.MintKey(ctx, "azure"); err == nil || !strings.Contains(err.Error(), "not in the future") {
+		t.Errorf("expired-key fault: minted %v, %v; want the provider to refuse the key", k, err)
 	}
+	srv.SetFaults(Faults{})
+	k := srv.NewKey(events.GA, -time.Second)
 	if k.ValidFor(time.Now(), 0) {
-		t.Errorf("expired-key fault minted %v", k)
+		t.Errorf("NewKey with a negative ttl made %v", k)
 	}
 	if status, _, rb := postOffer(t, k.SDPURL, k.Value, "application/sdp", offer); status != 401 || !strings.Contains(rb, "expired") {
 		t.Errorf("expired key: HTTP %d %s", status, rb)
 	}
-	srv.SetFaults(Faults{})
 	k2 := srv.NewKey(events.Preview, time.Minute)
 	srv.ExpireKeys()
 	if status, _, _ := postOffer(t, k2.SDPURL, k2.Value, "application/sdp", offer); status != 401 {

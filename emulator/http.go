@@ -1,4 +1,4 @@
-package rtctest
+package emulator
 
 import (
 	"bytes"
@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/broker"
 	"io"
 	"mime"
 	"net/http"
@@ -69,7 +70,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.answer(w, r)
 	default:
-		apiError(w, http.StatusNotFound, "invalid_request_error", "not_found", "rtctest: no endpoint "+path)
+		apiError(w, http.StatusNotFound, "invalid_request_error", "not_found", "emulator: no endpoint "+path)
 	}
 }
 
@@ -149,8 +150,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 }
 
 func (s *Server) mintPreview(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("api-version") != "2025-04-01-preview" {
-		apiError(w, http.StatusNotFound, "invalid_request_error", "404", "Resource not found (api-version must be 2025-04-01-preview)")
+	if r.URL.Query().Get("api-version") != provisioning.PreviewAPIVersion {
+		apiError(w, http.StatusNotFound, "invalid_request_error", "404", "Resource not found (api-version must be "+provisioning.PreviewAPIVersion+")")
 		return
 	}
 	if r.Header.Get("api-key") != s.apiKey {
@@ -269,13 +270,7 @@ func (s *Server) mintBroker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Session *struct {
-			Instructions string          `json:"instructions"`
-			Voice        string          `json:"voice"`
-			Tools        json.RawMessage `json:"tools"`
-		} `json:"session"`
-	}
+	var req broker.Request
 	if len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
 			apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "bad JSON body")
@@ -296,16 +291,14 @@ func (s *Server) mintBroker(w http.ResponseWriter, r *http.Request) {
 	}
 	v, exp := s.issue(d, s.keyTTL(def), sess, "broker")
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"value": v, "expires_at": exp.Unix(), "webrtc_url": sdp, "protocol": d.String(), "profile": upstreamProfile(d),
-	})
+	json.NewEncoder(w).Encode(broker.Response{Value: v, ExpiresAt: exp.Unix(), WebRTCURL: sdp, Protocol: d.String(), Profile: upstreamProfile(d)})
 }
 
 func upstreamProfile(d events.Dialect) string {
 	if d == events.Preview {
-		return "azure-preview"
+		return provisioning.ProfileAzurePreview
 	}
-	return "openai"
+	return provisioning.ProfileOpenAI
 }
 
 // withDefaults fills the session fields the service fills.
@@ -418,83 +411,4 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	}
 	io.WriteString(w, sdp)
-}
-
-// mintOverHTTP is MintKey: the client side of the four mint endpoints.
-func mintOverHTTP(ctx context.Context, base, profile, apiKey, deviceToken string) (realtime.Key, error) {
-	var url, body string
-	h := http.Header{"Content-Type": {"application/json"}}
-	d := events.GA
-	switch profile {
-	case "azure-preview":
-		d = events.Preview
-		url = base + "/openai/realtimeapi/sessions?api-version=2025-04-01-preview"
-		body = `{"model":"` + DefaultPreviewModel + `","voice":"verse"}`
-		h.Set("api-key", apiKey)
-	case "azure":
-		url = base + "/openai/v1/realtime/client_secrets"
-		body = `{"session":{"type":"realtime","model":"` + DefaultGAModel + `","audio":{"output":{"voice":"marin"}}}}`
-		h.Set("api-key", apiKey)
-	case "openai":
-		url = base + "/v1/realtime/client_secrets"
-		body = `{"expires_after":{"anchor":"created_at","seconds":600},"session":{"type":"realtime","model":"` + DefaultGAModel + `"}}`
-		h.Set("Authorization", "Bearer "+apiKey)
-	case "broker":
-		url = base + "/v1/keys"
-		body = `{}`
-		h.Set("Authorization", "Bearer "+deviceToken)
-	default:
-		return realtime.Key{}, fmt.Errorf("rtctest: unknown profile %q (want azure-preview, azure, openai or broker)", profile)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return realtime.Key{}, fmt.Errorf("rtctest: mint: %w", err)
-	}
-	req.Header = h
-	// no keep-alive: no idle connection (and its goroutines) outlives the call
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: %w", profile, err)
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode != http.StatusOK {
-		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: HTTP %d: %s", profile, resp.StatusCode, bytes.TrimSpace(rb))
-	}
-	var out struct {
-		Value        string `json:"value"`
-		ExpiresAt    int64  `json:"expires_at"`
-		ClientSecret *struct {
-			Value     string `json:"value"`
-			ExpiresAt int64  `json:"expires_at"`
-		} `json:"client_secret"`
-		WebRTCURL string `json:"webrtc_url"`
-		Protocol  string `json:"protocol"`
-	}
-	if err := json.Unmarshal(rb, &out); err != nil {
-		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: bad JSON: %w", profile, err)
-	}
-	k := realtime.Key{Value: out.Value, ExpiresAt: time.Unix(out.ExpiresAt, 0), Dialect: d, Profile: profile, MintedAt: time.Now()}
-	switch profile {
-	case "azure-preview":
-		if out.ClientSecret == nil {
-			return realtime.Key{}, errors.New("rtctest: mint azure-preview: no client_secret")
-		}
-		k.Value, k.ExpiresAt = out.ClientSecret.Value, time.Unix(out.ClientSecret.ExpiresAt, 0)
-		k.SDPURL = base + "/v1/realtimertc?model=" + DefaultPreviewModel
-	case "azure":
-		k.SDPURL = base + "/openai/v1/realtime/calls"
-	case "openai":
-		k.SDPURL = base + "/v1/realtime/calls"
-	case "broker":
-		k.SDPURL = out.WebRTCURL
-		if k.Dialect, err = realtime.ParseDialect(out.Protocol); err != nil {
-			return realtime.Key{}, fmt.Errorf("rtctest: mint broker: %w", err)
-		}
-	}
-	if k.Value == "" {
-		return realtime.Key{}, fmt.Errorf("rtctest: mint %s: empty key", profile)
-	}
-	return k, nil
 }

@@ -1,4 +1,4 @@
-package rtctest
+package emulator
 
 import (
 	"context"
@@ -23,7 +23,7 @@ const (
 
 type badOfferError struct{ err error }
 
-func (e badOfferError) Error() string { return "rtctest: bad SDP offer: " + e.err.Error() }
+func (e badOfferError) Error() string { return "emulator: bad SDP offer: " + e.err.Error() }
 func (e badOfferError) Unwrap() error { return e.err }
 
 // call is one answered offer: a server-side peer connection and its session state.
@@ -72,7 +72,7 @@ type activeResp struct {
 func (s *Server) newCall(ctx context.Context, d events.Dialect, path string, rec keyRecord, offer string) (*call, string, error) {
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return nil, "", fmt.Errorf("rtctest: NewPeerConnection: %w", err)
+		return nil, "", fmt.Errorf("emulator: NewPeerConnection: %w", err)
 	}
 	s.mu.Lock()
 	faults := s.faults
@@ -95,9 +95,9 @@ func (s *Server) newCall(ctx context.Context, d events.Dialect, path string, rec
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return fail(badOfferError{err})
 	}
-	c.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "rtctest-"+c.id)
+	c.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "emulator-"+c.id)
 	if err != nil {
-		return fail(fmt.Errorf("rtctest: NewTrackLocalStaticRTP: %w", err))
+		return fail(fmt.Errorf("emulator: NewTrackLocalStaticRTP: %w", err))
 	}
 	sender, err := pc.AddTrack(c.track)
 	if err != nil {
@@ -119,17 +119,17 @@ func (s *Server) newCall(ctx context.Context, d events.Dialect, path string, rec
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return fail(fmt.Errorf("rtctest: SetLocalDescription: %w", err))
+		return fail(fmt.Errorf("emulator: SetLocalDescription: %w", err))
 	}
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return fail(fmt.Errorf("rtctest: ICE gathering: %w", ctx.Err()))
+		return fail(fmt.Errorf("emulator: ICE gathering: %w", ctx.Err()))
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return fail(fmt.Errorf("rtctest: server closed"))
+		return fail(fmt.Errorf("emulator: server closed"))
 	}
 	// keep the stats of the last maxCalls calls (a long-running emulator)
 	for len(s.calls) >= maxCalls && s.calls[0].isEnded() {

@@ -1,4 +1,4 @@
-package rtctest
+package emulator
 
 import (
 	"context"

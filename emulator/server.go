@@ -1,4 +1,4 @@
-package rtctest
+package emulator
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
@@ -80,7 +81,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithDialect(d events.Dialect) Option {
 	return func(s *Server) error {
 		if d != events.GA && d != events.Preview {
-			return fmt.Errorf("rtctest: unknown dialect %v", d)
+			return fmt.Errorf("emulator: unknown dialect %v", d)
 		}
 		s.dialect = d
 		return nil
@@ -91,7 +92,7 @@ func WithDialect(d events.Dialect) Option {
 func WithAPIKey(k string) Option {
 	return func(s *Server) error {
 		if k == "" {
-			return errors.New("rtctest: empty API key")
+			return errors.New("emulator: empty API key")
 		}
 		s.apiKey = k
 		return nil
@@ -102,7 +103,7 @@ func WithAPIKey(k string) Option {
 func WithDeviceToken(tok string) Option {
 	return func(s *Server) error {
 		if tok == "" {
-			return errors.New("rtctest: empty device token")
+			return errors.New("emulator: empty device token")
 		}
 		s.deviceToken = tok
 		return nil
@@ -244,14 +245,14 @@ func (s *Server) buildAPI() error {
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType:        111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return fmt.Errorf("rtctest: MediaEngine.RegisterCodec: %w", err)
+		return fmt.Errorf("emulator: MediaEngine.RegisterCodec: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return fmt.Errorf("rtctest: ConfigureNack: %w", err)
+		return fmt.Errorf("emulator: ConfigureNack: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return fmt.Errorf("rtctest: ConfigureRTCPReports: %w", err)
+		return fmt.Errorf("emulator: ConfigureRTCPReports: %w", err)
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -265,7 +266,7 @@ func (s *Server) buildAPI() error {
 		if s.iceTCP {
 			ln, err := net.Listen("tcp4", "127.0.0.1:0")
 			if err != nil {
-				return fmt.Errorf("rtctest: listen for ICE-TCP: %w", err)
+				return fmt.Errorf("emulator: listen for ICE-TCP: %w", err)
 			}
 			mux := webrtc.NewICETCPMux(nil, ln, 8)
 			s.mu.Lock()
@@ -290,7 +291,7 @@ func (s *Server) Start(addr string) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("rtctest: listen %s: %w", addr, err)
+		return fmt.Errorf("emulator: listen %s: %w", addr, err)
 	}
 	if err := s.start(ln); err != nil {
 		ln.Close()
@@ -316,7 +317,7 @@ func (s *Server) start(ln net.Listener) error {
 	s.mu.Lock()
 	if s.started || s.closed {
 		s.mu.Unlock()
-		return errors.New("rtctest: server already started or closed")
+		return errors.New("emulator: server already started or closed")
 	}
 	s.started = true
 	s.mu.Unlock()
@@ -332,7 +333,7 @@ func (s *Server) start(ln net.Listener) error {
 			mux.Close()
 			tln.Close()
 		}
-		return errors.New("rtctest: server closed during start")
+		return errors.New("emulator: server closed during start")
 	}
 	s.httpSrv = hs
 	s.url = "http://" + ln.Addr().String()
@@ -341,7 +342,7 @@ func (s *Server) start(ln net.Listener) error {
 	go func() {
 		defer s.wg.Done()
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.serveErr <- fmt.Errorf("rtctest: serve: %w", err)
+			s.serveErr <- fmt.Errorf("emulator: serve: %w", err)
 		}
 	}()
 	s.log.Info("realtime emulator listening", "url", s.url, "dialect", s.dialect)
@@ -461,21 +462,54 @@ func (s *Server) update(f func(st *Stats)) {
 	s.mu.Unlock()
 }
 
-// MintKey mints a key through the server's own HTTP endpoint of profile
-// ("azure-preview", "azure", "openai", "broker"; "" = the server's dialect: "openai" for
-// GA, "azure-preview" for preview) and returns it as the provisioning daemon would.
-func (s *Server) MintKey(ctx context.Context, profile string) (realtime.Key, error) {
-	if profile == "" {
-		profile = "openai"
-		if s.dialect == events.Preview {
-			profile = "azure-preview"
-		}
-	}
+// Provider returns provisioning's real provider of profile ("azure-preview", "azure",
+// "openai", "broker"; "" = the server's dialect: "openai" for GA, "azure-preview" for
+// preview), configured like a device would be but pointed at this server's endpoints and
+// credentials, so that every key the emulator hands out goes through the real provider
+// code and wire shapes. opts are applied after the emulator's own (a test may add
+// session defaults or a key lifetime).
+func (s *Server) Provider(profile string, opts ...provisioning.Option) (provisioning.Provider, error) {
 	base := s.URL()
 	if base == "" {
-		return realtime.Key{}, errors.New("rtctest: MintKey before Start")
+		return nil, errors.New("emulator: Provider before Start")
 	}
-	return mintOverHTTP(ctx, base, profile, s.apiKey, s.deviceToken)
+	if profile == "" {
+		profile = provisioning.ProfileOpenAI
+		if s.dialect == events.Preview {
+			profile = provisioning.ProfileAzurePreview
+		}
+	}
+	// no keep-alive: no idle connection (and its goroutines) outlives a mint
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	common := []provisioning.Option{provisioning.WithHTTPClient(client), provisioning.WithCredential(provisioning.StaticCredential(s.apiKey))}
+	var own []provisioning.Option
+	switch profile {
+	case provisioning.ProfileAzurePreview:
+		own = []provisioning.Option{provisioning.WithDeployment(DefaultPreviewModel),
+			provisioning.WithMintURL(base + "/openai/realtimeapi/sessions?api-version=" + provisioning.PreviewAPIVersion),
+			provisioning.WithSDPURL(base + "/v1/realtimertc?model=" + DefaultPreviewModel),
+			provisioning.WithSessionDefaults(realtime.SessionDefaults{Voice: "verse"})}
+	case provisioning.ProfileAzure:
+		own = []provisioning.Option{provisioning.WithDeployment(DefaultGAModel),
+			provisioning.WithMintURL(base + "/openai/v1/realtime/client_secrets"), provisioning.WithSDPURL(base + "/openai/v1/realtime/calls"),
+			provisioning.WithSessionDefaults(realtime.SessionDefaults{Voice: "marin"})}
+	case provisioning.ProfileOpenAI:
+		own = []provisioning.Option{provisioning.WithModel(DefaultGAModel), provisioning.WithKeyLifetime(DefaultGAKeyTTL),
+			provisioning.WithMintURL(base + "/v1/realtime/client_secrets"), provisioning.WithSDPURL(base + "/v1/realtime/calls")}
+	case provisioning.ProfileBroker:
+		common[1] = provisioning.WithCredential(provisioning.StaticCredential(s.deviceToken))
+		own = []provisioning.Option{provisioning.WithBrokerURL(base)}
+	}
+	return provisioning.NewProvider(profile, append(append(common, own...), opts...)...)
+}
+
+// MintKey mints one key through Provider(profile), as the key daemon would.
+func (s *Server) MintKey(ctx context.Context, profile string) (realtime.Key, error) {
+	p, err := s.Provider(profile)
+	if err != nil {
+		return realtime.Key{}, err
+	}
+	return p.Mint(ctx, nil)
 }
 
 // NewKey registers a key of dialect d valid for ttl without an HTTP request (ttl <= 0
@@ -501,8 +535,8 @@ func trimBearer(h string) (string, bool) {
 	return strings.TrimSpace(tok), ok && strings.TrimSpace(tok) != ""
 }
 
-// KeySource mints a fresh key over HTTP for every Key call; it satisfies
-// rtc.KeySource, for sessions that reconnect against the emulator.
+// KeySource mints a fresh key through provisioning's provider of Profile for every Key
+// call; it satisfies rtc.KeySource, for sessions that reconnect against the emulator.
 type KeySource struct {
 	Server  *Server
 	Profile string // as for MintKey

@@ -1,10 +1,19 @@
-// Package rtctest is a local realtime emulator: an HTTP server with the mint and SDP
-// endpoints of the four provider profiles and a pion peer connection on the server
-// side that speaks the data-channel events of either dialect over loopback.
+// Package emulator is the local realtime service: an HTTP server with the mint and SDP
+// endpoints of the four provider profiles (and so a stand-in for the broker) and a pion
+// peer connection on the server side that speaks the data-channel events of either
+// dialect over loopback. It is a product feature (`edgevoice demo`, `edgevoice run
+// -emulator`, `edgevoice emulator`) as well as the integration-test peer of rtc.
+//
+// # Keys go through the real providers
+//
+// The emulator serves the providers' wire shapes; the client side of minting is
+// provisioning's own providers pointed at the emulator ([Server.Provider],
+// [Server.MintKey], [KeySource]), so the demo and tests exercise the real provider code
+// (request bodies, api-version, answer parsing) and not a copy of it.
 //
 // # Endpoints
 //
-//	POST /openai/realtimeapi/sessions?api-version=2025-04-01-preview  Azure preview mint (api-key) → client_secret{value,expires_at}
+//	POST /openai/realtimeapi/sessions?api-version=<provisioning.PreviewAPIVersion>  Azure preview mint (api-key) → client_secret{value,expires_at}
 //	POST /openai/v1/realtime/client_secrets                           Azure GA mint (api-key or Bearer) → value, expires_at
 //	POST /v1/realtime/client_secrets                                  OpenAI GA mint (Bearer) → value, expires_at
 //	POST /v1/keys                                                     broker mint (Bearer device token) → value, expires_at, webrtc_url, protocol
@@ -45,4 +54,4 @@
 //
 // ICE is restricted to loopback (127.0.0.0/8 on interface lo, no mDNS) unless a
 // virtual network is given with [WithNet].
-package rtctest
+package emulator

@@ -1,19 +1,19 @@
-package rtctest_test
+package emulator_test
 
 import (
 	"context"
 	"fmt"
 	"time"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/realtime/events"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // The usual test setup: start the emulator on loopback, mint a key through one of the
 // provider profiles, point the client at key.SDPURL, inject faults at run time and
 // check what the emulator saw.
 func Example() {
-	srv, err := rtctest.New(rtctest.WithDialect(events.GA))
+	srv, err := emulator.New(emulator.WithDialect(events.GA))
 	if err != nil {
 		panic(err)
 	}
@@ -32,7 +32,7 @@ func Example() {
 
 	// ... connect a client with key.Value to key.SDPURL, talk, commit, response.create ...
 
-	srv.SetFaults(rtctest.Faults{MintStatus: 500, MintFailures: 1}) // the next mint fails
+	srv.SetFaults(emulator.Faults{MintStatus: 500, MintFailures: 1}) // the next mint fails
 	_, err = srv.MintKey(ctx, "openai")
 	fmt.Println(err != nil)
 
