@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgevoice/edgevoice/internal/backoff"
 	"github.com/edgevoice/edgevoice/realtime"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -222,15 +222,11 @@ func (s *Session) setState(st State, cause error, announce bool) {
 	}
 }
 
-// backoff returns the wait before reconnect attempt n (1, 2, ...): min·2^(n-1) capped
-// at max, with "equal jitter" (half fixed, half random).
-func (c *config) backoff(n int) time.Duration {
-	d := c.backoffMin
-	for i := 1; i < n && d < c.backoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, c.backoffMax)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+// newBackoff returns the reconnect backoff: min·2^(n-1) capped at max before attempt n,
+// with "equal jitter" (half fixed, half random). internal/backoff's symmetric jitter of
+// ±1/3 around 3/4 of that gives exactly [d/2, d].
+func (c *config) newBackoff() *backoff.Backoff {
+	return backoff.New(backoff.Policy{Min: c.backoffMin * 3 / 4, Max: c.backoffMax * 3 / 4, Jitter: 1.0 / 3}, nil)
 }
 
 // nextKey returns a key good for at least minKeyLife, from the KeySource when the
@@ -262,6 +258,7 @@ func (s *Session) run(ctx context.Context) {
 	}()
 	var t turn
 	attempt := 0
+	bo := s.cfg.newBackoff()
 	for {
 		if attempt == 0 {
 			s.setState(StateConnecting, nil, true)
@@ -283,6 +280,7 @@ func (s *Session) run(ctx context.Context) {
 			c.close()
 			if up {
 				attempt = 0
+				bo.Reset()
 			}
 		}
 		if ctx.Err() != nil {
@@ -295,12 +293,14 @@ func (s *Session) run(ctx context.Context) {
 		}
 		attempt++
 		s.setState(StateDisconnected, err, true)
-		wait := s.cfg.backoff(attempt)
+		wait := bo.Next()
 		s.cfg.log.Info("rtc: reconnecting", "in", wait, "cause", err)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(wait):
+		case <-t.C:
 		}
 	}
 }
