@@ -1,7 +1,10 @@
 package events
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -45,10 +48,23 @@ func FuzzDecode(f *testing.F) {
 				// a decoded event always re-encodes.
 				t.Fatalf("re-encode %#v: %v", ev, err)
 			}
+			// the same JSON as the hand-written encoder (escapes may differ: \b or \u0008)
+			if want, err := marshalHandwritten(d, ev); err != nil || !sameJSON(want, b) {
+				t.Fatalf("%v: typed encoder wrote %s, the hand-written one %s (%v)", d, b, want, err)
+			}
 			ev2, err := Decode(b)
 			if err != nil || ev2.Type() != ev.Type() {
 				t.Fatalf("re-decode of %s: %#v, %v", b, ev2, err)
 			}
 		}
 	})
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(a, b []byte) bool {
+	var va, vb any
+	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
+	da.UseNumber()
+	db.UseNumber()
+	return da.Decode(&va) == nil && db.Decode(&vb) == nil && reflect.DeepEqual(va, vb)
 }

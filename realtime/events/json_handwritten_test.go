@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// A tiny append-only JSON writer: the encoder builds events directly into the
-// caller's buffer without reflection.
+// A tiny append-only JSON writer: the hand-written encoder (encode_handwritten_test.go)
+// built events directly into the caller's buffer with it.
 
 type jw struct {
 	b   []byte
