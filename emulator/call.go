@@ -287,9 +287,6 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 	}
 }
 
-// closeDC closes the call's data channel. The client sees its channel open when the
-// DCEP ACK arrives, which pion sends before it hands the channel to OnDataChannel: a
-// close in that window is remembered and done when the channel arrives.
 // openLocked runs once, when the call's data channel is first seen open: in OnOpen or
 // at the first client message, whichever comes first. pion runs OnOpen on a goroutine
 // of its own, concurrently with the read loop, so a client event sent the moment the
@@ -310,6 +307,9 @@ func (c *call) openLocked(dc *webrtc.DataChannel) {
 	}
 }
 
+// closeDC closes the call's data channel. The client sees its channel open when the
+// DCEP ACK arrives, which pion sends before it hands the channel to OnDataChannel: a
+// close in that window is remembered and done when the channel arrives.
 func (c *call) closeDC() {
 	c.mu.Lock()
 	dc := c.dc

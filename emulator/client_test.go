@@ -33,7 +33,6 @@ type testClient struct {
 	dcDone  chan struct{}
 	status  int
 	loc     string
-	wg      sync.WaitGroup
 	seq     uint16
 	ts      uint32
 	mu      sync.Mutex

@@ -50,7 +50,7 @@ func TestProvisioningProviders(t *testing.T) {
 		if k.Dialect != tc.dialect {
 			t.Errorf("%s: dialect %v", tc.profile, k.Dialect)
 		}
-		if tc.profile == "openai" && k.ExpiresAt.Sub(time.Now()) > 2*time.Minute+time.Second {
+		if tc.profile == "openai" && time.Until(k.ExpiresAt) > 2*time.Minute+time.Second {
 			t.Errorf("openai: expires_after not honoured: %v", k.ExpiresAt)
 		}
 		c := dial(t, k)

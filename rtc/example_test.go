@@ -39,14 +39,16 @@ func Example() {
 
 	s.Press()   // button down: listen (barge-in if the model is speaking)
 	s.Release() // button up: commit the turn, ask for the answer
-	for ev := range s.Events() {
+	for ev := range s.Events() { // until the session is closed
 		switch ev.Kind {
 		case rtc.EventState: // connecting / connected / disconnected / reconnecting / closed → LEDs
+			if ev.State == rtc.StateClosed {
+				return
+			}
 		case rtc.EventSpeakingStarted, rtc.EventSpeakingStopped:
 		case rtc.EventError:
 		}
 		st := s.Stats() // RTT, jitter, loss, concealment, press → first packet
 		_ = st
-		break
 	}
 }

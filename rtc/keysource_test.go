@@ -171,7 +171,7 @@ func TestKeySourceMintFaults(t *testing.T) {
 			before := srv.Stats().CallsAnswered
 			srv.SetFaults(emulator.Faults{})
 			rec.wait(t, 5*time.Second, isState(StateConnected))
-			at, errs = keys.snapshot()
+			_, errs = keys.snapshot()
 			if errs[len(errs)-1] != nil {
 				t.Errorf("connected, but the last mint failed: %v", errs[len(errs)-1])
 			}

@@ -35,7 +35,6 @@ type speaker struct {
 	out  []float32
 	real []int       // real samples per read
 	at   []time.Time // when each read started
-	mark int         // len(out) when marked
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -255,10 +254,6 @@ func TestBargeInDropsCancelledAudio(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	type result struct {
-		state State
-		err   error
-	}
 	cases := []struct {
 		name    string
 		setup   func(f *fakePeer)
