@@ -35,13 +35,14 @@ var PreviewRegions = []string{"eastus2", "swedencentral"}
 // PreviewAPIVersion is the api-version of the Azure preview sessions endpoint.
 const PreviewAPIVersion = "2025-04-01-preview"
 
-// Defaults of the provider options.
+// Provider defaults: DefaultRequestTimeout bounds each mint (WithRequestTimeout); an
+// answer larger than defaultMaxResponseBytes is refused.
 const (
-	DefaultMaxResponseBytes = 64 << 10
+	defaultMaxResponseBytes = 64 << 10
 	DefaultRequestTimeout   = 15 * time.Second
-	// DefaultKeyLifetime is assumed when a backend answers without expires_at: the
+	// defaultKeyLifetime is assumed when a backend answers without expires_at: the
 	// shortest lifetime any of them documents (the preview key lives one minute).
-	DefaultKeyLifetime = time.Minute
+	defaultKeyLifetime = time.Minute
 )
 
 // Provider mints ephemeral keys from one backend. There is one type per profile:
@@ -217,17 +218,6 @@ func WithClock(c clockwork.Clock) Option {
 	return func(p *config) error { p.clock = c; return nil }
 }
 
-// WithMaxResponseBytes caps the size of a backend answer.
-func WithMaxResponseBytes(n int64) Option {
-	return func(p *config) error {
-		if n < 256 {
-			return fmt.Errorf("provisioning: response cap %d bytes too small (min 256)", n)
-		}
-		p.maxBody = n
-		return nil
-	}
-}
-
 // WithRequestTimeout bounds each mint request.
 func WithRequestTimeout(d time.Duration) Option {
 	return func(p *config) error {
@@ -276,7 +266,7 @@ func newConfig(profile string, opts []Option) (*config, error) {
 		c.clock = clockwork.NewRealClock()
 	}
 	if c.maxBody == 0 {
-		c.maxBody = DefaultMaxResponseBytes
+		c.maxBody = defaultMaxResponseBytes
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultRequestTimeout
@@ -666,7 +656,7 @@ func (p *endpoint) mintGA(ctx context.Context, profile, mintURL, sdpURL string, 
 // finish checks the expiry and builds the Key.
 func (p *endpoint) finish(op, value string, exp json.Number, sdpURL string, d realtime.Dialect, profile string) (realtime.Key, error) {
 	now := p.clock.Now()
-	expires := now.Add(DefaultKeyLifetime)
+	expires := now.Add(defaultKeyLifetime)
 	if exp != "" {
 		f, err := exp.Float64()
 		if err != nil {
@@ -678,7 +668,7 @@ func (p *endpoint) finish(op, value string, exp json.Number, sdpURL string, d re
 				op, expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	} else {
-		p.logger.Warn("backend sent no expires_at; assuming the shortest documented lifetime", "op", op, "lifetime", DefaultKeyLifetime)
+		p.logger.Warn("backend sent no expires_at; assuming the shortest documented lifetime", "op", op, "lifetime", defaultKeyLifetime)
 	}
 	return realtime.Key{Value: value, ExpiresAt: expires, SDPURL: sdpURL, Dialect: d, Profile: profile, MintedAt: now}, nil
 }

@@ -97,8 +97,8 @@ type Server struct {
 
 // Defaults of WithRateLimit: 6 keys a minute per device, bursts of 3.
 const (
-	DefaultRatePerMinute = 6
-	DefaultBurst         = 3
+	defaultRatePerMinute = 6
+	defaultBurst         = 3
 	maxRequest           = 16 << 10
 )
 
@@ -117,7 +117,7 @@ func New(upstream provisioning.Provider, store *Store, opts ...Option) (*Server,
 		}
 	}
 	if b.rate == 0 {
-		b.rate, b.burst = rate.Limit(DefaultRatePerMinute/60.0), DefaultBurst
+		b.rate, b.burst = rate.Limit(defaultRatePerMinute/60.0), defaultBurst
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()

@@ -118,7 +118,7 @@ const (
 	DefaultBackoffMin    = time.Second
 	DefaultBackoffMax    = 5 * time.Minute
 	DefaultRejectedRetry = time.Hour
-	DefaultRefillDelay   = 2 * time.Second
+	defaultRefillDelay   = 2 * time.Second
 	// refreshMargin is added to the minimum validity when deciding to refresh a
 	// prefetched key, to cover the time a mint takes.
 	refreshMargin = 5 * time.Second
@@ -166,7 +166,7 @@ func WithRejectedRetry(v time.Duration) Option {
 }
 
 // withRefillDelay sets how long prefetch waits after handing a key out before minting the
-// next one (default DefaultRefillDelay), so the refill does not compete for the CPU with
+// next one (default defaultRefillDelay), so the refill does not compete for the CPU with
 // the session setup the key is for. A client that asks meanwhile gets a mint at once.
 func withRefillDelay(v time.Duration) Option {
 	return func(d *Daemon) error {
@@ -263,7 +263,7 @@ func NewDaemon(p provisioning.Provider, opts ...Option) (*Daemon, error) {
 		d.bmin, d.bmax = DefaultBackoffMin, DefaultBackoffMax
 	}
 	if d.refillDelay < 0 {
-		d.refillDelay = DefaultRefillDelay
+		d.refillDelay = defaultRefillDelay
 	}
 	if d.rejectedRetry <= 0 {
 		d.rejectedRetry = DefaultRejectedRetry
