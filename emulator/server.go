@@ -28,12 +28,12 @@ import (
 const (
 	DefaultAPIKey       = "test-api-key"      // long-lived key the mint endpoints accept
 	DefaultDeviceToken  = "test-device-token" // device token the broker endpoint accepts
-	DefaultGAModel      = "gpt-realtime"
+	DefaultGAModel      = realtime.DefaultModel
 	DefaultPreviewModel = "gpt-4o-mini-realtime-preview"
 	DefaultReplyText    = "You said this, and here it is again."
 	DefaultUserText     = "emulated transcript of the user turn"
-	PreviewKeyTTL       = time.Minute      // preview keys live one minute, as documented
-	DefaultGAKeyTTL     = 10 * time.Minute // GA default expires_after
+	PreviewKeyTTL       = realtime.PreviewKeyLifetime // preview keys live one minute, as documented
+	DefaultGAKeyTTL     = realtime.GAKeyLifetime      // GA default expires_after
 )
 
 // Faults are injected failures. The zero value injects none.

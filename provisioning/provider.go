@@ -42,7 +42,7 @@ const (
 	DefaultRequestTimeout   = 15 * time.Second
 	// defaultKeyLifetime is assumed when a backend answers without expires_at: the
 	// shortest lifetime any of them documents (the preview key lives one minute).
-	defaultKeyLifetime = time.Minute
+	defaultKeyLifetime = realtime.PreviewKeyLifetime
 )
 
 // Provider mints ephemeral keys from one backend. There is one type per profile:
@@ -122,7 +122,7 @@ func WithDeployment(name string) Option {
 	return func(p *config) error { p.deployment = name; return nil }
 }
 
-// WithModel sets the OpenAI model (default "gpt-realtime").
+// WithModel sets the OpenAI model (default realtime.DefaultModel).
 func WithModel(name string) Option {
 	return func(p *config) error { p.model = name; return nil }
 }
@@ -275,7 +275,7 @@ func newConfig(profile string, opts []Option) (*config, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.model == "" {
-		c.model = "gpt-realtime"
+		c.model = realtime.DefaultModel
 	}
 	if c.cred == nil && (profile != ProfileBroker || c.clientCert == nil) {
 		return nil, fmt.Errorf("provisioning: %s: no credential configured (set a credential file)", profile)
@@ -477,7 +477,7 @@ type OpenAI struct {
 	mintURL, sdpURL string
 }
 
-// NewOpenAI returns the openai provider (model "gpt-realtime" unless WithModel).
+// NewOpenAI returns the openai provider (model realtime.DefaultModel unless WithModel).
 func NewOpenAI(opts ...Option) (*OpenAI, error) {
 	c, err := newConfig(ProfileOpenAI, opts)
 	if err != nil {

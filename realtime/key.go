@@ -112,3 +112,15 @@ func (d SessionDefaults) Merged(o *SessionDefaults) SessionDefaults {
 func (d SessionDefaults) IsZero() bool {
 	return d.Instructions == "" && d.Voice == "" && len(d.Tools) == 0
 }
+
+// DefaultModel is the realtime model used when none is configured (OpenAI's GA model;
+// Azure names a deployment instead).
+const DefaultModel = "gpt-realtime"
+
+// Key lifetimes the services document: a preview key lives one minute (the shortest any
+// backend gives, so also what a key without expires_at is assumed to live); a GA key
+// lives ten minutes unless expires_after asks otherwise.
+const (
+	PreviewKeyLifetime = time.Minute
+	GAKeyLifetime      = 10 * time.Minute
+)
