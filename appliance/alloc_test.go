@@ -4,7 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -24,8 +25,8 @@ func (nopSession) Stats() rtc.Stats              { return rtc.Stats{} }
 // TestAudioPathNoAllocs: the mic and speaker paths through the appliance (pre-roll,
 // hand-over, volume) allocate nothing per period.
 func TestAudioPathNoAllocs(t *testing.T) {
-	keys := rtc.KeySourceFunc(func(context.Context) (provisioning.Key, error) { return provisioning.Key{}, nil })
-	a, err := New(Config{Volume: 0.5}, Deps{Keys: keys, NewSession: func(provisioning.Key, rtc.KeySource) (Session, error) { return nopSession{}, nil }})
+	keys := rtc.KeySourceFunc(func(context.Context) (realtime.Key, error) { return realtime.Key{}, nil })
+	a, err := New(Config{Volume: 0.5}, Deps{Keys: keys, NewSession: func(realtime.Key, rtc.KeySource) (Session, error) { return nopSession{}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

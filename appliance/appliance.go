@@ -10,12 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/jonboulle/clockwork"
 
 	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -41,7 +42,7 @@ type Session interface {
 }
 
 // SessionFactory makes a session for a key; keys supplies fresh keys on reconnect.
-type SessionFactory func(key provisioning.Key, keys rtc.KeySource) (Session, error)
+type SessionFactory func(key realtime.Key, keys rtc.KeySource) (Session, error)
 
 // Indicator shows the state (hw/led through a small adapter, or a recorder in tests).
 // Calls come from the Run goroutine and must not block.
@@ -170,7 +171,7 @@ const preRollSamples = 2 * 48000
 
 type connResult struct {
 	s   Session
-	key provisioning.Key
+	key realtime.Key
 	err error
 	gen int // connect generation; stale results are closed
 }

@@ -13,13 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/transport/v5/test"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // recLED is an Indicator that records what it was told.
@@ -49,7 +52,7 @@ func (r *recLED) snapshot() []State {
 // microphone and a pump draining the speaker.
 type rig struct {
 	t        *testing.T
-	srv      *rtctest.Server
+	srv      *emulator.Server
 	a        *Appliance
 	led      *recLED
 	buttons  chan button.Event
@@ -69,15 +72,15 @@ type rig struct {
 	pumps  sync.WaitGroup
 }
 
-func newRig(t *testing.T, cfg Config, srvOpts ...rtctest.Option) *rig {
+func newRig(t *testing.T, cfg Config, srvOpts ...emulator.Option) *rig {
 	t.Helper()
 	return buildRig(t, cfg, nil, srvOpts...)
 }
 
 // buildRig starts the rig; keyErr, if set, makes every key request fail from the start.
-func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option) *rig {
+func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...emulator.Option) *rig {
 	t.Helper()
-	srv, err := rtctest.New(append([]rtctest.Option{rtctest.WithReplyText("hello from the emulator")}, srvOpts...)...)
+	srv, err := emulator.New(append([]emulator.Option{emulator.WithReplyText("hello from the emulator")}, srvOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,22 +91,22 @@ func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...rtctest.Option)
 	if keyErr != nil {
 		r.keyErr.Store(&keyErr)
 	}
-	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+	keys := rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 		r.keyCalls.Add(1)
 		if e := r.keyErr.Load(); e != nil {
-			return provisioning.Key{}, *e
+			return realtime.Key{}, *e
 		}
 		if d := time.Duration(r.keyWait.Load()); d > 0 {
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():
-				return provisioning.Key{}, ctx.Err()
+				return realtime.Key{}, ctx.Err()
 			}
 		}
 		return srv.MintKey(ctx, "openai")
 	})
 	ptt := events.Session{Instructions: "test", Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}
-	factory := func(key provisioning.Key, ks rtc.KeySource) (Session, error) {
+	factory := func(key realtime.Key, ks rtc.KeySource) (Session, error) {
 		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(ptt),
 			rtc.WithBackoff(20*time.Millisecond, 200*time.Millisecond), rtc.WithReleaseSettle(60*time.Millisecond))
 	}
@@ -477,7 +480,7 @@ func TestIdleTimeoutClosesSession(t *testing.T) {
 	r.waitState(Idle, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.srv.WaitStats(ctx, func(st rtctest.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
+	if err := r.srv.WaitStats(ctx, func(st emulator.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
 		t.Errorf("the idle session was not closed: %v", err)
 	}
 	r.stop()
@@ -491,7 +494,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{provisioning.ErrCredentialRejected, faultNoKey},
 		{fmt.Errorf("x: %w", rtc.ErrUnauthorized), faultNoKey},
-		{provisioning.ErrUnavailable, faultOffline},
+		{keyd.ErrUnavailable, faultOffline},
 		{context.DeadlineExceeded, faultOffline},
 		{&rtc.HTTPError{StatusCode: 503}, faultOffline},
 		{errors.New("something else"), faultNoKey},
@@ -535,7 +538,7 @@ func TestServiceActionAndAudioFault(t *testing.T) {
 	r.send(ButtonMute, button.Release, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.srv.WaitStats(ctx, func(st rtctest.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
+	if err := r.srv.WaitStats(ctx, func(st emulator.Stats) bool { return st.CallsEnded >= 1 }); err != nil {
 		t.Errorf("the service action did not close the session: %v", err)
 	}
 	for i := 0; r.service.Load() == 0 && i < 100; i++ {

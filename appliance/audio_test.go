@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/hw/audio"
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -111,8 +111,8 @@ func (s *countSink) Write(_ context.Context, p []float32) (int, error) {
 // level meters, channel expansion) allocate only at start: ten times as many periods
 // cost no more allocations.
 func TestPumpsNoAllocsPerPeriod(t *testing.T) {
-	a, err := New(Config{}, Deps{Keys: rtc.KeySourceFunc(func(context.Context) (provisioning.Key, error) { return provisioning.Key{}, nil }),
-		NewSession: func(provisioning.Key, rtc.KeySource) (Session, error) { return nopSession{}, nil }})
+	a, err := New(Config{}, Deps{Keys: rtc.KeySourceFunc(func(context.Context) (realtime.Key, error) { return realtime.Key{}, nil }),
+		NewSession: func(realtime.Key, rtc.KeySource) (Session, error) { return nopSession{}, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,6 @@
 //     session and the cached key, re-check, and call Deps.Service (restart audio).
 //
 // The package consumes small interfaces (Session, Indicator, KeySource), so tests run it
-// against the real rtc session and the local emulator (rtc/rtctest) with a recording
+// against the real rtc session and the local emulator (emulator) with a recording
 // indicator, and cmd/edgevoice wires it to hw/led, hw/button, hw/audio and the key socket.
 package appliance

@@ -8,11 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/jonboulle/clockwork"
 
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/internal/backoff"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -50,7 +53,7 @@ type loop struct {
 	netReason   string
 	audioErrs   map[string]error
 	checking    bool
-	lastKey     provisioning.Key
+	lastKey     realtime.Key
 	idle        clockwork.Timer
 	recheck     clockwork.Timer
 	offlineWait *backoff.Backoff // offline re-check delays: RecheckMin doubling to RecheckEvery
@@ -278,7 +281,7 @@ func (l *loop) gesture(threshold int, btn string) {
 		l.a.log.Warn("very long press: service action: dropping session and key, restarting audio", "button", btn)
 		l.talkLive, l.pendingTurn = false, false
 		l.closeSession("service action")
-		l.lastKey = provisioning.Key{}
+		l.lastKey = realtime.Key{}
 		if svc := l.a.d.Service; svc != nil {
 			l.wg.Add(1)
 			go func() {
@@ -531,13 +534,13 @@ func classify(err error) fault {
 	case errors.Is(err, provisioning.ErrCredentialRejected), errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
 		return faultNoKey
 	}
-	var re *provisioning.RemoteError
+	var re *keyd.RemoteError
 	if errors.As(err, &re) && (re.Code == "forbidden" || re.Code == "credential_rejected") {
 		return faultNoKey
 	}
 	var ne net.Error
 	var oe *net.OpError
-	if errors.Is(err, provisioning.ErrUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, keyd.ErrUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
 		return faultOffline
 	}
 	var he *rtc.HTTPError

@@ -22,6 +22,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -114,7 +115,7 @@ type keyReq struct {
 }
 
 type keyRes struct {
-	key provisioning.Key
+	key realtime.Key
 	err error
 }
 
@@ -144,17 +145,17 @@ func newUnit(t *testing.T, cfg Config) *unit {
 	u := &unit{t: t, clk: clockwork.NewFakeClockAt(unitT0), led: &recLED{}, buttons: make(chan button.Event),
 		keys: make(chan keyReq, 16), sessions: make(chan *fakeSession, 16), trans: make(chan Transition, 256),
 		service: make(chan struct{}, 16), done: make(chan error, 1)}
-	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+	keys := rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 		r := keyReq{at: u.clk.Now(), reply: make(chan keyRes, 1)}
 		u.keys <- r
 		select {
 		case res := <-r.reply:
 			return res.key, res.err
 		case <-ctx.Done():
-			return provisioning.Key{}, ctx.Err()
+			return realtime.Key{}, ctx.Err()
 		}
 	})
-	factory := func(provisioning.Key, rtc.KeySource) (Session, error) {
+	factory := func(realtime.Key, rtc.KeySource) (Session, error) {
 		s := newFakeSession()
 		u.sessions <- s
 		return s, nil
@@ -259,7 +260,7 @@ func (u *unit) answer(err error) keyReq {
 	if err != nil {
 		r.reply <- keyRes{err: err}
 	} else {
-		r.reply <- keyRes{key: provisioning.Key{Value: "ek_test", Profile: "openai", MintedAt: u.clk.Now(), ExpiresAt: u.clk.Now().Add(time.Minute)}}
+		r.reply <- keyRes{key: realtime.Key{Value: "ek_test", Profile: "openai", MintedAt: u.clk.Now(), ExpiresAt: u.clk.Now().Add(time.Minute)}}
 	}
 	return r
 }
@@ -686,9 +687,9 @@ func TestUnitWatchdogOnClock(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	pings := make(chan struct{}, 8)
 	clk := clockwork.NewFakeClockAt(unitT0)
-	keys := rtc.KeySourceFunc(func(context.Context) (provisioning.Key, error) { return provisioning.Key{}, offlineErr })
+	keys := rtc.KeySourceFunc(func(context.Context) (realtime.Key, error) { return realtime.Key{}, offlineErr })
 	a, err := New(Config{WatchdogEvery: 10 * time.Second, RecheckMin: time.Hour, RecheckEvery: time.Hour}, Deps{Keys: keys, Clock: clk,
-		NewSession: func(provisioning.Key, rtc.KeySource) (Session, error) { return newFakeSession(), nil },
+		NewSession: func(realtime.Key, rtc.KeySource) (Session, error) { return newFakeSession(), nil },
 		Watchdog:   func() { pings <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ gitver=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev
 version=$(build/debversion.sh "$gitver")
 bin=bin/edgevoice-linux-$arch
 kbin=bin/edgevoice-provisiond-linux-$arch
-if [ ! -x "$bin" ] || [ ! -x "$kbin" ] || [ -n "$(find cmd hw dsp rtc provisioning go.mod -newer "$bin" -name '*.go' -print -quit 2>/dev/null)" ]; then
+if [ ! -x "$bin" ] || [ ! -x "$kbin" ] || [ -n "$(find cmd hw dsp rtc realtime emulator provisioning go.mod -newer "$bin" -name '*.go' -print -quit 2>/dev/null)" ]; then
 	VERSION=$gitver build/cross.sh "$arch" "$bin"
 fi
 

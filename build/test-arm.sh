@@ -41,7 +41,7 @@ echo "test-arm: ${#pkgs[@]} cgo-free packages with tests; cgo (covered by the sm
 
 # Tests that cannot run under qemu-user here: TestKeySocketPeerOtherUser re-execs its own
 # test binary (as another user), which needs binfmt_misc to start an ARM binary (not
-# mounted); rtctest's TestBargeIn compares packet counts against real-time pacing, which
+# mounted); emulator's TestBargeIn compares packet counts against real-time pacing, which
 # emulation on a loaded machine does not keep (timing under qemu means nothing; it runs
 # natively in make test).
 QEMU_SKIP=${QEMU_SKIP:-'^(TestKeySocketPeerOtherUser|TestBargeIn)$'}

@@ -19,10 +19,6 @@ var ErrCredentialRejected = errors.New("credential rejected")
 // it when configured to.
 var ErrNotFound = errors.New("mint endpoint not found")
 
-// ErrUnavailable is returned by Daemon.Get while the daemon is backing off after a failed
-// mint: the backend is not asked again before the next scheduled attempt.
-var ErrUnavailable = errors.New("backend unavailable")
-
 // HTTPError is a non-2xx answer from a backend. Its Error text carries the status and the
 // backend's error message (never a credential).
 type HTTPError struct {
@@ -57,19 +53,6 @@ func (e *HTTPError) Is(target error) bool {
 		return e.StatusCode == http.StatusNotFound
 	}
 	return false
-}
-
-// IsPermanent reports whether err means that retrying cannot help (the credential was
-// rejected).
-func IsPermanent(err error) bool { return errors.Is(err, ErrCredentialRejected) }
-
-// retryAfterOf returns the Retry-After delay carried by err, if any.
-func retryAfterOf(err error) time.Duration {
-	var he *HTTPError
-	if errors.As(err, &he) {
-		return he.RetryAfter
-	}
-	return 0
 }
 
 // maxRetryAfter bounds a Retry-After header so a broken backend cannot park the daemon

@@ -16,7 +16,7 @@ import (
 const userAgent = "edgevoice-provisioning/1"
 
 // post sends body as JSON to u with the credential and decodes a 2xx answer into out.
-func (p *provider) post(ctx context.Context, op, u string, auth AuthMode, body any, out any) error {
+func (p *endpoint) post(ctx context.Context, op, u string, auth AuthMode, body any, out any) error {
 	secret := ""
 	if p.cred != nil { // nil only for a broker device that authenticates by client certificate
 		var err error

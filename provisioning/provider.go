@@ -14,6 +14,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // Profile names of the providers.
@@ -24,7 +28,7 @@ const (
 	ProfileBroker       = "broker"
 )
 
-// Profiles lists the provider profiles NewProvider accepts.
+// Profiles lists the profiles NewProvider accepts.
 var Profiles = []string{ProfileAzurePreview, ProfileAzure, ProfileOpenAI, ProfileBroker}
 
 // PreviewRegions are the only regions with an Azure preview WebRTC endpoint.
@@ -33,52 +37,24 @@ var PreviewRegions = []string{"eastus2", "swedencentral"}
 // PreviewAPIVersion is the api-version of the Azure preview sessions endpoint.
 const PreviewAPIVersion = "2025-04-01-preview"
 
-// Defaults of the provider options.
+// Provider defaults: DefaultRequestTimeout bounds each mint (WithRequestTimeout); an
+// answer larger than defaultMaxResponseBytes is refused.
 const (
-	DefaultMaxResponseBytes = 64 << 10
+	defaultMaxResponseBytes = 64 << 10
 	DefaultRequestTimeout   = 15 * time.Second
-	// DefaultKeyLifetime is assumed when a backend answers without expires_at: the
+	// defaultKeyLifetime is assumed when a backend answers without expires_at: the
 	// shortest lifetime any of them documents (the preview key lives one minute).
-	DefaultKeyLifetime = time.Minute
+	defaultKeyLifetime = realtime.PreviewKeyLifetime
 )
 
-// Provider mints ephemeral keys from one backend.
+// Provider mints ephemeral keys from one backend. There is one type per profile:
+// *AzurePreview, *Azure, *OpenAI and *Broker.
 type Provider interface {
-	// Profile is the configured profile name ("azure-preview", "azure", "openai", "broker").
+	// Profile is the profile name ("azure-preview", "azure", "openai", "broker").
 	Profile() string
 	// Mint asks the backend for a new key. overrides (may be nil) replace the configured
 	// session defaults for this key; the broker uses it for device requests.
-	Mint(ctx context.Context, overrides *SessionDefaults) (Key, error)
-}
-
-// SessionDefaults are the session settings sent when minting a key (and, from a broker,
-// returned with it so the device uses them in session.update).
-type SessionDefaults struct {
-	Instructions string          `json:"instructions,omitempty"`
-	Voice        string          `json:"voice,omitempty"`
-	Tools        json.RawMessage `json:"tools,omitempty"` // a JSON array of tool definitions
-}
-
-// merged returns d with the non-empty fields of o applied.
-func (d SessionDefaults) merged(o *SessionDefaults) SessionDefaults {
-	if o == nil {
-		return d
-	}
-	if o.Instructions != "" {
-		d.Instructions = o.Instructions
-	}
-	if o.Voice != "" {
-		d.Voice = o.Voice
-	}
-	if len(o.Tools) > 0 {
-		d.Tools = o.Tools
-	}
-	return d
-}
-
-// IsZero reports whether no field is set.
-func (d SessionDefaults) IsZero() bool {
-	return d.Instructions == "" && d.Voice == "" && len(d.Tools) == 0
+	Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error)
 }
 
 // AuthMode says how the long-lived credential is sent to an Azure endpoint.
@@ -123,12 +99,13 @@ func StaticCredential(secret string) CredentialFunc {
 	return func(context.Context) (string, error) { return secret, nil }
 }
 
-// ProviderOption configures NewProvider.
-type ProviderOption func(*provider) error
+// Option configures a provider (NewAzurePreview, NewAzure, NewOpenAI, NewBroker or
+// NewProvider). An option a profile does not use is ignored.
+type Option func(*config) error
 
 // WithResource sets the Azure resource name (<resource>.openai.azure.com).
-func WithResource(name string) ProviderOption {
-	return func(p *provider) error {
+func WithResource(name string) Option {
+	return func(p *config) error {
 		if strings.ContainsAny(name, "/:. ") {
 			return fmt.Errorf("provisioning: resource %q must be the bare resource name (the part before .openai.azure.com); use the endpoint options for full URLs", name)
 		}
@@ -138,23 +115,23 @@ func WithResource(name string) ProviderOption {
 }
 
 // WithRegion sets the Azure region of the resource (preview WebRTC host).
-func WithRegion(region string) ProviderOption {
-	return func(p *provider) error { p.region = region; return nil }
+func WithRegion(region string) Option {
+	return func(p *config) error { p.region = region; return nil }
 }
 
 // WithDeployment sets the Azure deployment name (sent as "model").
-func WithDeployment(name string) ProviderOption {
-	return func(p *provider) error { p.deployment = name; return nil }
+func WithDeployment(name string) Option {
+	return func(p *config) error { p.deployment = name; return nil }
 }
 
-// WithModel sets the OpenAI model (default "gpt-realtime").
-func WithModel(name string) ProviderOption {
-	return func(p *provider) error { p.model = name; return nil }
+// WithModel sets the OpenAI model (default realtime.DefaultModel).
+func WithModel(name string) Option {
+	return func(p *config) error { p.model = name; return nil }
 }
 
 // WithSessionDefaults sets the session settings sent with every mint.
-func WithSessionDefaults(s SessionDefaults) ProviderOption {
-	return func(p *provider) error {
+func WithSessionDefaults(s realtime.SessionDefaults) Option {
+	return func(p *config) error {
 		if len(s.Tools) > 0 && !json.Valid(s.Tools) {
 			return errors.New("provisioning: session tools are not valid JSON")
 		}
@@ -164,8 +141,8 @@ func WithSessionDefaults(s SessionDefaults) ProviderOption {
 }
 
 // WithKeyLifetime asks GA backends for keys that live d (expires_after, 10 s to 2 h).
-func WithKeyLifetime(d time.Duration) ProviderOption {
-	return func(p *provider) error {
+func WithKeyLifetime(d time.Duration) Option {
+	return func(p *config) error {
 		if d != 0 && (d < 10*time.Second || d > 2*time.Hour) {
 			return fmt.Errorf("provisioning: key lifetime %s out of range (10s to 2h)", d)
 		}
@@ -175,29 +152,29 @@ func WithKeyLifetime(d time.Duration) ProviderOption {
 }
 
 // WithCredential sets the source of the long-lived credential.
-func WithCredential(f CredentialFunc) ProviderOption {
-	return func(p *provider) error { p.cred = f; return nil }
+func WithCredential(f CredentialFunc) Option {
+	return func(p *config) error { p.cred = f; return nil }
 }
 
 // WithAuth sets how the credential is sent to Azure (api-key header or Entra bearer).
-func WithAuth(m AuthMode) ProviderOption {
-	return func(p *provider) error { p.auth = m; return nil }
+func WithAuth(m AuthMode) Option {
+	return func(p *config) error { p.auth = m; return nil }
 }
 
 // WithMintURL overrides the URL keys are minted from (for the broker profile: the full
 // URL of its /v1/keys endpoint).
-func WithMintURL(u string) ProviderOption {
-	return func(p *provider) error { p.mintURL = u; return nil }
+func WithMintURL(u string) Option {
+	return func(p *config) error { p.mintURL = u; return nil }
 }
 
 // WithSDPURL overrides the SDP exchange URL returned with each key.
-func WithSDPURL(u string) ProviderOption {
-	return func(p *provider) error { p.sdpURL = u; return nil }
+func WithSDPURL(u string) Option {
+	return func(p *config) error { p.sdpURL = u; return nil }
 }
 
 // WithBrokerURL sets the broker base URL; keys are minted from <base>/v1/keys.
-func WithBrokerURL(base string) ProviderOption {
-	return func(p *provider) error {
+func WithBrokerURL(base string) Option {
+	return func(p *config) error {
 		p.mintURL = strings.TrimSuffix(base, "/") + "/v1/keys"
 		return nil
 	}
@@ -206,8 +183,8 @@ func WithBrokerURL(base string) ProviderOption {
 // WithPreviewFallback makes the azure (GA) profile use the preview endpoint when the GA
 // endpoint answers 404; previewMintURL and previewSDPURL override the preview URLs ("" =
 // derived from resource, region and deployment).
-func WithPreviewFallback(enabled bool, previewMintURL, previewSDPURL string) ProviderOption {
-	return func(p *provider) error {
+func WithPreviewFallback(enabled bool, previewMintURL, previewSDPURL string) Option {
+	return func(p *config) error {
 		p.fallback = enabled
 		p.previewMintURL = previewMintURL
 		p.previewSDPURL = previewSDPURL
@@ -217,8 +194,8 @@ func WithPreviewFallback(enabled bool, previewMintURL, previewSDPURL string) Pro
 
 // WithHTTPClient sets the HTTP client. Its CheckRedirect is replaced on a copy: the
 // provider never follows a redirect to another host or scheme.
-func WithHTTPClient(c *http.Client) ProviderOption {
-	return func(p *provider) error {
+func WithHTTPClient(c *http.Client) Option {
+	return func(p *config) error {
 		if c == nil {
 			return errors.New("BUG: provisioning: WithHTTPClient(nil)")
 		}
@@ -228,35 +205,24 @@ func WithHTTPClient(c *http.Client) ProviderOption {
 }
 
 // WithRootCAs trusts only pool for TLS (a custom CA bundle) instead of the system roots.
-func WithRootCAs(pool *x509.CertPool) ProviderOption {
-	return func(p *provider) error { p.rootCAs = pool; return nil }
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(p *config) error { p.rootCAs = pool; return nil }
 }
 
 // WithClientCertificate presents cert for mutual TLS (broker profile). A broker device
 // with a client certificate needs no token: WithCredential may then be left out.
-func WithClientCertificate(cert tls.Certificate) ProviderOption {
-	return func(p *provider) error { p.clientCert = &cert; return nil }
+func WithClientCertificate(cert tls.Certificate) Option {
+	return func(p *config) error { p.clientCert = &cert; return nil }
 }
 
-// WithClock sets the clock used for MintedAt and expiry checks.
-func WithClock(c Clock) ProviderOption {
-	return func(p *provider) error { p.clock = c; return nil }
-}
-
-// WithMaxResponseBytes caps the size of a backend answer.
-func WithMaxResponseBytes(n int64) ProviderOption {
-	return func(p *provider) error {
-		if n < 256 {
-			return fmt.Errorf("provisioning: response cap %d bytes too small (min 256)", n)
-		}
-		p.maxBody = n
-		return nil
-	}
+// WithClock sets the clock used for MintedAt and expiry checks (tests use a fake one).
+func WithClock(c clockwork.Clock) Option {
+	return func(p *config) error { p.clock = c; return nil }
 }
 
 // WithRequestTimeout bounds each mint request.
-func WithRequestTimeout(d time.Duration) ProviderOption {
-	return func(p *provider) error {
+func WithRequestTimeout(d time.Duration) Option {
+	return func(p *config) error {
 		if d <= 0 {
 			return fmt.Errorf("provisioning: request timeout %s must be positive", d)
 		}
@@ -266,15 +232,15 @@ func WithRequestTimeout(d time.Duration) ProviderOption {
 }
 
 // WithLogger sets the logger (nil discards). Keys and credentials are never logged.
-func WithLogger(l *slog.Logger) ProviderOption {
-	return func(p *provider) error { p.logger = l; return nil }
+func WithLogger(l *slog.Logger) Option {
+	return func(p *config) error { p.logger = l; return nil }
 }
 
-type provider struct {
-	profile                       string
+// config is what the options set; each constructor takes the fields its profile uses.
+type config struct {
 	resource, region              string
 	deployment, model             string
-	session                       SessionDefaults
+	session                       realtime.SessionDefaults
 	keyTTL                        time.Duration
 	cred                          CredentialFunc
 	auth                          AuthMode
@@ -284,95 +250,306 @@ type provider struct {
 	client                        *http.Client
 	rootCAs                       *x509.CertPool
 	clientCert                    *tls.Certificate
-	clock                         Clock
+	clock                         clockwork.Clock
 	maxBody                       int64
 	timeout                       time.Duration
 	logger                        *slog.Logger
-
-	usePreview atomic.Bool // azure: GA answered 404 once, stay on preview
 }
 
-// NewProvider returns the provider of profile ("azure-preview", "azure", "openai",
-// "broker"). Options are applied first, then defaults, then the result is checked, so a
-// bad configuration fails here and not at the first mint.
-func NewProvider(profile string, opts ...ProviderOption) (Provider, error) {
-	p := &provider{profile: profile}
-	if !slices.Contains(Profiles, profile) {
-		return nil, fmt.Errorf("provisioning: unknown profile %q; profiles: %s", profile, strings.Join(Profiles, ", "))
-	}
+// newConfig applies opts, then the defaults, and builds the HTTP client.
+func newConfig(profile string, opts []Option) (*config, error) {
+	c := &config{}
 	for _, o := range opts {
-		if err := o(p); err != nil {
+		if err := o(c); err != nil {
 			return nil, err
 		}
 	}
-	if p.clock == nil {
-		p.clock = SystemClock{}
+	if c.clock == nil {
+		c.clock = clockwork.NewRealClock()
 	}
-	if p.maxBody == 0 {
-		p.maxBody = DefaultMaxResponseBytes
+	if c.maxBody == 0 {
+		c.maxBody = defaultMaxResponseBytes
 	}
-	if p.timeout == 0 {
-		p.timeout = DefaultRequestTimeout
+	if c.timeout == 0 {
+		c.timeout = DefaultRequestTimeout
 	}
-	if p.logger == nil {
-		p.logger = slog.New(slog.DiscardHandler)
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
 	}
-	if p.cred == nil && (profile != ProfileBroker || p.clientCert == nil) {
+	if c.model == "" {
+		c.model = realtime.DefaultModel
+	}
+	if c.cred == nil && (profile != ProfileBroker || c.clientCert == nil) {
 		return nil, fmt.Errorf("provisioning: %s: no credential configured (set a credential file)", profile)
 	}
-	if p.model == "" {
-		p.model = "gpt-realtime"
-	}
 	var err error
-	switch profile {
-	case ProfileAzurePreview:
-		p.mintURL, p.sdpURL, err = p.previewURLs(p.mintURL, p.sdpURL)
-		if err == nil && p.auth == AuthBearer {
-			err = errors.New("provisioning: azure-preview: the preview sessions API takes only the api-key header; set auth = \"api-key\" or use the azure (GA) profile for Entra tokens")
-		}
-	case ProfileAzure:
-		if p.deployment == "" {
-			return nil, errors.New("provisioning: azure: no deployment configured")
-		}
-		if p.mintURL == "" || p.sdpURL == "" {
-			if p.resource == "" {
-				return nil, errors.New("provisioning: azure: no resource configured (or set both the mint and SDP URLs)")
-			}
-			base := "https://" + p.resource + ".openai.azure.com/openai/v1/realtime"
-			p.mintURL = cmpOr(p.mintURL, base+"/client_secrets")
-			p.sdpURL = cmpOr(p.sdpURL, base+"/calls")
-		}
-		if p.fallback {
-			if p.auth == AuthBearer {
-				return nil, errors.New("provisioning: azure: the preview fallback needs auth = \"api-key\" (the preview sessions API does not take Entra tokens)")
-			}
-			p.previewMintURL, p.previewSDPURL, err = p.previewURLs(p.previewMintURL, p.previewSDPURL)
-		}
-	case ProfileOpenAI:
-		p.mintURL = cmpOr(p.mintURL, "https://api.openai.com/v1/realtime/client_secrets")
-		p.sdpURL = cmpOr(p.sdpURL, "https://api.openai.com/v1/realtime/calls")
-		p.auth = AuthBearer
-	case ProfileBroker:
-		if p.mintURL == "" {
-			return nil, errors.New("provisioning: broker: no broker URL configured")
-		}
-		p.auth = AuthBearer
-	}
-	if err != nil {
+	if c.client, err = c.buildClient(c.client); err != nil {
 		return nil, err
 	}
-	for _, u := range []string{p.mintURL, p.sdpURL, p.previewMintURL, p.previewSDPURL} {
+	return c, nil
+}
+
+// endpoint is what every profile does the same way: post a JSON body with the credential
+// and turn the answer into a Key.
+type endpoint struct {
+	cred    CredentialFunc
+	session realtime.SessionDefaults
+	keyTTL  time.Duration
+	client  *http.Client
+	clock   clockwork.Clock
+	maxBody int64
+	timeout time.Duration
+	logger  *slog.Logger
+}
+
+func (c *config) endpoint() endpoint {
+	return endpoint{cred: c.cred, session: c.session, keyTTL: c.keyTTL, client: c.client, clock: c.clock,
+		maxBody: c.maxBody, timeout: c.timeout, logger: c.logger}
+}
+
+// checkURLs refuses URLs that are not absolute http(s) URLs.
+func checkURLs(profile string, urls ...string) error {
+	for _, u := range urls {
 		if u == "" {
 			continue
 		}
-		if pu, perr := url.Parse(u); perr != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
-			return nil, fmt.Errorf("provisioning: %s: bad URL %q (want an absolute https:// URL)", profile, u)
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			return fmt.Errorf("provisioning: %s: bad URL %q (want an absolute https:// URL)", profile, u)
 		}
 	}
-	if p.client, err = p.buildClient(p.client); err != nil {
+	return nil
+}
+
+// NewProvider returns the provider of profile ("azure-preview", "azure", "openai",
+// "broker"), for callers that pick the profile from a configuration file. Options are
+// applied first, then defaults, then the result is checked, so a bad configuration fails
+// here and not at the first mint.
+func NewProvider(profile string, opts ...Option) (Provider, error) {
+	switch profile {
+	case ProfileAzurePreview:
+		return NewAzurePreview(opts...)
+	case ProfileAzure:
+		return NewAzure(opts...)
+	case ProfileOpenAI:
+		return NewOpenAI(opts...)
+	case ProfileBroker:
+		return NewBroker(opts...)
+	}
+	return nil, fmt.Errorf("provisioning: unknown profile %q; profiles: %s", profile, strings.Join(Profiles, ", "))
+}
+
+// AzurePreview mints from the Azure preview sessions API (api-key header, flat body,
+// client_secret.value, one-minute keys, preview events).
+type AzurePreview struct {
+	endpoint
+	deployment      string
+	mintURL, sdpURL string
+}
+
+// NewAzurePreview returns the azure-preview provider. It needs WithDeployment, and
+// WithResource and WithRegion unless both URLs are overridden.
+func NewAzurePreview(opts ...Option) (*AzurePreview, error) {
+	c, err := newConfig(ProfileAzurePreview, opts)
+	if err != nil {
 		return nil, err
 	}
+	if c.auth == AuthBearer {
+		return nil, errors.New("provisioning: azure-preview: the preview sessions API takes only the api-key header; set auth = \"api-key\" or use the azure (GA) profile for Entra tokens")
+	}
+	return c.preview(c.mintURL, c.sdpURL)
+}
+
+// preview builds an AzurePreview from c with the given URL overrides.
+func (c *config) preview(mint, sdp string) (*AzurePreview, error) {
+	if c.deployment == "" {
+		return nil, errors.New("provisioning: azure-preview: no deployment configured")
+	}
+	if mint == "" {
+		if c.resource == "" {
+			return nil, errors.New("provisioning: azure-preview: no resource configured (or set the mint URL)")
+		}
+		mint = "https://" + c.resource + ".openai.azure.com/openai/realtimeapi/sessions?api-version=" + PreviewAPIVersion
+	}
+	if sdp == "" {
+		if !slices.Contains(PreviewRegions, c.region) {
+			return nil, fmt.Errorf("provisioning: azure-preview: region %q has no preview WebRTC endpoint; regions that exist: %s (it must be the region of the resource)",
+				c.region, strings.Join(PreviewRegions, ", "))
+		}
+		sdp = "https://" + c.region + ".realtimeapi-preview.ai.azure.com/v1/realtimertc?model=" + url.QueryEscape(c.deployment)
+	}
+	if err := checkURLs(ProfileAzurePreview, mint, sdp); err != nil {
+		return nil, err
+	}
+	return &AzurePreview{endpoint: c.endpoint(), deployment: c.deployment, mintURL: mint, sdpURL: sdp}, nil
+}
+
+// Profile returns "azure-preview".
+func (p *AzurePreview) Profile() string { return ProfileAzurePreview }
+
+// Mint asks the preview sessions API for a key.
+func (p *AzurePreview) Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error) {
+	s := p.session.Merged(overrides)
+	body := map[string]any{"model": p.deployment}
+	if s.Voice != "" {
+		body["voice"] = s.Voice
+	}
+	if s.Instructions != "" {
+		body["instructions"] = s.Instructions
+	}
+	if len(s.Tools) > 0 {
+		body["tools"] = s.Tools
+	}
+	const op = "azure-preview mint"
+	var r secretResponse
+	if err := p.post(ctx, op, p.mintURL, AuthAPIKey, body, &r); err != nil {
+		return realtime.Key{}, err
+	}
+	if r.ClientSecret == nil || r.ClientSecret.Value == nil || *r.ClientSecret.Value == "" {
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no client_secret.value", op)
+	}
+	return p.finish(op, *r.ClientSecret.Value, r.ClientSecret.ExpiresAt, p.sdpURL, realtime.DialectPreview, ProfileAzurePreview)
+}
+
+// Azure mints from the Azure GA client_secrets API (api-key or an Entra bearer token),
+// optionally falling back to the preview API for good after a 404.
+type Azure struct {
+	endpoint
+	deployment      string
+	auth            AuthMode
+	mintURL, sdpURL string
+	fallback        *AzurePreview // nil without WithPreviewFallback
+	usePreview      atomic.Bool   // GA answered 404 once: stay on preview
+}
+
+// NewAzure returns the azure (GA) provider. It needs WithDeployment, and WithResource
+// unless both URLs are overridden.
+func NewAzure(opts ...Option) (*Azure, error) {
+	c, err := newConfig(ProfileAzure, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c.deployment == "" {
+		return nil, errors.New("provisioning: azure: no deployment configured")
+	}
+	if c.mintURL == "" || c.sdpURL == "" {
+		if c.resource == "" {
+			return nil, errors.New("provisioning: azure: no resource configured (or set both the mint and SDP URLs)")
+		}
+		base := "https://" + c.resource + ".openai.azure.com/openai/v1/realtime"
+		c.mintURL = cmpOr(c.mintURL, base+"/client_secrets")
+		c.sdpURL = cmpOr(c.sdpURL, base+"/calls")
+	}
+	if err := checkURLs(ProfileAzure, c.mintURL, c.sdpURL); err != nil {
+		return nil, err
+	}
+	p := &Azure{endpoint: c.endpoint(), deployment: c.deployment, auth: c.auth, mintURL: c.mintURL, sdpURL: c.sdpURL}
+	if c.fallback {
+		if c.auth == AuthBearer {
+			return nil, errors.New("provisioning: azure: the preview fallback needs auth = \"api-key\" (the preview sessions API does not take Entra tokens)")
+		}
+		if p.fallback, err = c.preview(c.previewMintURL, c.previewSDPURL); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// Profile returns "azure".
+func (p *Azure) Profile() string { return ProfileAzure }
+
+// Mint asks the GA client_secrets API for a key (or the preview API after a 404, when
+// the fallback is on).
+func (p *Azure) Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error) {
+	if p.fallback != nil && p.usePreview.Load() {
+		return p.fallback.Mint(ctx, overrides)
+	}
+	k, err := p.mintGA(ctx, ProfileAzure, p.mintURL, p.sdpURL, p.auth, p.deployment, overrides)
+	if p.fallback != nil && errors.Is(err, ErrNotFound) {
+		p.logger.Warn("azure GA client_secrets endpoint answered 404; falling back to the preview endpoint from now on", "url", p.mintURL)
+		p.usePreview.Store(true)
+		return p.fallback.Mint(ctx, overrides)
+	}
+	return k, err
+}
+
+// OpenAI mints from the OpenAI GA client_secrets API (Bearer).
+type OpenAI struct {
+	endpoint
+	model           string
+	mintURL, sdpURL string
+}
+
+// NewOpenAI returns the openai provider (model realtime.DefaultModel unless WithModel).
+func NewOpenAI(opts ...Option) (*OpenAI, error) {
+	c, err := newConfig(ProfileOpenAI, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.mintURL = cmpOr(c.mintURL, "https://api.openai.com/v1/realtime/client_secrets")
+	c.sdpURL = cmpOr(c.sdpURL, "https://api.openai.com/v1/realtime/calls")
+	if err := checkURLs(ProfileOpenAI, c.mintURL, c.sdpURL); err != nil {
+		return nil, err
+	}
+	return &OpenAI{endpoint: c.endpoint(), model: c.model, mintURL: c.mintURL, sdpURL: c.sdpURL}, nil
+}
+
+// Profile returns "openai".
+func (p *OpenAI) Profile() string { return ProfileOpenAI }
+
+// Mint asks the client_secrets API for a key.
+func (p *OpenAI) Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error) {
+	return p.mintGA(ctx, ProfileOpenAI, p.mintURL, p.sdpURL, AuthBearer, p.model, overrides)
+}
+
+// Broker mints from an edgevoice broker (POST <broker>/v1/keys with the device's own
+// token or client certificate); the broker says where the SDP goes and which dialect.
+type Broker struct {
+	endpoint
+	mintURL, sdpURL string
+}
+
+// NewBroker returns the broker provider. It needs WithBrokerURL (or WithMintURL).
+func NewBroker(opts ...Option) (*Broker, error) {
+	c, err := newConfig(ProfileBroker, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c.mintURL == "" {
+		return nil, errors.New("provisioning: broker: no broker URL configured")
+	}
+	if err := checkURLs(ProfileBroker, c.mintURL, c.sdpURL); err != nil {
+		return nil, err
+	}
+	return &Broker{endpoint: c.endpoint(), mintURL: c.mintURL, sdpURL: c.sdpURL}, nil
+}
+
+// Profile returns "broker".
+func (p *Broker) Profile() string { return ProfileBroker }
+
+// Mint asks the broker for a key; overrides (may be nil) are sent as the device's
+// session settings, which a broker that pins them refuses.
+func (p *Broker) Mint(ctx context.Context, overrides *realtime.SessionDefaults) (realtime.Key, error) {
+	body := map[string]any{}
+	if overrides != nil && !overrides.IsZero() {
+		body["session"] = overrides
+	}
+	var r secretResponse
+	const op = "broker mint"
+	if err := p.post(ctx, op, p.mintURL, AuthBearer, body, &r); err != nil {
+		return realtime.Key{}, err
+	}
+	if r.Value == nil || *r.Value == "" {
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no value", op)
+	}
+	sdp := cmpOr(p.sdpURL, r.WebRTCURL)
+	if u, err := url.Parse(sdp); sdp == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no usable webrtc_url (%q)", op, sdp)
+	}
+	d, err := realtime.ParseDialect(r.Protocol)
+	if err != nil {
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: %w", op, err)
+	}
+	return p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
 }
 
 func cmpOr(a, b string) string {
@@ -382,35 +559,14 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// previewURLs derives the preview mint and SDP URLs unless overridden.
-func (p *provider) previewURLs(mint, sdp string) (string, string, error) {
-	if p.deployment == "" {
-		return "", "", errors.New("provisioning: azure-preview: no deployment configured")
-	}
-	if mint == "" {
-		if p.resource == "" {
-			return "", "", errors.New("provisioning: azure-preview: no resource configured (or set the mint URL)")
-		}
-		mint = "https://" + p.resource + ".openai.azure.com/openai/realtimeapi/sessions?api-version=" + PreviewAPIVersion
-	}
-	if sdp == "" {
-		if !slices.Contains(PreviewRegions, p.region) {
-			return "", "", fmt.Errorf("provisioning: azure-preview: region %q has no preview WebRTC endpoint; regions that exist: %s (it must be the region of the resource)",
-				p.region, strings.Join(PreviewRegions, ", "))
-		}
-		sdp = "https://" + p.region + ".realtimeapi-preview.ai.azure.com/v1/realtimertc?model=" + url.QueryEscape(p.deployment)
-	}
-	return mint, sdp, nil
-}
-
-// buildClient copies c (or a default client), installs the redirect policy and the TLS
+// buildClient copies hc (or a default client), installs the redirect policy and the TLS
 // settings.
-func (p *provider) buildClient(c *http.Client) (*http.Client, error) {
+func (c *config) buildClient(hc *http.Client) (*http.Client, error) {
 	var nc http.Client
-	if c != nil {
-		nc = *c
+	if hc != nil {
+		nc = *hc
 	}
-	if p.rootCAs != nil || p.clientCert != nil {
+	if c.rootCAs != nil || c.clientCert != nil {
 		base := nc.Transport
 		if base == nil {
 			base = http.DefaultTransport
@@ -423,11 +579,11 @@ func (p *provider) buildClient(c *http.Client) (*http.Client, error) {
 		if t.TLSClientConfig == nil {
 			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
-		if p.rootCAs != nil {
-			t.TLSClientConfig.RootCAs = p.rootCAs
+		if c.rootCAs != nil {
+			t.TLSClientConfig.RootCAs = c.rootCAs
 		}
-		if p.clientCert != nil {
-			t.TLSClientConfig.Certificates = []tls.Certificate{*p.clientCert}
+		if c.clientCert != nil {
+			t.TLSClientConfig.Certificates = []tls.Certificate{*c.clientCert}
 		}
 		nc.Transport = t
 	}
@@ -450,32 +606,6 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-func (p *provider) Profile() string { return p.profile }
-
-func (p *provider) Mint(ctx context.Context, overrides *SessionDefaults) (Key, error) {
-	s := p.session.merged(overrides)
-	switch p.profile {
-	case ProfileAzurePreview:
-		return p.mintPreview(ctx, s, p.mintURL, p.sdpURL)
-	case ProfileAzure:
-		if p.fallback && p.usePreview.Load() {
-			return p.mintPreview(ctx, s, p.previewMintURL, p.previewSDPURL)
-		}
-		k, err := p.mintGA(ctx, s, p.deployment)
-		if p.fallback && errors.Is(err, ErrNotFound) {
-			p.logger.Warn("azure GA client_secrets endpoint answered 404; falling back to the preview endpoint from now on", "url", p.mintURL)
-			p.usePreview.Store(true)
-			return p.mintPreview(ctx, s, p.previewMintURL, p.previewSDPURL)
-		}
-		return k, err
-	case ProfileOpenAI:
-		return p.mintGA(ctx, s, p.model)
-	case ProfileBroker:
-		return p.mintBroker(ctx, overrides)
-	}
-	panic("BUG: provisioning: unknown profile " + p.profile)
-}
-
 // secretResponse covers the preview, GA and broker response shapes.
 type secretResponse struct {
 	Value        *string     `json:"value"`
@@ -485,34 +615,14 @@ type secretResponse struct {
 		ExpiresAt json.Number `json:"expires_at"`
 	} `json:"client_secret"`
 	// broker fields
-	WebRTCURL string           `json:"webrtc_url"`
-	Protocol  string           `json:"protocol"`
-	Profile   string           `json:"profile"`
-	Session   *SessionDefaults `json:"session"`
+	WebRTCURL string `json:"webrtc_url"`
+	Protocol  string `json:"protocol"`
+	Profile   string `json:"profile"`
 }
 
-func (p *provider) mintPreview(ctx context.Context, s SessionDefaults, mintURL, sdpURL string) (Key, error) {
-	body := map[string]any{"model": p.deployment}
-	if s.Voice != "" {
-		body["voice"] = s.Voice
-	}
-	if s.Instructions != "" {
-		body["instructions"] = s.Instructions
-	}
-	if len(s.Tools) > 0 {
-		body["tools"] = s.Tools
-	}
-	var r secretResponse
-	if err := p.post(ctx, "azure-preview mint", mintURL, AuthAPIKey, body, &r); err != nil {
-		return Key{}, err
-	}
-	if r.ClientSecret == nil || r.ClientSecret.Value == nil || *r.ClientSecret.Value == "" {
-		return Key{}, fmt.Errorf("provisioning: azure-preview mint: response has no client_secret.value")
-	}
-	return p.finish("azure-preview mint", *r.ClientSecret.Value, r.ClientSecret.ExpiresAt, sdpURL, DialectPreview, ProfileAzurePreview)
-}
-
-func (p *provider) mintGA(ctx context.Context, s SessionDefaults, model string) (Key, error) {
+// mintGA asks a GA client_secrets endpoint (Azure or OpenAI) for a key.
+func (p *endpoint) mintGA(ctx context.Context, profile, mintURL, sdpURL string, auth AuthMode, model string, overrides *realtime.SessionDefaults) (realtime.Key, error) {
+	s := p.session.Merged(overrides)
 	sess := map[string]any{"type": "realtime", "model": model}
 	if s.Instructions != "" {
 		sess["instructions"] = s.Instructions
@@ -527,10 +637,10 @@ func (p *provider) mintGA(ctx context.Context, s SessionDefaults, model string) 
 	if p.keyTTL > 0 {
 		body["expires_after"] = map[string]any{"anchor": "created_at", "seconds": int(p.keyTTL / time.Second)}
 	}
-	op := p.profile + " mint"
+	op := profile + " mint"
 	var r secretResponse
-	if err := p.post(ctx, op, p.mintURL, p.auth, body, &r); err != nil {
-		return Key{}, err
+	if err := p.post(ctx, op, mintURL, auth, body, &r); err != nil {
+		return realtime.Key{}, err
 	}
 	val, exp := r.Value, r.ExpiresAt
 	if (val == nil || *val == "") && r.ClientSecret != nil {
@@ -540,59 +650,27 @@ func (p *provider) mintGA(ctx context.Context, s SessionDefaults, model string) 
 		}
 	}
 	if val == nil || *val == "" {
-		return Key{}, fmt.Errorf("provisioning: %s: response has no key (neither value nor client_secret.value)", op)
+		return realtime.Key{}, fmt.Errorf("provisioning: %s: response has no key (neither value nor client_secret.value)", op)
 	}
-	return p.finish(op, *val, exp, p.sdpURL, DialectGA, p.profile)
-}
-
-func (p *provider) mintBroker(ctx context.Context, overrides *SessionDefaults) (Key, error) {
-	body := map[string]any{}
-	if overrides != nil && !overrides.IsZero() {
-		body["session"] = overrides
-	}
-	var r secretResponse
-	const op = "broker mint"
-	if err := p.post(ctx, op, p.mintURL, AuthBearer, body, &r); err != nil {
-		return Key{}, err
-	}
-	if r.Value == nil || *r.Value == "" {
-		return Key{}, fmt.Errorf("provisioning: %s: response has no value", op)
-	}
-	sdp := cmpOr(p.sdpURL, r.WebRTCURL)
-	if u, err := url.Parse(sdp); sdp == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Key{}, fmt.Errorf("provisioning: %s: response has no usable webrtc_url (%q)", op, sdp)
-	}
-	d, err := ParseDialect(r.Protocol)
-	if err != nil {
-		return Key{}, fmt.Errorf("provisioning: %s: %w", op, err)
-	}
-	k, err := p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
-	if err != nil {
-		return Key{}, err
-	}
-	if r.Session != nil && !r.Session.IsZero() {
-		s := *r.Session
-		k.Session = &s
-	}
-	return k, nil
+	return p.finish(op, *val, exp, sdpURL, realtime.DialectGA, profile)
 }
 
 // finish checks the expiry and builds the Key.
-func (p *provider) finish(op, value string, exp json.Number, sdpURL string, d Dialect, profile string) (Key, error) {
+func (p *endpoint) finish(op, value string, exp json.Number, sdpURL string, d realtime.Dialect, profile string) (realtime.Key, error) {
 	now := p.clock.Now()
-	expires := now.Add(DefaultKeyLifetime)
+	expires := now.Add(defaultKeyLifetime)
 	if exp != "" {
 		f, err := exp.Float64()
 		if err != nil {
-			return Key{}, fmt.Errorf("provisioning: %s: bad expires_at %q", op, exp.String())
+			return realtime.Key{}, fmt.Errorf("provisioning: %s: bad expires_at %q", op, exp.String())
 		}
 		expires = time.Unix(int64(f), 0)
 		if !expires.After(now) {
-			return Key{}, fmt.Errorf("provisioning: %s: the key's expires_at %s is not in the future (local clock %s); check the system clock",
+			return realtime.Key{}, fmt.Errorf("provisioning: %s: the key's expires_at %s is not in the future (local clock %s); check the system clock",
 				op, expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	} else {
-		p.logger.Warn("backend sent no expires_at; assuming the shortest documented lifetime", "op", op, "lifetime", DefaultKeyLifetime)
+		p.logger.Warn("backend sent no expires_at; assuming the shortest documented lifetime", "op", op, "lifetime", defaultKeyLifetime)
 	}
-	return Key{Value: value, ExpiresAt: expires, SDPURL: sdpURL, Dialect: d, Profile: profile, MintedAt: now}, nil
+	return realtime.Key{Value: value, ExpiresAt: expires, SDPURL: sdpURL, Dialect: d, Profile: profile, MintedAt: now}, nil
 }

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // TestHotPathsNoAllocs: the per-frame uplink (WriteMic → frame → Opus → WriteSample on
@@ -104,7 +105,7 @@ func BenchmarkUplinkFrame(b *testing.B) {
 // config (as the appliance does: the first packet waits for session.updated), presses,
 // starts, feeds the mic in real time, and returns press → first RTP packet and the
 // connect figures.
-func connectOnce(tb testing.TB, srv *rtctest.Server) (first, connect, handshake time.Duration) {
+func connectOnce(tb testing.TB, srv *emulator.Server) (first, connect, handshake time.Duration) {
 	key := srv.NewKey(events.GA, time.Minute)
 	s, err := New(key, WithLoopbackOnly(), WithSessionConfig(pttConfig()))
 	if err != nil {

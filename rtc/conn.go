@@ -13,11 +13,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 type msgKind int
@@ -42,7 +44,7 @@ type connMsg struct {
 // conn is one peer connection attempt and everything it started.
 type conn struct {
 	s       *Session
-	dialect provisioning.Dialect
+	dialect realtime.Dialect
 	pc      *webrtc.PeerConnection
 	dc      *webrtc.DataChannel
 	track   *boundTrack
@@ -153,7 +155,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 
 // dial builds a peer connection, exchanges SDP and returns once the answer is set; the
 // connection then comes up asynchronously (msgPCState).
-func (s *Session) dial(ctx context.Context, key provisioning.Key) (_ *conn, err error) {
+func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err error) {
 	c := &conn{s: s, dialect: key.Dialect, done: make(chan struct{}), dialStart: time.Now()}
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -241,7 +243,7 @@ func (s *Session) dial(ctx context.Context, key provisioning.Key) (_ *conn, err 
 }
 
 // postSDP POSTs the offer and returns the answer and the call id from Location.
-func (s *Session) postSDP(ctx context.Context, key provisioning.Key, offer string) (string, string, error) {
+func (s *Session) postSDP(ctx context.Context, key realtime.Key, offer string) (string, string, error) {
 	if key.SDPURL == "" {
 		return "", "", fmt.Errorf("rtc: key %s has no SDP URL", key)
 	}

@@ -8,22 +8,25 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/test"
 	"github.com/pion/transport/v5/vnet"
+
+	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
-func startEmulator(t testing.TB, opts ...rtctest.Option) *rtctest.Server {
+func startEmulator(t testing.TB, opts ...emulator.Option) *emulator.Server {
 	t.Helper()
-	srv, err := rtctest.New(opts...)
+	srv, err := emulator.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +36,8 @@ func startEmulator(t testing.TB, opts ...rtctest.Option) *rtctest.Server {
 	return srv
 }
 
-func mintSource(srv *rtctest.Server, profile string, n *atomic.Int32) KeySource {
-	return KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+func mintSource(srv *emulator.Server, profile string, n *atomic.Int32) KeySource {
+	return KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 		n.Add(1)
 		return srv.MintKey(ctx, profile)
 	})
@@ -108,9 +111,9 @@ func TestEmulatorTurn(t *testing.T) {
 }
 
 // waitSessionUpdated waits until the emulator has answered the session.update.
-func waitSessionUpdated(ctx context.Context, t *testing.T, srv *rtctest.Server, d provisioning.Dialect) {
+func waitSessionUpdated(ctx context.Context, t *testing.T, srv *emulator.Server, d realtime.Dialect) {
 	t.Helper()
-	if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool {
+	if err := srv.WaitStats(ctx, func(st emulator.Stats) bool {
 		c, ok := st.LastCall()
 		return ok && slices.Contains(c.ServerEvents, events.TypeSessionUpdated.Name(d))
 	}); err != nil {
@@ -122,7 +125,7 @@ func waitSessionUpdated(ctx context.Context, t *testing.T, srv *rtctest.Server, 
 // lost) and the speaker played all that was decoded: on a loaded machine the speaker
 // goroutine runs late, and a fixed sleep cut off the tail of the answer. It returns the
 // emulator's view of the call.
-func waitPlayedOut(t *testing.T, srv *rtctest.Server, s *Session) rtctest.CallStats {
+func waitPlayedOut(t *testing.T, srv *emulator.Server, s *Session) emulator.CallStats {
 	t.Helper()
 	c, _ := srv.Stats().LastCall()
 	deadline := time.Now().Add(5 * time.Second)
@@ -138,7 +141,7 @@ func waitPlayedOut(t *testing.T, srv *rtctest.Server, s *Session) rtctest.CallSt
 
 // checkTurnEvents checks the client and server events of one push-to-talk turn on the
 // emulator's last call, in protocol order.
-func checkTurnEvents(t *testing.T, srv *rtctest.Server, d provisioning.Dialect) {
+func checkTurnEvents(t *testing.T, srv *emulator.Server, d realtime.Dialect) {
 	t.Helper()
 	c, _ := srv.Stats().LastCall()
 	wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
@@ -168,7 +171,7 @@ func TestEmulatorFaults(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	cases := []struct {
 		name      string
-		faults    rtctest.Faults
+		faults    emulator.Faults
 		noSource  bool
 		clearOn   State // clear the faults once this state is seen (0 = never)
 		want      State
@@ -177,15 +180,15 @@ func TestEmulatorFaults(t *testing.T) {
 		reconnect bool // expect Connected → Disconnected → Reconnecting → Connected
 		mintAfter bool // mint the first key with the faults on
 	}{
-		{name: "SDP 401 without a key source: closed", faults: rtctest.Faults{SDPStatus: 401}, noSource: true, want: StateClosed, wantErr: ErrUnauthorized},
-		{name: "SDP 401 once: fresh key connects", faults: rtctest.Faults{SDPStatus: 401, SDPFailures: 1}, want: StateConnected, minMints: 1},
-		{name: "SDP 500 twice: retried", faults: rtctest.Faults{SDPStatus: 500, SDPFailures: 2}, want: StateConnected, minMints: 2},
-		{name: "expired keys: retried with fresh keys", faults: rtctest.Faults{ExpiredKeys: true}, mintAfter: true, clearOn: StateDisconnected, want: StateConnected, minMints: 2},
-		{name: "expired key without a key source: closed", faults: rtctest.Faults{ExpiredKeys: true}, mintAfter: true, noSource: true, want: StateClosed, wantErr: ErrNoKey},
-		{name: "answer delayed past the connect timeout", faults: rtctest.Faults{AnswerDelay: 1500 * time.Millisecond}, clearOn: StateDisconnected, want: StateConnected, minMints: 1},
-		{name: "peer connection dropped", faults: rtctest.Faults{DropAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
-		{name: "session lifetime reached", faults: rtctest.Faults{SessionLifetime: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
-		{name: "data channel closed", faults: rtctest.Faults{CloseDataChannelAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
+		{name: "SDP 401 without a key source: closed", faults: emulator.Faults{SDPStatus: 401}, noSource: true, want: StateClosed, wantErr: ErrUnauthorized},
+		{name: "SDP 401 once: fresh key connects", faults: emulator.Faults{SDPStatus: 401, SDPFailures: 1}, want: StateConnected, minMints: 1},
+		{name: "SDP 500 twice: retried", faults: emulator.Faults{SDPStatus: 500, SDPFailures: 2}, want: StateConnected, minMints: 2},
+		{name: "expired keys: retried with fresh keys", faults: emulator.Faults{ExpiredKeys: true}, mintAfter: true, clearOn: StateDisconnected, want: StateConnected, minMints: 2},
+		{name: "expired key without a key source: closed", faults: emulator.Faults{ExpiredKeys: true}, mintAfter: true, noSource: true, want: StateClosed, wantErr: ErrNoKey},
+		{name: "answer delayed past the connect timeout", faults: emulator.Faults{AnswerDelay: 1500 * time.Millisecond}, clearOn: StateDisconnected, want: StateConnected, minMints: 1},
+		{name: "peer connection dropped", faults: emulator.Faults{DropAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
+		{name: "session lifetime reached", faults: emulator.Faults{SessionLifetime: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
+		{name: "data channel closed", faults: emulator.Faults{CloseDataChannelAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,12 +196,21 @@ func TestEmulatorFaults(t *testing.T) {
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
+			var key realtime.Key
 			if tc.mintAfter {
+				// the service mints keys that are already expired: the real provider
+				// refuses them, so the session starts with an expired key handed to it
+				// directly (as one that aged in the key daemon would be)
 				srv.SetFaults(tc.faults)
-			}
-			key, err := srv.MintKey(ctx, "openai")
-			if err != nil {
-				t.Fatal(err)
+				if _, err := srv.MintKey(ctx, "openai"); err == nil || !strings.Contains(err.Error(), "not in the future") {
+					t.Fatalf("minting with the expired-keys fault: %v, want the provider to refuse the key", err)
+				}
+				key = srv.NewKey(events.GA, -time.Second)
+			} else {
+				var err error
+				if key, err = srv.MintKey(ctx, "openai"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			srv.SetFaults(tc.faults)
 			var mints atomic.Int32
@@ -219,7 +231,7 @@ func TestEmulatorFaults(t *testing.T) {
 				seen = append(seen, e.State)
 				last = e
 				if tc.clearOn != 0 && e.State == tc.clearOn {
-					srv.SetFaults(rtctest.Faults{})
+					srv.SetFaults(emulator.Faults{})
 				}
 				switch {
 				case e.State == StateClosed:
@@ -331,7 +343,7 @@ func lossRun(t *testing.T, p float64) {
 	defer test.CheckRoutines(t)()
 	ln := newLossNet(t)
 	defer ln.router.Stop()
-	srv := startEmulator(t, rtctest.WithNet(ln.srv))
+	srv := startEmulator(t, emulator.WithNet(ln.srv))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -393,7 +405,7 @@ func lossRun(t *testing.T, p float64) {
 // (speech_started, output_audio_buffer.cleared), and the local playout stops at once.
 func TestOpenMicServerVAD(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	srv := startEmulator(t, rtctest.WithServerVAD(nil))
+	srv := startEmulator(t, emulator.WithServerVAD(nil))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -509,7 +521,7 @@ func sum(x []int) int {
 // emulator's passive ICE-TCP candidate, as it would the service's TCP 443 one.
 func TestICETCPOnly(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	srv := startEmulator(t, rtctest.WithICETCP())
+	srv := startEmulator(t, emulator.WithICETCP())
 	defer srv.Close()
 	s, err := New(srv.NewKey(events.GA, time.Minute), testOpts(WithNetworkTypes("tcp4"))...)
 	if err != nil {
@@ -535,7 +547,7 @@ func TestPreRollBoundedSkip(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	srv := startEmulator(t)
 	defer srv.Close()
-	srv.SetFaults(rtctest.Faults{AnswerDelay: 400 * time.Millisecond})
+	srv.SetFaults(emulator.Faults{AnswerDelay: 400 * time.Millisecond})
 	s, err := New(srv.NewKey(events.GA, time.Minute), testOpts(WithSessionConfig(pttConfig()), WithPreRoll(100*time.Millisecond, 2))...)
 	if err != nil {
 		t.Fatal(err)
@@ -549,7 +561,7 @@ func TestPreRollBoundedSkip(t *testing.T) {
 	waitFor(t, s, 3*time.Second, isKind(EventThinking))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := srv.WaitStats(ctx, func(st rtctest.Stats) bool { c, ok := st.LastCall(); return ok && len(c.Turns) > 0 }); err != nil {
+	if err := srv.WaitStats(ctx, func(st emulator.Stats) bool { c, ok := st.LastCall(); return ok && len(c.Turns) > 0 }); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := srv.Stats().LastCall()

@@ -4,9 +4,10 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
 )
 
 // The appliance's use of a session: a key from provisioning, fresh keys on reconnect,
@@ -14,8 +15,8 @@ import (
 // button driving Press/Release, events driving the LEDs.
 func Example() {
 	ctx := context.Background()
-	var key provisioning.Key // from the key socket (provisioning.Client.Get)
-	var keys rtc.KeySource = rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) { return key, nil })
+	var key realtime.Key // from the key socket (keyd.Client.Get)
+	var keys rtc.KeySource = rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return key, nil })
 	s, err := rtc.New(key,
 		rtc.WithKeySource(keys),
 		rtc.WithSessionConfig(events.Session{Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}),
@@ -37,16 +38,18 @@ func Example() {
 	out := make([]float32, 480)
 	_ = s.ReadSpeaker(out) // from the playback callback; silence when nothing is due
 
-	s.Press()   // button down: listen (barge-in if the model is speaking)
-	s.Release() // button up: commit the turn, ask for the answer
-	for ev := range s.Events() {
+	s.Press()                    // button down: listen (barge-in if the model is speaking)
+	s.Release()                  // button up: commit the turn, ask for the answer
+	for ev := range s.Events() { // until the session is closed
 		switch ev.Kind {
 		case rtc.EventState: // connecting / connected / disconnected / reconnecting / closed → LEDs
+			if ev.State == rtc.StateClosed {
+				return
+			}
 		case rtc.EventSpeakingStarted, rtc.EventSpeakingStopped:
 		case rtc.EventError:
 		}
 		st := s.Stats() // RTT, jitter, loss, concealment, press → first packet
 		_ = st
-		break
 	}
 }

@@ -14,14 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/jitter"
-	"github.com/edgevoice/edgevoice/rtc/opus"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/edgevoice/edgevoice/rtc/jitter"
+	"github.com/edgevoice/edgevoice/rtc/opus"
 )
 
 // fakePeer is an in-test answerer that follows the realtime wire protocol: SDP POST with
@@ -30,7 +32,7 @@ import (
 // plays that tone for respDur instead.
 type fakePeer struct {
 	t       *testing.T
-	dialect provisioning.Dialect
+	dialect realtime.Dialect
 	srv     *httptest.Server
 	api     *webrtc.API
 
@@ -74,7 +76,7 @@ type peerOpts struct {
 	net transport.Net // vnet; nil = loopback
 }
 
-func newFakePeer(t *testing.T, d provisioning.Dialect, po peerOpts) *fakePeer {
+func newFakePeer(t *testing.T, d realtime.Dialect, po peerOpts) *fakePeer {
 	f := &fakePeer{t: t, dialect: d, goodKey: func(k string) bool { return strings.HasPrefix(k, "ek_good") }, respDur: time.Second}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -99,8 +101,8 @@ func newFakePeer(t *testing.T, d provisioning.Dialect, po peerOpts) *fakePeer {
 	return f
 }
 
-func (f *fakePeer) key(v string) provisioning.Key {
-	return provisioning.Key{Value: v, ExpiresAt: time.Now().Add(time.Minute), SDPURL: f.srv.URL + "/v1/realtime/calls", Dialect: f.dialect, Profile: "test", MintedAt: time.Now()}
+func (f *fakePeer) key(v string) realtime.Key {
+	return realtime.Key{Value: v, ExpiresAt: time.Now().Add(time.Minute), SDPURL: f.srv.URL + "/v1/realtime/calls", Dialect: f.dialect, Profile: "test", MintedAt: time.Now()}
 }
 
 func (f *fakePeer) close() {
@@ -373,8 +375,8 @@ func isKind(k EventKind) func(Event) bool { return func(e Event) bool { return e
 
 var _ = context.Background
 
-func testKey() provisioning.Key {
-	return provisioning.Key{Value: "ek_good_test", ExpiresAt: time.Now().Add(time.Minute), SDPURL: "http://127.0.0.1:1/v1/realtime/calls"}
+func testKey() realtime.Key {
+	return realtime.Key{Value: "ek_good_test", ExpiresAt: time.Now().Add(time.Minute), SDPURL: "http://127.0.0.1:1/v1/realtime/calls"}
 }
 
 // unboundTarget is an uplink target whose track pion never bound: WriteSample returns

@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/transport/v5/test"
+
+	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // mintLog is a KeySource over a provisioning provider that records every call.
@@ -23,7 +25,7 @@ type mintLog struct {
 	errs []error
 }
 
-func (m *mintLog) Key(ctx context.Context) (provisioning.Key, error) {
+func (m *mintLog) Key(ctx context.Context) (realtime.Key, error) {
 	k, err := m.p.Mint(ctx, nil)
 	m.mu.Lock()
 	m.at, m.errs = append(m.at, time.Now()), append(m.errs, err)
@@ -78,16 +80,13 @@ func TestKeySourceMintFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-			p, err := provisioning.NewProvider("openai", provisioning.WithHTTPClient(client),
-				provisioning.WithCredential(provisioning.StaticCredential(srv.APIKey())),
-				provisioning.WithMintURL(srv.URL()+"/v1/realtime/client_secrets"), provisioning.WithSDPURL(srv.URL()+"/v1/realtime/calls"))
+			p, err := srv.Provider("openai")
 			if err != nil {
 				t.Fatal(err)
 			}
 			keys := &mintLog{p: p}
 			// the first key is good; the call is dropped after 300 ms and every mint fails
-			srv.SetFaults(rtctest.Faults{DropAfter: 300 * time.Millisecond, MintStatus: tc.status})
+			srv.SetFaults(emulator.Faults{DropAfter: 300 * time.Millisecond, MintStatus: tc.status})
 			s, err := New(first, testOpts(WithKeySource(keys))...)
 			if err != nil {
 				t.Fatal(err)
@@ -172,9 +171,9 @@ func TestKeySourceMintFaults(t *testing.T) {
 				return
 			}
 			before := srv.Stats().CallsAnswered
-			srv.SetFaults(rtctest.Faults{})
+			srv.SetFaults(emulator.Faults{})
 			rec.wait(t, 5*time.Second, isState(StateConnected))
-			at, errs = keys.snapshot()
+			_, errs = keys.snapshot()
 			if errs[len(errs)-1] != nil {
 				t.Errorf("connected, but the last mint failed: %v", errs[len(errs)-1])
 			}
@@ -195,9 +194,9 @@ func TestKeySourceErrNoKeyCloses(t *testing.T) {
 	calls := 0
 	k := testKey()
 	k.ExpiresAt = time.Now().Add(-time.Second) // the first connect asks the KeySource
-	s, err := New(k, testOpts(WithKeySource(KeySourceFunc(func(context.Context) (provisioning.Key, error) {
+	s, err := New(k, testOpts(WithKeySource(KeySourceFunc(func(context.Context) (realtime.Key, error) {
 		calls++
-		return provisioning.Key{}, fmt.Errorf("key daemon: device not provisioned: %w", ErrNoKey)
+		return realtime.Key{}, fmt.Errorf("key daemon: device not provisioned: %w", ErrNoKey)
 	})))...)
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/transport/v5/test"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // garbage is what a broken or hostile server may put on the data channel: not JSON,
@@ -41,7 +43,7 @@ func TestMalformedServerEvents(t *testing.T) {
 		}
 	}
 	defer test.CheckRoutines(t)()
-	for _, d := range []provisioning.Dialect{provisioning.DialectGA, provisioning.DialectPreview} {
+	for _, d := range []realtime.Dialect{realtime.DialectGA, realtime.DialectPreview} {
 		t.Run(d.String(), func(t *testing.T) {
 			f := newFakePeer(t, d, peerOpts{})
 			defer f.close()

@@ -9,23 +9,25 @@ import (
 	"slices"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/opus"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/transport/v5"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/edgevoice/edgevoice/rtc/opus"
 )
 
 // KeySource hands out a fresh ephemeral key; the session asks it on every reconnect
 // (and on the first connect when the key given to New is no longer valid).
 type KeySource interface {
-	Key(ctx context.Context) (provisioning.Key, error)
+	Key(ctx context.Context) (realtime.Key, error)
 }
 
 // KeySourceFunc adapts a function to KeySource.
-type KeySourceFunc func(ctx context.Context) (provisioning.Key, error)
+type KeySourceFunc func(ctx context.Context) (realtime.Key, error)
 
 // Key calls f.
-func (f KeySourceFunc) Key(ctx context.Context) (provisioning.Key, error) { return f(ctx) }
+func (f KeySourceFunc) Key(ctx context.Context) (realtime.Key, error) { return f(ctx) }
 
 // Option configures a Session in New. Options run before the defaults are filled in;
 // one that returns an error makes New fail.

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // turn is the push-to-talk and response state; it outlives connections.

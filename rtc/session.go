@@ -4,16 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/edgevoice/edgevoice/dsp/ring"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/opus"
+	"github.com/edgevoice/edgevoice/internal/backoff"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/webrtc/v4"
+
+	"github.com/edgevoice/edgevoice/dsp/ring"
+	"github.com/edgevoice/edgevoice/rtc/opus"
 )
 
 const (
@@ -36,7 +38,7 @@ const (
 // a time and ReadSpeaker from one goroutine at a time.
 type Session struct {
 	cfg config
-	key provisioning.Key
+	key realtime.Key
 
 	ownTransport *http.Transport // the SDP client's transport when we made it
 	api          *webrtc.API
@@ -76,7 +78,7 @@ type Session struct {
 
 // New makes a session for key (whose SDPURL and Dialect it uses). It does not connect:
 // call Start.
-func New(key provisioning.Key, opts ...Option) (*Session, error) {
+func New(key realtime.Key, opts ...Option) (*Session, error) {
 	s := &Session{key: key}
 	s.cfg.enc = opus.DefaultEncoderOpts()
 	s.cfg.encRate = sampleRate
@@ -222,20 +224,16 @@ func (s *Session) setState(st State, cause error, announce bool) {
 	}
 }
 
-// backoff returns the wait before reconnect attempt n (1, 2, ...): min·2^(n-1) capped
-// at max, with "equal jitter" (half fixed, half random).
-func (c *config) backoff(n int) time.Duration {
-	d := c.backoffMin
-	for i := 1; i < n && d < c.backoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, c.backoffMax)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+// newBackoff returns the reconnect backoff: min·2^(n-1) capped at max before attempt n,
+// with "equal jitter" (half fixed, half random). internal/backoff's symmetric jitter of
+// ±1/3 around 3/4 of that gives exactly [d/2, d].
+func (c *config) newBackoff() *backoff.Backoff {
+	return backoff.New(backoff.Policy{Min: c.backoffMin * 3 / 4, Max: c.backoffMax * 3 / 4, Jitter: 1.0 / 3}, nil)
 }
 
 // nextKey returns a key good for at least minKeyLife, from the KeySource when the
 // current one is not (or when fresh is set).
-func (s *Session) nextKey(ctx context.Context, fresh bool) (provisioning.Key, error) {
+func (s *Session) nextKey(ctx context.Context, fresh bool) (realtime.Key, error) {
 	if !fresh && s.key.ValidFor(time.Now(), s.cfg.minKeyLife) {
 		return s.key, nil
 	}
@@ -243,11 +241,11 @@ func (s *Session) nextKey(ctx context.Context, fresh bool) (provisioning.Key, er
 		if s.key.ValidFor(time.Now(), s.cfg.minKeyLife) {
 			return s.key, nil
 		}
-		return provisioning.Key{}, ErrNoKey
+		return realtime.Key{}, ErrNoKey
 	}
 	k, err := s.cfg.keys.Key(ctx)
 	if err != nil {
-		return provisioning.Key{}, fmt.Errorf("rtc: KeySource.Key: %w", err)
+		return realtime.Key{}, fmt.Errorf("rtc: KeySource.Key: %w", err)
 	}
 	s.key = k
 	return k, nil
@@ -262,6 +260,7 @@ func (s *Session) run(ctx context.Context) {
 	}()
 	var t turn
 	attempt := 0
+	bo := s.cfg.newBackoff()
 	for {
 		if attempt == 0 {
 			s.setState(StateConnecting, nil, true)
@@ -283,6 +282,7 @@ func (s *Session) run(ctx context.Context) {
 			c.close()
 			if up {
 				attempt = 0
+				bo.Reset()
 			}
 		}
 		if ctx.Err() != nil {
@@ -295,12 +295,14 @@ func (s *Session) run(ctx context.Context) {
 		}
 		attempt++
 		s.setState(StateDisconnected, err, true)
-		wait := s.cfg.backoff(attempt)
+		wait := bo.Next()
 		s.cfg.log.Info("rtc: reconnecting", "in", wait, "cause", err)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(wait):
+		case <-t.C:
 		}
 	}
 }

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/pion/transport/v5/test"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 func slow(t *testing.T) {
@@ -35,7 +37,6 @@ type speaker struct {
 	out  []float32
 	real []int       // real samples per read
 	at   []time.Time // when each read started
-	mark int         // len(out) when marked
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -138,7 +139,7 @@ func pttConfig() events.Session {
 
 func TestToneRoundTripBothDialects(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	for _, d := range []provisioning.Dialect{provisioning.DialectGA, provisioning.DialectPreview} {
+	for _, d := range []realtime.Dialect{realtime.DialectGA, realtime.DialectPreview} {
 		t.Run(d.String(), func(t *testing.T) {
 			f := newFakePeer(t, d, peerOpts{})
 			defer f.close()
@@ -199,7 +200,7 @@ func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
 
 func TestBargeInDropsCancelledAudio(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+	f := newFakePeer(t, realtime.DialectGA, peerOpts{})
 	defer f.close()
 	f.respTone, f.respDur = 440, 3*time.Second
 	s, err := New(f.key("ek_good1"), testOpts(WithSessionConfig(pttConfig()))...)
@@ -255,10 +256,6 @@ func TestBargeInDropsCancelledAudio(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	type result struct {
-		state State
-		err   error
-	}
 	cases := []struct {
 		name    string
 		setup   func(f *fakePeer)
@@ -294,7 +291,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+			f := newFakePeer(t, realtime.DialectGA, peerOpts{})
 			defer f.close()
 			if tc.setup != nil {
 				tc.setup(f)
@@ -305,7 +302,7 @@ func TestFaults(t *testing.T) {
 			}
 			opts := testOpts()
 			if tc.keys {
-				opts = append(opts, WithKeySource(KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+				opts = append(opts, WithKeySource(KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 					return f.key("ek_good_fresh"), nil
 				})))
 			}
@@ -361,11 +358,11 @@ func TestReconnectCauses(t *testing.T) {
 	}
 	for _, c := range causes {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFakePeer(t, provisioning.DialectPreview, peerOpts{})
+			f := newFakePeer(t, realtime.DialectPreview, peerOpts{})
 			defer f.close()
 			var fresh int
 			var mu sync.Mutex
-			s, err := New(f.key("ek_good0"), testOpts(WithKeySource(KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) {
+			s, err := New(f.key("ek_good0"), testOpts(WithKeySource(KeySourceFunc(func(ctx context.Context) (realtime.Key, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				fresh++
@@ -398,7 +395,7 @@ func TestReconnectCauses(t *testing.T) {
 
 func TestSlowAnswerTimesOut(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+	f := newFakePeer(t, realtime.DialectGA, peerOpts{})
 	defer f.close()
 	f.delay = time.Second
 	s, _ := New(f.key("ek_good"), testOpts(WithConnectTimeout(300*time.Millisecond))...)
@@ -415,7 +412,7 @@ func TestSlowAnswerTimesOut(t *testing.T) {
 
 func TestPreRollBeforeConnect(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+	f := newFakePeer(t, realtime.DialectGA, peerOpts{})
 	defer f.close()
 	f.delay = 300 * time.Millisecond // a slow SDP answer: the user talks meanwhile
 	s, _ := New(f.key("ek_good"), testOpts(WithSessionConfig(pttConfig()))...)
@@ -447,7 +444,7 @@ func TestPreRollBeforeConnect(t *testing.T) {
 // default server VAD; the pre-roll keeps what was said meanwhile, so nothing is lost.
 func TestUplinkWaitsForSessionUpdated(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+	f := newFakePeer(t, realtime.DialectGA, peerOpts{})
 	defer f.close()
 	f.updDelay = 300 * time.Millisecond
 	s, _ := New(f.key("ek_good"), testOpts(WithSessionConfig(pttConfig()))...)
@@ -493,7 +490,7 @@ func TestEspeakRoundTrip(t *testing.T) {
 	}
 	speech := upsample(clip, rate, 48000)
 	defer test.CheckRoutines(t)()
-	f := newFakePeer(t, provisioning.DialectGA, peerOpts{})
+	f := newFakePeer(t, realtime.DialectGA, peerOpts{})
 	defer f.close()
 	s, _ := New(f.key("ek_good"), testOpts(WithSessionConfig(pttConfig()))...)
 	defer s.Close()

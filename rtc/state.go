@@ -3,7 +3,7 @@ package rtc
 import (
 	"fmt"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // State is the connection state of a Session.

@@ -33,11 +33,14 @@ func TestHTTPErrorAndBackoff(t *testing.T) {
 		t.Errorf("404: %v retryable=%v", e, retryable(e))
 	}
 	c := config{backoffMin: 100 * time.Millisecond, backoffMax: time.Second}
-	for n, hi := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 5: time.Second, 50: time.Second} {
-		for range 20 {
-			if d := c.backoff(n); d < hi/2 || d > hi {
-				t.Errorf("backoff(%d) = %v, want %v..%v", n, d, hi/2, hi)
+	for range 20 {
+		b := c.newBackoff()
+		hi := 100 * time.Millisecond // the wait before attempt n is in [hi/2, hi]
+		for n := 1; n <= 50; n++ {
+			if d := b.Next(); d < hi/2 || d > hi {
+				t.Errorf("wait before attempt %d = %v, want %v..%v", n, d, hi/2, hi)
 			}
+			hi = min(2*hi, time.Second)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-# emulator area: rtc/events (data-channel event types) and rtc/rtctest (the local
+# emulator area: realtime/events (data-channel event types) and emulator (the local
 # realtime emulator). Targets call go directly.
 .PHONY: emulator test-emulator fuzz-events bench-events
 
@@ -11,17 +11,17 @@ emulator: build
 
 # make test-emulator: the event codec and the emulator's own tests (real pion client) under -race
 test-emulator:
-	$(GO) test -race -count=1 ./rtc/events ./rtc/rtctest
+	$(GO) test -race -count=1 ./realtime/events ./emulator
 	$(GO) test -race -count=1 -run 'TestEmulator' ./cmd/edgevoice
 
 # make fuzz-events: short fuzz passes of the event decoder (malformed JSON) and of the
 # emulator's mint endpoints (arbitrary bodies)
 fuzz-events:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 15s ./rtc/events
-	$(GO) test -run '^$$' -fuzz '^FuzzMintBodies$$' -fuzztime 10s ./rtc/rtctest
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 15s ./realtime/events
+	$(GO) test -run '^$$' -fuzz '^FuzzMintBodies$$' -fuzztime 10s ./emulator
 
 # make bench-events: encode/decode cost per event
 bench-events:
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./rtc/events
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./realtime/events
 
 ci-extra: fuzz-events

@@ -8,7 +8,7 @@ test-provisioning:
 
 # make bench-keys: `get` latency on the key socket with prefetch (reports p50/p99 in µs)
 bench-keys:
-	$(GO) test -run '^$$' -bench 'BenchmarkKeySocketGet' -benchtime 1000x -count 1 ./provisioning
+	$(GO) test -run '^$$' -bench 'BenchmarkKeySocketGet' -benchtime 1000x -count 1 ./provisioning/keyd
 
 # make keys-demo: a provisiond + broker pair on loopback in front of the local emulator:
 # a device token gets a key, a wrong token gets 401, `keys status`, idle RSS of provisiond.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/edgevoice/edgevoice/emulator"
 )
 
 const modulePath = "github.com/edgevoice/edgevoice"
@@ -47,9 +47,9 @@ func goListDeps(t *testing.T, pkg string, env ...string) []string {
 
 // startEmulator starts the local realtime emulator on loopback; the test's cleanup
 // closes it.
-func startEmulator(t *testing.T) *rtctest.Server {
+func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	srv, err := rtctest.New()
+	srv, err := emulator.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // TestProvisiondBuildDeps: the key daemon (what edgevoice-provisioning.service runs)
@@ -29,9 +30,8 @@ func TestProvisiondBuildDeps(t *testing.T) {
 	}
 }
 
-// TestProvisiondHasNoBrokerServer: until the broker has a package of its own the
-// provisioning package holds it, so check the linked binary: none of the broker's or
-// the device store's code is in it.
+// TestProvisiondHasNoBrokerServer checks the linked binary itself, beside the import
+// rules: no symbol of the broker server or its device store is in it.
 func TestProvisiondHasNoBrokerServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
@@ -42,10 +42,10 @@ func TestProvisiondHasNoBrokerServer(t *testing.T) {
 		t.Fatalf("go tool nm: %v", err)
 	}
 	syms := string(out)
-	if !strings.Contains(syms, "provisioning.NewDaemon") {
-		t.Fatalf("go tool nm lists no provisioning.NewDaemon: the symbol check would pass vacuously")
+	if !strings.Contains(syms, "provisioning/keyd.NewDaemon") {
+		t.Fatalf("go tool nm lists no provisioning/keyd.NewDaemon: the symbol check would pass vacuously")
 	}
-	for _, bad := range []string{"provisioning.NewBroker", "provisioning.OpenDeviceStore", "provisioning.(*Broker).ServeHTTP"} {
+	for _, bad := range []string{"provisioning/broker.", "internal/brokercmd."} {
 		if strings.Contains(syms, bad) {
 			t.Errorf("edgevoice-provisiond links %s (the broker server)", bad)
 		}
@@ -101,9 +101,9 @@ func TestProvisiondBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = d.Process.Kill(); _ = d.Wait() }()
-	c := provisioning.Dial(sock)
+	c := keyd.NewClient(sock)
 	defer c.Close()
-	var key provisioning.Key
+	var key realtime.Key
 	for {
 		gctx, gcancel := context.WithTimeout(ctx, time.Second)
 		key, err = c.Get(gctx, 30*time.Second)

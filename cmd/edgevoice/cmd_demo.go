@@ -13,14 +13,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/edgevoice/edgevoice/realtime/events"
+
 	"github.com/edgevoice/edgevoice/appliance"
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/cli"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // question.wav: "What is the weather like in Lisbon today?", spoken by espeak-ng
@@ -130,8 +131,8 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	defer src.Close()
 
 	// 1. The local realtime emulator on 127.0.0.1.
-	srv, err := rtctest.New(rtctest.WithReplyText("It is sunny in Lisbon, 21 degrees. (This answer comes from the local emulator, which plays your own words back.)"),
-		rtctest.WithUserTranscript(demoUserText), rtctest.WithLogger(d.log))
+	srv, err := emulator.New(emulator.WithReplyText("It is sunny in Lisbon, 21 degrees. (This answer comes from the local emulator, which plays your own words back.)"),
+		emulator.WithUserTranscript(demoUserText), emulator.WithLogger(d.log))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -154,10 +155,10 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	board.WaitReady()
 
 	// 3. The appliance, with keys minted by the emulator as the provisioning daemon would.
-	keys := rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) { return srv.MintKey(ctx, profile) })
+	keys := rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return srv.MintKey(ctx, profile) })
 	sessCfg := events.Session{Instructions: "You are a helpful voice assistant.", Voice: "marin",
 		TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}, Transcription: &events.Transcription{Model: "whisper-1"}}
-	factory := func(key provisioning.Key, ks rtc.KeySource) (appliance.Session, error) {
+	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
 		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(d.log))
 	}
 	a, err := appliance.New(appliance.Config{IdleTimeout: time.Minute}, appliance.Deps{

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/edgevoice/edgevoice/realtime"
+
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/internal/cli"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 func emulatorCommand() *cli.Command {
@@ -27,15 +28,15 @@ func emulatorCommand() *cli.Command {
 func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (loopback only: ICE is restricted to 127.0.0.0/8)")
 	dialect := fs.String("dialect", "ga", "dialect of broker keys and the default profile: ga or preview")
-	apiKey := fs.String("api-key", rtctest.DefaultAPIKey, "long-lived `key` the mint endpoints accept (api-key header or Bearer)")
-	deviceToken := fs.String("device-token", rtctest.DefaultDeviceToken, "device `token` the broker endpoint POST /v1/keys accepts")
+	apiKey := fs.String("api-key", emulator.DefaultAPIKey, "long-lived `key` the mint endpoints accept (api-key header or Bearer)")
+	deviceToken := fs.String("device-token", emulator.DefaultDeviceToken, "device `token` the broker endpoint POST /v1/keys accepts")
 	noGA := fs.Bool("no-ga", false, "answer 404 on the Azure GA endpoints (an older Azure resource; tests the preview fallback)")
 	iceTCP := fs.Bool("ice-tcp", false, "also offer a passive ICE-TCP candidate on 127.0.0.1")
-	reply := fs.String("reply-text", rtctest.DefaultReplyText, "assistant transcript sent with each response")
-	userText := fs.String("user-transcript", rtctest.DefaultUserText, "user transcript sent after a commit when input transcription is on")
+	reply := fs.String("reply-text", emulator.DefaultReplyText, "assistant transcript sent with each response")
+	userText := fs.String("user-transcript", emulator.DefaultUserText, "user transcript sent after a commit when input transcription is on")
 	vad := fs.Bool("vad", false, "act on server_vad/semantic_vad sessions: detect speech (packets > 24 bytes), commit and answer turns, interrupt on speech")
 	verbose := fs.Bool("v", false, "log every call state change and fault at debug level")
-	var f rtctest.Faults
+	var f emulator.Faults
 	fs.IntVar(&f.MintStatus, "mint-status", 0, "answer the mint endpoints with this HTTP `status` (e.g. 401, 500)")
 	fs.IntVar(&f.MintFailures, "mint-failures", 0, "apply --mint-status to the next `n` mint requests only (0 = all)")
 	fs.IntVar(&f.SDPStatus, "sdp-status", 0, "answer the SDP endpoints with this HTTP `status`")
@@ -48,7 +49,7 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	fs.DurationVar(&f.SessionLifetime, "session-lifetime", 0, "end each session this long after it connected (error session_expired, then close)")
 	fs.DurationVar(&f.CloseDataChannelAfter, "close-dc-after", 0, "close each data channel this long after it opened")
 	return func(ctx context.Context, _ []string) error {
-		d, err := provisioning.ParseDialect(*dialect)
+		d, err := realtime.ParseDialect(*dialect)
 		if err != nil {
 			return cli.Usagef("-dialect: %v", err)
 		}
@@ -64,20 +65,20 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 			level = slog.LevelDebug
 		}
 		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-		opts := []rtctest.Option{
-			rtctest.WithLogger(log), rtctest.WithDialect(d), rtctest.WithAPIKey(*apiKey), rtctest.WithDeviceToken(*deviceToken),
-			rtctest.WithFaults(f), rtctest.WithReplyText(*reply), rtctest.WithUserTranscript(*userText),
+		opts := []emulator.Option{
+			emulator.WithLogger(log), emulator.WithDialect(d), emulator.WithAPIKey(*apiKey), emulator.WithDeviceToken(*deviceToken),
+			emulator.WithFaults(f), emulator.WithReplyText(*reply), emulator.WithUserTranscript(*userText),
 		}
 		if *noGA {
-			opts = append(opts, rtctest.WithoutGA())
+			opts = append(opts, emulator.WithoutGA())
 		}
 		if *vad {
-			opts = append(opts, rtctest.WithServerVAD(nil))
+			opts = append(opts, emulator.WithServerVAD(nil))
 		}
 		if *iceTCP {
-			opts = append(opts, rtctest.WithICETCP())
+			opts = append(opts, emulator.WithICETCP())
 		}
-		srv, err := rtctest.New(opts...)
+		srv, err := emulator.New(opts...)
 		if err != nil {
 			return err
 		}
@@ -86,11 +87,11 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		}
 		u := srv.URL()
 		fmt.Fprintf(env.Stdout, "edgevoice emulator on %s (dialect %s)\n", u, d)
-		fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, provisioning.Mask(*apiKey))
+		fmt.Fprintf(env.Stdout, "  mint  azure-preview  POST %s/openai/realtimeapi/sessions?api-version=2025-04-01-preview  (api-key: %s)\n", u, realtime.Mask(*apiKey))
 		fmt.Fprintf(env.Stdout, "  mint  azure          POST %s/openai/v1/realtime/client_secrets\n", u)
 		fmt.Fprintf(env.Stdout, "  mint  openai         POST %s/v1/realtime/client_secrets  (Bearer api key)\n", u)
 		fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)
-		fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, rtctest.DefaultPreviewModel)
+		fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, emulator.DefaultPreviewModel)
 		fmt.Fprintf(env.Stdout, "  sdp   ga             POST %s/v1/realtime/calls  and  %s/openai/v1/realtime/calls\n", u, u)
 		<-ctx.Done()
 		st := srv.Stats()

@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/edgevoice/edgevoice/internal/cli"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
+	"github.com/edgevoice/edgevoice/internal/cli"
+
+	"github.com/edgevoice/edgevoice/emulator"
 )
 
 type syncBuf struct {
@@ -80,7 +81,7 @@ func mintVia(ctx context.Context, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+rtctest.DefaultDeviceToken)
+	req.Header.Set("Authorization", "Bearer "+emulator.DefaultDeviceToken)
 	req.Header.Set("Content-Type", "application/json")
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Do(req)

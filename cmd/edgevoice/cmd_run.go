@@ -9,18 +9,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/internal/control"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 func runCommand() *cli.Command {
@@ -60,7 +62,7 @@ type runner struct {
 	n    *cli.Notifier
 
 	a       *appliance.Appliance
-	keys    *provisioning.Client
+	keys    *keyd.Client
 	mic     audio.Source[float32]
 	speaker audio.Sink[float32]
 	micStat func() control.AudioStatus
@@ -85,8 +87,8 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	if useEmulator {
-		srv, err := rtctest.New(rtctest.WithLogger(log.With("component", "emulator")),
-			rtctest.WithReplyText("This is the local emulator: it plays back what you said."))
+		srv, err := emulator.New(emulator.WithLogger(log.With("component", "emulator")),
+			emulator.WithReplyText("This is the local emulator: it plays back what you said."))
 		if err != nil {
 			return err
 		}
@@ -95,10 +97,10 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		}
 		defer srv.Close()
 		log.Info("local realtime emulator", "url", srv.URL())
-		keys = rtc.KeySourceFunc(func(ctx context.Context) (provisioning.Key, error) { return srv.MintKey(ctx, "openai") })
+		keys = rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return srv.MintKey(ctx, "openai") })
 		rtcOpts = append(rtcOpts, rtc.WithLoopbackOnly())
 	} else {
-		r.keys = provisioning.Dial(cfg.Provisioning.Socket)
+		r.keys = keyd.NewClient(cfg.Provisioning.Socket)
 		keys = socketKeys{c: r.keys, minValid: 20 * time.Second}
 	}
 	sessCfg, err := sessionConfig(&cfg.Session)
@@ -106,7 +108,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	rtcLog := log.With("component", "rtc")
-	factory := func(key provisioning.Key, ks rtc.KeySource) (appliance.Session, error) {
+	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
 		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(rtcLog))
 		return rtc.New(key, opts...)
 	}

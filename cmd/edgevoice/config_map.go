@@ -7,8 +7,8 @@ import (
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
-	"github.com/edgevoice/edgevoice/rtc/events"
 )
 
 // This file maps the validated config (internal/config, which imports no library) onto

@@ -9,7 +9,7 @@ import (
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/internal/config"
 
-	"github.com/edgevoice/edgevoice/rtc/events"
+	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // TestConfigAgreesWithLibraries: what internal/config accepts, the libraries accept

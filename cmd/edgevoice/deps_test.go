@@ -80,10 +80,11 @@ func TestLayering(t *testing.T) {
 				}
 			}
 		case under(pkg, "provisioning"):
-			// provisioning: std + go-systemd (+ the std-only rtc/events for session shapes).
+			// provisioning: std + go-systemd, clockwork, x/time/rate and the std-only realtime.
 			for _, d := range info.deps {
 				rel := strings.TrimPrefix(d, modulePath+"/")
-				if isStd(d) || under(rel, "provisioning") || rel == "rtc/events" ||
+				if isStd(d) || under(rel, "provisioning") || under(rel, "realtime") || under(rel, "internal/backoff") ||
+					d == "github.com/jonboulle/clockwork" || d == "golang.org/x/time/rate" ||
 					strings.HasPrefix(d, "github.com/coreos/go-systemd/") || strings.HasPrefix(d, "golang.org/x/sys/") {
 					continue
 				}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/cli/clitest"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // Main runs edgevoice's command line in-process.
@@ -33,9 +33,9 @@ func buildBinary(t *testing.T, pkg, tags string, env ...string) string {
 
 // startEmulator starts the local realtime emulator on loopback; the test's cleanup
 // closes it.
-func startEmulator(t *testing.T) *rtctest.Server {
+func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	srv, err := rtctest.New()
+	srv, err := emulator.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/internal/control"
 	"io"
 	"os"
 	"os/exec"
@@ -14,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/internal/control"
+
 	"golang.org/x/sys/unix"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
-	"github.com/edgevoice/edgevoice/rtc/rtctest"
 )
 
 // TestRunSIGTERMDuringTurn is the issue's "clean shutdown on SIGTERM: LEDs off, session
@@ -189,7 +190,7 @@ allow_ips = ["127.0.0.0/8"]
 			return s.Appliance.StateName == "listening" && connected(s)
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := srv.WaitStats(ctx, func(s rtctest.Stats) bool { return s.PacketsIn >= 50 }) // 1 s of uplink
+		err := srv.WaitStats(ctx, func(s emulator.Stats) bool { return s.PacketsIn >= 50 }) // 1 s of uplink
 		cancel()
 		if err != nil {
 			t.Fatalf("no uplink audio at the emulator: %v\nlogs:\n%s", err, logs())
@@ -250,7 +251,7 @@ allow_ips = ["127.0.0.0/8"]
 	// Session closed: the client closed the peer connection (DTLS close), so the
 	// emulator sees "closed" at once rather than "failed" after the ICE timeouts.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	err := srv.WaitStats(ctx, func(s rtctest.Stats) bool { return s.CallsEnded >= before.CallsConnected })
+	err := srv.WaitStats(ctx, func(s emulator.Stats) bool { return s.CallsEnded >= before.CallsConnected })
 	cancel()
 	after := srv.Stats()
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/led"
-	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // ledIndicator shows appliance states on an hw/led engine.
@@ -26,10 +28,10 @@ func (l ledIndicator) Halt() error                   { return l.d.Halt() }
 // socketKeys gets keys from the provisioning daemon's socket; each must stay valid for
 // minValid (long enough to connect).
 type socketKeys struct {
-	c        *provisioning.Client
+	c        *keyd.Client
 	minValid time.Duration
 }
 
-func (k socketKeys) Key(ctx context.Context) (provisioning.Key, error) {
+func (k socketKeys) Key(ctx context.Context) (realtime.Key, error) {
 	return k.c.Get(ctx, k.minValid)
 }

@@ -18,7 +18,8 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/internal/provcmd"
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/broker"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // Commands are the commands of edgevoice-broker (check-config and version come from
@@ -81,17 +82,17 @@ func brokerCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				store, err := provisioning.OpenDeviceStore(bc.DevicesDir)
+				store, err := broker.OpenStore(bc.DevicesDir)
 				if err != nil {
 					return err
 				}
 				pc := &c.Provisioning
-				defaults := provisioning.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
+				defaults := realtime.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
 				if pc.ToolsFile != "" {
 					// NewProvider has read and checked the file already
 					defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
 				}
-				opts := []provisioning.BrokerOption{provisioning.WithRateLimit(bc.RatePerMinute, bc.RateBurst), provisioning.WithBrokerLogger(log)}
+				opts := []broker.Option{broker.WithRateLimit(bc.RatePerMinute, bc.RateBurst), broker.WithLogger(log)}
 				tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 				if bc.ClientCAFile != "" {
 					pem, err := os.ReadFile(bc.ClientCAFile)
@@ -103,14 +104,14 @@ func brokerCommand() *cli.Command {
 						return fmt.Errorf("[broker] client_ca_file %s holds no PEM certificate", bc.ClientCAFile)
 					}
 					tlsConf.ClientCAs, tlsConf.ClientAuth = pool, tls.VerifyClientCertIfGiven
-					opts = append(opts, provisioning.WithClientCertAuth())
+					opts = append(opts, broker.WithClientCertAuth())
 				}
 				if bc.PinSession {
-					opts = append(opts, provisioning.WithPinnedSession(defaults))
+					opts = append(opts, broker.WithPinnedSession(defaults))
 				} else {
-					opts = append(opts, provisioning.WithBrokerSessionDefaults(defaults))
+					opts = append(opts, broker.WithSessionDefaults(defaults))
 				}
-				b, err := provisioning.NewBroker(up, store, opts...)
+				b, err := broker.New(up, store, opts...)
 				if err != nil {
 					return err
 				}
@@ -186,7 +187,7 @@ func runDevices(env *cli.Env, op, cfgPath, devices string, args []string) error 
 	if len(args) > 0 {
 		name = args[0]
 	}
-	store, err := provisioning.OpenDeviceStore(dir)
+	store, err := broker.OpenStore(dir)
 	if err != nil {
 		return err
 	}

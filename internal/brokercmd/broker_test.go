@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
+
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/provcmd"
 	"github.com/edgevoice/edgevoice/provisioning"
@@ -133,7 +136,7 @@ allowed_users = ["%d"]
 			t.Errorf("provisiond exited %d: %s", code, stderr)
 		}
 	}()
-	c := provisioning.Dial(sock)
+	c := keyd.NewClient(sock)
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		st, err := c.Status(ctx)
@@ -147,7 +150,7 @@ allowed_users = ["%d"]
 	}
 	k, err := c.Get(ctx, 30*time.Second)
 	if err != nil || k.Value != "ek_upstream_0123456789" || k.Profile != provisioning.ProfileBroker ||
-		k.SDPURL != upstream.URL+"/openai/v1/realtime/calls" || k.Dialect != provisioning.DialectGA {
+		k.SDPURL != upstream.URL+"/openai/v1/realtime/calls" || k.Dialect != realtime.DialectGA {
 		t.Errorf("key via socket: %v %v", k, err)
 	}
 	code, out, _ := run(ctx, keysApp, "keys", "-socket", sock, "status")

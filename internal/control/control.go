@@ -18,8 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+
 	"github.com/edgevoice/edgevoice/appliance"
-	"github.com/edgevoice/edgevoice/provisioning"
 )
 
 // The control socket: `edgevoice status` connects, sends one JSON line {"op":"status"}
@@ -61,8 +62,8 @@ type AudioStatus struct {
 
 // ProvisioningView is the key daemon's answer, or why there is none.
 type ProvisioningView struct {
-	Error  string               `json:"error,omitempty"`
-	Status *provisioning.Status `json:"status,omitempty"`
+	Error  string       `json:"error,omitempty"`
+	Status *keyd.Status `json:"status,omitempty"`
 }
 
 // Server serves the control socket until Close.

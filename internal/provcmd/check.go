@@ -18,6 +18,8 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 func checkCommand() *cli.Command {
@@ -68,7 +70,7 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 		step("credential", "none: the device authenticates with its client certificate %s", pc.ClientCertFile)
 	}
 	now := time.Now()
-	if now.Before(provisioning.SaneTime) {
+	if now.Before(keyd.SaneTime) {
 		step("clock", "FAILED: the wall clock says %s; TLS needs the real time (is NTP running? systemd-timesyncd)", now.UTC().Format(time.RFC3339))
 		return fmt.Errorf("check failed")
 	}
@@ -102,12 +104,9 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 		step("hint", "%s", mintHint(err))
 		return fmt.Errorf("check failed")
 	}
-	step("mint", "ok in %s: key %s, expires in %s (%s)", time.Since(t0).Round(time.Millisecond), provisioning.Mask(k.Value),
+	step("mint", "ok in %s: key %s, expires in %s (%s)", time.Since(t0).Round(time.Millisecond), realtime.Mask(k.Value),
 		time.Until(k.ExpiresAt).Round(time.Second), k.ExpiresAt.UTC().Format(time.RFC3339))
 	step("session", "dialect %s, profile %s, SDP URL %s", k.Dialect, k.Profile, k.SDPURL)
-	if k.Session != nil {
-		step("defaults", "from the broker: voice %q, instructions %d chars, tools %d bytes", k.Session.Voice, len(k.Session.Instructions), len(k.Session.Tools))
-	}
 	fmt.Fprintln(out, "OK: keys can be minted")
 	return nil
 }

@@ -9,7 +9,8 @@ import (
 
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 func keysCommand() *cli.Command {
@@ -29,7 +30,7 @@ func keysCommand() *cli.Command {
 				op := args[0]
 				ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 				defer cancel()
-				c := provisioning.Dial(*socket)
+				c := keyd.NewClient(*socket)
 				defer c.Close()
 				switch op {
 				case "status":
@@ -62,7 +63,7 @@ func keysCommand() *cli.Command {
 						return err
 					}
 					el := time.Since(t0)
-					v := provisioning.Mask(k.Value)
+					v := realtime.Mask(k.Value)
 					if *reveal {
 						v = k.Value
 					}

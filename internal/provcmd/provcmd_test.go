@@ -20,6 +20,7 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command running in another goroutine.
@@ -167,18 +168,18 @@ func TestConfigMirrorsProvisioning(t *testing.T) {
 	if !slices.Equal(config.Profiles, provisioning.Profiles) || !slices.Equal(config.PreviewRegions, provisioning.PreviewRegions) {
 		t.Errorf("profiles %v / %v, regions %v / %v", config.Profiles, provisioning.Profiles, config.PreviewRegions, provisioning.PreviewRegions)
 	}
-	if config.DefaultKeySocket != provisioning.DefaultSocketPath || config.ProfileBroker != provisioning.ProfileBroker {
-		t.Errorf("socket %q / %q", config.DefaultKeySocket, provisioning.DefaultSocketPath)
+	if config.DefaultKeySocket != keyd.DefaultSocketPath || config.ProfileBroker != provisioning.ProfileBroker {
+		t.Errorf("socket %q / %q", config.DefaultKeySocket, keyd.DefaultSocketPath)
 	}
 	p := config.Default().Provisioning
 	for _, d := range []struct {
 		name      string
 		got, want time.Duration
 	}{
-		{"min_validity", p.MinValidity.D(), provisioning.DefaultMinValidity},
-		{"backoff_min", p.BackoffMin.D(), provisioning.DefaultBackoffMin},
-		{"backoff_max", p.BackoffMax.D(), provisioning.DefaultBackoffMax},
-		{"rejected_retry", p.RejectedRetry.D(), provisioning.DefaultRejectedRetry},
+		{"min_validity", p.MinValidity.D(), keyd.DefaultMinValidity},
+		{"backoff_min", p.BackoffMin.D(), keyd.DefaultBackoffMin},
+		{"backoff_max", p.BackoffMax.D(), keyd.DefaultBackoffMax},
+		{"rejected_retry", p.RejectedRetry.D(), keyd.DefaultRejectedRetry},
 		{"request_timeout", p.RequestTimeout.D(), provisioning.DefaultRequestTimeout},
 	} {
 		if d.got != d.want {
@@ -191,7 +192,7 @@ func TestConfigMirrorsProvisioning(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"prefetch", "on-demand"} {
-		if _, err := provisioning.ParsePolicy(s); err != nil {
+		if _, err := keyd.ParsePolicy(s); err != nil {
 			t.Errorf("policy %q: %v", s, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // NewProvider turns [provisioning] into a provider and returns it with the path of the
@@ -18,7 +19,7 @@ import (
 // afterwards it is re-read on each mint.
 func NewProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger) (provisioning.Provider, string, error) {
 	credDir := env.Env("CREDENTIALS_DIRECTORY")
-	var credOpt []provisioning.ProviderOption
+	var credOpt []provisioning.Option
 	certOnly := c.Profile == provisioning.ProfileBroker && c.ClientCertFile != "" && c.CredentialFile == "" && credDir == ""
 	credPath := ""
 	if !certOnly { // a broker device with a client certificate needs no token
@@ -32,7 +33,7 @@ func NewProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger) (provis
 		credOpt = append(credOpt, provisioning.WithCredential(provisioning.FileCredential(credPath)))
 	}
 	auth, _ := provisioning.ParseAuthMode(c.Auth)
-	sess := provisioning.SessionDefaults{Voice: c.Voice, Instructions: c.Instructions}
+	sess := realtime.SessionDefaults{Voice: c.Voice, Instructions: c.Instructions}
 	if c.ToolsFile != "" {
 		b, err := os.ReadFile(c.ToolsFile)
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
-	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 )
 
 // Commands are the commands of edgevoice-provisiond (check-config and version come from
@@ -74,32 +74,32 @@ func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPat
 			log.Warn("socket group does not exist; keeping the daemon's group", "group", pc.SocketGroup)
 		}
 	}
-	policy, _ := provisioning.ParsePolicy(pc.Policy)
+	policy, _ := keyd.ParsePolicy(pc.Policy)
 
 	n := cli.NewNotifier(log)
 	var readyOnce, startOnce sync.Once
 	started := make(chan struct{}) // the daemon runs: the socket may answer
 
-	d, err := provisioning.NewDaemon(p,
-		provisioning.WithPolicy(policy), provisioning.WithMinValidity(pc.MinValidity.D()),
-		provisioning.WithBackoff(pc.BackoffMin.D(), pc.BackoffMax.D()), provisioning.WithRejectedRetry(pc.RejectedRetry.D()),
-		provisioning.WithDaemonLogger(log),
-		provisioning.WithStatusHook(func(s provisioning.Status) {
+	d, err := keyd.NewDaemon(p,
+		keyd.WithPolicy(policy), keyd.WithMinValidity(pc.MinValidity.D()),
+		keyd.WithBackoff(pc.BackoffMin.D(), pc.BackoffMax.D()), keyd.WithRejectedRetry(pc.RejectedRetry.D()),
+		keyd.WithLogger(log),
+		keyd.WithStatusHook(func(s keyd.Status) {
 			startOnce.Do(func() { close(started) })
 			n.Status(keyStatusLine(s))
 			switch s.State {
-			case provisioning.StateReady, provisioning.StateIdle, provisioning.StateBackoff, provisioning.StateRejected:
+			case keyd.StateReady, keyd.StateIdle, keyd.StateBackoff, keyd.StateRejected:
 				readyOnce.Do(func() { n.Ready(keyStatusLine(s)) })
 			}
 		}))
 	if err != nil {
 		return err
 	}
-	l, err := provisioning.ListenUnix(pc.Socket, 0o660, gid)
+	l, err := keyd.Listen(pc.Socket, 0o660, gid)
 	if err != nil {
 		return err
 	}
-	srv, err := provisioning.NewKeyServer(d, provisioning.WithAllowedUIDs(uids...), provisioning.WithServerLogger(log))
+	srv, err := keyd.NewServer(d, keyd.WithAllowedUIDs(uids...), keyd.WithServerLogger(log))
 	if err != nil {
 		l.Close()
 		return err
@@ -175,12 +175,12 @@ func lookupAllowedUIDs(names []string) ([]uint32, error) {
 }
 
 // keyStatusLine is the systemd STATUS= text: what the daemon does, never a key.
-func keyStatusLine(s provisioning.Status) string {
+func keyStatusLine(s keyd.Status) string {
 	line := fmt.Sprintf("%s (%s, %s)", s.State, s.Profile, s.Policy)
 	switch {
 	case s.KeyReady:
 		line += fmt.Sprintf("; key ready, valid %s more", (time.Duration(s.KeyExpiresInSeconds) * time.Second).Round(time.Second))
-	case s.State == provisioning.StateBackoff || s.State == provisioning.StateRejected:
+	case s.State == keyd.StateBackoff || s.State == keyd.StateRejected:
 		e := s.LastError
 		if len(e) > 120 {
 			e = e[:120] + "..."

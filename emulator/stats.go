@@ -1,0 +1,122 @@
+package emulator
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
+)
+
+// Stats is what the server saw and did. Server.Stats returns a deep copy.
+type Stats struct {
+	MintRequests   int // requests to any mint endpoint
+	MintsOK        int // keys issued
+	SDPRequests    int // requests to any SDP endpoint
+	CallsAnswered  int // SDP answers sent
+	CallsConnected int // peer connections that reached connected
+	CallsEnded     int // peer connections closed or failed
+	PacketsIn      uint64
+	BytesIn        uint64 // RTP payload bytes received
+	PacketsOut     uint64
+	BytesOut       uint64 // RTP payload bytes sent
+	Calls          []CallStats
+}
+
+// CallStats describes one call (one answered SDP offer).
+type CallStats struct {
+	ID           string // "rtc_…", also the Location of GA answers
+	Dialect      events.Dialect
+	Path         string // SDP endpoint path
+	Label        string // data channel label
+	State        string // last peer connection state
+	DCOpen       bool
+	ClientEvents []string // wire type of each client event in order ("<malformed>" for undecodable ones)
+	ServerEvents []string // wire type of each server event in order
+	PacketsIn    uint64
+	BytesIn      uint64
+	PacketsOut   uint64
+	BytesOut     uint64
+	FirstPacket  time.Time // arrival of the first RTP packet
+	Connected    time.Time
+	Session      events.Session // current session config
+	Turns        []Turn         // committed user turns
+	Responses    []ResponseStats
+}
+
+// Turn is one committed input buffer.
+type Turn struct {
+	ItemID   string
+	Packets  int
+	Bytes    int
+	Duration time.Duration // sum of the Opus packet durations
+	Payloads [][]byte      // the Opus payloads in arrival order
+}
+
+// ResponseStats is one response.
+type ResponseStats struct {
+	ID          string
+	Status      events.ResponseStatus
+	Reason      string
+	PacketsSent int
+	Audio       bool // had audio (framed by output_audio_buffer events)
+}
+
+func (c CallStats) clone() CallStats {
+	c.ClientEvents = slices.Clone(c.ClientEvents)
+	c.ServerEvents = slices.Clone(c.ServerEvents)
+	c.Turns = slices.Clone(c.Turns)
+	for i := range c.Turns {
+		c.Turns[i].Payloads = slices.Clone(c.Turns[i].Payloads)
+	}
+	c.Responses = slices.Clone(c.Responses)
+	c.Session.Tools = slices.Clone(c.Session.Tools)
+	c.Session.Modalities = slices.Clone(c.Session.Modalities)
+	if c.Session.Transcription != nil {
+		t := *c.Session.Transcription
+		c.Session.Transcription = &t
+	}
+	return c
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	st := s.stats
+	calls := slices.Clone(s.calls)
+	s.mu.Unlock()
+	st.Calls = make([]CallStats, len(calls))
+	for i, c := range calls {
+		st.Calls[i] = c.snapshot()
+	}
+	return st
+}
+
+// WaitStats waits until cond holds for a snapshot of the stats, or ctx ends.
+func (s *Server) WaitStats(ctx context.Context, cond func(Stats) bool) error {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		st := s.Stats()
+		if cond(st) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("emulator: WaitStats: %w (last: %d calls, %d packets in)", ctx.Err(), len(st.Calls), st.PacketsIn)
+		case <-s.done:
+			return fmt.Errorf("emulator: WaitStats: server closed")
+		}
+	}
+}
+
+// LastCall returns the stats of the most recent call, false if there is none.
+func (st Stats) LastCall() (CallStats, bool) {
+	if len(st.Calls) == 0 {
+		return CallStats{}, false
+	}
+	return st.Calls[len(st.Calls)-1], true
+}
