@@ -19,7 +19,6 @@ import (
 
 	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/button"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
@@ -401,7 +400,7 @@ func TestKeyRejectedOnReconnect(t *testing.T) {
 	r.waitState(Listening, 10*time.Second)
 	r.release(ButtonTalk)
 	r.waitState(Idle, 15*time.Second)
-	rejectedErr := fmt.Errorf("provisioning: broker said 401: %w", provisioning.ErrCredentialRejected)
+	rejectedErr := fmt.Errorf("provisioning: broker said 401: %w", realtime.ErrCredentialRejected)
 	r.keyErr.Store(&rejectedErr)
 	r.srv.DropCalls()
 	r.waitState(NoKey, 10*time.Second)
@@ -418,7 +417,7 @@ func TestKeyRejectedOnReconnect(t *testing.T) {
 
 func TestKeyRejected(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	rejected := fmt.Errorf("provisioning: broker said 401: %w", provisioning.ErrCredentialRejected)
+	rejected := fmt.Errorf("provisioning: broker said 401: %w", realtime.ErrCredentialRejected)
 	r := buildRig(t, Config{RecheckEvery: time.Hour}, rejected)
 	select {
 	case <-r.a.FirstCheck():
@@ -492,7 +491,7 @@ func TestClassify(t *testing.T) {
 		err  error
 		want fault
 	}{
-		{provisioning.ErrCredentialRejected, faultNoKey},
+		{realtime.ErrCredentialRejected, faultNoKey},
 		{fmt.Errorf("x: %w", rtc.ErrUnauthorized), faultNoKey},
 		{keyd.ErrUnavailable, faultOffline},
 		{context.DeadlineExceeded, faultOffline},

@@ -14,8 +14,6 @@ import (
 
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/internal/backoff"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 
@@ -531,29 +529,26 @@ func (l *loop) idleExpired() {
 // classify maps an error to the fault the LEDs show.
 func classify(err error) fault {
 	switch {
-	case errors.Is(err, provisioning.ErrCredentialRejected), errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
-		return faultNoKey
-	}
-	var re *keyd.RemoteError
-	if errors.As(err, &re) && (re.Code == "forbidden" || re.Code == "credential_rejected") {
+	case errors.Is(err, realtime.ErrCredentialRejected), errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
 		return faultNoKey
 	}
 	var ne net.Error
 	var oe *net.OpError
-	if errors.Is(err, keyd.ErrUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, realtime.ErrKeyUnavailable) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
 		return faultOffline
 	}
 	var he *rtc.HTTPError
 	if errors.As(err, &he) && he.StatusCode >= 500 {
 		return faultOffline
 	}
-	// Anything else (a refused socket, a provider configuration error) means no usable key.
+	// Anything else (the key socket refusing this user, a provider configuration error)
+	// means no usable key.
 	return faultNoKey
 }
 
 // rejected reports whether err says the credential or the key was refused.
 func rejected(err error) bool {
-	return errors.Is(err, provisioning.ErrCredentialRejected) || errors.Is(err, rtc.ErrUnauthorized)
+	return errors.Is(err, realtime.ErrCredentialRejected) || errors.Is(err, rtc.ErrUnauthorized)
 }
 
 func (l *loop) setNetFault(err error) {

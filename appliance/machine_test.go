@@ -21,7 +21,6 @@ import (
 	"github.com/pion/transport/v5/test"
 
 	"github.com/edgevoice/edgevoice/hw/button"
-	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
@@ -522,7 +521,7 @@ func TestUnitOfflineRecheckBackoff(t *testing.T) {
 func TestUnitRejectedKey(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	u := newUnit(t, Config{RecheckMin: time.Second, RecheckEvery: 30 * time.Second})
-	rej := fmt.Errorf("key daemon: %w", provisioning.ErrCredentialRejected)
+	rej := fmt.Errorf("key daemon: %w", realtime.ErrCredentialRejected)
 	u.answer(rej)
 	u.waitState(NoKey)
 	if st := u.a.Status(); st.State != NoKey || !strings.Contains(st.Detail, "key daemon") {
@@ -557,7 +556,7 @@ func TestUnitRejectedKey(t *testing.T) {
 func TestUnitLongPress(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	u := newUnit(t, Config{ServiceAction: "restart", RecheckEvery: time.Hour})
-	u.answer(provisioning.ErrCredentialRejected)
+	u.answer(realtime.ErrCredentialRejected)
 	u.waitState(NoKey)
 	// The press tries to connect; the long press re-checks at once, not after an hour.
 	// Both key requests get a key (in whichever order they come), so the held press

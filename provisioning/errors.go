@@ -7,12 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // ErrCredentialRejected means the backend refused the long-lived credential (HTTP 401 or
 // 403). Retrying with the same credential does not help: the daemon stops minting and
-// reports "credential rejected" until the credential is replaced.
-var ErrCredentialRejected = errors.New("credential rejected")
+// reports "credential rejected" until the credential is replaced. It is
+// realtime.ErrCredentialRejected, so callers that only know realtime can test for it.
+var ErrCredentialRejected = realtime.ErrCredentialRejected
 
 // ErrNotFound means the mint endpoint does not exist (HTTP 404), for example the Azure GA
 // surface on an older resource. The azure profile falls back to the preview endpoint on
