@@ -40,7 +40,7 @@ pids+=($!)
 pids+=($!)
 waitfor "the emulator" port 18443
 waitfor "the broker" port 18080
-"$broker" broker add-device -devices devices kitchen >device.token 2>/dev/null
+"$broker" add-device -devices devices kitchen >device.token 2>/dev/null
 chmod 600 device.token
 printf 'evd_%s\n' "not-a-registered-device-token-0000000000000" >wrong.token
 chmod 600 wrong.token
