@@ -4,12 +4,15 @@
 #   1. the test binaries of every cgo-free package, built with CGO_ENABLED=0 for arm64 and
 #      armv7 and run under qemu-aarch64-static / qemu-arm-static (correctness only);
 #   2. a cgo smoke test of the real arm64 and armv7 binaries (malgo + libopus, from
-#      build/cross.sh): `edgevoice version`, `edgevoice demo` (a full turn against the
-#      emulator), and `edgevoice-provisiond version`.
+#      build/cross.sh): `edgevoice version` and `edgevoice-provisiond version` (each must
+#      print VERSION, the one stamped in), and `edgevoice demo` (a full turn against the
+#      emulator).
 # ARCHES="arm64 armv7" and PKGS (default: all cgo-free packages with tests) narrow it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# the version cross.sh stamps in; both binaries must report it (a wrong -X path leaves "dev")
+export VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 arches=${ARCHES:-arm64 armv7}
 out=$root/dist/test-arm
 mkdir -p "$out"
@@ -85,19 +88,19 @@ for arch in $arches; do
 	# cgo smoke test of the real binary, dynamic libs from multiarch (-L /).
 	build/cross.sh "$arch" >/dev/null
 	bin=bin/linux-$arch/edgevoice
-	if v=$(timeout 120 $qemu -L / "$bin" version 2>&1); then
+	if v=$(timeout 120 $qemu -L / "$bin" version 2>&1) && [[ $v == *" $VERSION" ]]; then
 		echo "ok    $arch edgevoice version: $v"
 	else
-		echo "FAIL  $arch edgevoice version: $v"
+		echo "FAIL  $arch edgevoice version: \"$v\", want it to end in \" $VERSION\""
 		fail=1
 	fi
 	# the key daemon from the same cross.sh run: its own commands, not the appliance's
 	kbin=bin/linux-$arch/edgevoice-provisiond
-	if v=$(timeout 120 $qemu -L / "$kbin" version 2>&1) && kh=$(timeout 60 $qemu -L / "$kbin" help 2>&1 || true) &&
+	if v=$(timeout 120 $qemu -L / "$kbin" version 2>&1) && [[ $v == *" $VERSION" ]] && kh=$(timeout 60 $qemu -L / "$kbin" help 2>&1 || true) &&
 		grep -q '^  provisiond ' <<<"$kh" && ! grep -q '^  run ' <<<"$kh"; then
 		echo "ok    $arch edgevoice-provisiond version: $v"
 	else
-		echo "FAIL  $arch edgevoice-provisiond: $v"
+		echo "FAIL  $arch edgevoice-provisiond: version \"$v\" (want it to end in \" $VERSION\") or its commands are not the key daemon's"
 		fail=1
 	fi
 	start=$(date +%s)
