@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-audio-arm64.sh: hw/audio's tests built for arm64 with cgo (the Debian cross
+# test-audio-arm64.sh: the tests under hw/audio built for arm64 with cgo (the Debian cross
 # compiler) and run under qemu against the arm64 libasound from multiarch, real ALSA
 # file-plugin tests included. build/test-arm.sh runs only cgo-free test binaries; this
 # covers the ALSA path on the board's architecture. Work files: dist/test-audio-arm64/.
@@ -11,6 +11,11 @@ command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64-static >/
 	echo "test-audio-arm64: needs aarch64-linux-gnu-gcc and qemu-aarch64-static; run build/install-deps.sh" >&2
 	exit 1
 }
-CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 GOARCH=arm64 go test -tags "${TAGS:-nolibopusfile}" -c -o "$out/audio.arm64.test" ./hw/audio/
+rm -f "$out"/*.test
+# every test binary under hw/audio (-o DIR: one NAME.test per package with tests)
+CC=aarch64-linux-gnu-gcc CGO_ENABLED=1 GOARCH=arm64 go test -tags "${TAGS:-nolibopusfile}" -c -o "$out/" ./hw/audio/...
 cd "$out"
-timeout 300 qemu-aarch64-static -L / ./audio.arm64.test -test.count=1 -test.run 'ALSA|Clip|Convert|WAV|Reopen|Close'
+for t in ./*.test; do
+	echo "test-audio-arm64: $t"
+	timeout 300 qemu-aarch64-static -L / "$t" -test.count=1 -test.run 'ALSA|Clip|Convert|WAV|Reopen|Close'
+done
