@@ -1,44 +1,71 @@
-# edgevoice — build and test entry points. Targets stay short and call go directly;
-# each area adds its own targets in build/mk/*.mk.
+# edgevoice: build and test entry points. One line per target; anything longer is a script
+# in build/. Set up a machine once with build/install-deps.sh (make installs nothing).
 GO      ?= go
 PKGS    ?= ./...
+ARCHES  ?= arm64 armv7
 # evaluated once (not per recipe), so both .deb files of one `make deb` get the same version
 ifeq ($(origin VERSION),undefined)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 endif
-LDFLAGS := -s -w -X main.version=$(VERSION)
-BIN     := bin
+export VERSION
+# nolibopusfile: rtc/opus uses raw Opus packets only, so nothing links libopusfile
+# (the .deb depends on libopus0 alone). Passed to every go command that builds the product.
+TAGS    := nolibopusfile
+LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
+export TAGS
 
-.PHONY: all deps build test test-fast vet test-slow ci clean
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 cross size deb deploy test-arm test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
+
 all: build
+# the Debian packages and Go tools the build and the tests need (idempotent; root or sudo)
+deps: ; bash build/install-deps.sh
+# bin/edgevoice, bin/edgevoice-provisiond (the key daemon) and bin/edgevoice-broker, native
+build: ; $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+# gofmt, go vet and staticcheck (pinned in build/tools/go.mod); CI runs it
+lint: ; build/lint.sh $(PKGS)
+vet: ; $(GO) vet -tags $(TAGS) $(PKGS)
+# go vet, then the unit tests under the race detector (make test PKGS=./rtc/... for one area)
+test: vet ; $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m $(PKGS)
+# the same without vet or the race detector, for a quick edit loop
+test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
+# the slow suites that skip themselves unless EDGEVOICE_SLOW=1 (loss sweep, 200 connects,
+# 1-hour resampler drift, 10 s paced capture); about 2 min
+test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
+# what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm
+clean: ; rm -rf bin dist
 
-deps:
-	bash build/install-deps.sh
+# bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh)
+arm64 armv7: ; build/cross.sh $@
+cross: $(ARCHES)
+# the stripped arm64 edgevoice binary (goal: at most 20 MB)
+size: arm64 ; @stat -c '%s' bin/linux-arm64/edgevoice | awk '{printf "arm64 stripped: %.1f MB (%d bytes)\n", $$1/1e6, $$1}'
+# dist/edgevoice_<version>_<arch>.deb, always rebuilt from the sources, then checked (build/check-deb.sh)
+deb: ; build/deb.sh $(ARCHES)
+# make deploy HOST=user@board [DEB_ARCH=arm64|armhf]: copy the .deb, install, restart, show status
+deploy: ; build/deploy.sh '$(HOST)' $(or $(DEB_ARCH),arm64)
+# cgo-free test binaries of every package under qemu, then the real ARM binaries (version, demo)
+test-arm: ; ARCHES='$(ARCHES)' build/test-arm.sh
+# hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
+test-audio-arm64: ; build/test-audio-arm64.sh
 
-# build: bin/edgevoice (everything) and bin/edgevoice-provisiond, the key daemon alone
-# (tag provisiond: no pion, malgo, libopus or periph), which
-# edgevoice-provisioning.service runs so the long-lived daemon stays small (RSS).
-build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/edgevoice ./cmd/edgevoice
-	$(GO) build -trimpath -tags provisiond -ldflags '$(LDFLAGS)' -o $(BIN)/edgevoice-provisiond ./cmd/edgevoice
+# one full talk turn on a simulated board against the local emulator (no hardware, no account)
+demo: build ; bin/edgevoice demo -out bin/demo-reply.wav
+# the interactive simulated appliance (terminal talk key, default sound devices, the emulator)
+run: build ; bin/edgevoice run -config configs/dev.toml -emulator
+# the simulated board alone in this terminal (space = talk, m = mute, +/- volume, q = quit)
+sim: build ; bin/edgevoice sim -config ""
+# make emulator [EMULATOR_LISTEN=127.0.0.1:8443] [EMULATOR_DIALECT=ga|preview] [EMULATOR_FLAGS=-drop-after=30s]
+emulator: build ; bin/edgevoice emulator -listen $(or $(EMULATOR_LISTEN),127.0.0.1:8443) -dialect $(or $(EMULATOR_DIALECT),ga) $(EMULATOR_FLAGS)
+# `edgevoice devices` against the ALSA file-plugin test devices of hw/audio/audiotest
+audio-devices: build ; ALSA_CONFIG_PATH=$$($(GO) run ./build/alsarig bin/alsarig) bin/edgevoice devices -config '' -backend alsa
+# regenerate configs/edgevoice.toml from the config structs (the test that checks it, with -update)
+configs: ; $(GO) test -tags $(TAGS) -count=1 -run '^TestExampleConfig$$' $$(dirname $$(grep -rl --include='*_test.go' 'func TestExampleConfig(' .)) -update
+# key daemon + broker on loopback in front of the emulator: tokens, keys, the daemon's idle RSS
+keys-demo: build ; build/keys-demo.sh
+# RSS of `edgevoice run` idle and over talk turns against the goals (build/rss-run.sh)
+rss-run: build ; build/rss-run.sh
 
-vet:
-	$(GO) vet $(PKGS)
-
-# make test: vet + the fast unit tests under the race detector. Slow suites (soak,
-# interop, cross-arch) are separate targets that CI also runs.
-test: deps vet
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
-
-# the same without the race detector or the installer, for a quick edit loop
-test-fast:
-	$(GO) test -count=1 $(PKGS)
-
-# slow suites: EDGEVOICE_SLOW=1 enables the tests that skip themselves by default
-test-slow:
-	EDGEVOICE_SLOW=1 $(GO) test -count=1 -timeout 40m $(PKGS)
-
-clean:
-	rm -rf $(BIN) dist
-
--include build/mk/*.mk
+# benchmarks and fuzz passes, one area each (build/bench.sh, build/fuzz.sh say what runs)
+bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc: ; build/bench.sh $(@:bench-%=%)
+fuzz-dsp fuzz-events fuzz-hw: ; build/fuzz.sh $(@:fuzz-%=%)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# install-deps.sh installs every Debian package that edgevoice's build and tests need.
-# It is idempotent: packages already present are skipped, and apt is touched only when
-# something is missing. Run as root (CI runs as root); otherwise it uses sudo when present.
+# install-deps.sh installs every Debian package that edgevoice's build and tests need and
+# downloads the Go modules (the product's and the pinned build tools'). Run it once on a
+# new machine (the README's set-up and .ci/run do; make never runs it). It is idempotent:
+# packages already present are skipped, and apt is touched only when something is missing.
+# Run as root (CI runs as root); otherwise it uses sudo when present.
 set -euo pipefail
 
 SUDO=""
@@ -48,11 +50,10 @@ else
 	echo "install-deps: done"
 fi
 
-# Go tools, pinned, from the Go module proxy (installed into $(go env GOPATH)/bin).
-# nfpm builds the .deb packages (make deb).
-NFPM_VERSION=v2.45.2
-gobin="$(go env GOPATH)/bin"
-if ! go version -m "$gobin/nfpm" 2>/dev/null | grep -q "nfpm/v2[[:space:]]*$NFPM_VERSION"; then
-	echo "install-deps: go install nfpm@$NFPM_VERSION (a first build takes a minute or two)"
-	GOFLAGS= go install "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION"
-fi
+# Go modules: the product's and the build tools' (build/tools/go.mod pins staticcheck and
+# nfpm, run with `go tool -modfile=build/tools/go.mod`), downloaded once into go's module
+# cache so the build and CI steps after this need no network.
+cd "$(dirname "$0")/.."
+go mod download
+go mod download -modfile=build/tools/go.mod
+echo "install-deps: Go modules in $(go env GOMODCACHE)"

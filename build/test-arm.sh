@@ -3,13 +3,16 @@
 # every ARM binary is started through the emulator explicitly):
 #   1. the test binaries of every cgo-free package, built with CGO_ENABLED=0 for arm64 and
 #      armv7 and run under qemu-aarch64-static / qemu-arm-static (correctness only);
-#   2. a cgo smoke test of the real arm64 and armv7 edgevoice binaries (malgo + libopus,
-#      from build/cross.sh): `edgevoice version`, then `edgevoice demo` when the binary
-#      has it.
+#   2. a cgo smoke test of the real arm64 and armv7 binaries (malgo + libopus, from
+#      build/cross.sh): `edgevoice version` and `edgevoice-provisiond version` (each must
+#      print VERSION, the one stamped in), and `edgevoice demo` (a full turn against the
+#      emulator).
 # ARCHES="arm64 armv7" and PKGS (default: all cgo-free packages with tests) narrow it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# the version cross.sh stamps in; both binaries must report it (a wrong -X path leaves "dev")
+export VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 arches=${ARCHES:-arm64 armv7}
 out=$root/dist/test-arm
 mkdir -p "$out"
@@ -83,38 +86,31 @@ for arch in $arches; do
 	done
 
 	# cgo smoke test of the real binary, dynamic libs from multiarch (-L /).
-	bin=bin/edgevoice-linux-$arch
-	build/cross.sh "$arch" "$bin" >/dev/null
-	if v=$(timeout 120 $qemu -L / "$bin" version 2>&1); then
+	build/cross.sh "$arch" >/dev/null
+	bin=bin/linux-$arch/edgevoice
+	if v=$(timeout 120 $qemu -L / "$bin" version 2>&1) && [[ $v == *" $VERSION" ]]; then
 		echo "ok    $arch edgevoice version: $v"
 	else
-		echo "FAIL  $arch edgevoice version: $v"
+		echo "FAIL  $arch edgevoice version: \"$v\", want it to end in \" $VERSION\""
 		fail=1
 	fi
-	# the key-daemon build from the same cross.sh run
-	kbin=bin/edgevoice-provisiond-linux-$arch
-	if v=$(timeout 120 $qemu -L / "$kbin" version 2>&1) && kh=$(timeout 60 $qemu -L / "$kbin" help 2>&1 || true) &&
+	# the key daemon from the same cross.sh run: its own commands, not the appliance's
+	kbin=bin/linux-$arch/edgevoice-provisiond
+	if v=$(timeout 120 $qemu -L / "$kbin" version 2>&1) && [[ $v == *" $VERSION" ]] && kh=$(timeout 60 $qemu -L / "$kbin" help 2>&1 || true) &&
 		grep -q '^  provisiond ' <<<"$kh" && ! grep -q '^  run ' <<<"$kh"; then
 		echo "ok    $arch edgevoice-provisiond version: $v"
 	else
-		echo "FAIL  $arch edgevoice-provisiond: $v"
+		echo "FAIL  $arch edgevoice-provisiond: version \"$v\" (want it to end in \" $VERSION\") or its commands are not the key daemon's"
 		fail=1
 	fi
-	# (the help text is captured first: `help | grep -q` under pipefail failed with SIGPIPE
-	# whenever grep matched early, and the demo was silently skipped)
-	cmds=$(timeout 60 $qemu -L / "$bin" help 2>&1 || true)
-	if grep -q '^  demo ' <<<"$cmds"; then
-		start=$(date +%s)
-		if timeout 300 $qemu -L / "$bin" demo -out "$out/$arch-reply.wav" >"$out/$arch-demo.log" 2>&1; then
-			echo "ok    $arch edgevoice demo ($(($(date +%s) - start))s under qemu)"
-			sed 's/^/      /' "$out/$arch-demo.log" | tail -20
-		else
-			echo "FAIL  $arch edgevoice demo"
-			tail -30 "$out/$arch-demo.log" | sed 's/^/      /'
-			fail=1
-		fi
+	start=$(date +%s)
+	if timeout 300 $qemu -L / "$bin" demo -out "$out/$arch-reply.wav" >"$out/$arch-demo.log" 2>&1; then
+		echo "ok    $arch edgevoice demo ($(($(date +%s) - start))s under qemu)"
+		sed 's/^/      /' "$out/$arch-demo.log" | tail -20
 	else
-		echo "skip  $arch edgevoice demo (not in this binary yet)"
+		echo "FAIL  $arch edgevoice demo"
+		tail -30 "$out/$arch-demo.log" | sed 's/^/      /'
+		fail=1
 	fi
 done
 [ $fail = 0 ] && echo "test-arm: PASS" || {
