@@ -2,9 +2,9 @@ package appliance
 
 import (
 	"context"
-	"github.com/edgevoice/edgevoice/realtime"
 	"testing"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 

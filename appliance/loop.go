@@ -3,7 +3,6 @@ package appliance
 import (
 	"context"
 	"errors"
-	"github.com/edgevoice/edgevoice/realtime"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 

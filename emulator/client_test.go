@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	"fmt"
-	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/provisioning/broker"
 	"io"
 	"mime"
 	"net/http"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/broker"
 	"github.com/edgevoice/edgevoice/realtime/events"
 )
 

@@ -2,13 +2,13 @@ package emulator
 
 import (
 	"context"
-	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/transport/v5/test"
 )

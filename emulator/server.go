@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"

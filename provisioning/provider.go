@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/realtime"
-	"github.com/jonboulle/clockwork"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 )
 
 // Profile names of the providers.

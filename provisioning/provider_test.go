@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
-	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log"
 	"net"
@@ -14,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 func azureGA(t *testing.T, b *provtest.Backend, extra ...Option) Provider {

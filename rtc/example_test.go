@@ -2,9 +2,9 @@ package rtc_test
 
 import (
 	"context"
-	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
 )
@@ -39,7 +39,9 @@ func Example() {
 
 	s.Press()   // button down: listen (barge-in if the model is speaking)
 	s.Release() // button up: commit the turn, ask for the answer
-	for ev := range s.Events() { // until the session is closed
+
+	// until the session is closed
+	for ev := range s.Events() {
 		switch ev.Kind {
 		case rtc.EventState: // connecting / connected / disconnected / reconnecting / closed → LEDs
 			if ev.State == rtc.StateClosed {

@@ -3,7 +3,6 @@ package rtc
 import (
 	"context"
 	"fmt"
-	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"math"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc/jitter"
 	"github.com/edgevoice/edgevoice/rtc/opus"

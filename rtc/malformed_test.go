@@ -3,11 +3,11 @@ package rtc
 import (
 	"context"
 	"errors"
-	"github.com/edgevoice/edgevoice/realtime"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/transport/v5/test"
 )

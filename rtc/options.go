@@ -3,13 +3,13 @@ package rtc
 import (
 	"context"
 	"fmt"
-	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/transport/v5"

@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/internal/backoff"
-	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/edgevoice/edgevoice/dsp/ring"
+	"github.com/edgevoice/edgevoice/internal/backoff"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/webrtc/v4"
 )

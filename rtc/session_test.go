@@ -3,7 +3,6 @@ package rtc
 import (
 	"context"
 	"errors"
-	"github.com/edgevoice/edgevoice/realtime"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/transport/v5/test"
 )

@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
-	"github.com/edgevoice/edgevoice/realtime"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // TestProvisiondBuildDeps: the key-daemon build (tag provisiond, what

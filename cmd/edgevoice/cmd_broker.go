@@ -7,14 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/broker"
-	"github.com/edgevoice/edgevoice/realtime"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/broker"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // runBroker: edgevoice broker [-config FILE] [flags] | broker add-device NAME |

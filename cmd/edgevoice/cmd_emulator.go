@@ -6,12 +6,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 
 	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 func init() {

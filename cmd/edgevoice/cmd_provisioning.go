@@ -8,8 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
-	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"net"
 	"net/url"
@@ -25,6 +23,8 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 func init() {

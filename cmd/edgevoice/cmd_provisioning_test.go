@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
-	"github.com/edgevoice/edgevoice/realtime"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command running in another goroutine.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
-	"github.com/edgevoice/edgevoice/realtime"
 	"log/slog"
 	"os"
 	"sync"
@@ -19,6 +17,8 @@ import (
 	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/hw/sim"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 )
 
 // provisioningConfig is the [provisioning] section: where the provisioning daemon

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
 )
 
 // The control socket: `edgevoice status` connects, sends one JSON line {"op":"status"}

@@ -4,12 +4,12 @@ package main
 
 import (
 	"context"
-	"github.com/edgevoice/edgevoice/provisioning/keyd"
-	"github.com/edgevoice/edgevoice/realtime"
 	"time"
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/led"
+	"github.com/edgevoice/edgevoice/provisioning/keyd"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // ledIndicator shows appliance states on an hw/led engine.

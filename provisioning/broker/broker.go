@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/realtime"
-	"github.com/jonboulle/clockwork"
-	"golang.org/x/time/rate"
 	"io"
 	"log/slog"
 	"math"
@@ -17,6 +13,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/time/rate"
 )
 
 // Request is the optional body of POST /v1/keys.

@@ -10,9 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
-	"github.com/edgevoice/edgevoice/realtime"
 	"io"
 	"log"
 	"math/big"
@@ -25,6 +22,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 type brokerFixture struct {

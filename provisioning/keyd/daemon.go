@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/edgevoice/edgevoice/internal/backoff"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/realtime"
-	"github.com/jonboulle/clockwork"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/edgevoice/edgevoice/internal/backoff"
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 )
 
 // Policy says when the daemon mints keys.

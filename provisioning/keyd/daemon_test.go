@@ -3,14 +3,15 @@ package keyd
 import (
 	"context"
 	"errors"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
-	"github.com/edgevoice/edgevoice/realtime"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // startDaemon runs a daemon against b until the test ends.

@@ -6,10 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
-	"github.com/edgevoice/edgevoice/realtime"
-	"github.com/jonboulle/clockwork"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +15,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
+	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 )
 
 // startSocket serves d on a socket in a temp dir, allowing uids.
