@@ -10,13 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/edgevoice/edgevoice/realtime"
-
 	"github.com/jonboulle/clockwork"
 
 	"github.com/edgevoice/edgevoice/dsp/meter"
 	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/hw/button"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/rtc"
 )
 

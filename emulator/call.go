@@ -9,10 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // Bounds for a long-running emulator.

@@ -12,14 +12,12 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // testClient is a plain pion client written for these tests (not package rtc), doing

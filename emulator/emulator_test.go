@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5/test"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // TestPushToTalkTurn runs mint → SDP → data channel → session.update → clear → audio →

@@ -15,7 +15,6 @@ import (
 
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/broker"
-
 	"github.com/edgevoice/edgevoice/realtime/events"
 )
 

@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/test"
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // TestICETCP: a client with only TCP4 enabled reaches the emulator's passive ICE-TCP

@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/realtime"
-
-	"github.com/pion/transport/v5/test"
-
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/transport/v5/test"
 )
 
 // TestProvisioningProviders: the provisioning package's four providers mint keys from

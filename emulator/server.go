@@ -16,14 +16,12 @@ import (
 
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
-
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // Defaults.

@@ -4,10 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5/test"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 // sendPackets sends n 20 ms packets of size bytes (big = speech for the default

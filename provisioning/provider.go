@@ -15,9 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 )
 
 // Profile names of the providers.

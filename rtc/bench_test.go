@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/webrtc/v4"
 )
 
 // TestHotPathsNoAllocs: the per-frame uplink (WriteMic → frame → Opus → WriteSample on

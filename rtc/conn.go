@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 type msgKind int

@@ -14,14 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/realtime"
-
+	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/test"
 	"github.com/pion/transport/v5/vnet"
-
-	"github.com/edgevoice/edgevoice/emulator"
-	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
 func startEmulator(t testing.TB, opts ...emulator.Option) *emulator.Server {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
 )
@@ -38,9 +37,11 @@ func Example() {
 	out := make([]float32, 480)
 	_ = s.ReadSpeaker(out) // from the playback callback; silence when nothing is due
 
-	s.Press()                    // button down: listen (barge-in if the model is speaking)
-	s.Release()                  // button up: commit the turn, ask for the answer
-	for ev := range s.Events() { // until the session is closed
+	s.Press()   // button down: listen (barge-in if the model is speaking)
+	s.Release() // button up: commit the turn, ask for the answer
+
+	// until the session is closed
+	for ev := range s.Events() {
 		switch ev.Kind {
 		case rtc.EventState: // connecting / connected / disconnected / reconnecting / closed → LEDs
 			if ev.State == rtc.StateClosed {

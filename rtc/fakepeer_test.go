@@ -15,15 +15,13 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
+	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/edgevoice/edgevoice/rtc/jitter"
+	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
-
-	"github.com/edgevoice/edgevoice/realtime/events"
-	"github.com/edgevoice/edgevoice/rtc/jitter"
-	"github.com/edgevoice/edgevoice/rtc/opus"
 )
 
 // fakePeer is an in-test answerer that follows the realtime wire protocol: SDP POST with

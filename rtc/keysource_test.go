@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/realtime"
-
-	"github.com/pion/transport/v5/test"
-
 	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/pion/transport/v5/test"
 )
 
 // mintLog is a KeySource over a provisioning provider that records every call.

@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
-	"github.com/pion/transport/v5/test"
-
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/transport/v5/test"
 )
 
 // garbage is what a broken or hostile server may put on the data channel: not JSON,

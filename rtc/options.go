@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
-	"github.com/pion/transport/v5"
-
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc/opus"
+	"github.com/pion/transport/v5"
 )
 
 // KeySource hands out a fresh ephemeral key; the session asks it on every reconnect

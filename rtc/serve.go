@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/webrtc/v4"
 )
 
 // turn is the push-to-talk and response state; it outlives connections.

@@ -9,13 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/internal/backoff"
 	"github.com/edgevoice/edgevoice/realtime"
-
-	"github.com/pion/webrtc/v4"
-
-	"github.com/edgevoice/edgevoice/dsp/ring"
 	"github.com/edgevoice/edgevoice/rtc/opus"
+	"github.com/pion/webrtc/v4"
 )
 
 const (

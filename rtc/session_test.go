@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/realtime"
-
-	"github.com/pion/transport/v5/test"
-
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/transport/v5/test"
 )
 
 func slow(t *testing.T) {

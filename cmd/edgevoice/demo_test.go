@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/edgevoice/edgevoice/internal/cli"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/edgevoice/edgevoice/internal/cli"
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/hw/audio"

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/edgevoice/edgevoice/internal/cli"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/internal/cli"
 )
 
 // TestRunNotify: under systemd (NOTIFY_SOCKET, WATCHDOG_USEC) `edgevoice run` reports

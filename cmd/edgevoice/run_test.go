@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/edgevoice/edgevoice/internal/cli"
-	"github.com/edgevoice/edgevoice/internal/control"
-	"github.com/edgevoice/edgevoice/internal/provcmd"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/control"
+	"github.com/edgevoice/edgevoice/internal/provcmd"
 )
 
 // runLogBuffer is a bytes.Buffer safe for the logger and the test to share.

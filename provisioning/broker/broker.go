@@ -14,11 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-	"golang.org/x/time/rate"
-
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/time/rate"
 )
 
 // Request is the optional body of POST /v1/keys.

@@ -9,11 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/edgevoice/edgevoice/internal/backoff"
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 )
 
 // Policy says when the daemon mints keys.

@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/jonboulle/clockwork"
 )
 
 // startSocket serves d on a socket in a temp dir, allowing uids.

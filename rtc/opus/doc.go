@@ -16,7 +16,6 @@
 // # Build tag
 //
 // hraban/opus also wraps libopusfile (Ogg stream decoding), which this project does not
-// use and the device does not have: the product is built with -tags nolibopusfile (the
-// Makefile and build/*.sh pass it to every go command). build/install-deps.sh installs
-// libopusfile-dev only so that a plain `go test ./...` compiles too.
+// use and which is not installed: every build, vet or test that includes this package
+// needs -tags nolibopusfile (build/mk/rtc.mk adds it to GOFLAGS).
 package opus
