@@ -17,7 +17,7 @@ export TAGS
 .PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 cross size deb deploy test-arm test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
 
 all: build
-# the Debian packages and Go tools the build and the tests need (idempotent; root or sudo)
+# the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
 deps: ; bash build/install-deps.sh
 # bin/edgevoice, bin/edgevoice-provisiond (the key daemon) and bin/edgevoice-broker, native
 build: ; $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...

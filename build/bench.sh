@@ -35,9 +35,9 @@ dsp)
 	grep -E '^(resample:|pair|[0-9]+->)' "$out"
 	;;
 dsp-all) go test -tags "$tags speexdsp" -count=1 -run '^$' -bench . -benchtime 0.5s ./dsp/... ;;
-events) bench -bench . -benchtime 1s ./realtime/events ;;
+events) bench -bench . -benchtime 1s "$(go list ./... | grep '/events$')" ;;
 hw) bench -bench . -benchtime 1s ./hw/led/ ;;
-keys) bench -bench 'BenchmarkKeySocketGet' -benchtime 1000x ./provisioning/keyd ;;
+keys) bench -bench 'BenchmarkKeySocketGet' -benchtime 1000x ./provisioning/... ;;
 rtc)
 	bench -bench 'Encode20ms|UplinkFrame' -benchtime 1s ./rtc/opus ./rtc
 	bench -bench PressToFirstPacket -benchtime 50x ./rtc

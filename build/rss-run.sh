@@ -50,7 +50,8 @@ printf 'rss-run-device-token\n' >"$D/device.token"
 chmod 600 "$D/device.token"
 # the bundled question (44-byte header, then PCM) 40 times: a ~100 s mic; the data size
 # field says "to the end of the file"
-q=cmd/edgevoice/assets/question.wav
+q=$(git ls-files -- '*/question.wav' | head -1) # the demo's bundled question, wherever it lives
+[ -f "$q" ] || { echo "rss-run: the bundled question.wav is missing" >&2; exit 1; }
 {
 	head -c 40 "$q"
 	printf '\377\377\377\377'
