@@ -39,7 +39,9 @@ func TestServerVAD(t *testing.T) {
 	c.expect(events.TypeSessionUpdated)
 
 	c.sendPackets(20, 3, 5*time.Millisecond)  // 400 ms silence: not a turn
-	c.sendPackets(40, 80, 5*time.Millisecond) // 800 ms speech
+	// 1.6 s of speech: the answer (the turn played back at real time) then lasts about
+	// 1.9 s, so the barge-in below lands well inside it even on a loaded machine
+	c.sendPackets(80, 80, 5*time.Millisecond)
 	c.sendPackets(15, 3, 5*time.Millisecond)  // 300 ms silence ends it after 200 ms
 	evs := c.expect(events.TypeSpeechStarted, events.TypeSpeechStopped, events.TypeInputAudioBufferCommitted,
 		events.TypeConversationItemCreated, events.TypeResponseCreated, events.TypeOutputAudioBufferStarted)
@@ -52,13 +54,15 @@ func TestServerVAD(t *testing.T) {
 	}
 	st := srv.Stats()
 	call, _ := st.LastCall()
-	// 100 ms prefix + 800 ms speech + 200 ms of the pause
-	if tr := call.Turns[0]; tr.Duration < 1000*time.Millisecond || tr.Duration > 1200*time.Millisecond {
-		t.Errorf("turn of %v (%d packets), want about 1.1 s", tr.Duration, tr.Packets)
+	// 100 ms prefix + 1600 ms speech + 200 ms of the pause
+	if tr := call.Turns[0]; tr.Duration < 1800*time.Millisecond || tr.Duration > 2000*time.Millisecond {
+		t.Errorf("turn of %v (%d packets), want about 1.9 s", tr.Duration, tr.Packets)
 	}
 	// talk over the answer: it is cancelled and cleared
 	time.Sleep(100 * time.Millisecond)
-	c.sendPackets(5, 80, 5*time.Millisecond)
+	// 200 ms of speech, over three times the 60 ms the detector needs, so a packet lost
+	// on a busy loopback does not hide the barge-in
+	c.sendPackets(10, 80, 5*time.Millisecond)
 	var sawCleared, sawStarted bool
 	for {
 		switch e := c.next().(type) {
