@@ -38,11 +38,11 @@ func TestServerVAD(t *testing.T) {
 	c.send(events.SessionUpdate{Session: events.Session{TurnDetection: events.TurnDetection{Type: events.TurnDetectionServerVAD, SilenceDurationMS: 200, PrefixPaddingMS: 100}}})
 	c.expect(events.TypeSessionUpdated)
 
-	c.sendPackets(20, 3, 5*time.Millisecond)  // 400 ms silence: not a turn
+	c.sendPackets(20, 3, 5*time.Millisecond) // 400 ms silence: not a turn
 	// 1.6 s of speech: the answer (the turn played back at real time) then lasts about
 	// 1.9 s, so the barge-in below lands well inside it even on a loaded machine
 	c.sendPackets(80, 80, 5*time.Millisecond)
-	c.sendPackets(15, 3, 5*time.Millisecond)  // 300 ms silence ends it after 200 ms
+	c.sendPackets(15, 3, 5*time.Millisecond) // 300 ms silence ends it after 200 ms
 	evs := c.expect(events.TypeSpeechStarted, events.TypeSpeechStopped, events.TypeInputAudioBufferCommitted,
 		events.TypeConversationItemCreated, events.TypeResponseCreated, events.TypeOutputAudioBufferStarted)
 	started := evs[0].(events.SpeechStarted)
