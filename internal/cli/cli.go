@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -203,7 +204,11 @@ func (a *App) run(ctx context.Context, c *Command, args []string, env *Env) int 
 	case errors.As(err, &ue):
 		return a.usageFailure(env, c, fs, ue.Msg)
 	}
-	fmt.Fprintf(env.Stderr, "%s %s: %v\n", a.Name, c.Name, err)
+	prio := ""
+	if IsJournal(env.Stderr, env) {
+		prio = journalPriority(slog.LevelError) // the failure is an error in the journal too
+	}
+	fmt.Fprintf(env.Stderr, "%s%s %s: %v\n", prio, a.Name, c.Name, err)
 	return ExitFailure
 }
 
