@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"reflect"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
@@ -42,11 +46,20 @@ func runCommand() *cli.Command {
 				if *level != "" {
 					cfg.Appliance.LogLevel = *level
 				}
-				log, err := cli.NewLogger(env.Stderr, cfg.Appliance.LogLevel, cfg.Appliance.LogFormat, env)
+				lv, err := cli.ParseLevel(cfg.Appliance.LogLevel)
 				if err != nil {
 					return cli.Usagef("-log-level: %v", err)
 				}
-				r := &runner{cfg: cfg, path: *cfgPath, log: log, env: env, n: cli.NewNotifier(log)}
+				r := &runner{cfg: cfg, path: *cfgPath, env: env, levelFlag: *level}
+				r.level.Set(lv)
+				r.log = cli.NewLoggerVar(env.Stderr, &r.level, cfg.Appliance.LogFormat, env)
+				r.n = cli.NewNotifier(r.log)
+				// SIGHUP (systemctl reload) re-reads the config; without this it would kill
+				// the process and leave the control socket behind.
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				r.hup = hup
 				return r.run(ctx, *emulator)
 			}
 		},
@@ -60,6 +73,10 @@ type runner struct {
 	log  *slog.Logger
 	env  *cli.Env
 	n    *cli.Notifier
+
+	level     slog.LevelVar    // the log level; a reload sets it
+	levelFlag string           // -log-level, which overrides the file's log_level
+	hup       <-chan os.Signal // SIGHUP: reload
 
 	a       *appliance.Appliance
 	keys    *keyd.Client
@@ -183,6 +200,16 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	goRun("appliance", a.Run)
 	goRun("mic", func(ctx context.Context) error { return a.RunMic(ctx, r.mic, mixer) })
 	goRun("speaker", func(ctx context.Context) error { return a.RunSpeaker(ctx, r.speaker) })
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-r.hup:
+				r.reload()
+			}
+		}
+	})
 	if hw.Sim != nil {
 		r.terminal(gctx, quit, hw.Sim, g)
 	}
@@ -211,6 +238,56 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	case <-time.After(cfg.Appliance.ShutdownTimeout.D()):
 		log.Error("shutdown timed out; exiting anyway", "timeout", cfg.Appliance.ShutdownTimeout.D())
 		return nil
+	}
+}
+
+// reload re-reads the config file on SIGHUP (systemctl reload edgevoice). Only the log
+// level is applied in place: everything else is wired into the devices, the board, the
+// session or the sockets, so a change there is logged as needing a restart. A file that
+// does not load keeps the running config.
+func (r *runner) reload() {
+	r.n.Reloading()
+	defer r.n.Ready(r.a.Status().StateName + "; config reloaded")
+	cfg, err := config.Load(r.path)
+	if err != nil {
+		r.log.Error("reload (SIGHUP): the config does not load; keeping the running one", "config", r.path, "err", err)
+		return
+	}
+	if r.levelFlag != "" {
+		cfg.Appliance.LogLevel = r.levelFlag
+	}
+	applied := []string{}
+	if cfg.Appliance.LogLevel != r.cfg.Appliance.LogLevel {
+		lv, err := cli.ParseLevel(cfg.Appliance.LogLevel)
+		if err != nil { // config.Load validates it; kept for safety
+			r.log.Error("reload (SIGHUP): keeping the log level", "err", err)
+		} else {
+			r.level.Set(lv)
+			applied = append(applied, "appliance.log_level="+cfg.Appliance.LogLevel)
+		}
+	}
+	// What is left must equal the running config, or a restart is needed.
+	cfg.Appliance.LogLevel = r.cfg.Appliance.LogLevel
+	var restart []string
+	nv, ov := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(r.cfg).Elem()
+	for i := range nv.NumField() {
+		if !reflect.DeepEqual(nv.Field(i).Interface(), ov.Field(i).Interface()) {
+			name, _, _ := strings.Cut(nv.Type().Field(i).Tag.Get("toml"), ",")
+			restart = append(restart, "["+name+"]")
+		}
+	}
+	r.cfg.Appliance.LogLevel = cfg.Appliance.LogLevel
+	if r.levelFlag != "" {
+		r.log.Info("reload (SIGHUP): -log-level overrides the file's log_level", "log_level", r.levelFlag)
+	}
+	if len(applied) == 0 {
+		applied = append(applied, "nothing changed")
+	}
+	r.log.Info("reload (SIGHUP): config re-read", "config", r.path, "applied", strings.Join(applied, " "),
+		"reloadable", "appliance.log_level only")
+	if len(restart) > 0 {
+		r.log.Warn("reload (SIGHUP): these changes need a restart (systemctl restart edgevoice); the running values stay",
+			"changed", strings.Join(restart, " "))
 	}
 }
 

@@ -44,3 +44,6 @@ func WatchdogInterval() time.Duration {
 	}
 	return d / 2
 }
+
+// Reloading says a configuration reload has begun; Ready ends it.
+func (n *Notifier) Reloading() { n.send(daemon.SdNotifyReloading) }
