@@ -1,12 +1,17 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // maxCredentialBytes bounds a credential file (an API key, an Entra token or a device
@@ -46,17 +51,61 @@ func ReadCredentialFile(path string) (string, error) {
 	return s, nil
 }
 
-// CredentialPath resolves where the credential lives: the configured file, or, when that
-// is empty and systemd passed credentials ($CREDENTIALS_DIRECTORY, LoadCredential=),
-// the file name inside that directory.
-func CredentialPath(configured, credDir, name string) (string, error) {
-	switch {
-	case configured != "":
+// DefaultCredentialFile is where the credential is looked for when neither
+// credential_file nor $CREDENTIALS_DIRECTORY names one: the documented place on a device
+// (mode 0600, owned by the key daemon's user).
+const DefaultCredentialFile = "/etc/edgevoice/credential"
+
+// ErrNoCredential means no credential is configured anywhere: the device is installed
+// but not set up. It is realtime.ErrNoCredential, so the appliance shows no-key.
+var ErrNoCredential = realtime.ErrNoCredential
+
+// CredentialPath resolves where the credential lives, in this order: the configured
+// file (credential_file) if set; else the file name inside $CREDENTIALS_DIRECTORY
+// (systemd LoadCredential=) if that is set and holds it; else defaultPath (normally
+// DefaultCredentialFile) if it exists. When there is none, the error wraps
+// ErrNoCredential and names every place looked at.
+func CredentialPath(configured, credDir, name, defaultPath string) (string, error) {
+	if configured != "" {
 		return configured, nil
-	case credDir != "":
-		return filepath.Join(credDir, name), nil
 	}
-	return "", fmt.Errorf("provisioning: no credential: set credential_file, or run under systemd with LoadCredential=%s:<path>", name)
+	// present: the file exists, or cannot be looked at (ReadCredentialFile says why).
+	present := func(p string) bool {
+		_, err := os.Stat(p)
+		return err == nil || !errors.Is(err, fs.ErrNotExist)
+	}
+	var looked []string
+	if credDir == "" {
+		looked = append(looked, "$CREDENTIALS_DIRECTORY (not set: no systemd LoadCredential=)")
+	} else {
+		p := filepath.Join(credDir, name)
+		if present(p) {
+			return p, nil
+		}
+		looked = append(looked, p+" (does not exist)")
+	}
+	if defaultPath != "" {
+		if present(defaultPath) {
+			return defaultPath, nil
+		}
+		looked = append(looked, defaultPath+" (does not exist)")
+	}
+	return "", fmt.Errorf("provisioning: %w: credential_file is not set; looked at %s; put the key in %s (mode 0600) or set credential_file",
+		ErrNoCredential, strings.Join(looked, ", "), cmp.Or(defaultPath, DefaultCredentialFile))
+}
+
+// LookupCredential returns a CredentialFunc that resolves the credential's place with
+// CredentialPath and reads it (with the mode check) on every mint: a credential put in
+// place or replaced after the daemon started is used at the next mint, without a
+// restart. Until there is one, it returns an error wrapping ErrNoCredential.
+func LookupCredential(configured, credDir, name, defaultPath string) CredentialFunc {
+	return func(context.Context) (string, error) {
+		path, err := CredentialPath(configured, credDir, name, defaultPath)
+		if err != nil {
+			return "", err
+		}
+		return ReadCredentialFile(path)
+	}
 }
 
 // FileCredential returns a CredentialFunc that re-reads path (with the mode check) on

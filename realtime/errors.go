@@ -11,3 +11,8 @@ var ErrCredentialRejected = errors.New("credential rejected")
 // ErrKeyUnavailable means no key can be had right now: the key daemon is backing off
 // after a failed mint (network, backend 5xx). A later attempt may work.
 var ErrKeyUnavailable = errors.New("backend unavailable")
+
+// ErrNoCredential means the device has no long-lived credential at all: it is installed
+// but not configured. Like ErrCredentialRejected the appliance shows no-key (not
+// offline); unlike it, the credential is looked for again at each attempt.
+var ErrNoCredential = errors.New("no credential configured")

@@ -57,7 +57,7 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 	}
 	p, credPath, err := NewProvider(pc, env, log)
 	if err != nil {
-		if credPath != "" && strings.Contains(err.Error(), "credential") {
+		if errors.Is(err, provisioning.ErrNoCredential) || credPath != "" && strings.Contains(err.Error(), "credential") {
 			step("credential", "FAILED: %v", err)
 		} else {
 			step("provider", "FAILED: %v", err)

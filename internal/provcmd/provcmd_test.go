@@ -197,3 +197,40 @@ func TestConfigMirrorsProvisioning(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFindsDefaultCredential is the fresh-install fault (issue 11): the shipped
+// config leaves credential_file empty, and nothing looked at /etc/edgevoice/credential,
+// so `edgevoice-provisiond check` failed. Now the default file is found (a temporary
+// one here, not the real /etc), and with no credential anywhere the failure names
+// every place looked at.
+func TestCheckFindsDefaultCredential(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "credential")
+	old := defaultCredentialFile
+	defaultCredentialFile = def
+	t.Cleanup(func() { defaultCredentialFile = old })
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer sk-default-file" {
+			http.Error(w, "bad key", http.StatusUnauthorized)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"value": "ek_check_default_0123456789", "expires_at": time.Now().Add(10 * time.Minute).Unix()})
+	}))
+	defer upstream.Close()
+	args := []string{"check", "-config", "", "-profile", "openai", "-mint-url", upstream.URL + "/v1/realtime/client_secrets"}
+
+	code, out, stderr := runCmd(context.Background(), args...)
+	if code != 1 || !strings.Contains(out, "credential     FAILED") || !strings.Contains(out, def+" (does not exist)") ||
+		!strings.Contains(out, "$CREDENTIALS_DIRECTORY (not set") {
+		t.Errorf("no credential anywhere: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
+	os.WriteFile(def, []byte("sk-default-file\n"), 0o600)
+	code, out, stderr = runCmd(context.Background(), args...)
+	if code != 0 || !strings.Contains(out, "credential     ok: "+def) || !strings.Contains(out, "OK: keys can be minted") {
+		t.Errorf("credential in the default file: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if strings.Contains(out+stderr, "sk-default-file") || strings.Contains(out+stderr, "ek_check_default_0123456789") {
+		t.Errorf("check prints a secret: %s%s", out, stderr)
+	}
+}

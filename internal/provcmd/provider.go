@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,23 +15,42 @@ import (
 	"github.com/edgevoice/edgevoice/realtime"
 )
 
+// defaultCredentialFile is where the credential is looked for last
+// (provisioning.DefaultCredentialFile; tests point it elsewhere).
+var defaultCredentialFile = provisioning.DefaultCredentialFile
+
 // NewProvider turns [provisioning] into a provider and returns it with the path of the
-// credential file. It reads the credential once to refuse a bad file at start;
-// afterwards it is re-read on each mint.
+// credential file. The credential is credential_file, else $CREDENTIALS_DIRECTORY's
+// credential_name, else /etc/edgevoice/credential; it is read once here to refuse a bad
+// file at start, and looked up and read again on each mint. With no credential anywhere
+// it fails with an error wrapping provisioning.ErrNoCredential.
 func NewProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger) (provisioning.Provider, string, error) {
+	return newProvider(c, env, log, true)
+}
+
+// newProvider is NewProvider; with needCredential false a missing credential is not an
+// error (the key daemon of a device not set up yet): the provider's mints fail with
+// ErrNoCredential until one is put in place, and the path returned is "".
+func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCredential bool) (provisioning.Provider, string, error) {
 	credDir := env.Env("CREDENTIALS_DIRECTORY")
 	var credOpt []provisioning.Option
 	certOnly := c.Profile == provisioning.ProfileBroker && c.ClientCertFile != "" && c.CredentialFile == "" && credDir == ""
 	credPath := ""
 	if !certOnly { // a broker device with a client certificate needs no token
 		var err error
-		if credPath, err = provisioning.CredentialPath(c.CredentialFile, credDir, c.CredentialName); err != nil {
+		credPath, err = provisioning.CredentialPath(c.CredentialFile, credDir, c.CredentialName, defaultCredentialFile)
+		switch {
+		case errors.Is(err, provisioning.ErrNoCredential) && !needCredential:
+			credPath = ""
+		case err != nil:
 			return nil, "", err
+		default:
+			if _, err := provisioning.ReadCredentialFile(credPath); err != nil {
+				return nil, credPath, err
+			}
 		}
-		if _, err := provisioning.ReadCredentialFile(credPath); err != nil {
-			return nil, credPath, err
-		}
-		credOpt = append(credOpt, provisioning.WithCredential(provisioning.FileCredential(credPath)))
+		credOpt = append(credOpt, provisioning.WithCredential(
+			provisioning.LookupCredential(c.CredentialFile, credDir, c.CredentialName, defaultCredentialFile)))
 	}
 	auth, _ := provisioning.ParseAuthMode(c.Auth)
 	sess := realtime.SessionDefaults{Voice: c.Voice, Instructions: c.Instructions}
