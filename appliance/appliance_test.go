@@ -492,6 +492,9 @@ func TestClassify(t *testing.T) {
 		want fault
 	}{
 		{realtime.ErrCredentialRejected, faultNoKey},
+		{fmt.Errorf("keys: %w", realtime.ErrNoCredential), faultNoKey},
+		{&keyd.RemoteError{Code: "no_credential", Message: "no credential"}, faultNoKey}, // the key socket's answer
+		{&keyd.RemoteError{Code: "unavailable"}, faultOffline},
 		{fmt.Errorf("x: %w", rtc.ErrUnauthorized), faultNoKey},
 		{keyd.ErrUnavailable, faultOffline},
 		{context.DeadlineExceeded, faultOffline},

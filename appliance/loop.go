@@ -529,7 +529,8 @@ func (l *loop) idleExpired() {
 // classify maps an error to the fault the LEDs show.
 func classify(err error) fault {
 	switch {
-	case errors.Is(err, realtime.ErrCredentialRejected), errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
+	case errors.Is(err, realtime.ErrCredentialRejected), errors.Is(err, realtime.ErrNoCredential),
+		errors.Is(err, rtc.ErrUnauthorized), errors.Is(err, rtc.ErrNoKey):
 		return faultNoKey
 	}
 	var ne net.Error

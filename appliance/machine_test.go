@@ -550,6 +550,36 @@ func TestUnitRejectedKey(t *testing.T) {
 	u.stop()
 }
 
+// TestUnitNoCredential: a device not set up yet (the key daemon answers "no
+// credential") shows no-key with the cause, not offline; it is re-checked every
+// RecheckEvery (or at once on the 3 s hold, see TestUnitLongPress), so a credential put
+// in place is used without a restart.
+func TestUnitNoCredential(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	u := newUnit(t, Config{RecheckMin: time.Second, RecheckEvery: 30 * time.Second})
+	none := fmt.Errorf("key daemon: %w: put the key in /etc/edgevoice/credential", realtime.ErrNoCredential)
+	u.answer(none)
+	u.waitState(NoKey)
+	if st := u.a.Status(); st.State != NoKey || !strings.Contains(st.Detail, "/etc/edgevoice/credential") {
+		t.Errorf("status %s, detail %q; want no-key with what to do", st.StateName, st.Detail)
+	}
+	u.waiters(1)
+	u.clk.Advance(30*time.Second - time.Nanosecond)
+	u.noKeyReq()
+	u.clk.Advance(time.Nanosecond)
+	if r := u.answer(none); r.at != unitT0.Add(30*time.Second) {
+		t.Errorf("re-check at %v, want 30s", r.at.Sub(unitT0))
+	}
+	// The credential is in place now: the next re-check gets a key.
+	u.waiters(1)
+	u.clk.Advance(30 * time.Second)
+	if r := u.answer(nil); r.at != unitT0.Add(60*time.Second) {
+		t.Errorf("re-check at %v, want 60s", r.at.Sub(unitT0))
+	}
+	u.waitState(Idle)
+	u.stop()
+}
+
 // TestUnitLongPress: in no-key, a long talk press re-checks at once; a very long press
 // runs the service action (Deps.Service, then a re-check); talk long presses while idle
 // do nothing.

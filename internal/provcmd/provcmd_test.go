@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -232,5 +233,85 @@ func TestCheckFindsDefaultCredential(t *testing.T) {
 	}
 	if strings.Contains(out+stderr, "sk-default-file") || strings.Contains(out+stderr, "ek_check_default_0123456789") {
 		t.Errorf("check prints a secret: %s%s", out, stderr)
+	}
+}
+
+// TestProvisiondWithoutCredential is an installed device not set up yet (issue 11, issue
+// 12 scenario 1): the key daemon used to exit ("no credential"), so the appliance found
+// no key socket and showed offline. Now it keeps running, reports ready with a Status=
+// line and a journal warning that say what to do, answers key requests with
+// no_credential (no-key on the appliance), and picks up a credential put in the default
+// place at the next request, without a restart.
+func TestProvisiondWithoutCredential(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "credential")
+	old := defaultCredentialFile
+	defaultCredentialFile = def
+	t.Cleanup(func() { defaultCredentialFile = old })
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"value": "ek_nocred_test_0123456789", "expires_at": time.Now().Add(10 * time.Minute).Unix()})
+	}))
+	defer upstream.Close()
+	nsPath := filepath.Join(dir, "notify.sock")
+	ns, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: nsPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	t.Setenv("NOTIFY_SOCKET", nsPath)
+	sock := filepath.Join(dir, "keys.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- app.Main(ctx, []string{"provisiond", "-config", "", "-profile", "openai", "-mint-url", upstream.URL + "/v1/realtime/client_secrets",
+			"-socket", sock, "-allow-users", fmt.Sprint(os.Getuid()), "-log-level", "info"},
+			&cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	}()
+	var msgs []string
+	buf := make([]byte, 4096)
+	ns.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !slices.ContainsFunc(msgs, func(m string) bool { return strings.HasPrefix(m, "READY=1") }) {
+		n, err := ns.Read(buf)
+		if err != nil {
+			select {
+			case code := <-done:
+				t.Fatalf("provisiond exited %d without a credential; stderr:\n%s", code, errb.String())
+			default:
+			}
+			t.Fatalf("no READY=1 (messages %q): %v; stderr:\n%s", msgs, err, errb.String())
+		}
+		msgs = append(msgs, string(buf[:n]))
+	}
+	ready := msgs[len(msgs)-1]
+	for _, w := range []string{"STATUS=no-credential", "put the key in " + provisioning.DefaultCredentialFile, "mode 0600"} {
+		if !strings.Contains(ready, w) {
+			t.Errorf("READY message %q lacks %q", ready, w)
+		}
+	}
+	if l := errb.String(); !strings.Contains(l, "level=WARN msg=\"no credential: put the key in") || !strings.Contains(l, def+" (does not exist)") {
+		t.Errorf("the log does not say what to do and where it looked:\n%s", l)
+	}
+
+	c := keyd.NewClient(sock)
+	if _, err := c.Get(ctx, 30*time.Second); !errors.Is(err, provisioning.ErrNoCredential) {
+		t.Fatalf("get without a credential: %v, want no_credential", err)
+	}
+	os.WriteFile(def, []byte("sk-now-configured\n"), 0o600)
+	if k, err := c.Get(ctx, 30*time.Second); err != nil || k.Value != "ek_nocred_test_0123456789" {
+		t.Fatalf("get after the credential was put in place: %v", err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("provisiond exited %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("provisiond did not stop")
+	}
+	if strings.Contains(errb.String()+out.String(), "sk-now-configured") {
+		t.Error("the credential reached the log")
 	}
 }

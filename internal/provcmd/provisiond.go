@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
 )
 
@@ -58,9 +59,14 @@ func provisiondCommand() *cli.Command {
 
 // runDaemon runs the key daemon and its socket server until ctx ends or one of them fails.
 func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPath string, log *slog.Logger) error {
-	p, credPath, err := NewProvider(&pc, env, log)
+	p, credPath, err := newProvider(&pc, env, log, false)
 	if err != nil {
 		return err
+	}
+	if credPath == "" && !(pc.Profile == provisioning.ProfileBroker && pc.ClientCertFile != "") {
+		// Installed but not set up: keep running and answer "no credential" (the
+		// appliance shows no-key); the credential is looked for again at each attempt.
+		log.Warn(noCredentialHelp)
 	}
 	uids, err := lookupAllowedUIDs(pc.AllowedUsers)
 	if err != nil {
@@ -88,7 +94,7 @@ func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPat
 			startOnce.Do(func() { close(started) })
 			n.Status(keyStatusLine(s))
 			switch s.State {
-			case keyd.StateReady, keyd.StateIdle, keyd.StateBackoff, keyd.StateRejected:
+			case keyd.StateReady, keyd.StateIdle, keyd.StateBackoff, keyd.StateRejected, keyd.StateNoCredential:
 				readyOnce.Do(func() { n.Ready(keyStatusLine(s)) })
 			}
 		}))
@@ -174,10 +180,17 @@ func lookupAllowedUIDs(names []string) ([]uint32, error) {
 	return out, nil
 }
 
+// noCredentialHelp is what the daemon says (journal and Status=) while no credential is
+// configured anywhere.
+var noCredentialHelp = "no credential: put the key in " + provisioning.DefaultCredentialFile +
+	" (mode 0600, owner edgevoice-keys) or set credential_file in [provisioning], then run `sudo edgevoice-provisiond check`; it is picked up without a restart"
+
 // keyStatusLine is the systemd STATUS= text: what the daemon does, never a key.
 func keyStatusLine(s keyd.Status) string {
 	line := fmt.Sprintf("%s (%s, %s)", s.State, s.Profile, s.Policy)
 	switch {
+	case s.State == keyd.StateNoCredential:
+		line += "; " + noCredentialHelp
 	case s.KeyReady:
 		line += fmt.Sprintf("; key ready, valid %s more", (time.Duration(s.KeyExpiresInSeconds) * time.Second).Round(time.Second))
 	case s.State == keyd.StateBackoff || s.State == keyd.StateRejected:

@@ -70,9 +70,10 @@ const (
 	StateBackoff                      // the last mint failed; waiting before the next attempt
 	StateRejected                     // the backend rejected the credential; not retrying
 	StateStopped                      // Run returned
+	StateNoCredential                 // no credential configured (device not set up); looked for again at each attempt
 )
 
-var stateNames = [...]string{"starting", "waiting-for-clock", "idle", "ready", "minting", "backoff", "credential-rejected", "stopped"}
+var stateNames = [...]string{"starting", "waiting-for-clock", "idle", "ready", "minting", "backoff", "credential-rejected", "stopped", "no-credential"}
 
 // String returns the state's name, e.g. "credential-rejected".
 func (s State) String() string {
@@ -310,6 +311,11 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (realtime.Key,
 		err := d.lastErr
 		d.mu.Unlock()
 		return realtime.Key{}, fmt.Errorf("keyd: not minting until the credential is replaced: %w", err)
+	case d.state == StateNoCredential:
+		// Looking for the credential costs a file lookup, not a backend request: a
+		// re-check (the appliance's 3 s hold) tries at once, so a credential put in
+		// place is used without a restart.
+		d.nextAttempt = time.Time{}
 	case now.Before(d.nextAttempt):
 		err := d.lastErr
 		wait := d.nextAttempt.Sub(now).Round(time.Second)
@@ -368,7 +374,7 @@ func (d *Daemon) statusLocked() Status {
 		s.KeyAgeSeconds = now.Sub(d.key.MintedAt).Seconds()
 		s.KeyExpiresInSeconds = d.key.ExpiresAt.Sub(now).Seconds()
 	}
-	if d.state == StateBackoff || d.state == StateRejected {
+	if d.state == StateBackoff || d.state == StateRejected || d.state == StateNoCredential {
 		s.NextAttempt = d.nextAttempt
 	}
 	return s
@@ -459,7 +465,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		switch {
 		case mint:
 			ch = d.setStateLocked(StateMinting)
-		case d.state == StateRejected || d.state == StateBackoff:
+		case d.state == StateRejected || d.state == StateBackoff || d.state == StateNoCredential:
 		case d.key != nil:
 			ch = d.setStateLocked(StateReady)
 		default:
@@ -491,7 +497,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.consecutive = 0
 			d.bo.Reset()
 			d.nextAttempt = time.Time{}
-			if d.state == StateRejected || d.state == StateBackoff {
+			if d.state == StateRejected || d.state == StateBackoff || d.state == StateNoCredential {
 				d.state = StateIdle
 			}
 			d.mu.Unlock()
@@ -550,7 +556,15 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 		d.failures++
 		d.consecutive++
 		d.lastErr, d.lastErrAt = err, now
-		if errors.Is(err, provisioning.ErrCredentialRejected) {
+		if errors.Is(err, provisioning.ErrNoCredential) {
+			// Not set up yet: no backend was asked. Look again after the backoff (or
+			// at once when asked); say it once, not at every attempt.
+			d.nextAttempt = now.Add(d.bo.Next())
+			if d.state != StateNoCredential {
+				d.logger.Error("no credential; keys cannot be minted until one is configured", "err", err)
+			}
+			ch = d.setStateLocked(StateNoCredential)
+		} else if errors.Is(err, provisioning.ErrCredentialRejected) {
 			d.nextAttempt = now.Add(d.rejectedRetry)
 			ch = d.setStateLocked(StateRejected)
 			d.logger.Error("credential rejected; not retrying until it is replaced (or SIGHUP)", "err", err, "retry_at", d.nextAttempt.UTC().Format(time.RFC3339))

@@ -69,7 +69,8 @@ func (w *wireKey) key() (realtime.Key, error) {
 }
 
 // RemoteError is an error answer from the key socket. errors.Is maps the codes
-// "credential_rejected" and "unavailable" to provisioning.ErrCredentialRejected and ErrUnavailable.
+// "credential_rejected", "no_credential" and "unavailable" to provisioning.ErrCredentialRejected,
+// provisioning.ErrNoCredential and ErrUnavailable.
 type RemoteError struct {
 	Code    string
 	Message string
@@ -82,11 +83,14 @@ func (e *RemoteError) Error() string {
 // Is maps the answer codes to the package's sentinels.
 func (e *RemoteError) Is(target error) bool {
 	return (target == provisioning.ErrCredentialRejected && e.Code == "credential_rejected") ||
+		(target == provisioning.ErrNoCredential && e.Code == "no_credential") ||
 		(target == ErrUnavailable && e.Code == "unavailable")
 }
 
 func errorCode(err error) string {
 	switch {
+	case errors.Is(err, provisioning.ErrNoCredential):
+		return "no_credential"
 	case errors.Is(err, provisioning.ErrCredentialRejected):
 		return "credential_rejected"
 	case errors.Is(err, ErrUnavailable):

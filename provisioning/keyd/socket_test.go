@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -482,5 +485,79 @@ func TestClientCancelDuringCall(t *testing.T) {
 	case <-peerDone:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the client kept the connection of a cancelled call")
+	}
+}
+
+// TestNoCredentialIsNoKeyNotOffline: a device installed but not set up (the provider has
+// no credential anywhere) puts the daemon in no-credential, not backoff: the backend is
+// never asked, the key socket answers "no_credential", which matches
+// realtime.ErrNoCredential (the appliance shows no-key) and not ErrKeyUnavailable
+// (which it shows as offline). A request looks for the credential again at once, so a
+// credential put in place is used at the next re-check, without a restart or waiting
+// out a backoff.
+func TestNoCredentialIsNoKeyNotOffline(t *testing.T) {
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
+	var have atomic.Bool
+	var looked atomic.Int64
+	cred := func(context.Context) (string, error) {
+		looked.Add(1)
+		if !have.Load() {
+			return "", fmt.Errorf("provisioning: %w: looked at /nowhere", provisioning.ErrNoCredential)
+		}
+		return provtest.APIKey, nil
+	}
+	p, err := provisioning.NewAzure(provisioning.WithDeployment(provtest.Deployment), provisioning.WithMintURL(b.GAURL()),
+		provisioning.WithSDPURL(b.Srv.URL+"/openai/v1/realtime/calls"), provisioning.WithCredential(cred),
+		provisioning.WithClock(b.Clock()), provisioning.WithHTTPClient(b.Srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []State
+	var mu sync.Mutex
+	d, err := NewDaemon(p, WithClock(clk), withRefillDelay(0), WithBackoff(time.Minute, time.Hour),
+		WithStatusHook(func(s Status) { mu.Lock(); states = append(states, s.State); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	provtest.WaitFor(t, "no-credential", func() bool { return d.Status().State == StateNoCredential })
+	c := NewClient(startSocket(t, d, "", uint32(os.Getuid())))
+	for range 3 {
+		n := looked.Load()
+		_, err := c.Get(ctx, 30*time.Second)
+		if !errors.Is(err, realtime.ErrNoCredential) || errors.Is(err, realtime.ErrKeyUnavailable) || errors.Is(err, realtime.ErrCredentialRejected) {
+			t.Fatalf("get without a credential: %v, want no_credential", err)
+		}
+		if looked.Load() == n {
+			t.Errorf("a request did not look for the credential again (still backing off?)")
+		}
+	}
+	if st, err := c.Status(ctx); err != nil || st.State != StateNoCredential || !strings.Contains(st.LastError, "no credential") {
+		t.Errorf("status %+v %v", st, err)
+	}
+	if n := b.N.Load(); n != 0 {
+		t.Errorf("the backend was asked %d times without a credential", n)
+	}
+	// The credential is put in place: the next request (no clock advance, the backoff
+	// is a minute or more) gets a key.
+	have.Store(true)
+	k, err := c.Get(ctx, 30*time.Second)
+	if err != nil || k.Value == "" {
+		t.Fatalf("after the credential was put in place: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(states, StateNoCredential) {
+		t.Errorf("status hook never saw no-credential: %v", states)
 	}
 }
