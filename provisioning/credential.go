@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/edgevoice/edgevoice/realtime"
 )
@@ -112,4 +113,26 @@ func LookupCredential(configured, credDir, name, defaultPath string) CredentialF
 // every mint, so a rotated key or refreshed Entra token is used at once.
 func FileCredential(path string) CredentialFunc {
 	return func(context.Context) (string, error) { return ReadCredentialFile(path) }
+}
+
+// CredentialVersion returns a function that fingerprints the credential's file as
+// CredentialPath resolves it: its path, device, inode, size and modification time (never
+// its content). Replacing the file (an editor, install(1), an atomic rename) changes it.
+// It is "" when there is no credential.
+func CredentialVersion(configured, credDir, name, defaultPath string) func() string {
+	return func() string {
+		path, err := CredentialPath(configured, credDir, name, defaultPath)
+		if err != nil {
+			return ""
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			return path + " " + err.Error()
+		}
+		v := fmt.Sprintf("%s %d %d", path, fi.Size(), fi.ModTime().UnixNano())
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			v += fmt.Sprintf(" %d:%d", st.Dev, st.Ino)
+		}
+		return v
+	}
 }

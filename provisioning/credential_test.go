@@ -132,3 +132,22 @@ func TestLookupCredentialRereads(t *testing.T) {
 		t.Errorf("the backend saw %d requests; want the old key then the new one", len(reqs))
 	}
 }
+
+// TestCredentialVersion: the fingerprint changes when the file is replaced (atomically,
+// same size) and is stable otherwise; it never holds the content.
+func TestCredentialVersion(t *testing.T) {
+	def := filepath.Join(t.TempDir(), "credential")
+	v := CredentialVersion("", "", "credential", def)
+	if got := v(); got != "" {
+		t.Errorf("no file: %q", got)
+	}
+	WriteFileAtomic(def, []byte("sk-aaaa\n"), 0o600)
+	v1 := v()
+	if v1 == "" || v1 != v() || strings.Contains(v1, "sk-aaaa") {
+		t.Errorf("version %q (again %q)", v1, v())
+	}
+	WriteFileAtomic(def, []byte("sk-bbbb\n"), 0o600)
+	if v2 := v(); v2 == v1 || strings.Contains(v2, "sk-bbbb") {
+		t.Errorf("replaced file: %q, before %q", v2, v1)
+	}
+}

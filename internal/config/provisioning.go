@@ -59,7 +59,8 @@ type Provisioning struct {
 	KeyLifetime Duration `toml:"key_lifetime"`
 	// File with the long-lived credential: the API key, Entra token or device token. It
 	// must not be readable by group or others (chmod 600). Empty: the credential named
-	// credential_name in $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+	// credential_name in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) if there is one,
+	// else /etc/edgevoice/credential. It is read again at every mint.
 	CredentialFile string `toml:"credential_file"`
 	// Name of the credential in $CREDENTIALS_DIRECTORY when credential_file is empty.
 	CredentialName string `toml:"credential_name"`

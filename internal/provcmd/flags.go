@@ -40,7 +40,7 @@ func (f *Flags) Register(fs *flag.FlagSet, env *cli.Env, daemonFlags bool) {
 	fs.StringVar(&f.deployment, "deployment", "", "Azure deployment `name`")
 	fs.StringVar(&f.model, "model", "", "OpenAI `model`")
 	fs.StringVar(&f.auth, "auth", "", "Azure auth: api-key or bearer")
-	fs.StringVar(&f.credFile, "credential-file", "", "credential `file` (mode 0600; default $CREDENTIALS_DIRECTORY/credential)")
+	fs.StringVar(&f.credFile, "credential-file", "", "credential `file` (mode 0600; default $CREDENTIALS_DIRECTORY/credential, else /etc/edgevoice/credential)")
 	fs.StringVar(&f.caBundle, "ca-bundle", "", "PEM CA bundle `file` trusted instead of the system roots")
 	fs.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn or error (default from [appliance] log_level)")
 	if daemonFlags {

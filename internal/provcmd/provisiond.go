@@ -90,6 +90,7 @@ func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPat
 		keyd.WithPolicy(policy), keyd.WithMinValidity(pc.MinValidity.D()),
 		keyd.WithBackoff(pc.BackoffMin.D(), pc.BackoffMax.D()), keyd.WithRejectedRetry(pc.RejectedRetry.D()),
 		keyd.WithLogger(log),
+		keyd.WithCredentialVersion(provisioning.CredentialVersion(pc.CredentialFile, env.Env("CREDENTIALS_DIRECTORY"), pc.CredentialName, defaultCredentialFile)),
 		keyd.WithStatusHook(func(s keyd.Status) {
 			startOnce.Do(func() { close(started) })
 			n.Status(keyStatusLine(s))

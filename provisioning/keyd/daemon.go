@@ -167,6 +167,15 @@ func WithRejectedRetry(v time.Duration) Option {
 	return func(d *Daemon) error { d.rejectedRetry = v; return nil }
 }
 
+// WithCredentialVersion gives the daemon a cheap fingerprint of the credential (of the
+// file it is read from, never its content; see provisioning.CredentialVersion). After
+// a rejection, a key request made once the fingerprint has changed (the credential was
+// replaced) mints at once instead of waiting out the rejected retry, so a fixed
+// credential is used at the appliance's next re-check without a restart or SIGHUP.
+func WithCredentialVersion(f func() string) Option {
+	return func(d *Daemon) error { d.credVersion = f; return nil }
+}
+
 // withRefillDelay sets how long prefetch waits after handing a key out before minting the
 // next one (default defaultRefillDelay), so the refill does not compete for the CPU with
 // the session setup the key is for. A client that asks meanwhile gets a mint at once.
@@ -215,6 +224,7 @@ type Daemon struct {
 	rand          func() float64
 	logger        *slog.Logger
 	onStatus      func(Status)
+	credVersion   func() string // nil: unknown
 	kick          chan struct{}
 	reload        chan struct{}
 
@@ -225,6 +235,7 @@ type Daemon struct {
 	waiters     []*waiter
 	consecutive int
 	nextAttempt time.Time
+	rejectedVer string    // credVersion when the credential was rejected
 	refillAt    time.Time // prefetch: no refill before (just after a hand-out)
 	lastErr     error
 	lastErrAt   time.Time
@@ -307,6 +318,9 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (realtime.Key,
 	case !d.running:
 		d.mu.Unlock()
 		return realtime.Key{}, errors.New("keyd: the daemon is not running")
+	case d.state == StateRejected && now.Before(d.nextAttempt) && d.credVersion != nil && d.credVersion() != d.rejectedVer:
+		d.logger.Info("the credential was replaced after it was rejected; trying it now")
+		d.nextAttempt = time.Time{}
 	case d.state == StateRejected && now.Before(d.nextAttempt):
 		err := d.lastErr
 		d.mu.Unlock()
@@ -566,6 +580,9 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 			ch = d.setStateLocked(StateNoCredential)
 		} else if errors.Is(err, provisioning.ErrCredentialRejected) {
 			d.nextAttempt = now.Add(d.rejectedRetry)
+			if d.credVersion != nil {
+				d.rejectedVer = d.credVersion()
+			}
 			ch = d.setStateLocked(StateRejected)
 			d.logger.Error("credential rejected; not retrying until it is replaced (or SIGHUP)", "err", err, "retry_at", d.nextAttempt.UTC().Format(time.RFC3339))
 		} else {

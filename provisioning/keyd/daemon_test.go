@@ -345,3 +345,47 @@ func azureGA(t *testing.T, b *provtest.Backend) provisioning.Provider {
 	}
 	return p
 }
+
+// TestDaemonReplacedCredentialAfterRejection is issue 12 scenario 7: after a rejection
+// the daemon does not ask the backend again for rejected_retry (an hour), so a fixed
+// credential used to wait for that or a SIGHUP. With the credential's fingerprint, a
+// key request (the appliance's re-check) made after the file was replaced mints at once;
+// requests with the same credential still do not reach the backend.
+func TestDaemonReplacedCredentialAfterRejection(t *testing.T) {
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
+	var rejected atomic.Bool
+	rejected.Store(true)
+	b.Handle = func(w http.ResponseWriter, r *http.Request, _ provtest.Recorded) bool {
+		if rejected.Load() {
+			provtest.APIError(w, 401, "invalid_api_key", "Access denied due to invalid subscription key.")
+			return true
+		}
+		return false
+	}
+	var version atomic.Value
+	version.Store("v1")
+	d := startDaemon(t, b, clk, WithBackoff(time.Second, 10*time.Second), WithRejectedRetry(time.Hour),
+		WithCredentialVersion(func() string { return version.Load().(string) }))
+	provtest.WaitFor(t, "rejected", func() bool { return d.Status().State == StateRejected })
+	for range 5 {
+		if _, err := d.Get(context.Background(), time.Second); !errors.Is(err, provisioning.ErrCredentialRejected) {
+			t.Fatalf("get: %v, want credential rejected", err)
+		}
+	}
+	if n := b.N.Load(); n != 1 {
+		t.Fatalf("backend asked %d times with the rejected credential, want 1", n)
+	}
+	rejected.Store(false)
+	version.Store("v2") // the file was replaced
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	k, err := d.Get(ctx, time.Second)
+	if err != nil || k.Value == "" {
+		t.Fatalf("get after the credential was replaced: %v", err)
+	}
+	if n := b.N.Load(); n != 2 {
+		t.Errorf("backend asked %d times, want 2", n)
+	}
+}
