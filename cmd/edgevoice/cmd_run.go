@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,6 +78,7 @@ type runner struct {
 	level     slog.LevelVar    // the log level; a reload sets it
 	levelFlag string           // -log-level, which overrides the file's log_level
 	hup       <-chan os.Signal // SIGHUP: reload
+	ready     atomic.Bool      // READY=1 was sent
 
 	a       *appliance.Appliance
 	keys    *keyd.Client
@@ -223,6 +225,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	case <-ctx.Done():
 	}
 	r.n.Ready(a.Status().StateName + "; board, audio and control socket up")
+	r.ready.Store(true)
 	log.Info("ready", "control_socket", cfg.Appliance.ControlSocket, "mic", r.micStat().Device, "speaker", r.spkStat().Device)
 
 	<-ctx.Done()
@@ -246,8 +249,10 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 // session or the sockets, so a change there is logged as needing a restart. A file that
 // does not load keeps the running config.
 func (r *runner) reload() {
-	r.n.Reloading()
-	defer r.n.Ready(r.a.Status().StateName + "; config reloaded")
+	if r.ready.Load() { // before the first READY=1 there is nothing to mark as reloading
+		r.n.Reloading()
+		defer func() { r.n.Ready(r.a.Status().StateName + "; config reloaded") }()
+	}
 	cfg, err := config.Load(r.path)
 	if err != nil {
 		r.log.Error("reload (SIGHUP): the config does not load; keeping the running one", "config", r.path, "err", err)
