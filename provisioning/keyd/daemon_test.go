@@ -385,7 +385,9 @@ func TestDaemonReplacedCredentialAfterRejection(t *testing.T) {
 	if err != nil || k.Value == "" {
 		t.Fatalf("get after the credential was replaced: %v", err)
 	}
-	if n := b.N.Load(); n != 2 {
-		t.Errorf("backend asked %d times, want 2", n)
+	// The fake clock did not move: the key came from a mint at the request, not from the
+	// hourly retry. (Prefetch may already be minting the next one: at least 2 requests.)
+	if n := b.N.Load(); n < 2 {
+		t.Errorf("backend asked %d times, want the new credential tried", n)
 	}
 }
