@@ -116,13 +116,24 @@ func TestSystemdUnitPolicy(t *testing.T) {
 			"Service.PrivateTmp": "yes", "Service.RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
 			"Service.DevicePolicy": "closed", "Service.DeviceAllow": "char-alsa rw|char-gpiochip rw|char-spi rw",
 			"Service.EnvironmentFile": "-/etc/default/edgevoice", "Unit.After": "edgevoice-provisioning.service",
-			"Install.WantedBy": "multi-user.target",
+			"Install.WantedBy": "multi-user.target", "Service.ExecReload": "/bin/kill -HUP $MAINPID",
 		},
 		"edgevoice-provisioning.service": {
-			"Service.Type": "notify", "Service.User": "edgevoice-keys", "Service.LoadCredential": "credential:/etc/edgevoice/credential",
+			"Service.Type": "notify", "Service.User": "edgevoice-keys", "Service.ExecReload": "/bin/kill -HUP $MAINPID",
 			"Service.NoNewPrivileges": "yes", "Service.ProtectSystem": "strict", "Service.PrivateDevices": "yes",
 			"Unit.Before": "edgevoice.service", "Service.RuntimeDirectoryPreserve": "yes",
 		},
+	}
+	// The key daemon reads /etc/edgevoice/credential itself at every mint: LoadCredential=
+	// would copy it once at start (a replaced credential unseen until a restart), and a
+	// condition on the credential would keep an unconfigured device offline instead of
+	// showing no-key.
+	for k, v := range map[string]string{"Service.LoadCredential": "", "Unit.ConditionPathExists": "/etc/edgevoice/credential"} {
+		for _, g := range unitKeys(t, filepath.Join(systemdDir, "edgevoice-provisioning.service"))[k] {
+			if v == "" || g == v {
+				t.Errorf("edgevoice-provisioning.service: %s=%s must go", k, g)
+			}
+		}
 	}
 	for unit, keys := range want {
 		got := unitKeys(t, filepath.Join(systemdDir, unit))
