@@ -4,7 +4,8 @@
 # (build/install-deps.sh installs both): edgevoice, edgevoice-provisiond (the key daemon)
 # and edgevoice-broker (a server, built so it can run on an ARM server; not packaged).
 #
-#   ARCH  arm64 (Raspberry Pi 3/4/5, Zero 2 W on a 64-bit OS) or armv7 (32-bit Pi OS)
+#   ARCH  arm64 (Raspberry Pi 3/4/5, Zero 2 W on a 64-bit OS), armv7 (32-bit Pi OS), or
+#         amd64 (x86-64 boards and the VM lab; built with the host's gcc)
 #
 # The binaries go to bin/linux-ARCH/, which is emptied first: it holds exactly what this
 # run built, so a binary whose main was removed cannot be packaged from an old build.
@@ -16,12 +17,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-arch=${1:?usage: build/cross.sh arm64|armv7}
+arch=${1:?usage: build/cross.sh arm64|armv7|amd64}
 case $arch in
 arm64) goarch=arm64 goarm= cc=aarch64-linux-gnu-gcc triplet=aarch64-linux-gnu ;;
 armv7 | armhf) arch=armv7 goarch=arm goarm=7 cc=arm-linux-gnueabihf-gcc triplet=arm-linux-gnueabihf ;;
+amd64 | x86_64) arch=amd64 goarch=amd64 goarm= cc=x86_64-linux-gnu-gcc triplet=x86_64-linux-gnu ;;
 *)
-	echo "cross: unknown ARCH $arch (want arm64 or armv7)" >&2
+	echo "cross: unknown ARCH $arch (want arm64, armv7 or amd64)" >&2
 	exit 2
 	;;
 esac

@@ -3,13 +3,13 @@
 # (build/deb/nfpm.yaml, a static config; nfpm pinned in build/tools/go.mod), then check it
 # with build/check-deb.sh (file list, control fields, conffiles, lintian).
 #
-#   ARCH  arm64, or armv7 (Debian armhf)
+#   ARCH  arm64, armv7 (Debian armhf) or amd64 (x86-64 boards and the VM lab)
 #
 # The binaries are always rebuilt first (build/cross.sh; go's build cache makes that cheap
 # when nothing changed), so a package never carries a binary older than its version says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -gt 0 ] || { echo "usage: build/deb.sh arm64|armv7..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: build/deb.sh arm64|armv7|amd64..." >&2; exit 2; }
 
 gitver=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 version=$(build/debversion.sh "$gitver")
@@ -19,8 +19,9 @@ for arch in "$@"; do
 	case $arch in
 	arm64) debarch=arm64 ;;
 	armv7 | armhf) arch=armv7 debarch=armhf ;;
+	amd64 | x86_64) arch=amd64 debarch=amd64 ;;
 	*)
-		echo "deb: unknown ARCH $arch (want arm64 or armv7)" >&2
+		echo "deb: unknown ARCH $arch (want arm64, armv7 or amd64)" >&2
 		exit 2
 		;;
 	esac
