@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 cross size deb deploy test-arm test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -35,8 +35,8 @@ test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(P
 ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm
 clean: ; rm -rf bin dist
 
-# bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh)
-arm64 armv7: ; build/cross.sh $@
+# bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
+arm64 armv7 amd64: ; build/cross.sh $@
 cross: $(ARCHES)
 # the stripped arm64 edgevoice binary (goal: at most 20 MB)
 size: arm64 ; @stat -c '%s' bin/linux-arm64/edgevoice | awk '{printf "arm64 stripped: %.1f MB (%d bytes)\n", $$1/1e6, $$1}'
