@@ -121,14 +121,17 @@ func TestSystemdUnitPolicy(t *testing.T) {
 		"edgevoice-provisioning.service": {
 			"Service.Type": "notify", "Service.User": "edgevoice-keys", "Service.ExecReload": "/bin/kill -HUP $MAINPID",
 			"Service.NoNewPrivileges": "yes", "Service.ProtectSystem": "strict", "Service.PrivateDevices": "yes",
-			"Unit.Before": "edgevoice.service", "Service.RuntimeDirectoryPreserve": "yes",
+			"Unit.Before": "edgevoice.service", "Service.ReadWritePaths": "/run/edgevoice",
 		},
 	}
 	// The key daemon reads /etc/edgevoice/credential itself at every mint: LoadCredential=
 	// would copy it once at start (a replaced credential unseen until a restart), and a
 	// condition on the credential would keep an unconfigured device offline instead of
 	// showing no-key.
-	for k, v := range map[string]string{"Service.LoadCredential": "", "Unit.ConditionPathExists": "/etc/edgevoice/credential"} {
+	// Nor may it declare RuntimeDirectory=: systemd chowns a unit's runtime directory to
+	// the unit's user at every start, so a restart of the key daemon took /run/edgevoice
+	// (and control.sock) from the appliance (lab scenario 6).
+	for k, v := range map[string]string{"Service.LoadCredential": "", "Unit.ConditionPathExists": "/etc/edgevoice/credential", "Service.RuntimeDirectory": ""} {
 		for _, g := range unitKeys(t, filepath.Join(systemdDir, "edgevoice-provisioning.service"))[k] {
 			if v == "" || g == v {
 				t.Errorf("edgevoice-provisioning.service: %s=%s must go", k, g)
