@@ -22,6 +22,8 @@ fi
 log "system up at $(cut -d' ' -f1 /proc/uptime) s"
 
 setup_devices # gpio-sim chip, snd-aloop
+# USB audio is opt-in until its gadget-to-host direction works (see lab/README.md)
+[[ " $LAB_SCENARIOS " == *" usb "* ]] && { setup_usb_audio; scenario_usb_stream; }
 setup_install # the .deb through apt, the emulator unit
 
 want 1 && scenario_1_fresh_install
