@@ -35,6 +35,7 @@ want 8 && scenario_8_journal_priorities
 want 9 && scenario_9_reload_sighup
 want 10 && scenario_10_watchdog
 want 12 && scenario_12_hardening
+[[ " $LAB_SCENARIOS " == *" usb "* ]] && scenario_3_talk_turn
 
 # everything the host may want to read afterwards
 journalctl -b --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1

@@ -117,7 +117,8 @@ line_value() { cat "$(line_dir "$1")/value"; }
 #   off / on          no edge in the window, line low / high
 #   blink-slow        bursts of 0.6-1.6 s with 0.6-1.6 s dark (no-key on a single LED)
 #   flash             bursts of 30-300 ms, dark >= 1 s (offline's double flash)
-#   dim               PWM all the time (never dark 300 ms), duty < 0.3 (idle, muted)
+#   dim               PWM pulses all the time (never dark 1 s, >= 3 edges/s), duty
+#                     0.3 % to 30 % (idle, muted)
 #   other             anything else
 sample_led() {
 	local f v prev=x now start end last_t on=0 n=0 edges=0 GAP_MS=40
@@ -178,6 +179,6 @@ sample_led() {
 		 look: (if $edges == 0 then (if $last == "1" then "on" else "off" end)
 		        elif $mb >= 600 and $mb <= 1600 and $mg >= 600 and $mg <= 1600 then "blink-slow"
 		        elif $mb >= 30 and $mb <= 300 and $mg >= 1000 then "flash"
-		        elif $mg < 300 and $duty > 0 and $duty < 0.3 then "dim"
+		        elif $mg < 1000 and $duty >= 0.003 and $duty < 0.3 and $edges >= ($span / 1e6 * 3) then "dim"
 		        else "other" end)}'
 }

@@ -83,7 +83,7 @@ $(journal_tail $u 8)"
 	# READY: Type=notify units are active only after READY=1; the journal shows "Started"
 	journalctl -b -u edgevoice.service -o cat | grep -q '^Started edgevoice' || fail "no 'Started edgevoice…' (READY) in the journal"
 	local led
-	led=$(sample_led GPIO27 3)
+	led=$(sample_led GPIO27 4)
 	extra led "$led"
 	note "LED GPIO27 while idle: $led"
 	case $(jq -r .look <<<"$led") in dim | off) ;; *) fail "the LED while idle is not the dim glow: $led" ;; esac

@@ -9,6 +9,10 @@ GADGET_CARD="" # the gadget-side card id
 
 usb_card() { awk '/USB-Audio/ && !/UAC2/ {print $1; exit}' /proc/asound/cards; }
 have_usb_card() { [ -n "$(usb_card)" ]; }
+# pcm_running CARD c|p: the card's first capture/playback substream is streaming (the
+# gadget side must start only then, else its reads and writes time out with EIO; opening
+# a stream takes seconds under TCG)
+pcm_running() { grep -q 'state: RUNNING' /proc/asound/"$1"/pcm0"$2"/sub0/status 2>/dev/null; }
 
 setup_usb_audio() {
 	begin setup-usb-audio
@@ -76,24 +80,119 @@ scenario_usb_stream() {
 	fi
 	rm -f /dev/shm/host-cap.raw /dev/shm/gadget-cap.raw
 	# host captures 4 ch while the gadget plays a 4-ch sine
-	arecord -q -D "hw:CARD=$USB_CARD" -c 4 -r 48000 -f S16_LE -t raw -d 4 /dev/shm/host-cap.raw 2>"$OUT/usb-arecord.err" &
+	arecord -q -D "hw:CARD=$USB_CARD" -c 4 -r 48000 -f S16_LE -t raw -d 6 /dev/shm/host-cap.raw 2>"$OUT/usb-arecord.err" &
 	local rec=$!
-	# the gadget side streams only once the host side does (else EIO)
-	sleep 2
-	timeout 3 speaker-test -D "hw:CARD=$GADGET_CARD" -c 4 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker.err"
+	wait_until 30 pcm_running "$USB_CARD" c || fail "the host's USB capture did not start streaming within 30 s: $(head -2 "$OUT/usb-arecord.err")"
+	timeout 4 speaker-test -D "hw:CARD=$GADGET_CARD" -c 4 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker.err"
 	wait $rec
 	local pk
 	pk=$(peak_s16 /dev/shm/host-cap.raw 2>/dev/null)
 	note "host capture of the gadget's sine: $(stat -c %s /dev/shm/host-cap.raw 2>/dev/null) bytes, peak $pk"
 	[ "${pk:-0}" -gt 1000 ] || fail "the host's USB capture got no sine from the gadget side (peak ${pk:-none}; arecord: $(head -2 "$OUT/usb-arecord.err"); speaker-test: $(head -2 "$OUT/usb-speaker.err"))"
 	# the host plays 2 ch, the gadget captures (start the gadget side after the host streams)
-	timeout 4 speaker-test -D "hw:CARD=$USB_CARD" -c 2 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker2.err" &
+	timeout 20 speaker-test -D "hw:CARD=$USB_CARD" -c 2 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker2.err" &
 	local play=$!
-	sleep 0.7
+	wait_until 30 pcm_running "$USB_CARD" p || fail "the host's USB playback did not start streaming within 30 s: $(head -2 "$OUT/usb-speaker2.err")"
 	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 2 /dev/shm/gadget-cap.raw 2>"$OUT/usb-arecord2.err"
+	kill $play 2>/dev/null
 	wait $play
 	pk=$(peak_s16 /dev/shm/gadget-cap.raw 2>/dev/null)
 	note "gadget capture of the host's sine: $(stat -c %s /dev/shm/gadget-cap.raw 2>/dev/null) bytes, peak $pk"
 	[ "${pk:-0}" -gt 1000 ] || fail "the gadget side got no sine from the host's USB playback (peak ${pk:-none}; arecord: $(head -2 "$OUT/usb-arecord2.err"); speaker-test: $(head -2 "$OUT/usb-speaker2.err"))"
+	end
+}
+
+# audible_ms FILE CHANNELS: how long a raw S16_LE file is audible: 20 ms windows of the
+# first channel with RMS above 300 (of 32768), times 20 ms; and the peak
+audible() {
+	od -An -v -t d2 -w$((2 * $2)) "$1" | awk -v w=960 '
+		{ s = $1; if (s < 0) a = -s; else a = s; if (a > pk) pk = a; sum += s * s; n++
+		  if (n == w) { if (sqrt(sum / w) > 300) on++; n = 0; sum = 0 } }
+		END { printf "{\"audible_ms\":%d,\"peak\":%d}\n", on * 20, pk }'
+}
+
+# Scenario 3: a talk turn on the real devices. The appliance uses the USB card (4-ch
+# capture, 2-ch playback); the gadget side plays a 440 Hz tone into the mic all along;
+# talk (GPIO17) is held 2 s after listening starts and released; the emulator answers
+# with the turn's own audio, which the gadget side records from the USB speaker. Asserts:
+# the states went listening → thinking → speaking → idle, the reply is audible for about
+# as long as the talk was held, the LED was solid on (mic live) while listening, and the
+# journal has both transcripts.
+scenario_3_talk_turn() {
+	begin 3-talk-turn-usb
+	if [ -z "$USB_CARD" ]; then
+		fail "no USB sound card (setup-usb-audio failed)"
+		end
+		return
+	fi
+	install -m 0644 "$LAB/edgevoice-usb.toml" /etc/edgevoice/edgevoice.toml
+	systemctl reset-failed edgevoice.service 2>/dev/null
+	systemctl restart edgevoice-provisioning.service edgevoice.service
+	if ! wait_until 90 unit_running edgevoice.service || ! wait_until 60 ev_has_key || ! wait_until 30 state_is idle; then
+		fail "the appliance on the USB devices is not idle with a key: $(ev_state) $(unit_desc edgevoice.service)
+$(journal_tail edgevoice.service 8)"
+		end
+		return
+	fi
+	wait_until 30 pcm_running "$USB_CARD" c || fail "the appliance does not stream from the USB capture device"
+	local pid
+	pid=$(main_pid edgevoice.service)
+	note "appliance pid $pid holds $(ls -l /proc/"$pid"/fd 2>/dev/null | grep -o '/dev/snd/pcm[^ ]*' | sort -u | tr '\n' ' ')"
+	# the mic hears a tone; the speaker is recorded (gadget side, after the host streams)
+	speaker-test -D "plughw:CARD=$GADGET_CARD" -c 1 -r 48000 -t sine -f 440 -l 0 >/dev/null 2>"$OUT/turn-tone.err" &
+	local tone=$!
+	wait_until 30 pcm_running "$USB_CARD" p || note "the USB playback is not streaming before the turn"
+	rm -f /dev/shm/reply.raw
+	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 20 /dev/shm/reply.raw 2>"$OUT/turn-rec.err" &
+	local rec=$!
+	local since t_press t_listen t_release led
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	sleep 1
+	t_press=$(ms)
+	press GPIO17
+	if ! wait_until 30 state_is listening; then
+		fail "no listening state within 30 s of pressing talk: '$(ev_state)' $(ev_status | jq -c '.appliance.session // {}')"
+	fi
+	t_listen=$(ms)
+	led=$(sample_led GPIO27 1)
+	sleep 1
+	release GPIO17
+	t_release=$(ms)
+	extra led_listening "$led"
+	[ "$(jq -r .look <<<"$led")" = on ] || fail "the LED was not solid on (mic live) while listening: $led"
+	wait_until 30 state_is speaking || note "no speaking state seen within 30 s of the release (state '$(ev_state)')"
+	wait_until 60 state_is idle || fail "not idle again within 60 s of the release: '$(ev_state)'"
+	local t_idle
+	t_idle=$(ms)
+	sleep 1
+	kill $rec $tone 2>/dev/null
+	wait $rec $tone 2>/dev/null
+	local held_ms=$((t_release - t_listen)) reply
+	reply=$(audible /dev/shm/reply.raw 2)
+	extra timing "$(jq -cn --argjson p $((t_listen - t_press)) --argjson h $held_ms --argjson r $((t_idle - t_release)) '{press_to_listening_ms: $p, talk_held_ms: $h, release_to_idle_ms: $r}')"
+	extra reply "$reply"
+	note "press -> listening $((t_listen - t_press)) ms, talk held $held_ms ms, release -> idle $((t_idle - t_release)) ms; reply recorded from the USB speaker: $reply ($(stat -c %s /dev/shm/reply.raw 2>/dev/null) bytes)"
+	local aud
+	aud=$(jq -r .audible_ms <<<"$reply")
+	if [ "$aud" -lt $((held_ms / 2)) ] || [ "$aud" -gt $((held_ms * 2 + 1000)) ]; then
+		fail "the reply from the USB speaker is audible for $aud ms, want about the $held_ms ms the talk button was held (the emulator echoes the turn) (arecord: $(head -2 "$OUT/turn-rec.err"))"
+	fi
+	local states
+	states=$(journalctl -b -u edgevoice.service --since "$since" -o cat --no-pager | sed -n 's/.*msg=state .*to=\([a-z-]*\).*/\1/p' | tr '\n' ' ')
+	[ -n "$states" ] || states=$(journalctl -b -u edgevoice.service --since "$since" -o cat --no-pager | grep -o 'state=[a-z-]*' | tr '\n' ' ')
+	extra_str states "$states"
+	note "states: $states"
+	local want_seq="listening thinking speaking idle" rest=" $states " s
+	for s in $want_seq; do
+		if [[ "$rest" == *" $s "* ]]; then rest=" ${rest#* $s }"; else
+			fail "the journal's state sequence '$states' lacks '$s' in the order $want_seq"
+			break
+		fi
+	done
+	local tr
+	tr=$(journalctl -b -u edgevoice.service --since "$since" -o cat --no-pager | grep -E 'msg=(user|assistant)' | cut -c1-160)
+	extra_str transcripts "$tr"
+	grep -q 'msg=user' <<<"$tr" || fail "no user transcript in the journal (msg=user)"
+	grep -q 'msg=assistant' <<<"$tr" || fail "no assistant transcript in the journal (msg=assistant)"
 	end
 }
