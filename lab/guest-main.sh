@@ -4,8 +4,9 @@
 # depends on the state the previous ones left: fresh install first, then configured)
 # and writes one JSON line per scenario to /mnt/host/out/results.jsonl.
 #
-# LAB_SCENARIOS (from lab/params): ids to run ("1 2 6"); empty: all. Setup always runs;
-# the configure step of scenario 2 runs whenever a later scenario needs it.
+# LAB_SCENARIOS (from lab/params): ids to run ("1 2 6", "usb" for the USB device check);
+# empty: all. Setup always runs; the configure step of scenario 2 runs whenever a later
+# scenario needs it; the USB gadget is set up for "usb" and "3".
 set -u
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB/params"
@@ -22,8 +23,8 @@ fi
 log "system up at $(cut -d' ' -f1 /proc/uptime) s"
 
 setup_devices # gpio-sim chip, snd-aloop
-# USB audio is opt-in until its gadget-to-host direction works (see lab/README.md)
-[[ " $LAB_SCENARIOS " == *" usb "* ]] && { setup_usb_audio; scenario_usb_stream; }
+want usb && { setup_usb_audio; scenario_usb_stream; } # the UAC2 gadget; "3" needs it too
+want 3 && [ -z "$USB_CARD" ] && ! want usb && setup_usb_audio
 setup_install # the .deb through apt, the emulator unit
 
 want 1 && scenario_1_fresh_install
@@ -35,7 +36,7 @@ want 8 && scenario_8_journal_priorities
 want 9 && scenario_9_reload_sighup
 want 10 && scenario_10_watchdog
 want 12 && scenario_12_hardening
-[[ " $LAB_SCENARIOS " == *" usb "* ]] && scenario_3_talk_turn
+want 3 && scenario_3_talk_turn # last: it switches the config to the USB devices
 
 # everything the host may want to read afterwards
 journalctl -b --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1

@@ -60,7 +60,7 @@ setup_usb_audio() {
 	USB_CARD=$(sed -n "s/^ *$n \[\([^ ]*\) *\].*/\1/p" /proc/asound/cards)
 	GADGET_CARD=$(sed -n 's/^ *[0-9]* \[\([^ ]*\) *\].*UAC2.*/\1/p' /proc/asound/cards | head -1)
 	note "UDC $udc; host card $USB_CARD (#$n), gadget card $GADGET_CARD; $(lsusb 2>/dev/null | grep -i 1d6b:0104)"
-	note "host capture: $(grep -A3 'Capture' /proc/asound/card"$n"/stream0 2>/dev/null | grep -o 'Channels: [0-9]*' | head -1); playback: $(grep -A3 'Playback' /proc/asound/card"$n"/stream0 2>/dev/null | grep -o 'Channels: [0-9]*' | head -1)"
+	note "host side: $(awk '/^(Playback|Capture):/{d=$1} /Channels:|Rates:|Format:/{printf "%s %s %s; ", d, $1, $2}' /proc/asound/card"$n"/stream0 2>/dev/null)"
 	extra_str usb_card "$USB_CARD"
 	end
 }

@@ -4,9 +4,11 @@
 Debian's dummy_hcd comments its ISO endpoints out and fails every isochronous URB, so a
 USB Audio Class 2 gadget (usb_f_uac2) cannot bind on it. This edit (applied to the
 linux-source-6.1 copy by build/vm/modules.sh, never to a kernel tree) exposes the ISO
-endpoints and serves an ISO URB one packet per urb->interval: each packet moves at most
-one queued gadget request (u_audio queues one request per packet); with no request
-queued the packet is empty, as on a real bus. Every edit asserts that its anchor text is
+endpoints and serves ISO URBs one packet per urb->interval, paced per endpoint (a host
+driver queues many one-packet URBs; pacing each URB on its own would stream them back to
+back, far faster than the sample rate): each packet moves at most one queued gadget
+request (u_audio queues one request per packet); with no request queued the packet is
+empty, as on a real bus. Every edit asserts that its anchor text is
 there, so a changed source fails loudly instead of building something else.
 """
 import re
@@ -30,7 +32,11 @@ s, n = iso_block.subn(r'\1', s)
 if n != 3:
     sys.exit(f"dummy_hcd_iso: expected 3 commented ISO endpoint blocks, found {n}")
 
-# 2. per-URB progress through iso_frame_desc
+# 2. per-endpoint packet clock, per-URB progress through iso_frame_desc
+sub("""	unsigned			stream_en:1;
+};""", """	unsigned			stream_en:1;
+	ktime_t				iso_next;	/* when the next ISO packet is due */
+};""")
 sub("""struct urbp {
 	struct urb		*urb;
 	struct list_head	urbp_list;
@@ -42,12 +48,10 @@ sub("""struct urbp {
 	struct sg_mapping_iter	miter;
 	u32			miter_started;
 	int			iso_index;	/* next iso_frame_desc to serve */
-	ktime_t			iso_next;	/* when it is due */
 };""")
 sub("""	urbp->miter_started = 0;
 """, """	urbp->miter_started = 0;
 	urbp->iso_index = 0;
-	urbp->iso_next = 0;
 """)
 
 # 3. the ISO transfer, before the timer that drives all transfers
@@ -57,8 +61,10 @@ sub("""/*
  * context.
  */""", """/*
  * Isochronous: one packet of urb->iso_frame_desc per urb->interval (microframes at high
- * speed and above, frames below), whether or not the gadget queued a request. A late
- * timer catches up by at most 8 packets per call. Caller holds dum->lock.
+ * speed and above, frames below) on each endpoint, whether or not the gadget queued a
+ * request. The endpoint's clock (ep->iso_next) spans URBs; a late timer catches up by at
+ * most 8 packets per call, and a stream that stalled for more than 8 periods restarts its
+ * clock instead of bursting. Caller holds dum->lock.
  */
 static int dummy_iso_transfer(struct dummy_hcd *dum_hcd, struct urb *urb,
 		struct dummy_ep *ep, struct urbp *urbp)
@@ -70,10 +76,11 @@ static int dummy_iso_transfer(struct dummy_hcd *dum_hcd, struct urb *urb,
 	ktime_t			now = ktime_get();
 	int			served = 0;
 
-	if (urbp->iso_index == 0 && urbp->iso_next == 0)
-		urbp->iso_next = now;
+	if (ep->iso_next == 0 ||
+			ktime_after(now, ktime_add_ns(ep->iso_next, 8 * period)))
+		ep->iso_next = now;
 	while (urbp->iso_index < urb->number_of_packets &&
-			ktime_compare(now, urbp->iso_next) >= 0 && served < 8) {
+			ktime_compare(now, ep->iso_next) >= 0 && served < 8) {
 		struct usb_iso_packet_descriptor *d =
 			&urb->iso_frame_desc[urbp->iso_index];
 		struct dummy_request	*req;
@@ -99,7 +106,7 @@ static int dummy_iso_transfer(struct dummy_hcd *dum_hcd, struct urb *urb,
 		d->status = 0;
 		urb->actual_length += len;
 		urbp->iso_index++;
-		urbp->iso_next = ktime_add_ns(urbp->iso_next, period);
+		ep->iso_next = ktime_add_ns(ep->iso_next, period);
 		served++;
 		ep->last_io = jiffies;
 	}
