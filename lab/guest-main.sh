@@ -24,7 +24,7 @@ log "system up at $(cut -d' ' -f1 /proc/uptime) s"
 
 setup_devices # gpio-sim chip, snd-aloop
 want usb && { setup_usb_audio; scenario_usb_stream; } # the UAC2 gadget; "3" needs it too
-want 3 && [ -z "$USB_CARD" ] && ! want usb && setup_usb_audio
+{ want 3 || want 5; } && [ -z "$USB_CARD" ] && ! want usb && setup_usb_audio
 setup_install # the .deb through apt, the emulator unit
 
 want 1 && scenario_1_fresh_install
@@ -36,7 +36,8 @@ want 8 && scenario_8_journal_priorities
 want 9 && scenario_9_reload_sighup
 want 10 && scenario_10_watchdog
 want 12 && scenario_12_hardening
-want 3 && scenario_3_talk_turn # last: it switches the config to the USB devices
+want 3 && scenario_3_talk_turn # last: 3 and 5 switch the config to the USB devices
+want 5 && scenario_5_usb_unplug
 
 # everything the host may want to read afterwards
 journalctl -b --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1

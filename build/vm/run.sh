@@ -129,8 +129,10 @@ tail -n +1 -F --pid=$qpid "$console" 2>/dev/null | while IFS= read -r line; do
 		;;
 	esac
 done
+set +e
 wait $qpid
 qrc=$?
+set -e
 t_end=$(now)
 [ -f "$share/.t_test" ] && t_test=$(cat "$share/.t_test")
 

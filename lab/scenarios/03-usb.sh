@@ -102,6 +102,22 @@ scenario_usb_stream() {
 	end
 }
 
+# use_usb_config: the appliance on the USB card (lab/edgevoice-usb.toml), idle with a key
+USB_CONFIGURED=""
+use_usb_config() {
+	if [ -z "$USB_CONFIGURED" ]; then
+		install -m 0644 "$LAB/edgevoice-usb.toml" /etc/edgevoice/edgevoice.toml
+		systemctl reset-failed edgevoice.service 2>/dev/null
+		systemctl restart edgevoice-provisioning.service edgevoice.service
+		USB_CONFIGURED=1
+	fi
+	if ! wait_until 90 unit_running edgevoice.service || ! wait_until 60 ev_has_key || ! wait_until 30 state_is idle; then
+		fail "the appliance on the USB devices is not idle with a key: $(ev_state) $(unit_desc edgevoice.service)
+$(journal_tail edgevoice.service 8)"
+		return 1
+	fi
+}
+
 # audible_ms FILE CHANNELS: how long a raw S16_LE file is audible: 20 ms windows of the
 # first channel with RMS above 300 (of 32768), times 20 ms; and the peak
 audible() {
@@ -125,15 +141,10 @@ scenario_3_talk_turn() {
 		end
 		return
 	fi
-	install -m 0644 "$LAB/edgevoice-usb.toml" /etc/edgevoice/edgevoice.toml
-	systemctl reset-failed edgevoice.service 2>/dev/null
-	systemctl restart edgevoice-provisioning.service edgevoice.service
-	if ! wait_until 90 unit_running edgevoice.service || ! wait_until 60 ev_has_key || ! wait_until 30 state_is idle; then
-		fail "the appliance on the USB devices is not idle with a key: $(ev_state) $(unit_desc edgevoice.service)
-$(journal_tail edgevoice.service 8)"
+	use_usb_config || {
 		end
 		return
-	fi
+	}
 	wait_until 30 pcm_running "$USB_CARD" c || fail "the appliance does not stream from the USB capture device"
 	local pid
 	pid=$(main_pid edgevoice.service)
@@ -194,5 +205,86 @@ $(journal_tail edgevoice.service 8)"
 	extra_str transcripts "$tr"
 	grep -q 'msg=user' <<<"$tr" || fail "no user transcript in the journal (msg=user)"
 	grep -q 'msg=assistant' <<<"$tr" || fail "no assistant transcript in the journal (msg=assistant)"
+	end
+}
+
+# Scenario 5: USB unplug in mid-turn (the gadget's UDC unbound while talk is held): the
+# appliance shows error (state and LED blink code), keeps running (same main process);
+# re-plug (UDC bound again): the devices are reopened by name and the next turn works,
+# with no restart.
+scenario_5_usb_unplug() {
+	begin 5-usb-unplug
+	if [ -z "$USB_CARD" ]; then
+		fail "no USB sound card (setup-usb-audio failed)"
+		end
+		return
+	fi
+	use_usb_config || {
+		end
+		return
+	}
+	local pid udc led
+	pid=$(main_pid edgevoice.service)
+	udc=$(cat "$USB_GADGET/UDC")
+	press GPIO17
+	wait_until 30 state_is listening || note "not listening 30 s after the press: '$(ev_state)'"
+	sleep 1
+	echo "" >"$USB_GADGET/UDC"
+	local t_unplug
+	t_unplug=$(ms)
+	if wait_until 30 state_is error; then
+		note "error state $(($(ms) - t_unplug)) ms after the unplug; audio faults: $(ev_status | jq -c '.appliance.audio_faults // []')"
+	else
+		fail "no error state within 30 s of unplugging the USB card: '$(ev_state)' (detail: $(ev_status | jq -r '.appliance.detail // empty'))"
+	fi
+	release GPIO17
+	led=$(sample_led GPIO27 5)
+	extra led_unplugged "$led"
+	note "LED while unplugged: $led"
+	case $(jq -r .look <<<"$led") in flash | other) ;; *) fail "the LED does not show the error blink code while the USB card is gone: $led" ;; esac
+	[ "$(prop edgevoice.service MainPID)" = "$pid" ] || fail "the appliance was restarted after the unplug (pid $pid -> $(prop edgevoice.service MainPID))"
+	unit_running edgevoice.service || fail "edgevoice.service is not running after the unplug: $(unit_desc edgevoice.service)"
+	# re-plug
+	echo "$udc" >"$USB_GADGET/UDC"
+	local t_plug
+	t_plug=$(ms)
+	wait_until 30 have_usb_card || fail "the USB card did not come back within 30 s of re-binding the UDC"
+	if wait_until 60 state_is idle; then
+		note "idle again $(($(ms) - t_plug)) ms after the re-plug"
+	else
+		fail "not idle within 60 s of the re-plug: '$(ev_state)' (audio faults: $(ev_status | jq -c '.appliance.audio_faults // []'))
+$(journal_tail edgevoice.service 6)"
+	fi
+	local fds
+	fds=$(ls -l /proc/"$pid"/fd 2>/dev/null | grep -o '/dev/snd/pcm[^ ]*' | sort -u | tr '\n' ' ')
+	note "after the re-plug the appliance holds: ${fds:-no PCM}; card $(usb_card); status audio faults: $(ev_status | jq -c '.appliance.audio_faults // []')"
+	# the next turn
+	if ! wait_until 30 pcm_running "$USB_CARD" c; then
+		fail "the appliance does not stream from the re-plugged USB capture device (host capture: $(head -1 /proc/asound/"$USB_CARD"/pcm0c/sub0/status 2>/dev/null); it holds ${fds:-no PCM})"
+		end
+		return
+	fi
+	speaker-test -D "plughw:CARD=$GADGET_CARD" -c 1 -r 48000 -t sine -f 440 -l 0 >/dev/null 2>"$OUT/unplug-tone.err" &
+	local tone=$!
+	wait_until 30 pcm_running "$USB_CARD" p
+	rm -f /dev/shm/reply2.raw
+	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 20 /dev/shm/reply2.raw 2>"$OUT/unplug-rec.err" &
+	local rec=$!
+	sleep 1
+	press GPIO17
+	wait_until 30 state_is listening || fail "after the re-plug, no listening state within 30 s of pressing talk: '$(ev_state)'"
+	sleep 2
+	release GPIO17
+	wait_until 30 state_is speaking || note "no speaking state seen after the re-plug turn"
+	wait_until 60 state_is idle || fail "the re-plug turn did not end in idle: '$(ev_state)'"
+	sleep 1
+	kill $rec $tone 2>/dev/null
+	wait $rec $tone 2>/dev/null
+	local reply
+	reply=$(audible /dev/shm/reply2.raw 2)
+	extra reply_after_replug "$reply"
+	note "reply after the re-plug: $reply"
+	[ "$(jq -r .audible_ms <<<"$reply")" -ge 500 ] || fail "the turn after the re-plug has no audible reply on the USB speaker: $reply"
+	[ "$(prop edgevoice.service MainPID)" = "$pid" ] || fail "the appliance was restarted (pid $pid -> $(prop edgevoice.service MainPID)); the re-plug must not need a restart"
 	end
 }
