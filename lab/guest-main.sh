@@ -39,6 +39,10 @@ want 12 && scenario_12_hardening
 want 3 && scenario_3_talk_turn # last: 3 and 5 switch the config to the USB devices
 want 5 && scenario_5_usb_unplug
 
+# Last: the appliance stops on SIGTERM (systemctl stop) within its TimeoutStopSec (README:
+# LEDs off, devices released within 2 s), whatever state the scenarios left it in; a
+# process that ignores SIGTERM would otherwise hold up the VM's power-off for 90 s.
+scenario_stop_clean
 # everything the host may want to read afterwards
 journalctl -b --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1
 journalctl -b --no-pager -o json -u edgevoice -u edgevoice-provisioning -u edgevoice-emulator >"$OUT/journal-edgevoice.json" 2>&1
