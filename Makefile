@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -46,6 +46,9 @@ deb: ; build/deb.sh $(ARCHES)
 deploy: ; build/deploy.sh '$(HOST)' $(or $(DEB_ARCH),arm64)
 # cgo-free test binaries of every package under qemu, then the real ARM binaries (version, demo)
 test-arm: ; ARCHES='$(ARCHES)' build/test-arm.sh
+# the VM lab (issue 12): the amd64 package installed under a real systemd with gpio-sim and a
+# USB sound card; host packages from build/vm/install-deps.sh; not in ci-extra yet (see NOTES)
+test-lab: ; build/test-lab.sh $(LAB_ARGS)
 # hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
 test-audio-arm64: ; build/test-audio-arm64.sh
 

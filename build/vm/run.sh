@@ -55,7 +55,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ ${#debs[@]} -gt 0 ] || {
-	echo "run: give the edgevoice .deb(s) to install (build/vm/deb-amd64.sh builds one)" >&2
+	echo "run: give the edgevoice .deb(s) to install (build/deb.sh amd64 builds one; make test-lab does both)" >&2
 	exit 2
 }
 for d in "${debs[@]}"; do

@@ -79,7 +79,7 @@ $(journal_tail edgevoice.service 10)"
 	local text
 	text=$(SYSTEMD_COLORS=0 systemctl status --no-pager -n 0 edgevoice.service 2>&1)
 	note "Status=: $(prop edgevoice.service StatusText)"
-	grep -qi 'credential\|edgevoice check\|provision' <<<"$(prop edgevoice.service StatusText)" ||
+	grep -qi 'credential\|edgevoice-provisiond check\|provision' <<<"$(prop edgevoice.service StatusText)" ||
 		fail "the Status= line while no-key does not say what to do: \"$(prop edgevoice.service StatusText)\""
 	end
 }

@@ -1,8 +1,8 @@
 # Scenario 2: configure with the README's steps verbatim → both units active → idle with a
 # key; READY and the Status= line. Steps (README "Wiring a board", "Provisioning"):
 #   copy the board example's sections into /etc/edgevoice/edgevoice.toml
-#   sudo install -m 0600 /dev/stdin /etc/edgevoice/credential <<< "$TOKEN"
-#   sudo edgevoice check-config && sudo edgevoice check
+#   sudo install -m 0600 -o edgevoice-keys -g edgevoice-keys /dev/stdin /etc/edgevoice/credential <<< "$TOKEN"
+#   sudo edgevoice check-config && sudo edgevoice-provisiond check
 #   sudo systemctl start edgevoice
 TOKEN=lab-device-token
 CONFIGURED=""
@@ -31,16 +31,16 @@ configure_readme() {
 	# the lab's wiring (board example + loopback audio + broker → emulator), then the
 	# README's provisioning steps verbatim
 	install -m 0644 "$LAB/edgevoice.toml" /etc/edgevoice/edgevoice.toml
-	install -m 0600 /dev/stdin /etc/edgevoice/credential <<<"$TOKEN"
+	install -m 0600 -o edgevoice-keys -g edgevoice-keys /dev/stdin /etc/edgevoice/credential <<<"$TOKEN"
 	if out=$(edgevoice check-config 2>&1); then
 		want 2 && note "edgevoice check-config: ok"
 	else
 		want 2 && fail "sudo edgevoice check-config (README step) failed: $(tail -3 <<<"$out")"
 	fi
-	if out=$(timeout 60 edgevoice check 2>&1); then
-		want 2 && note "edgevoice check: ok ($(tail -1 <<<"$out"))"
+	if out=$(timeout 60 edgevoice-provisiond check 2>&1); then
+		want 2 && note "edgevoice-provisiond check: ok ($(tail -1 <<<"$out"))"
 	else
-		want 2 && fail "sudo edgevoice check (README step, root, credential in /etc/edgevoice/credential) failed: $(tail -4 <<<"$out" | tr '\n' ' ')"
+		want 2 && fail "sudo edgevoice-provisiond check (README step, root, credential in /etc/edgevoice/credential) failed: $(tail -4 <<<"$out" | tr '\n' ' ')"
 	fi
 	extra_str check_output "$out"
 	if [ "$(prop edgevoice.service Result)" = start-limit-hit ]; then

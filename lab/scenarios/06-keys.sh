@@ -1,6 +1,6 @@
 # Scenario 6: restart the key daemon while the appliance runs: the appliance still gets
 # keys. Checked three ways: /run/edgevoice keeps an owner and mode that let user edgevoice
-# in, `edgevoice keys status` as user edgevoice reaches keys.sock, and a 10 s hold of the
+# in, `edgevoice-provisiond keys status` as user edgevoice reaches keys.sock, and a 10 s hold of the
 # mute button (the documented service action: drop the cached key, fetch a fresh one)
 # leaves the appliance idle with a key minted after the restart.
 scenario_6_keyd_restart() {
@@ -14,8 +14,8 @@ scenario_6_keyd_restart() {
 	after=$(stat -c '%U:%G %a' /run/edgevoice)
 	note "/run/edgevoice: $before before, $after after the restart; $(ls -l /run/edgevoice | tail -n +2 | awk '{print $1, $3":"$4, $NF}' | tr '\n' ';')"
 	[ "$before" = "$after" ] || fail "restarting edgevoice-provisioning changed /run/edgevoice from $before to $after (both units declare RuntimeDirectory=edgevoice)"
-	if ! out=$(runuser -u edgevoice -- edgevoice keys status 2>&1); then
-		fail "user edgevoice cannot reach the key daemon after its restart: edgevoice keys status: $(tail -2 <<<"$out" | tr '\n' ' ')"
+	if ! out=$(runuser -u edgevoice -- edgevoice-provisiond keys status 2>&1); then
+		fail "user edgevoice cannot reach the key daemon after its restart: edgevoice-provisiond keys status: $(tail -2 <<<"$out" | tr '\n' ' ')"
 	fi
 	# the 10 s service action: a fresh key
 	press GPIO22

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# test-lab.sh [run.sh options]: build the amd64 package from this tree (build/deb.sh amd64:
+# always rebuilt, checked by check-deb and lintian) and run the VM lab with it
+# (build/vm/run.sh: Debian bookworm under QEMU with gpio-sim and a UAC2 USB sound card,
+# the package installed through apt; lab/README.md lists the scenarios). The report is
+# dist/lab/report.json; the exit status is run.sh's (0 all passed, 1 a scenario failed,
+# 2 the run broke). Host packages: build/vm/install-deps.sh, once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -f dist/edgevoice_*_amd64.deb
+build/deb.sh amd64
+deb=$(ls dist/edgevoice_*_amd64.deb)
+exec build/vm/run.sh "$@" "$deb"
