@@ -19,35 +19,62 @@ import (
 // token all fit easily).
 const maxCredentialBytes = 16 << 10
 
+// CredentialFileError is a credential file that exists but cannot be used: unreadable by
+// this user, readable by others, not a regular file, empty or too large. It matches
+// ErrNoCredential with errors.Is: until it is fixed the device has no usable credential,
+// so the key daemon keeps running and the appliance shows no-key. Its text says how to fix
+// the file and never holds the file's content.
+type CredentialFileError struct {
+	Path    string
+	Problem string // what is wrong and what to do
+	Err     error  // the underlying error, if any
+}
+
+func (e *CredentialFileError) Error() string {
+	return "provisioning: credential file " + e.Path + ": " + e.Problem
+}
+
+// Is makes errors.Is(err, ErrNoCredential) true.
+func (e *CredentialFileError) Is(target error) bool { return target == ErrNoCredential }
+
+// Unwrap returns the underlying error.
+func (e *CredentialFileError) Unwrap() error { return e.Err }
+
 // ReadCredentialFile reads a secret from path, refusing a file that group or others may
-// read (or write) and trimming surrounding white space.
+// read (or write) and trimming surrounding white space. A file that cannot be used gives
+// a *CredentialFileError.
 func ReadCredentialFile(path string) (string, error) {
+	bad := func(err error, format string, a ...any) error {
+		return &CredentialFileError{Path: path, Problem: fmt.Sprintf(format, a...), Err: err}
+	}
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return "", bad(err, "permission denied for uid %d: the key daemon's user must own it (sudo chown edgevoice-keys:edgevoice-keys %s && sudo chmod 600 %s)", os.Getuid(), path, path)
+	}
 	if err != nil {
-		return "", fmt.Errorf("provisioning: credential file: %w", err)
+		return "", bad(err, "%v", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", fmt.Errorf("provisioning: credential file: %w", err)
+		return "", bad(err, "%v", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("provisioning: credential file %s is not a regular file", path)
+		return "", bad(nil, "not a regular file")
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("provisioning: credential file %s has mode %04o: group or others may access it, so it is refused; run: chmod 600 %s (or use systemd LoadCredential=)",
-			path, perm, path)
+		return "", bad(nil, "mode %04o: group or others may access it, so it is refused; run: chmod 600 %s", perm, path)
 	}
 	if fi.Size() > maxCredentialBytes {
-		return "", fmt.Errorf("provisioning: credential file %s is larger than %d bytes", path, maxCredentialBytes)
+		return "", bad(nil, "larger than %d bytes", maxCredentialBytes)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCredentialBytes+1))
 	if err != nil {
-		return "", fmt.Errorf("provisioning: credential file: %w", err)
+		return "", bad(err, "%v", err)
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		return "", fmt.Errorf("provisioning: credential file %s is empty", path)
+		return "", bad(nil, "empty")
 	}
 	return s, nil
 }

@@ -243,8 +243,32 @@ func TestCheckFindsDefaultCredential(t *testing.T) {
 // no_credential (no-key on the appliance), and picks up a credential put in the default
 // place at the next request, without a restart.
 func TestProvisiondWithoutCredential(t *testing.T) {
+	testProvisiondNoUsableCredential(t, nil, "level=WARN msg=\"no credential: put the key in", def0+" (does not exist)")
+}
+
+// def0 stands for the default credential path in the wanted log text.
+const def0 = "\x00def"
+
+// TestProvisiondUnusableCredential: a credential file the daemon may not use (here:
+// readable by others) does not end the daemon (systemd would restart it in a loop): it
+// runs on in no-credential, says how to fix the file, and uses it once it is fixed.
+func TestProvisiondUnusableCredential(t *testing.T) {
+	testProvisiondNoUsableCredential(t, func(def string) {
+		if err := os.WriteFile(def, []byte("sk-too-open\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(def, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}, "level=ERROR msg=\"no credential; keys cannot be minted", "mode 0644: group or others may access it", "chmod 600 "+def0)
+}
+
+func testProvisiondNoUsableCredential(t *testing.T, setup func(def string), wantLog ...string) {
 	dir := t.TempDir()
 	def := filepath.Join(dir, "credential")
+	if setup != nil {
+		setup(def)
+	}
 	old := defaultCredentialFile
 	defaultCredentialFile = def
 	t.Cleanup(func() { defaultCredentialFile = old })
@@ -290,14 +314,17 @@ func TestProvisiondWithoutCredential(t *testing.T) {
 			t.Errorf("READY message %q lacks %q", ready, w)
 		}
 	}
-	if l := errb.String(); !strings.Contains(l, "level=WARN msg=\"no credential: put the key in") || !strings.Contains(l, def+" (does not exist)") {
-		t.Errorf("the log does not say what to do and where it looked:\n%s", l)
+	for _, w := range wantLog {
+		if l := errb.String(); !strings.Contains(l, strings.ReplaceAll(w, def0, def)) {
+			t.Errorf("the log does not say %q (what to do, where it looked):\n%s", w, l)
+		}
 	}
 
 	c := keyd.NewClient(sock)
 	if _, err := c.Get(ctx, 30*time.Second); !errors.Is(err, provisioning.ErrNoCredential) {
 		t.Fatalf("get without a credential: %v, want no_credential", err)
 	}
+	os.Remove(def)
 	os.WriteFile(def, []byte("sk-now-configured\n"), 0o600)
 	if k, err := c.Get(ctx, 30*time.Second); err != nil || k.Value != "ek_nocred_test_0123456789" {
 		t.Fatalf("get after the credential was put in place: %v", err)
@@ -311,7 +338,7 @@ func TestProvisiondWithoutCredential(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("provisiond did not stop")
 	}
-	if strings.Contains(errb.String()+out.String(), "sk-now-configured") {
+	if l := errb.String() + out.String(); strings.Contains(l, "sk-now-configured") || strings.Contains(l, "sk-too-open") {
 		t.Error("the credential reached the log")
 	}
 }

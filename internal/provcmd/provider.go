@@ -45,7 +45,9 @@ func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCre
 		case err != nil:
 			return nil, "", err
 		default:
-			if _, err := provisioning.ReadCredentialFile(credPath); err != nil {
+			// A file that exists but cannot be used is no usable credential: check fails
+			// on it, the key daemon runs on and says how to fix it (no crash loop).
+			if _, err := provisioning.ReadCredentialFile(credPath); err != nil && (needCredential || !errors.Is(err, provisioning.ErrNoCredential)) {
 				return nil, credPath, err
 			}
 		}
