@@ -99,6 +99,13 @@ func TestProgrammatic(t *testing.T) {
 		}
 	}
 	step(0)
+	// the engine's first frame (off) is shown before any state is set: on a slow machine
+	// (armv7 under qemu) the engine may wait on the clock before it has shown it
+	for deadline := time.Now().Add(5 * time.Second); len(b.History()) == 0; time.Sleep(50 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the LED engine never showed its first frame")
+		}
+	}
 	if err := b.Press(sim.Talk); err != nil {
 		t.Fatal(err)
 	}
