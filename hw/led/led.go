@@ -554,11 +554,11 @@ func (d *Dev) Run(ctx context.Context) error {
 		d.running = false
 		d.mu.Unlock()
 	}()
-	t := d.clock.NewTimer(forever)
+	// the timer is made from the first Step's wait, so a fake clock counts the engine as
+	// waiting only once its first frame is shown
+	t := d.clock.NewTimer(d.Step(d.clock.Now()))
 	defer t.Stop()
 	for {
-		wait := d.Step(d.clock.Now())
-		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -566,6 +566,7 @@ func (d *Dev) Run(ctx context.Context) error {
 		case <-d.wake:
 		case <-t.Chan():
 		}
+		t.Reset(d.Step(d.clock.Now()))
 	}
 }
 
