@@ -25,7 +25,7 @@ func TestIdentify(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, text, want string
-		wantText          bool
+		wantText         bool
 	}{
 		{"mit", mitText, "Expat", true},
 		{"apache is referred to", string(apache), "Apache-2.0", false},
