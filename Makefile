@@ -42,8 +42,8 @@ cross: $(ARCHES)
 size: arm64 ; @stat -c '%s' bin/linux-arm64/edgevoice | awk '{printf "arm64 stripped: %.1f MB (%d bytes)\n", $$1/1e6, $$1}'
 # dist/edgevoice_<version>_<arch>.deb, always rebuilt from the sources, then checked (build/check-deb.sh)
 deb: ; build/deb.sh $(ARCHES)
-# make deploy HOST=user@board [DEB_ARCH=arm64|armhf]: copy the .deb, install, restart, show status
-deploy: ; build/deploy.sh '$(HOST)' $(or $(DEB_ARCH),arm64)
+# make deploy HOST=user@board [DEB_ARCH=arm64|armhf|amd64]: build the .deb for the board's architecture (asked over ssh; ARMv6 is refused), install it without prompts, show status
+deploy: ; build/deploy.sh '$(HOST)' $(DEB_ARCH)
 # cgo-free test binaries of every package under qemu, then the real ARM binaries (version, demo)
 test-arm: ; ARCHES='$(ARCHES)' build/test-arm.sh
 # the VM lab (issue 12): the amd64 package installed under a real systemd with gpio-sim and a
