@@ -46,6 +46,9 @@ for arch in "$@"; do
 	for m in edgevoice edgevoice-provisiond; do
 		gzip -9n <"build/deb/$m.1" >"$work/$m.1.gz"
 	done
+	# edgevoice.toml(5): the template plus every key of the config structs (build/configman)
+	go run ./build/configman -o "$work/edgevoice.toml.5" build/deb/edgevoice.toml.5.in
+	gzip -9n "$work/edgevoice.toml.5"
 	# the copyright file lists the modules linked into these binaries (their build info;
 	# the module cache that built them has the license files, so this works offline)
 	go run ./build/copyright -o "$work/copyright" "$bin/edgevoice" "$bin/edgevoice-provisiond"
