@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -45,9 +44,19 @@ func TestIdentify(t *testing.T) {
 	}
 }
 
+// goroot is the Go distribution that builds the binaries (go env GOROOT).
+func goroot(t *testing.T) string {
+	t.Helper()
+	r, err := goEnv("GOROOT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func goLicense(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "LICENSE"))
+	b, err := os.ReadFile(filepath.Join(goroot(t), "LICENSE"))
 	if err != nil {
 		t.Skipf("no Go distribution license: %v", err)
 	}
@@ -153,7 +162,7 @@ func TestFromTestBinary(t *testing.T) {
 	if err := locate(mods); err != nil {
 		t.Fatal(err)
 	}
-	d, err := build(mods, runtime.GOROOT(), strings.Join(goVersions, ", "), []string{"/usr/bin/x"})
+	d, err := build(mods, goroot(t), strings.Join(goVersions, ", "), []string{"/usr/bin/x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,14 +192,14 @@ func TestNoLicenseFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	mods := []*Module{{Path: "example.com/nolicense", Version: "v1.0.0", Dir: dir, In: []string{"edgevoice"}}}
-	_, err := build(mods, runtime.GOROOT(), "go1", []string{"/usr/bin/edgevoice"})
+	_, err := build(mods, goroot(t), "go1", []string{"/usr/bin/edgevoice"})
 	if err == nil || !strings.Contains(err.Error(), "example.com/nolicense@v1.0.0: no license file") {
 		t.Fatalf("err = %v, want one naming the module without a license file", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "LICENSE"), []byte("All rights reserved. Ask me first.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = build(mods, runtime.GOROOT(), "go1", []string{"/usr/bin/edgevoice"})
+	_, err = build(mods, goroot(t), "go1", []string{"/usr/bin/edgevoice"})
 	if err == nil || !strings.Contains(err.Error(), "license not recognised") {
 		t.Fatalf("err = %v, want an unrecognised license", err)
 	}
