@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/edgevoice/edgevoice/internal/config"
-	"github.com/pelletier/go-toml/v2"
 )
 
 // fieldDocs maps a struct type name to its fields' doc comments (Go field name -> text).
@@ -76,14 +75,19 @@ func isTable(t reflect.Type) bool {
 // gen writes the key reference.
 type gen struct {
 	docs    fieldDocs
+	values  map[string]string // "table.key" -> the default as config.Encode writes it
 	buf     bytes.Buffer
 	missing []string
 }
 
 // generate returns the groff text of every table and key of config.Default().
 func generate(docs fieldDocs) ([]byte, error) {
-	g := &gen{docs: docs}
 	def := config.Default()
+	values, err := encodedValues(def)
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{docs: docs, values: values}
 	g.table(nil, reflect.ValueOf(def).Elem(), false)
 	if len(g.missing) > 0 {
 		return nil, fmt.Errorf("config fields without a doc comment: %s", strings.Join(g.missing, ", "))
@@ -123,7 +127,12 @@ func (g *gen) table(path []string, v reflect.Value, shape bool) {
 			if shape {
 				g.buf.WriteString(".B " + key + "\n")
 			} else {
-				g.buf.WriteString(".B " + escapeArg(key+" = "+encodeValue(key, fv.Interface())) + "\n")
+				val, ok := g.values[strings.Join(append(append([]string{}, path...), key), ".")]
+				if !ok {
+					val = "(not encoded)"
+					g.missing = append(g.missing, strings.Join(path, ".")+"."+key+" (no encoded default)")
+				}
+				g.buf.WriteString(".B " + escapeArg(key+" = "+val) + "\n")
 			}
 			g.text(doc)
 		}
@@ -144,14 +153,32 @@ func (g *gen) table(path []string, v reflect.Value, shape bool) {
 	}
 }
 
-// encodeValue returns the value as go-toml writes it in "key = value".
-func encodeValue(key string, v any) string {
-	b, err := toml.Marshal(map[string]any{key: v})
+// encodedValues returns the values of c as config.Encode writes them (go-toml, the
+// encoder of the config package), by "table.key": configman reads no TOML itself.
+func encodedValues(c *config.Config) (map[string]string, error) {
+	b, err := config.Encode(c)
 	if err != nil {
-		return fmt.Sprintf("(cannot encode: %v)", err)
+		return nil, err
 	}
-	s := strings.TrimSpace(string(b))
-	return strings.TrimPrefix(s, key+" = ")
+	values := map[string]string{}
+	table := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "[[") && strings.HasSuffix(l, "]]"):
+			return nil, fmt.Errorf("config.Encode of the defaults has an array of tables (%s); configman lists only their shape", l)
+		case strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]"):
+			table = strings.TrimSuffix(strings.TrimPrefix(l, "["), "]")
+		default:
+			key, val, ok := strings.Cut(l, " = ")
+			if !ok {
+				return nil, fmt.Errorf("config.Encode wrote %q, which is not key = value", l)
+			}
+			values[table+"."+key] = val
+		}
+	}
+	return values, nil
 }
 
 var codeSpan = regexp.MustCompile("`([^`]*)`")
