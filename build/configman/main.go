@@ -8,9 +8,10 @@
 // The template is a complete man page except for one line, `.\" @KEYS@`, which is
 // replaced by one subsection per table ([appliance], [board.talk], [[session.tools]],
 // ...) and one tagged paragraph per key ("talk_mode = 'hold'" and the field's doc
-// comment). The defaults come from config.Default() as config.Encode writes
-// them (configman reads no TOML itself); the descriptions are the doc comments of the struct fields in internal/config,
-// read with go/parser, as configs' generated reference config reads them.
+// comment). The defaults come from config.Default() as config.Encode writes them
+// (configman reads no TOML itself); the descriptions are the doc comments of the struct
+// fields in internal/config, read with go/parser, as the generated reference config
+// reads them.
 package main
 
 import (
