@@ -244,7 +244,7 @@ func TestCheckFindsDefaultCredential(t *testing.T) {
 // no_credential (no-key on the appliance), and picks up a credential put in the default
 // place at the next request, without a restart.
 func TestProvisiondWithoutCredential(t *testing.T) {
-	testProvisiondNoUsableCredential(t, nil, "level=WARN msg=\"no credential: run `"+InstallCredentialCommand+"`", def0+" (does not exist)")
+	testProvisiondNoUsableCredential(t, nil, "level=WARN msg=\"no credential: run `"+provisioning.InstallCredentialCommand+"`", def0+" (does not exist)")
 }
 
 // def0 stands for the default credential path in the wanted log text.

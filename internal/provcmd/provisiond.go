@@ -258,13 +258,9 @@ func lookupAllowedUIDs(names []string) ([]uint32, error) {
 	return out, nil
 }
 
-// InstallCredentialCommand is the command that puts the credential in place (the key is
-// pasted on its standard input, so it never appears in a command line or a shell history).
-const InstallCredentialCommand = "sudo install -m 0600 -o edgevoice-keys -g edgevoice-keys /dev/stdin " + provisioning.DefaultCredentialFile
-
 // noCredentialHelp is what the daemon says (journal and Status=) while no credential is
 // configured anywhere.
-var noCredentialHelp = "no credential: run `" + InstallCredentialCommand + "`, paste the key, press Enter and Ctrl-D" +
+var noCredentialHelp = "no credential: run `" + provisioning.InstallCredentialCommand + "`, paste the key, press Enter and Ctrl-D" +
 	" (or set credential_file in [provisioning]), then `sudo edgevoice-provisiond check`; it is picked up without a restart"
 
 // notConfiguredHelp is what the daemon says while [provisioning] has no profile.
