@@ -361,7 +361,8 @@ func statusLine(st appliance.Status, reason, keySocket string) string {
 			"` (paste the key, Enter, Ctrl-D); it is checked again within 30 s (or hold talk 3 s)"
 	case appliance.SetupNotConfigured:
 		return "no-key: the key daemon has no [provisioning] profile; set it in a drop-in in " +
-			config.DropInDir(config.DefaultPath) + "/ (see " + config.DefaultPath + "), then `sudo systemctl reload edgevoice-provisioning`"
+			config.DropInDir(config.DefaultPath) + "/ (see " + config.DefaultPath + "), then `sudo systemctl reload edgevoice-provisioning`; " +
+			"the credential goes in " + provisioning.DefaultCredentialFile + " (`" + provisioning.InstallCredentialCommand + "`)"
 	}
 	line := st.StateName + " (" + reason + ")"
 	if st.Detail == "" || (st.State != appliance.NoKey && st.State != appliance.Offline) {

@@ -398,7 +398,7 @@ func TestProvisiondNotConfiguredThenReload(t *testing.T) {
 		msgs = append(msgs, string(buf[:n]))
 	}
 	ready := msgs[len(msgs)-1]
-	for _, w := range []string{"STATUS=not-configured (no profile", "set [provisioning] profile in /etc/edgevoice/edgevoice.toml", "sudo systemctl reload edgevoice-provisioning"} {
+	for _, w := range []string{"STATUS=not-configured (no profile", "set [provisioning] profile in a drop-in in /etc/edgevoice/edgevoice.toml.d/", "sudo systemctl reload edgevoice-provisioning", provisioning.InstallCredentialCommand} {
 		if !strings.Contains(ready, w) {
 			t.Errorf("READY message %q lacks %q", ready, w)
 		}

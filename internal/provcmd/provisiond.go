@@ -263,10 +263,11 @@ func lookupAllowedUIDs(names []string) ([]uint32, error) {
 var noCredentialHelp = "no credential: run `" + provisioning.InstallCredentialCommand + "`, paste the key, press Enter and Ctrl-D" +
 	" (or set credential_file in [provisioning]), then `sudo edgevoice-provisiond check`; it is picked up without a restart"
 
-// notConfiguredHelp is what the daemon says while [provisioning] has no profile.
-var notConfiguredHelp = "not configured: set [provisioning] profile in " + config.DefaultPath +
-	" or a drop-in in " + config.DropInDir(config.DefaultPath) + "/ (see " + config.DefaultPath +
-	"), then `sudo systemctl reload edgevoice-provisioning`"
+// notConfiguredHelp is what the daemon says while [provisioning] has no profile (a
+// fresh device: the credential is missing too, say where it goes).
+var notConfiguredHelp = "not configured: set [provisioning] profile in a drop-in in " + config.DropInDir(config.DefaultPath) +
+	"/ (see " + config.DefaultPath + "), then `sudo systemctl reload edgevoice-provisioning`; the credential goes in " +
+	provisioning.DefaultCredentialFile + " (`" + provisioning.InstallCredentialCommand + "`)"
 
 // keyStatusLine is the systemd STATUS= text: what the daemon does, never a key.
 func keyStatusLine(s keyd.Status) string {
