@@ -97,6 +97,25 @@ func TestConfigExamples(t *testing.T) {
 	}
 }
 
+// TestBoardExamplesOnlyBoard: a board example is dropped in as it is, so it must not set
+// up keys: its [provisioning] is the default (a placeholder broker URL there would send
+// the key daemon to a host that does not exist).
+func TestBoardExamplesOnlyBoard(t *testing.T) {
+	boards, _ := filepath.Glob("../../configs/boards/*.toml")
+	for _, f := range boards {
+		c, err := Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.Provisioning, Default().Provisioning) {
+			t.Errorf("%s sets [provisioning]; keys belong in a drop-in of their own", f)
+		}
+		if c.Board.Kind == "none" {
+			t.Errorf("%s has no [board] kind", f)
+		}
+	}
+}
+
 // TestShippedConfig: the conffile the package installs sets nothing (it only says where
 // things go), so that an upgrade never meets a changed conffile and the device is
 // unconfigured (no board, no profile) until the admin drops settings in.
