@@ -273,6 +273,7 @@ func (r *runner) reload() {
 		}
 	}
 	// What is left must equal the running config, or a restart is needed.
+	newLevel := cfg.Appliance.LogLevel
 	cfg.Appliance.LogLevel = r.cfg.Appliance.LogLevel
 	var restart []string
 	nv, ov := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(r.cfg).Elem()
@@ -282,7 +283,7 @@ func (r *runner) reload() {
 			restart = append(restart, "["+name+"]")
 		}
 	}
-	r.cfg.Appliance.LogLevel = cfg.Appliance.LogLevel
+	r.cfg.Appliance.LogLevel = newLevel // (was: the old level again, so a second reload saw no change)
 	if r.levelFlag != "" {
 		r.log.Info("reload (SIGHUP): -log-level overrides the file's log_level", "log_level", r.levelFlag)
 	}
@@ -302,9 +303,14 @@ func (r *runner) reload() {
 // mic and speaker pumps until ctx ends.
 func (r *runner) runAudio(ctx context.Context) error {
 	select {
+	case <-r.a.FirstCheck():
+	case <-ctx.Done():
+		return nil
+	}
+	select {
 	case <-r.a.Configured():
 	default:
-		r.log.Info("the key daemon is not set up: the audio devices stay closed until it is (re-checked with backoff up to every 30 s, or hold talk 3 s)")
+		r.log.Info("the key daemon has no credential or profile yet (or does not answer): the audio devices stay closed until it has (re-checked with backoff up to every 30 s, or hold talk 3 s)")
 		select {
 		case <-r.a.Configured():
 			r.log.Info("the key daemon is set up: opening the audio devices")
