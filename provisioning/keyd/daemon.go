@@ -593,12 +593,16 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 	} else {
 		d.failures++
 		d.consecutive++
+		// said already: the last attempt failed the same way (a request in between set
+		// the state to minting, so the state alone cannot tell)
+		saidNoCred := d.consecutive > 1 && errors.Is(d.lastErr, provisioning.ErrNoCredential) && !errors.Is(d.lastErr, provisioning.ErrNotConfigured)
+		saidNotConf := d.consecutive > 1 && errors.Is(d.lastErr, provisioning.ErrNotConfigured)
 		d.lastErr, d.lastErrAt = err, now
 		if errors.Is(err, provisioning.ErrNotConfigured) {
 			// No profile: nothing to ask until a reload sets one (SetProvider); a key
 			// request tries again (at no cost).
 			d.nextAttempt = now.Add(d.bo.Next())
-			if d.state != StateNotConfigured {
+			if !saidNotConf {
 				d.logger.Error("not configured; keys cannot be minted until [provisioning] profile is set and the daemon reloaded", "err", err)
 			}
 			ch = d.setStateLocked(StateNotConfigured)
@@ -606,7 +610,7 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 			// Not set up yet: no backend was asked. Look again after the backoff (or
 			// at once when asked); say it once, not at every attempt.
 			d.nextAttempt = now.Add(d.bo.Next())
-			if d.state != StateNoCredential {
+			if !saidNoCred {
 				d.logger.Error("no credential; keys cannot be minted until one is configured", "err", err)
 			}
 			ch = d.setStateLocked(StateNoCredential)
