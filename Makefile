@@ -62,7 +62,7 @@ sim: build ; bin/edgevoice sim -config ""
 emulator: build ; bin/edgevoice emulator -listen $(or $(EMULATOR_LISTEN),127.0.0.1:8443) -dialect $(or $(EMULATOR_DIALECT),ga) $(EMULATOR_FLAGS)
 # `edgevoice devices` against the ALSA file-plugin test devices of hw/audio/audiotest
 audio-devices: build ; ALSA_CONFIG_PATH=$$($(GO) run ./build/alsarig bin/alsarig) bin/edgevoice devices -config '' -backend alsa
-# regenerate configs/edgevoice.toml from the config structs (the test that checks it, with -update)
+# regenerate configs/edgevoice.toml.example from the config structs (the test that checks it, with -update)
 configs: ; $(GO) test -tags $(TAGS) -count=1 -run '^TestExampleConfig$$' $$(dirname $$(grep -rl --include='*_test.go' 'func TestExampleConfig(' .)) -update
 # key daemon + broker on loopback in front of the emulator: tokens, keys, the daemon's idle RSS
 keys-demo: build ; build/keys-demo.sh

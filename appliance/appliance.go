@@ -150,6 +150,8 @@ type Appliance struct {
 
 	firstCheck     chan struct{} // closed when the first key check (or connect) has an outcome
 	firstCheckOnce sync.Once
+	configured     chan struct{} // closed when a key check shows the key daemon is set up
+	configuredOnce sync.Once
 
 	mu     sync.Mutex // guards status
 	status Status
@@ -203,7 +205,8 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 		results: make(chan func(*loop)), conns: make(chan connResult),
 		faults: map[string]error{}, faultSig: make(chan struct{}, 1),
 		micMeter: newMeter(), spkMeter: newMeter(), flush: make(chan struct{}, 1),
-		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800), firstCheck: make(chan struct{})}
+		pre: ring.NewKeepLast[float32](preRollSamples), drain: make([]float32, 4800), firstCheck: make(chan struct{}),
+		configured: make(chan struct{})}
 	if a.clock == nil {
 		a.clock = clockwork.NewRealClock()
 	}
@@ -220,6 +223,22 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 func (a *Appliance) FirstCheck() <-chan struct{} { return a.firstCheck }
 
 func (a *Appliance) firstCheckDone() { a.firstCheckOnce.Do(func() { close(a.firstCheck) }) }
+
+// What Status.Setup says when the key daemon is not set up.
+const (
+	SetupNoCredential  = "no-credential"  // the key daemon has no credential
+	SetupNotConfigured = "not-configured" // the key daemon has no [provisioning] profile
+)
+
+// Configured is closed once a key check shows that the key daemon is set up: it handed
+// out a key, or it has a credential that the backend refused or cannot check now. Until
+// then (no credential, no profile, no key daemon answering) the device is not set up,
+// and the caller keeps the audio devices closed; the state machine re-checks (RecheckMin
+// doubling to RecheckEvery, or at once on a long press), so a credential put in place
+// later is found without a restart.
+func (a *Appliance) Configured() <-chan struct{} { return a.configured }
+
+func (a *Appliance) configuredDone() { a.configuredOnce.Do(func() { close(a.configured) }) }
 
 // WriteMic forwards mono 48 kHz mic audio to the current session, unless muted. Call it
 // from one goroutine (the capture pump).

@@ -49,6 +49,7 @@ type loop struct {
 
 	netFault    fault // faultNoKey or faultOffline (or none)
 	netReason   string
+	netSetup    string // "no-credential" or "not-configured": the device is not set up
 	audioErrs   map[string]error
 	checking    bool
 	lastKey     realtime.Key
@@ -365,6 +366,9 @@ func (l *loop) connected(r connResult) {
 	}
 	l.connecting = false
 	l.connCancel = nil
+	if r.key.Value != "" || keyDaemonHasCredential(r.err) {
+		l.a.configuredDone()
+	}
 	if r.err != nil {
 		l.talkLive, l.pendingTurn = false, false
 		l.a.preMode.Store(preOff)
@@ -552,14 +556,38 @@ func rejected(err error) bool {
 	return errors.Is(err, realtime.ErrCredentialRejected) || errors.Is(err, rtc.ErrUnauthorized)
 }
 
+// setupNeeded says what the device lacks when err says it is not set up: "no-credential"
+// (the key daemon has no credential) or "not-configured" (it has no profile); "" for
+// any other error.
+func setupNeeded(err error) string {
+	switch {
+	case errors.Is(err, realtime.ErrNotConfigured):
+		return SetupNotConfigured
+	case errors.Is(err, realtime.ErrNoCredential):
+		return SetupNoCredential
+	}
+	return ""
+}
+
+// keyDaemonHasCredential reports whether a key check's outcome shows that the key daemon
+// is set up (a key, or an error only a set-up daemon gives: the backend rejected the
+// credential, or it is down). Not set up, or no key daemon answering: false.
+func keyDaemonHasCredential(err error) bool {
+	return err == nil || errors.Is(err, realtime.ErrCredentialRejected) || errors.Is(err, rtc.ErrUnauthorized) ||
+		errors.Is(err, realtime.ErrKeyUnavailable)
+}
+
 func (l *loop) setNetFault(err error) {
-	l.netFault, l.netReason = classify(err), errText(err, "")
-	l.a.log.Warn("no session", "fault", faultName(l.netFault), "err", err)
+	l.netFault, l.netReason, l.netSetup = classify(err), errText(err, ""), setupNeeded(err)
+	if l.netSetup != "" {
+		l.netFault = faultNoKey
+	}
+	l.a.log.Warn("no session", "fault", faultName(l.netFault), "setup", l.netSetup, "err", err)
 	l.armRecheck()
 }
 
 func (l *loop) clearNetFault() {
-	l.netFault, l.netReason = faultNone, ""
+	l.netFault, l.netReason, l.netSetup = faultNone, "", ""
 	l.offlineWait.Reset()
 	if l.recheck != nil {
 		l.recheck.Stop()
@@ -568,15 +596,17 @@ func (l *loop) clearNetFault() {
 }
 
 // armRecheck schedules the next key check. Offline (network, key daemon not there yet)
-// retries soon and backs off (internal/backoff): RecheckMin, doubling up to RecheckEvery,
-// ±20 % jitter so a fleet that lost its network together does not come back in step. A
-// rejected key waits the full RecheckEvery: retrying sooner would not change the answer.
+// and not set up (no credential or profile yet: the admin is probably setting it up
+// now) retry soon and back off (internal/backoff): RecheckMin, doubling up to
+// RecheckEvery, ±20 % jitter so a fleet that lost its network together does not come
+// back in step. A rejected key waits the full RecheckEvery: retrying sooner would not
+// change the answer.
 func (l *loop) armRecheck() {
 	if l.recheck != nil {
 		l.recheck.Stop()
 	}
 	d := l.a.cfg.RecheckEvery
-	if l.netFault == faultOffline {
+	if l.netFault == faultOffline || l.netSetup != "" {
 		d = l.offlineWait.Next()
 	}
 	l.recheck = l.a.clock.NewTimer(d)
@@ -597,6 +627,9 @@ func (l *loop) recheckNow(reason string) {
 			l.checking = false
 			if l.ctx.Err() != nil {
 				return
+			}
+			if keyDaemonHasCredential(err) {
+				l.a.configuredDone()
 			}
 			if err != nil {
 				l.setNetFault(err)

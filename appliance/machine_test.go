@@ -551,33 +551,111 @@ func TestUnitRejectedKey(t *testing.T) {
 }
 
 // TestUnitNoCredential: a device not set up yet (the key daemon answers "no
-// credential") shows no-key with the cause, not offline; it is re-checked every
-// RecheckEvery (or at once on the 3 s hold, see TestUnitLongPress), so a credential put
-// in place is used without a restart.
+// credential", or "not configured" without a profile) shows no-key with the cause, not
+// offline, and says so in Status.Setup; it is re-checked soon and then less often
+// (RecheckMin doubling to RecheckEvery: the admin is probably setting it up right now),
+// and Configured stays open (the caller keeps the audio devices closed) until a check
+// gets a key: then Idle, without a restart.
 func TestUnitNoCredential(t *testing.T) {
-	defer test.CheckRoutines(t)()
-	u := newUnit(t, Config{RecheckMin: time.Second, RecheckEvery: 30 * time.Second})
-	none := fmt.Errorf("key daemon: %w: put the key in /etc/edgevoice/credential", realtime.ErrNoCredential)
-	u.answer(none)
-	u.waitState(NoKey)
-	if st := u.a.Status(); st.State != NoKey || !strings.Contains(st.Detail, "/etc/edgevoice/credential") {
-		t.Errorf("status %s, detail %q; want no-key with what to do", st.StateName, st.Detail)
+	for _, tc := range []struct {
+		name, setup string
+		err         error
+	}{
+		{"no credential", SetupNoCredential, fmt.Errorf("key daemon: %w: put the key in /etc/edgevoice/credential", realtime.ErrNoCredential)},
+		{"no profile", SetupNotConfigured, fmt.Errorf("key daemon: %w: set [provisioning] profile", realtime.ErrNotConfigured)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer test.CheckRoutines(t)()
+			u := newUnit(t, Config{RecheckMin: time.Second, RecheckEvery: 30 * time.Second})
+			u.answer(tc.err)
+			u.waitState(NoKey)
+			st := u.a.Status()
+			if st.State != NoKey || st.Setup != tc.setup || st.Detail != tc.err.Error() {
+				t.Errorf("status %s, setup %q, detail %q; want no-key, %q and the cause", st.StateName, st.Setup, st.Detail, tc.setup)
+			}
+			at := unitT0
+			for i, d := range []time.Duration{1, 2, 4, 8, 16, 30, 30} {
+				d *= time.Second
+				u.waiters(1)
+				u.clk.Advance(d - time.Nanosecond)
+				u.noKeyReq()
+				u.clk.Advance(time.Nanosecond)
+				at = at.Add(d)
+				r := u.keyReq()
+				if r.at != at {
+					t.Fatalf("re-check %d at %v, want %v", i+1, r.at.Sub(unitT0), at.Sub(unitT0))
+				}
+				r.reply <- keyRes{err: tc.err}
+				if u.waiters(1); u.a.Status().State != NoKey {
+					t.Fatalf("state %s after re-check %d, want no-key", u.a.Status().StateName, i+1)
+				}
+			}
+			select {
+			case <-u.a.Configured():
+				t.Fatal("Configured closed while the key daemon is not set up")
+			case s := <-u.sessions:
+				t.Fatalf("a session was made without a key: %v", s)
+			default:
+			}
+			// The credential is in place now: the next re-check gets a key.
+			u.waiters(1)
+			u.clk.Advance(30 * time.Second)
+			u.answer(nil)
+			u.waitState(Idle)
+			select {
+			case <-u.a.Configured():
+			case <-time.After(unitDeadline):
+				t.Fatal("Configured not closed after a key")
+			}
+			if st := u.a.Status(); st.Setup != "" || st.Detail != "" {
+				t.Errorf("setup %q, detail %q after a key", st.Setup, st.Detail)
+			}
+			u.stop()
+		})
 	}
-	u.waiters(1)
-	u.clk.Advance(30*time.Second - time.Nanosecond)
-	u.noKeyReq()
-	u.clk.Advance(time.Nanosecond)
-	if r := u.answer(none); r.at != unitT0.Add(30*time.Second) {
-		t.Errorf("re-check at %v, want 30s", r.at.Sub(unitT0))
+}
+
+// TestUnitConfiguredGate: which key-check outcomes show that the key daemon is set up
+// (Configured closes: the audio devices may open) and which do not.
+func TestUnitConfiguredGate(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		state      State
+		configured bool
+	}{
+		{"key", nil, Idle, true},
+		{"credential rejected", fmt.Errorf("key daemon: %w", realtime.ErrCredentialRejected), NoKey, true},
+		{"backend down", fmt.Errorf("key daemon: %w", realtime.ErrKeyUnavailable), Offline, true},
+		{"key daemon not answering", offlineErr, Offline, false},
+		{"no credential", realtime.ErrNoCredential, NoKey, false},
+		{"no profile", realtime.ErrNotConfigured, NoKey, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer test.CheckRoutines(t)()
+			u := newUnit(t, Config{RecheckMin: time.Second, RecheckEvery: 30 * time.Second})
+			u.answer(tc.err)
+			u.waitState(tc.state)
+			select {
+			case <-u.a.FirstCheck():
+			case <-time.After(unitDeadline):
+				t.Fatal("FirstCheck never closed")
+			}
+			// FirstCheck closes after the result was applied, Configured before: its
+			// state is final here.
+			select {
+			case <-u.a.Configured():
+				if !tc.configured {
+					t.Error("Configured closed")
+				}
+			default:
+				if tc.configured {
+					t.Error("Configured not closed")
+				}
+			}
+			u.stop()
+		})
 	}
-	// The credential is in place now: the next re-check gets a key.
-	u.waiters(1)
-	u.clk.Advance(30 * time.Second)
-	if r := u.answer(nil); r.at != unitT0.Add(60*time.Second) {
-		t.Errorf("re-check at %v, want 60s", r.at.Sub(unitT0))
-	}
-	u.waitState(Idle)
-	u.stop()
 }
 
 // TestUnitLongPress: in no-key, a long talk press re-checks at once; a very long press

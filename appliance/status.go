@@ -8,19 +8,22 @@ import (
 
 // Status is a snapshot of the appliance for `edgevoice status` and metrics.
 type Status struct {
-	State     State          `json:"-"`
-	StateName string         `json:"state"`
-	Since     time.Time      `json:"since"`
-	Reason    string         `json:"reason,omitempty"`
-	Detail    string         `json:"detail,omitempty"` // why no-key / offline
-	TalkMode  string         `json:"talk_mode"`
-	Muted     bool           `json:"muted"`
-	Volume    float64        `json:"volume"`
-	Turns     uint64         `json:"turns"`
-	Uptime    Duration       `json:"uptime"`
-	Key       *KeyStatus     `json:"key,omitempty"`
-	Session   *SessionStatus `json:"session,omitempty"`
-	Audio     []string       `json:"audio_faults,omitempty"`
+	State     State     `json:"-"`
+	StateName string    `json:"state"`
+	Since     time.Time `json:"since"`
+	Reason    string    `json:"reason,omitempty"`
+	Detail    string    `json:"detail,omitempty"` // why no-key / offline
+	// Setup is SetupNoCredential or SetupNotConfigured while the key daemon says the
+	// device is not set up (the state is no-key), else "".
+	Setup    string         `json:"setup,omitempty"`
+	TalkMode string         `json:"talk_mode"`
+	Muted    bool           `json:"muted"`
+	Volume   float64        `json:"volume"`
+	Turns    uint64         `json:"turns"`
+	Uptime   Duration       `json:"uptime"`
+	Key      *KeyStatus     `json:"key,omitempty"`
+	Session  *SessionStatus `json:"session,omitempty"`
+	Audio    []string       `json:"audio_faults,omitempty"`
 }
 
 // KeyStatus describes the last ephemeral key (never its value).
@@ -90,9 +93,12 @@ func (l *loop) publish() {
 		st.Since = a.clock.Now()
 	}
 	st.State, st.StateName, st.Reason = l.state, l.state.String(), l.reason
-	st.Detail = ""
+	st.Detail, st.Setup = "", ""
 	if l.state == NoKey || l.state == Offline {
 		st.Detail = l.netReason
+	}
+	if l.state == NoKey {
+		st.Setup = l.netSetup
 	}
 	st.Muted, st.Volume, st.Turns = a.muted.Load(), a.Volume(), l.turns
 	st.Audio = st.Audio[:0]

@@ -41,6 +41,10 @@ conf=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | sort | tr '\n' 
 	echo "check-deb: conffiles are \"$conf\"" >&2
 	fail=1
 }
+dpkg-deb -c "$deb" | awk '$1 ~ /^d/ && $6=="./etc/edgevoice/edgevoice.toml.d/" {f=1} END {exit !f}' || {
+	echo "check-deb: $deb lacks the drop-in directory /etc/edgevoice/edgevoice.toml.d/" >&2
+	fail=1
+}
 mode=$(dpkg-deb -c "$deb" | awk '$6=="./usr/bin/edgevoice" {print $1}')
 [ "$mode" = "-rwxr-xr-x" ] || {
 	echo "check-deb: /usr/bin/edgevoice has mode $mode" >&2

@@ -84,6 +84,11 @@ func ReadCredentialFile(path string) (string, error) {
 // (mode 0600, owned by the key daemon's user).
 const DefaultCredentialFile = "/etc/edgevoice/credential"
 
+// InstallCredentialCommand puts the credential in place at DefaultCredentialFile with
+// the owner and mode the key daemon wants; the key is pasted on its standard input, so it
+// appears in no command line or shell history.
+const InstallCredentialCommand = "sudo install -m 0600 -o edgevoice-keys -g edgevoice-keys /dev/stdin " + DefaultCredentialFile
+
 // ErrNoCredential means no credential is configured anywhere: the device is installed
 // but not set up. It is realtime.ErrNoCredential, so the appliance shows no-key.
 var ErrNoCredential = realtime.ErrNoCredential

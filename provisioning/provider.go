@@ -673,3 +673,23 @@ func (p *endpoint) finish(op, value string, exp json.Number, sdpURL string, d re
 	}
 	return realtime.Key{Value: value, ExpiresAt: expires, SDPURL: sdpURL, Dialect: d, Profile: profile, MintedAt: now}, nil
 }
+
+// ErrNotConfigured means no key profile is set: the device is installed but not set up.
+// It is realtime.ErrNotConfigured, so the appliance shows no-key.
+var ErrNotConfigured = realtime.ErrNotConfigured
+
+// NotConfigured returns the provider of a key daemon that has no profile yet: it asks
+// no backend, and every mint fails with an error that wraps ErrNotConfigured and says
+// help (what to set).
+func NotConfigured(help string) Provider { return notConfigured{help: help} }
+
+type notConfigured struct{ help string }
+
+func (notConfigured) Profile() string { return "" }
+
+func (p notConfigured) Mint(context.Context, *realtime.SessionDefaults) (realtime.Key, error) {
+	if p.help == "" {
+		return realtime.Key{}, ErrNotConfigured
+	}
+	return realtime.Key{}, fmt.Errorf("%w: %s", ErrNotConfigured, p.help)
+}

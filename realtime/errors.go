@@ -16,3 +16,8 @@ var ErrKeyUnavailable = errors.New("backend unavailable")
 // but not configured. Like ErrCredentialRejected the appliance shows no-key (not
 // offline); unlike it, the credential is looked for again at each attempt.
 var ErrNoCredential = errors.New("no credential configured")
+
+// ErrNotConfigured means the key daemon has no key profile yet ([provisioning] profile
+// is not set): the device is installed but not set up. The appliance shows no-key; the
+// key daemon takes a profile set later on reload (SIGHUP).
+var ErrNotConfigured = errors.New("key daemon not configured")

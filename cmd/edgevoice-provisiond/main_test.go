@@ -72,8 +72,10 @@ func TestProvisiondBinary(t *testing.T) {
 			t.Errorf("edgevoice-provisiond has %q:\n%s", c, help)
 		}
 	}
-	if out, err := exec.Command(bin, "check-config", "../../configs/edgevoice.toml").CombinedOutput(); err != nil {
-		t.Errorf("check-config configs/edgevoice.toml: %v\n%s", err, out)
+	for _, f := range []string{"../../configs/edgevoice.toml", "../../configs/edgevoice.toml.example"} {
+		if out, err := exec.Command(bin, "check-config", f).CombinedOutput(); err != nil {
+			t.Errorf("check-config %s: %v\n%s", f, err, out)
+		}
 	}
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.toml")

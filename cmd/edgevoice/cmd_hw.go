@@ -73,6 +73,14 @@ func openHardware(c *config.Board, logger *slog.Logger) (*hardware, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	lo := &led.Opts{Brightness: c.LED.Brightness, PWMFreq: float64(c.LED.PWMHz), Logger: logger}
+	if c.Kind == "none" {
+		logger.Info("no board configured ([board] kind = \"none\"): no buttons, no LEDs; drop in a board example from /usr/share/doc/edgevoice/examples/boards/ to use them")
+		leds, err := led.New(noLEDs{}, lo)
+		if err != nil {
+			return nil, err
+		}
+		return &hardware{Buttons: button.NewGroup(0), LEDs: leds}, nil
+	}
 	if boardKind(c) == "sim" {
 		var bs []button.Opts
 		for _, nb := range c.Buttons() {

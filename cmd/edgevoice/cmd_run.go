@@ -10,10 +10,12 @@ import (
 	"os/signal"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
 
@@ -80,8 +82,12 @@ type runner struct {
 	hup       <-chan os.Signal // SIGHUP: reload
 	ready     atomic.Bool      // READY=1 was sent
 
-	a       *appliance.Appliance
-	keys    *keyd.Client
+	a    *appliance.Appliance
+	keys *keyd.Client
+
+	// The audio devices open once the key daemon is set up (appliance.Configured), in
+	// their own goroutine; audioMu guards these against the status readers.
+	audioMu sync.Mutex
 	mic     audio.Source[float32]
 	speaker audio.Sink[float32]
 	micStat func() control.AudioStatus
@@ -146,7 +152,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		Keys: keys, NewSession: factory, LED: ledIndicator{hw.LEDs}, Buttons: hw.Buttons.Events(),
 		Logger: log.With("component", "appliance"), Watchdog: r.n.Watchdog,
 		OnTransition: func(tr appliance.Transition) {
-			r.n.Status(tr.To.String() + " (" + tr.Reason + ")")
+			r.n.Status(statusLine(r.a.Status(), tr.Reason, cfg.Provisioning.Socket))
 			if hw.Sim != nil {
 				hw.Sim.Note(fmt.Sprintf("%s: %s", tr.To, tr.Reason))
 			}
@@ -162,16 +168,6 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	r.a = a
-
-	// Audio devices (or WAV files), reporting faults to the state machine.
-	if err := r.openAudio(); err != nil {
-		return err
-	}
-	defer r.closeAudio()
-	mixer, err := mix.New(mixConfig(&cfg.Audio, r.mic.Format().Channels, r.mic.Format().Rate))
-	if err != nil {
-		return fmt.Errorf("[audio] mixer: %w", err)
-	}
 
 	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log)
 	if err != nil {
@@ -200,8 +196,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	goRun("board", hw.Run)
 	goRun("appliance", a.Run)
-	goRun("mic", func(ctx context.Context) error { return a.RunMic(ctx, r.mic, mixer) })
-	goRun("speaker", func(ctx context.Context) error { return a.RunSpeaker(ctx, r.speaker) })
+	goRun("audio", r.runAudio)
 	g.Go(func() error {
 		for {
 			select {
@@ -224,9 +219,15 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		log.Warn("no answer from the key daemon yet; reporting ready anyway")
 	case <-ctx.Done():
 	}
-	r.n.Ready(a.Status().StateName + "; board, audio and control socket up")
+	select {
+	case <-a.Configured():
+		r.n.Ready(a.Status().StateName + "; board, audio and control socket up")
+	default:
+		r.n.Ready(statusLine(a.Status(), "waiting for setup", cfg.Provisioning.Socket))
+	}
 	r.ready.Store(true)
-	log.Info("ready", "control_socket", cfg.Appliance.ControlSocket, "mic", r.micStat().Device, "speaker", r.spkStat().Device)
+	as := r.audioStatus()
+	log.Info("ready", "control_socket", cfg.Appliance.ControlSocket, "mic", as[0].Device, "speaker", as[1].Device)
 
 	<-ctx.Done()
 	start := time.Now()
@@ -272,6 +273,7 @@ func (r *runner) reload() {
 		}
 	}
 	// What is left must equal the running config, or a restart is needed.
+	newLevel := cfg.Appliance.LogLevel
 	cfg.Appliance.LogLevel = r.cfg.Appliance.LogLevel
 	var restart []string
 	nv, ov := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(r.cfg).Elem()
@@ -281,7 +283,7 @@ func (r *runner) reload() {
 			restart = append(restart, "["+name+"]")
 		}
 	}
-	r.cfg.Appliance.LogLevel = cfg.Appliance.LogLevel
+	r.cfg.Appliance.LogLevel = newLevel // (was: the old level again, so a second reload saw no change)
 	if r.levelFlag != "" {
 		r.log.Info("reload (SIGHUP): -log-level overrides the file's log_level", "log_level", r.levelFlag)
 	}
@@ -296,8 +298,97 @@ func (r *runner) reload() {
 	}
 }
 
+// runAudio opens the audio devices once the key daemon is set up (until then the device
+// cannot talk, and a device that is not set up keeps its sound card free), then runs the
+// mic and speaker pumps until ctx ends.
+func (r *runner) runAudio(ctx context.Context) error {
+	select {
+	case <-r.a.FirstCheck():
+	case <-ctx.Done():
+		return nil
+	}
+	select {
+	case <-r.a.Configured():
+	default:
+		r.log.Info("the key daemon has no credential or profile yet (or does not answer): the audio devices stay closed until it has (re-checked with backoff up to every 30 s, or hold talk 3 s)")
+		select {
+		case <-r.a.Configured():
+			r.log.Info("the key daemon is set up: opening the audio devices")
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	// Audio devices (or WAV files), reporting faults to the state machine.
+	if err := r.openAudio(); err != nil {
+		return err
+	}
+	defer r.closeAudio()
+	r.audioMu.Lock()
+	mic, speaker := r.mic, r.speaker
+	r.audioMu.Unlock()
+	mixer, err := mix.New(mixConfig(&r.cfg.Audio, mic.Format().Channels, mic.Format().Rate))
+	if err != nil {
+		return fmt.Errorf("[audio] mixer: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := r.a.RunMic(gctx, mic, mixer); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("mic: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := r.a.RunSpeaker(gctx, speaker); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("speaker: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// audioStatus is the mic's and the speaker's status ("closed" before they are open).
+func (r *runner) audioStatus() []control.AudioStatus {
+	r.audioMu.Lock()
+	mic, spk := r.micStat, r.spkStat
+	r.audioMu.Unlock()
+	if mic == nil || spk == nil {
+		return []control.AudioStatus{{Role: "mic", State: "closed (waiting for the key daemon to be set up)"},
+			{Role: "speaker", State: "closed (waiting for the key daemon to be set up)"}}
+	}
+	return []control.AudioStatus{mic(), spk()}
+}
+
+// statusLine is the systemd Status= text for the appliance's state: what it does and,
+// while it cannot work, what to do. keySocket is the key daemon's socket.
+func statusLine(st appliance.Status, reason, keySocket string) string {
+	switch st.Setup {
+	case appliance.SetupNoCredential:
+		return "no-key: no credential; install it with `" + provisioning.InstallCredentialCommand +
+			"` (paste the key, Enter, Ctrl-D); it is checked again within 30 s (or hold talk 3 s)"
+	case appliance.SetupNotConfigured:
+		return "no-key: the key daemon has no [provisioning] profile; set it in a drop-in in " +
+			config.DropInDir(config.DefaultPath) + "/ (see " + config.DefaultPath + "), then `sudo systemctl reload edgevoice-provisioning`; " +
+			"the credential goes in " + provisioning.DefaultCredentialFile + " (`" + provisioning.InstallCredentialCommand + "`)"
+	}
+	line := st.StateName + " (" + reason + ")"
+	if st.Detail == "" || (st.State != appliance.NoKey && st.State != appliance.Offline) {
+		return line
+	}
+	d := st.Detail
+	if len(d) > 160 {
+		d = d[:160] + "..."
+	}
+	line += ": " + d
+	if keySocket != "" && strings.Contains(st.Detail, keySocket) {
+		line += "; is the key daemon running? (systemctl status edgevoice-provisioning)"
+	}
+	return line
+}
+
 // openAudio opens the mic and speaker (devices or WAV files) from [audio].
 func (r *runner) openAudio() error {
+	r.audioMu.Lock()
+	defer r.audioMu.Unlock()
 	c := &r.cfg.Audio
 	fault := func(dev string) func(audio.State, error) {
 		return func(s audio.State, err error) {
@@ -361,6 +452,8 @@ func (r *runner) openAudio() error {
 }
 
 func (r *runner) closeAudio() {
+	r.audioMu.Lock()
+	defer r.audioMu.Unlock()
 	if r.mic != nil {
 		r.mic.Close()
 	}
@@ -372,14 +465,15 @@ func (r *runner) closeAudio() {
 // reopenAudio is the device part of the service action. The device streams reopen on
 // their own after failures (hw/audio's supervisor), so this only logs what they report.
 func (r *runner) reopenAudio(context.Context) error {
-	r.log.Info("service action: audio devices", "mic", r.micStat(), "speaker", r.spkStat())
+	as := r.audioStatus()
+	r.log.Info("service action: audio devices", "mic", as[0], "speaker", as[1])
 	return nil
 }
 
 // status is what the control socket and the metrics endpoint report.
 func (r *runner) status(ctx context.Context) control.Status {
 	st := control.Status{Version: cli.Version(), PID: os.Getpid(), Config: r.path, Appliance: r.a.Status(),
-		Audio: []control.AudioStatus{r.micStat(), r.spkStat()}}
+		Audio: r.audioStatus()}
 	if r.keys != nil {
 		ps, err := r.keys.Status(ctx)
 		if err != nil {

@@ -56,6 +56,9 @@ func printStatus(w io.Writer, st *control.Status) {
 	if a.Detail != "" {
 		fmt.Fprintf(w, "              %s\n", a.Detail)
 	}
+	if a.Setup != "" { // not set up: what to do, as the Status= line says
+		fmt.Fprintf(w, "setup:        %s\n", statusLine(a, a.Reason, ""))
+	}
 	fmt.Fprintf(w, "talk:         %s mode, %d turns, volume %.0f%%, muted %v\n", a.TalkMode, a.Turns, a.Volume*100, a.Muted)
 	if k := a.Key; k != nil {
 		fmt.Fprintf(w, "key:          %s (%s), age %s, expires %s\n", k.Profile, k.Dialect, d(k.Age), k.ExpiresAt.Local().Format("15:04:05"))

@@ -20,8 +20,8 @@ import (
 // `systemctl reload edgevoice` sends) used to kill `edgevoice run` (exit 129, control
 // socket left behind). Now it re-reads the config: the log level is applied at once (a
 // debug line appears that info hid), a change that needs a restart is named in a
-// warning, a config that does not load is refused with an error and the running one
-// kept; the process keeps serving its control socket throughout, and a later SIGTERM
+// warning, a drop-in (FILE.d/*.toml) is read again too, a config that does not load is
+// refused with an error and the running one kept; the process keeps serving its control socket throughout, and a later SIGTERM
 // still exits 0 and removes the socket.
 func TestRunSIGHUPReloads(t *testing.T) {
 	if testing.Short() {
@@ -190,6 +190,20 @@ allow_ips = ["127.0.0.0/8"]
 		}
 		waitLog("level=DEBUG msg=button", 10*time.Second)
 	}
+
+	// 1b. The reload reads the drop-ins too: one that sets the level back to info wins
+	// over the file's debug. (A second reload also used to compare with the level of the
+	// start, not the running one, and saw no change.)
+	if err := os.Mkdir(cfg+".d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg+".d", "50-level.toml"), []byte("[appliance]\nlog_level = \"info\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(`applied="appliance.log_level=info"`, 10*time.Second)
 
 	// 2. A config that does not load: refused, the process keeps running.
 	write("[audio]\ncapture_format = \"s24\"\n")

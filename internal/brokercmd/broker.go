@@ -71,6 +71,9 @@ func brokerCommand() *cli.Command {
 				if err := c.Validate(); err != nil {
 					return fmt.Errorf("with the command-line flags: %w", err)
 				}
+				if c.Provisioning.Profile == "" {
+					return errors.New("[provisioning] profile is not set: for the broker it names the upstream; set azure, azure-preview or openai (or -profile)")
+				}
 				if c.Provisioning.Profile == config.ProfileBroker {
 					return errors.New("[provisioning] profile is \"broker\": for the broker it names the upstream; set azure, azure-preview or openai")
 				}

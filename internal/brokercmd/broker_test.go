@@ -185,3 +185,12 @@ allowed_users = ["%d"]
 		t.Errorf("socket left behind: %v", err)
 	}
 }
+
+// TestBrokerNeedsUpstreamProfile: without a [provisioning] profile (the default now: a
+// device that is not set up) the broker refuses to start and says what to set.
+func TestBrokerNeedsUpstreamProfile(t *testing.T) {
+	code, _, stderr := run(context.Background(), brokerApp, "broker", "-config", "", "-listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(stderr, "[provisioning] profile is not set") {
+		t.Errorf("broker without a profile: exit %d, stderr %q", code, stderr)
+	}
+}

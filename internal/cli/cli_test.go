@@ -101,6 +101,30 @@ func TestCheckConfigCommand(t *testing.T) {
 	}
 	clitest.CheckArgCount(t, app, "check-config", good, bad)
 	clitest.CheckArgCount(t, app, "check-config", "-config", good, bad)
+
+	// It lists the files read: the file, then its drop-ins in order; a problem in a
+	// drop-in names the drop-in.
+	if r := clitest.Run(t, app, nil, "check-config", good); !strings.Contains(r.Stdout, "# read: "+good+"\n# (no drop-ins in "+good+".d/)\n") {
+		t.Errorf("check-config without drop-ins does not say so:\n%s", r.Stdout)
+	}
+	if err := os.Mkdir(good+".d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string]string{"20-b.toml": "[appliance]\nvolume = 0.3\n", "10-a.toml": "[appliance]\nvolume = 0.2\n"} {
+		if err := os.WriteFile(filepath.Join(good+".d", name), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = clitest.Run(t, app, nil, "check-config", good)
+	if want := "# read: " + good + ", " + good + ".d/10-a.toml, " + good + ".d/20-b.toml\n"; r.Code != 0 || !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, "volume = 0.3\n") {
+		t.Errorf("check-config with drop-ins: exit %d, want %q and volume 0.3 in:\n%s%s", r.Code, want, r.Stdout, r.Stderr)
+	}
+	if err := os.WriteFile(filepath.Join(good+".d", "30-c.toml"), []byte("[appliance]\nvolume = 9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := clitest.Run(t, app, nil, "check-config", good); r.Code != 1 || !strings.Contains(r.Stderr, good+`.d/30-c.toml:2:1: key "appliance.volume": 9: want 0.05 to 1`) {
+		t.Errorf("check-config with a bad drop-in: exit %d, stderr %q", r.Code, r.Stderr)
+	}
 }
 
 func TestParseInterspersed(t *testing.T) {

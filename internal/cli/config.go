@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/edgevoice/edgevoice/internal/config"
 )
@@ -21,9 +22,10 @@ func CheckConfig() *Command {
 		Name:    "check-config",
 		Args:    "[FILE]",
 		Summary: "validate a config file and print the effective config (secrets masked)",
-		Help: "Decodes FILE (or -config FILE; default $" + config.EnvVar + ", else " + config.DefaultPath + ") strictly\n" +
-			"and reports every problem: unknown keys, wrong types, values out of range and\n" +
-			"settings that cannot work, each as FILE:LINE:COL with its key. Then prints the\n" +
+		Help: "Decodes FILE (or -config FILE; default $" + config.EnvVar + ", else " + config.DefaultPath + ") and its\n" +
+			"drop-ins (FILE.d/*.toml, in lexical order) strictly and reports every problem:\n" +
+			"unknown keys, wrong types, values out of range and settings that cannot work,\n" +
+			"each as FILE:LINE:COL with its key. Then lists the files read and prints the\n" +
 			"effective config, with defaults filled in and secrets masked.",
 		MaxArgs: 1,
 		Flags: func(fs *flag.FlagSet, env *Env) RunFunc {
@@ -38,7 +40,7 @@ func CheckConfig() *Command {
 					}
 					*path = args[0]
 				}
-				c, err := config.Load(*path)
+				c, files, err := config.LoadFiles(*path)
 				if err != nil {
 					return err
 				}
@@ -50,6 +52,10 @@ func CheckConfig() *Command {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "# %s: OK; effective config (defaults filled in, secrets masked)\n", *path)
+				fmt.Fprintf(env.Stdout, "# read: %s\n", strings.Join(files, ", "))
+				if len(files) == 1 {
+					fmt.Fprintf(env.Stdout, "# (no drop-ins in %s/)\n", config.DropInDir(*path))
+				}
 				_, err = env.Stdout.Write(out)
 				return err
 			}

@@ -8,10 +8,12 @@ import (
 // Board is the [board] section: the talk button and the other buttons, and the
 // LEDs, on the GPIO pins of the board or on the simulated board.
 type Board struct {
-	// Hardware: "gpio" (buttons and LEDs on this board's pins, through the GPIO
-	// character device), "sim" (the simulated board: terminal keys stand for the
-	// buttons, the LEDs are drawn on a status line), or "auto" ("gpio" when the machine
-	// has /dev/gpiochip*, else "sim"). `edgevoice pins` lists the pins that exist.
+	// Hardware: "none" (the default: no buttons and no LEDs; drop in a board example
+	// from /usr/share/doc/edgevoice/examples/boards/), "gpio" (buttons and LEDs on this
+	// board's pins, through the GPIO character device), "sim" (the simulated board:
+	// terminal keys stand for the buttons, the LEDs are drawn on a status line), or "auto"
+	// ("gpio" when the machine has /dev/gpiochip*, else "sim"). `edgevoice pins` lists the
+	// pins that exist.
 	Kind string `toml:"kind"`
 	// The push-to-talk button. The default is the button of the ReSpeaker 2-mic HAT.
 	Talk Button `toml:"talk"`
@@ -71,7 +73,7 @@ type LED struct {
 
 func (c *Board) setDefaults() {
 	if c.Kind == "" {
-		c.Kind = "auto"
+		c.Kind = "none"
 	}
 	if c.Talk.Pin == "" {
 		c.Talk.Pin = "GPIO17"
@@ -126,9 +128,9 @@ func (c *Board) Buttons() []NamedButton {
 
 func (c *Board) validate(p *sectionProblems) {
 	switch c.Kind {
-	case "auto", "gpio", "sim":
+	case "none", "auto", "gpio", "sim":
 	default:
-		p.add("kind", "%q is not a board kind (use \"auto\", \"gpio\" or \"sim\")", c.Kind)
+		p.add("kind", "%q is not a board kind (use \"none\", \"auto\", \"gpio\" or \"sim\")", c.Kind)
 	}
 	used := map[string]string{} // pin -> key using it
 	usePin := func(key, pin string) {

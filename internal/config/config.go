@@ -1,7 +1,9 @@
 // Package config is the edgevoice configuration file: the TOML schema (one struct per
 // section, each field documented), strict decoding, defaults, and the one validation
-// every binary uses. Every problem is reported as FILE:LINE:COL with its key, all of
-// them at once, and secrets never appear in a message or in the printed config.
+// every binary uses. A config is a file plus its drop-ins (FILE.d/*.toml, merged in
+// lexical order; see LoadFiles). Every problem is reported as FILE:LINE:COL of the file
+// it is in, with its key, all of them at once, and secrets never appear in a message or
+// in the printed config.
 //
 // The package imports only the standard library and go-toml: the values that the
 // libraries (hw/audio, dsp/mix, rtc, provisioning) take are checked here as plain

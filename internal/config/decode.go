@@ -2,9 +2,12 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -15,28 +18,161 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// Load reads, strictly decodes, defaults and validates the config file at path.
+// Load reads, strictly decodes, defaults and validates the config file at path and its
+// drop-ins (see LoadFiles).
 func Load(path string) (*Config, error) {
+	c, _, err := LoadFiles(path)
+	return c, err
+}
+
+// DropInDir is the drop-in directory of the config file path: path + ".d"
+// (/etc/edgevoice/edgevoice.toml.d).
+func DropInDir(path string) string { return path + ".d" }
+
+// DropIns lists the drop-in files of the config file path: the *.toml files of
+// DropInDir(path), in lexical order. A missing directory has none; hidden files
+// (".name.toml") and package-manager leftovers (*.dpkg-*, *.ucf-*) are skipped, and so
+// is everything that does not end in ".toml".
+func DropIns(path string) ([]string, error) {
+	dir := DropInDir(path)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: drop-in directory: %w", err)
+	}
+	var out []string
+	for _, e := range ents { // os.ReadDir sorts by name
+		n := e.Name()
+		if !strings.HasSuffix(n, ".toml") || strings.HasPrefix(n, ".") || strings.Contains(n, ".dpkg-") || strings.Contains(n, ".ucf-") {
+			continue
+		}
+		full := filepath.Join(dir, n)
+		if st, err := os.Stat(full); err != nil || st.IsDir() {
+			continue // a dangling link or a directory named *.toml
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// LoadFiles reads the config file at path, then every drop-in of DropIns(path) in
+// order, merges them (tables merge; a later file's key replaces an earlier one's, and
+// arrays, arrays of tables included, are replaced whole), fills the defaults and
+// validates the result. It returns the config and the files read, path first. Every
+// problem of every file comes back at once, each with the FILE:LINE:COL of the file it
+// is in.
+func LoadFiles(path string) (*Config, []string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w (write one from configs/edgevoice.toml and pass -config FILE or set %s)", err, EnvVar)
+		return nil, nil, fmt.Errorf("config: %w (the package installs %s; pass -config FILE or set %s to use another file)", err, DefaultPath, EnvVar)
 	}
-	return Decode(path, data)
+	files := []string{path}
+	srcs := []Source{{Name: path, Data: data}}
+	drop, err := DropIns(path)
+	if err != nil {
+		return nil, files, err
+	}
+	for _, f := range drop {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, files, fmt.Errorf("config: drop-in: %w", err)
+		}
+		files = append(files, f)
+		srcs = append(srcs, Source{Name: f, Data: b})
+	}
+	c, err := DecodeFiles(srcs)
+	return c, files, err
+}
+
+// Source is one file of a config: its name (for messages) and its contents.
+type Source struct {
+	Name string
+	Data []byte
 }
 
 // Decode decodes data (named name in messages) strictly into a Config, fills the
 // defaults and validates it. Every problem of the file comes back in one *Error, each as
 // "name:LINE:COL: key "section.key": message".
 func Decode(name string, data []byte) (*Config, error) {
-	idx := indexKeys(data)
-	c := &Config{}
+	return DecodeFiles([]Source{{Name: name, Data: data}})
+}
+
+// DecodeFiles decodes each source strictly, merges them in order (as LoadFiles), fills
+// the defaults and validates the result. Problems name the source they are in.
+func DecodeFiles(srcs []Source) (*Config, error) {
 	var probs []Problem
+	merged := map[string]any{}
+	idx := map[string]keyPos{}
+	fatal := false
+	for _, src := range srcs {
+		doc, fidx, fprobs, ok := decodeOne(src.Name, src.Data)
+		probs = append(probs, fprobs...)
+		if !ok {
+			fatal = true // a syntax error: the file's keys are unknown
+			continue
+		}
+		mergeTables(merged, doc)
+		mergeIndex(idx, fidx, src.Name)
+	}
+	order := map[string]int{}
+	for i, src := range srcs {
+		if _, dup := order[src.Name]; !dup {
+			order[src.Name] = i
+		}
+	}
+	if fatal {
+		return nil, &Error{Problems: dedupe(probs, order)}
+	}
+	out, err := toml.Marshal(merged)
+	if err != nil {
+		return nil, fmt.Errorf("config: merging %s: %w", srcNames(srcs), err)
+	}
+	c := &Config{}
+	// Unknown keys and values of the wrong type were reported (and wrong values dropped)
+	// file by file; what is left decodes.
+	if err := toml.NewDecoder(bytes.NewReader(out)).Decode(c); err != nil {
+		return nil, fmt.Errorf("config: merging %s: %w", srcNames(srcs), err)
+	}
+	c.SetDefaults()
+	main := ""
+	if len(srcs) > 0 {
+		main = srcs[0].Name
+	}
+	if err := c.validate(main, idx); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			probs = append(probs, e.Problems...)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, &Error{Problems: dedupe(probs, order)}
+	}
+	return c, nil
+}
+
+func srcNames(srcs []Source) string {
+	names := make([]string, len(srcs))
+	for i, s := range srcs {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// decodeOne decodes one file strictly into a Config to find its problems (unknown keys,
+// values of the wrong type), and returns the file as a generic document without the
+// values that did not decode, with its key index. ok is false when the file does not
+// parse at all.
+func decodeOne(name string, data []byte) (doc map[string]any, idx map[string]keyPos, probs []Problem, ok bool) {
+	idx = indexKeys(data)
+	c := &Config{}
 	// go-toml stops at the first value it cannot decode: report it, drop the key and
 	// decode again, so that every bad value of the file is reported at once.
-	doc := data
+	cur := data
 	for round := 0; ; round++ {
 		*c = Config{}
-		dec := toml.NewDecoder(bytes.NewReader(doc))
+		dec := toml.NewDecoder(bytes.NewReader(cur))
 		dec.DisallowUnknownFields()
 		err := dec.Decode(c)
 		if err == nil {
@@ -49,36 +185,71 @@ func Decode(name string, data []byte) (*Config, error) {
 		}
 		var de *toml.DecodeError
 		if !errors.As(err, &de) {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, idx, append(probs, Problem{File: name, Msg: err.Error()}), false
 		}
 		reported := map[string]bool{}
 		for _, p := range probs {
 			reported[p.Key] = true
 		}
-		pr := decodeProblem(name, de, idx, round == 0, reported)
-		probs = append(probs, pr)
-		key := de.Key()
-		if len(key) == 0 || round > 200 {
-			return nil, &Error{Problems: probs} // a syntax error: nothing more to read
+		probs = append(probs, decodeProblem(name, de, idx, round == 0, reported))
+		if len(de.Key()) == 0 || round > 200 {
+			return nil, idx, probs, false // a syntax error: nothing more to read
 		}
 		next, ok := dropKey(data, idx, probs)
 		if !ok {
-			return nil, &Error{Problems: probs}
+			return nil, idx, probs, false
 		}
-		doc = next
+		cur = next
 	}
 	probs = append(probs, checkTypes(name, idx)...)
-	c.SetDefaults()
-	if err := c.validate(name, idx); err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			probs = append(probs, e.Problems...)
+	doc = map[string]any{}
+	if err := toml.Unmarshal(cur, &doc); err != nil {
+		return nil, idx, append(probs, Problem{File: name, Msg: err.Error()}), false
+	}
+	return doc, idx, probs, true
+}
+
+// mergeTables merges src into dst: tables merge key by key, anything else (values,
+// arrays, arrays of tables) replaces what dst had.
+func mergeTables(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergeTables(dm, sm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// mergeIndex adds the key positions of one file (named name) to idx, as mergeTables
+// merges the values: a key of the file replaces the earlier one, and every earlier key
+// under a value or an array of tables the file sets is dropped (the file replaced it).
+func mergeIndex(idx, fidx map[string]keyPos, name string) {
+	var replaced []string
+	for k, pos := range fidx {
+		switch pos.kind {
+		case unstable.Table:
+		case unstable.ArrayTable:
+			if i := strings.LastIndexByte(k, '.'); i > 0 {
+				replaced = append(replaced, k[:i])
+			}
+		default:
+			replaced = append(replaced, k)
 		}
 	}
-	if len(probs) > 0 {
-		return nil, &Error{Problems: dedupe(probs)}
+	for _, r := range replaced {
+		for k := range idx {
+			if k == r || strings.HasPrefix(k, r+".") {
+				delete(idx, k)
+			}
+		}
 	}
-	return c, nil
+	for k, pos := range fidx {
+		pos.file = name
+		idx[k] = pos
+	}
 }
 
 // dropKey re-encodes data without every key already reported (as a generic document,
@@ -125,17 +296,19 @@ func deletePath(v any, path []string) {
 	}
 }
 
-// dedupe keeps the first problem of each key (a value that did not decode is not also
-// reported as out of range) and sorts by position.
-func dedupe(probs []Problem) []Problem {
+// dedupe keeps the first problem of each key of a file (a value that did not decode is
+// not also reported as out of range) and sorts by file (in the order of order), then
+// position.
+func dedupe(probs []Problem, order map[string]int) []Problem {
 	seen := map[string]bool{}
 	out := probs[:0]
 	for _, p := range probs {
-		if p.Key != "" && seen[p.Key] {
+		k := p.File + "\x00" + p.Key
+		if p.Key != "" && seen[k] {
 			continue
 		}
 		if p.Key != "" && !p.multi {
-			seen[p.Key] = true
+			seen[k] = true
 		}
 		out = append(out, p)
 	}
@@ -143,6 +316,9 @@ func dedupe(probs []Problem) []Problem {
 		a, b := out[i], out[j]
 		if (a.Line == 0) != (b.Line == 0) {
 			return a.Line != 0
+		}
+		if oa, ob := order[a.File], order[b.File]; oa != ob {
+			return oa < ob
 		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
@@ -217,9 +393,10 @@ func (s *sectionProblems) add(key, format string, args ...any) {
 	full := s.name + "." + key
 	pr := Problem{File: s.p.file, Key: full, Msg: fmt.Sprintf(format, args...), multi: true}
 	if pos, ok := s.p.idx[full]; ok {
-		pr.Line, pr.Col = pos.line, pos.col
+		pr.File, pr.Line, pr.Col = cmp.Or(pos.file, pr.File), pos.line, pos.col
 	} else if pos, ok := s.p.idx[s.name]; ok && s.p.idx != nil {
-		pr.Line, pr.Col = pos.line, pos.col // a default that does not fit: point at the table
+		// a default that does not fit: point at the table
+		pr.File, pr.Line, pr.Col = cmp.Or(pos.file, pr.File), pos.line, pos.col
 	}
 	s.p.list = append(s.p.list, pr)
 }
@@ -392,6 +569,7 @@ func fieldByTOML(t reflect.Type, key string) (reflect.StructField, bool) {
 // keyPos is where a key sits in the document (line, col of the key; vline, vcol of its
 // value) and what kind of value it has.
 type keyPos struct {
+	file        string // the file the key is in (merged indexes)
 	line, col   int
 	vline, vcol int
 	kind        unstable.Kind

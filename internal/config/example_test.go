@@ -16,11 +16,17 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-var update = flag.Bool("update", false, "rewrite configs/edgevoice.toml from the section structs (make configs)")
+var update = flag.Bool("update", false, "rewrite configs/edgevoice.toml.example from the section structs (make configs)")
 
-const exampleConfig = "../../configs/edgevoice.toml"
+// exampleConfig is the full reference (installed as
+// /usr/share/doc/edgevoice/examples/edgevoice.toml.example); shippedConfig is the
+// minimal conffile /etc/edgevoice/edgevoice.toml.
+const (
+	exampleConfig = "../../configs/edgevoice.toml.example"
+	shippedConfig = "../../configs/edgevoice.toml"
+)
 
-// TestExampleConfig: configs/edgevoice.toml is generated from the section structs (their
+// TestExampleConfig: configs/edgevoice.toml.example is generated from the section structs (their
 // doc comments and defaults), so it documents every field and cannot drift. After
 // changing a section, run `make configs` (go test -run TestExampleConfig -update).
 func TestExampleConfig(t *testing.T) {
@@ -32,7 +38,7 @@ func TestExampleConfig(t *testing.T) {
 	g := &docGen{docs: docs}
 	got := g.generate(&def)
 	for _, m := range g.missing {
-		t.Errorf("config field %s has no doc comment (every field is documented in configs/edgevoice.toml)", m)
+		t.Errorf("config field %s has no doc comment (every field is documented in configs/edgevoice.toml.example)", m)
 	}
 	if *update {
 		if err := os.WriteFile(exampleConfig, got, 0o644); err != nil {
@@ -56,17 +62,78 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
-// TestConfigExamples: every example under configs/ loads strictly and validates.
+// TestConfigExamples: every example under configs/ loads strictly and validates, on its
+// own and as a drop-in after the shipped conffile (the README's way to use a board
+// example), and the full reference loads too.
 func TestConfigExamples(t *testing.T) {
 	files, _ := filepath.Glob("../../configs/*.toml")
 	boards, _ := filepath.Glob("../../configs/boards/*.toml")
 	files = append(files, boards...)
-	if len(files) < 2 {
+	if len(files) < 6 {
 		t.Fatalf("found only %d example configs under configs/", len(files))
+	}
+	files = append(files, exampleConfig)
+	shipped, err := os.ReadFile(shippedConfig)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range files {
 		if _, err := Load(f); err != nil {
 			t.Errorf("%v", err)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := DecodeFiles([]Source{{Name: shippedConfig, Data: shipped}, {Name: f, Data: b}})
+		if err != nil {
+			t.Errorf("as a drop-in after %s: %v", shippedConfig, err)
+			continue
+		}
+		alone, _ := Load(f)
+		if alone != nil && !reflect.DeepEqual(c, alone) {
+			t.Errorf("%s as a drop-in after the shipped conffile does not give the same config as alone: the shipped conffile must set nothing", f)
+		}
+	}
+}
+
+// TestBoardExamplesOnlyBoard: a board example is dropped in as it is, so it must not set
+// up keys: its [provisioning] is the default (a placeholder broker URL there would send
+// the key daemon to a host that does not exist).
+func TestBoardExamplesOnlyBoard(t *testing.T) {
+	boards, _ := filepath.Glob("../../configs/boards/*.toml")
+	for _, f := range boards {
+		c, err := Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.Provisioning, Default().Provisioning) {
+			t.Errorf("%s sets [provisioning]; keys belong in a drop-in of their own", f)
+		}
+		if c.Board.Kind == "none" {
+			t.Errorf("%s has no [board] kind", f)
+		}
+	}
+}
+
+// TestShippedConfig: the conffile the package installs sets nothing (it only says where
+// things go), so that an upgrade never meets a changed conffile and the device is
+// unconfigured (no board, no profile) until the admin drops settings in.
+func TestShippedConfig(t *testing.T) {
+	c, err := Load(shippedConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("%s sets values; it must only hold comments", shippedConfig)
+	}
+	if c.Board.Kind != "none" || c.Provisioning.Profile != "" {
+		t.Errorf("defaults: board kind %q, profile %q; want none and unset (the device is not set up)", c.Board.Kind, c.Provisioning.Profile)
+	}
+	b, _ := os.ReadFile(shippedConfig)
+	for _, want := range []string{DropInDir(DefaultPath), "/usr/share/doc/edgevoice/examples/", "/etc/edgevoice/credential", "profile"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s does not mention %s", shippedConfig, want)
 		}
 	}
 }
@@ -153,12 +220,14 @@ type docGen struct {
 }
 
 func (g *docGen) generate(c *Config) []byte {
-	g.buf.WriteString(`# edgevoice.toml — every setting of edgevoice, with its default value.
+	g.buf.WriteString(`# edgevoice.toml.example — every setting of edgevoice, with its default value.
 #
 # GENERATED from the config section structs in internal/config/*.go by
-# ` + "`make configs`" + `; a test fails when it drifts. Copy it to /etc/edgevoice/edgevoice.toml
-# and change what you need: a key left out takes the default shown here. Check a file
-# with ` + "`edgevoice check-config FILE`" + ` (unknown keys and bad values are reported as
+# ` + "`make configs`" + `; a test fails when it drifts. Do not copy it whole: put the
+# settings you change into a drop-in, /etc/edgevoice/edgevoice.toml.d/NN-NAME.toml
+# (read after /etc/edgevoice/edgevoice.toml in lexical order; tables merge, a later
+# file's key wins); a key left out takes the default shown here. Check the result with
+# ` + "`sudo edgevoice check-config`" + ` (unknown keys and bad values are reported as
 # FILE:LINE:COL; the effective config is printed with secrets masked).
 #
 # Durations are strings with a unit: "250ms", "5s", "1m".

@@ -16,6 +16,8 @@ type Provisioning struct {
 	// Where keys come from: "broker" (the operator's edgevoice broker; no model API key on
 	// the device, the recommended production setup), "azure" (Azure OpenAI GA),
 	// "azure-preview" (Azure preview API, deprecated by Microsoft) or "openai" (OpenAI GA).
+	// Empty (the default): not set up yet; the key daemon runs and answers "not
+	// configured" (the appliance shows no-key) until a profile is set and it is reloaded.
 	Profile string `toml:"profile"`
 	// Broker base URL, e.g. "https://keys.example.com" (profile broker); keys come from
 	// <broker_url>/v1/keys.
@@ -110,7 +112,6 @@ func (c *Provisioning) setDefaults() {
 			*d = Duration(v)
 		}
 	}
-	def(&c.Profile, ProfileBroker)
 	def(&c.Model, "gpt-realtime")
 	def(&c.Auth, "api-key")
 	def(&c.CredentialName, "credential")
@@ -159,7 +160,7 @@ func (c *Provisioning) configured() bool {
 
 // validate checks the values; used: see configured.
 func (c *Provisioning) validate(p *sectionProblems, used bool) {
-	profileOK := slices.Contains(Profiles, c.Profile)
+	profileOK := c.Profile == "" || slices.Contains(Profiles, c.Profile)
 	if !profileOK {
 		p.add("profile", "unknown profile %q; profiles: %s", c.Profile, strings.Join(Profiles, ", "))
 	}

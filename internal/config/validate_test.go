@@ -69,7 +69,7 @@ typo = 1
 			want: []string{
 				`x.toml:2:1: key "board.talk.long_press": want an array of duration strings such as ["3s", "10s"]`,
 				`x.toml:3:12: key "board.talk.debounce": bad duration "x" (use a number with a unit, such as "20ms" or "5s")`,
-				`x.toml:5:1: key "board.kind": "pi" is not a board kind (use "auto", "gpio" or "sim")`,
+				`x.toml:5:1: key "board.kind": "pi" is not a board kind (use "none", "auto", "gpio" or "sim")`,
 			},
 		},
 		{
@@ -205,7 +205,14 @@ func TestValidateWithoutFile(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
+	if c.Provisioning.Profile != "" {
+		t.Errorf("default profile %q, want none (not set up)", c.Provisioning.Profile)
+	}
 	c.Provisioning.CredentialFile = "/etc/edgevoice/credential"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a credential without a profile (not set up yet): %v", err)
+	}
+	c.Provisioning.Profile = ProfileBroker
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), `config: key "provisioning.broker_url": profile "broker" needs`) {
 		t.Errorf("a set-up broker profile without a broker URL: %v", err)

@@ -50,6 +50,10 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 		fmt.Fprintf(out, "%-14s %s\n", name, fmt.Sprintf(format, args...))
 	}
 	pc := &c.Provisioning
+	if pc.Profile == "" {
+		step("config", "FAILED: %s: no [provisioning] profile; %s", cfgPath, notConfiguredHelp)
+		return fmt.Errorf("check failed: %w", provisioning.ErrNotConfigured)
+	}
 	step("config", "ok: %s (profile %s)", cfgPath, pc.Profile)
 	log, err := Logger(env, cmp.Or(logLevel, "warn"), &c.Appliance)
 	if err != nil {
@@ -59,6 +63,9 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 	if err != nil {
 		if errors.Is(err, provisioning.ErrNoCredential) || credPath != "" && strings.Contains(err.Error(), "credential") {
 			step("credential", "FAILED: %v", err)
+			if credPath == "" {
+				step("hint", "%s", noCredentialHelp)
+			}
 		} else {
 			step("provider", "FAILED: %v", err)
 		}

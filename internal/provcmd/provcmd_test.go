@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -243,7 +244,7 @@ func TestCheckFindsDefaultCredential(t *testing.T) {
 // no_credential (no-key on the appliance), and picks up a credential put in the default
 // place at the next request, without a restart.
 func TestProvisiondWithoutCredential(t *testing.T) {
-	testProvisiondNoUsableCredential(t, nil, "level=WARN msg=\"no credential: put the key in", def0+" (does not exist)")
+	testProvisiondNoUsableCredential(t, nil, "level=WARN msg=\"no credential: run `"+provisioning.InstallCredentialCommand+"`", def0+" (does not exist)")
 }
 
 // def0 stands for the default credential path in the wanted log text.
@@ -309,7 +310,8 @@ func testProvisiondNoUsableCredential(t *testing.T, setup func(def string), want
 		msgs = append(msgs, string(buf[:n]))
 	}
 	ready := msgs[len(msgs)-1]
-	for _, w := range []string{"STATUS=no-credential", "put the key in " + provisioning.DefaultCredentialFile, "mode 0600"} {
+	drainNotify(t, ns)
+	for _, w := range []string{"STATUS=no-credential", "sudo install -m 0600 -o edgevoice-keys -g edgevoice-keys /dev/stdin " + provisioning.DefaultCredentialFile, "without a restart"} {
 		if !strings.Contains(ready, w) {
 			t.Errorf("READY message %q lacks %q", ready, w)
 		}
@@ -321,8 +323,14 @@ func testProvisiondNoUsableCredential(t *testing.T, setup func(def string), want
 	}
 
 	c := keyd.NewClient(sock)
-	if _, err := c.Get(ctx, 30*time.Second); !errors.Is(err, provisioning.ErrNoCredential) {
-		t.Fatalf("get without a credential: %v, want no_credential", err)
+	for range 3 {
+		if _, err := c.Get(ctx, 30*time.Second); !errors.Is(err, provisioning.ErrNoCredential) {
+			t.Fatalf("get without a credential: %v, want no_credential", err)
+		}
+	}
+	// Said once, not at every request (the appliance re-checks up to every 30 s).
+	if n := strings.Count(errb.String(), "no credential; keys cannot be minted"); n != 1 {
+		t.Errorf("the no-credential error was logged %d times, want once:\n%s", n, errb.String())
 	}
 	os.Remove(def)
 	os.WriteFile(def, []byte("sk-now-configured\n"), 0o600)
@@ -341,4 +349,131 @@ func testProvisiondNoUsableCredential(t *testing.T, setup func(def string), want
 	if l := errb.String() + out.String(); strings.Contains(l, "sk-now-configured") || strings.Contains(l, "sk-too-open") {
 		t.Error("the credential reached the log")
 	}
+}
+
+// TestProvisiondNotConfiguredThenReload: with the shipped conffile (no profile) the key
+// daemon runs, reports ready with a Status= line that says what to set, answers
+// not_configured; a drop-in that sets the profile and a SIGHUP (systemctl reload) make
+// the next request get a key, without a restart.
+func TestProvisiondNotConfiguredThenReload(t *testing.T) {
+	dir := t.TempDir()
+	shipped, err := os.ReadFile("../../configs/edgevoice.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "edgevoice.toml")
+	if err := os.WriteFile(cfg, shipped, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cred := filepath.Join(dir, "credential")
+	if err := os.WriteFile(cred, []byte("sk-reload-test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"value": "ek_reload_test_0123456789", "expires_at": time.Now().Add(10 * time.Minute).Unix()})
+	}))
+	defer upstream.Close()
+	nsPath := filepath.Join(dir, "notify.sock")
+	ns, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: nsPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	t.Setenv("NOTIFY_SOCKET", nsPath)
+	sock := filepath.Join(dir, "keys.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- app.Main(ctx, []string{"provisiond", "-config", cfg, "-socket", sock, "-allow-users", fmt.Sprint(os.Getuid()), "-log-level", "info"},
+			&cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	}()
+	var msgs []string
+	buf := make([]byte, 4096)
+	ns.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !slices.ContainsFunc(msgs, func(m string) bool { return strings.HasPrefix(m, "READY=1") }) {
+		n, err := ns.Read(buf)
+		if err != nil {
+			select {
+			case code := <-done:
+				t.Fatalf("provisiond exited %d without a profile; stderr:\n%s", code, errb.String())
+			default:
+			}
+			t.Fatalf("no READY=1 (messages %q): %v; stderr:\n%s", msgs, err, errb.String())
+		}
+		msgs = append(msgs, string(buf[:n]))
+	}
+	ready := msgs[len(msgs)-1]
+	drainNotify(t, ns)
+	for _, w := range []string{"STATUS=not-configured (no profile", "set [provisioning] profile in a drop-in in /etc/edgevoice/edgevoice.toml.d/", "sudo systemctl reload edgevoice-provisioning", provisioning.InstallCredentialCommand} {
+		if !strings.Contains(ready, w) {
+			t.Errorf("READY message %q lacks %q", ready, w)
+		}
+	}
+	c := keyd.NewClient(sock)
+	if _, err := c.Get(ctx, 30*time.Second); !errors.Is(err, provisioning.ErrNotConfigured) {
+		t.Fatalf("get without a profile: %v, want not_configured", err)
+	}
+	// The README's step: a drop-in sets the profile; then systemctl reload (SIGHUP).
+	if err := os.Mkdir(cfg+".d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	drop := fmt.Sprintf("[provisioning]\nprofile = \"openai\"\nmint_url = %q\ncredential_file = %q\n", upstream.URL+"/v1/realtime/client_secrets", cred)
+	if err := os.WriteFile(filepath.Join(cfg+".d", "20-provisioning.toml"), []byte(drop), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		k, err := c.Get(ctx, 30*time.Second)
+		if err == nil {
+			if k.Value != "ek_reload_test_0123456789" {
+				t.Errorf("key %q", k.Value)
+			}
+			break
+		}
+		if !errors.Is(err, provisioning.ErrNotConfigured) || time.Now().After(deadline) {
+			t.Fatalf("get after the reload: %v; stderr:\n%s", err, errb.String())
+		}
+		time.Sleep(20 * time.Millisecond) // the signal is handled by the daemon's goroutine
+	}
+	if l := errb.String(); !strings.Contains(l, "reload (SIGHUP): [provisioning] applied") {
+		t.Errorf("the log does not say the reload applied the profile:\n%s", l)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("provisiond exited %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("provisiond did not stop")
+	}
+	if l := errb.String() + out.String(); strings.Contains(l, "sk-reload-test") {
+		t.Error("the credential reached the log")
+	}
+}
+
+// drainNotify reads (and drops) what is sent to the notify socket from now on, as systemd
+// does: a datagram socket nobody reads blocks the sender once its queue (10 datagrams)
+// is full. The reader stops when the test ends (ns closed) and is joined.
+func drainNotify(t *testing.T, ns *net.UnixConn) {
+	t.Helper()
+	if err := ns.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			if _, err := ns.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { ns.Close(); <-done })
 }

@@ -1,6 +1,7 @@
 package provcmd
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"reflect"
 	"strconv"
 	"sync"
 	"syscall"
@@ -33,8 +35,12 @@ func provisiondCommand() *cli.Command {
 		Summary: "key daemon: keeps ephemeral keys ready on a unix socket (-once: fetch one and report)",
 		Help: "The key daemon: reads the credential (mode 0600, or systemd LoadCredential=), keeps\n" +
 			"an ephemeral key ready (policy prefetch) or mints on request (on-demand), and serves\n" +
-			"keys on a unix socket to the allowed users. SIGHUP retries at once after a rejected\n" +
-			"credential. Flags override the [provisioning] section.",
+			"keys on a unix socket to the allowed users. Without a profile or a credential it runs\n" +
+			"and answers not-configured or no-credential (its status says what to do); the\n" +
+			"credential is looked for again at each request. SIGHUP (systemctl reload) re-reads\n" +
+			"the config and its drop-ins, takes a changed profile, URL or credential setting\n" +
+			"without a restart and retries at once (after a rejected credential or in backoff).\n" +
+			"Flags override the [provisioning] section.",
 		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 			var f Flags
 			f.Register(fs, env, true)
@@ -51,23 +57,48 @@ func provisiondCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return runDaemon(ctx, env, c.Provisioning, cfgPath, log)
+				reload := func() (*config.Provisioning, error) {
+					c, _, err := f.Load(env)
+					if err != nil {
+						return nil, err
+					}
+					return &c.Provisioning, nil
+				}
+				return runDaemon(ctx, env, c.Provisioning, cfgPath, log, reload)
 			}
 		},
 	}
 }
 
-// runDaemon runs the key daemon and its socket server until ctx ends or one of them fails.
-func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPath string, log *slog.Logger) error {
-	p, credPath, err := newProvider(&pc, env, log, false)
+// daemonProvider is the key daemon's provider for [provisioning]: without a profile, one
+// that answers "not configured" (the device is not set up; a reload brings the profile).
+// A missing credential is not an error either (the provider answers "no credential"
+// and looks again at each mint).
+func daemonProvider(pc *config.Provisioning, env *cli.Env, log *slog.Logger) (provisioning.Provider, error) {
+	if pc.Profile == "" {
+		log.Warn(notConfiguredHelp)
+		return provisioning.NotConfigured(notConfiguredHelp), nil
+	}
+	p, credPath, err := newProvider(pc, env, log, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if credPath == "" && !(pc.Profile == provisioning.ProfileBroker && pc.ClientCertFile != "") {
 		// Installed but not set up: keep running and answer "no credential" (the
 		// appliance shows no-key); the credential is looked for again at each attempt.
 		log.Warn(noCredentialHelp)
 	}
+	return p, nil
+}
+
+// runDaemon runs the key daemon and its socket server until ctx ends or one of them
+// fails. On SIGHUP it calls reload (nil: none) for the [provisioning] section to use.
+func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPath string, log *slog.Logger, reload func() (*config.Provisioning, error)) error {
+	p, err := daemonProvider(&pc, env, log)
+	if err != nil {
+		return err
+	}
+	credPath, _ := provisioning.CredentialPath(pc.CredentialFile, env.Env("CREDENTIALS_DIRECTORY"), pc.CredentialName, defaultCredentialFile)
 	uids, err := lookupAllowedUIDs(pc.AllowedUsers)
 	if err != nil {
 		return err
@@ -95,7 +126,7 @@ func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPat
 			startOnce.Do(func() { close(started) })
 			n.Status(keyStatusLine(s))
 			switch s.State {
-			case keyd.StateReady, keyd.StateIdle, keyd.StateBackoff, keyd.StateRejected, keyd.StateNoCredential:
+			case keyd.StateReady, keyd.StateIdle, keyd.StateBackoff, keyd.StateRejected, keyd.StateNoCredential, keyd.StateNotConfigured:
 				readyOnce.Do(func() { n.Ready(keyStatusLine(s)) })
 			}
 		}))
@@ -147,6 +178,9 @@ func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPat
 			case <-gctx.Done():
 				return nil
 			case <-hup:
+				if reload != nil {
+					pc = reloadProvisioning(pc, reload, d, env, log)
+				}
 				log.Info("SIGHUP: retrying now")
 				d.Reload()
 			case <-tick:
@@ -161,6 +195,49 @@ func runDaemon(ctx context.Context, env *cli.Env, pc config.Provisioning, cfgPat
 		return nil
 	}
 	return err
+}
+
+// reloadProvisioning re-reads the config (SIGHUP): a changed provider setting (profile,
+// URLs, credential, TLS files, session defaults) replaces the daemon's provider at once;
+// a changed socket, user list or policy needs a restart and is only logged. A config
+// that does not load keeps the running one. It returns the section now in use.
+func reloadProvisioning(cur config.Provisioning, reload func() (*config.Provisioning, error), d *keyd.Daemon, env *cli.Env, log *slog.Logger) config.Provisioning {
+	nc, err := reload()
+	if err != nil {
+		log.Error("reload (SIGHUP): the config does not load; keeping the running one", "err", err)
+		return cur
+	}
+	daemonPart := func(c config.Provisioning) config.Provisioning {
+		return config.Provisioning{Socket: c.Socket, SocketGroup: c.SocketGroup, AllowedUsers: c.AllowedUsers,
+			Policy: c.Policy, MinValidity: c.MinValidity, BackoffMin: c.BackoffMin, BackoffMax: c.BackoffMax,
+			RejectedRetry: c.RejectedRetry}
+	}
+	if !reflect.DeepEqual(daemonPart(cur), daemonPart(*nc)) {
+		log.Warn("reload (SIGHUP): socket, socket_group, allowed_users, policy, min_validity or backoff changed; these need a restart (systemctl restart edgevoice-provisioning)")
+	}
+	providerPart := func(c config.Provisioning) config.Provisioning {
+		o := daemonPart(config.Provisioning{})
+		c.Socket, c.SocketGroup, c.AllowedUsers, c.Policy = o.Socket, o.SocketGroup, o.AllowedUsers, o.Policy
+		c.MinValidity, c.BackoffMin, c.BackoffMax, c.RejectedRetry = o.MinValidity, o.BackoffMin, o.BackoffMax, o.RejectedRetry
+		return c
+	}
+	if reflect.DeepEqual(providerPart(cur), providerPart(*nc)) {
+		log.Info("reload (SIGHUP): [provisioning] unchanged")
+		return cur
+	}
+	p, err := daemonProvider(nc, env, log)
+	if err != nil {
+		log.Error("reload (SIGHUP): the new [provisioning] section does not work; keeping the running one", "err", err)
+		return cur
+	}
+	d.SetProvider(p)
+	log.Info("reload (SIGHUP): [provisioning] applied", "profile", cmp.Or(nc.Profile, "(none)"))
+	// The daemon keeps the running socket and policy settings.
+	applied := providerPart(*nc)
+	dp := daemonPart(cur)
+	applied.Socket, applied.SocketGroup, applied.AllowedUsers, applied.Policy = dp.Socket, dp.SocketGroup, dp.AllowedUsers, dp.Policy
+	applied.MinValidity, applied.BackoffMin, applied.BackoffMax, applied.RejectedRetry = dp.MinValidity, dp.BackoffMin, dp.BackoffMax, dp.RejectedRetry
+	return applied
 }
 
 // lookupAllowedUIDs resolves user names or numeric uids.
@@ -183,13 +260,21 @@ func lookupAllowedUIDs(names []string) ([]uint32, error) {
 
 // noCredentialHelp is what the daemon says (journal and Status=) while no credential is
 // configured anywhere.
-var noCredentialHelp = "no credential: put the key in " + provisioning.DefaultCredentialFile +
-	" (mode 0600, owner edgevoice-keys) or set credential_file in [provisioning], then run `sudo edgevoice-provisiond check`; it is picked up without a restart"
+var noCredentialHelp = "no credential: run `" + provisioning.InstallCredentialCommand + "`, paste the key, press Enter and Ctrl-D" +
+	" (or set credential_file in [provisioning]), then `sudo edgevoice-provisiond check`; it is picked up without a restart"
+
+// notConfiguredHelp is what the daemon says while [provisioning] has no profile (a
+// fresh device: the credential is missing too, say where it goes).
+var notConfiguredHelp = "not configured: set [provisioning] profile in a drop-in in " + config.DropInDir(config.DefaultPath) +
+	"/ (see " + config.DefaultPath + "), then `sudo systemctl reload edgevoice-provisioning`; the credential goes in " +
+	provisioning.DefaultCredentialFile + " (`" + provisioning.InstallCredentialCommand + "`)"
 
 // keyStatusLine is the systemd STATUS= text: what the daemon does, never a key.
 func keyStatusLine(s keyd.Status) string {
-	line := fmt.Sprintf("%s (%s, %s)", s.State, s.Profile, s.Policy)
+	line := fmt.Sprintf("%s (%s, %s)", s.State, cmp.Or(s.Profile, "no profile"), s.Policy)
 	switch {
+	case s.State == keyd.StateNotConfigured:
+		line += "; " + notConfiguredHelp
 	case s.State == keyd.StateNoCredential:
 		line += "; " + noCredentialHelp
 	case s.KeyReady:

@@ -106,6 +106,7 @@ scenario_usb_stream() {
 USB_CONFIGURED=""
 use_usb_config() {
 	if [ -z "$USB_CONFIGURED" ]; then
+		rm -f /etc/edgevoice/edgevoice.toml.d/*.toml # the whole config is this file (scenario 2 dropped in the README's)
 		install -m 0644 "$LAB/edgevoice-usb.toml" /etc/edgevoice/edgevoice.toml
 		systemctl reset-failed edgevoice.service 2>/dev/null
 		systemctl restart edgevoice-provisioning.service edgevoice.service

@@ -71,9 +71,13 @@ const (
 	StateRejected                     // the backend rejected the credential; not retrying
 	StateStopped                      // Run returned
 	StateNoCredential                 // no credential configured (device not set up); looked for again at each attempt
+	StateNotConfigured                // no key profile (device not set up); SetProvider (a reload) sets one
 )
 
-var stateNames = [...]string{"starting", "waiting-for-clock", "idle", "ready", "minting", "backoff", "credential-rejected", "stopped", "no-credential"}
+var stateNames = [...]string{"starting", "waiting-for-clock", "idle", "ready", "minting", "backoff", "credential-rejected", "stopped", "no-credential", "not-configured"}
+
+// setup reports whether s says the device is not set up (no credential, no profile).
+func (s State) setup() bool { return s == StateNoCredential || s == StateNotConfigured }
 
 // String returns the state's name, e.g. "credential-rejected".
 func (s State) String() string {
@@ -295,7 +299,26 @@ func NewDaemon(p provisioning.Provider, opts ...Option) (*Daemon, error) {
 }
 
 // Profile returns the provider's profile.
-func (d *Daemon) Profile() string { return d.p.Profile() }
+func (d *Daemon) Profile() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.p.Profile()
+}
+
+// SetProvider replaces the provider (a reload with a changed [provisioning] section): the
+// ready key and every failure state are dropped, and the next key comes from p.
+func (d *Daemon) SetProvider(p provisioning.Provider) {
+	if p == nil {
+		return
+	}
+	d.mu.Lock()
+	d.p = p
+	d.key = nil
+	d.rejectedVer = ""
+	d.lastErr, d.lastErrAt = nil, time.Time{}
+	d.mu.Unlock()
+	d.Reload()
+}
 
 // Get returns a key valid for at least minValid that no other caller has been given,
 // minting one if none is ready. While the daemon backs off after a failure it answers at
@@ -325,7 +348,7 @@ func (d *Daemon) Get(ctx context.Context, minValid time.Duration) (realtime.Key,
 		err := d.lastErr
 		d.mu.Unlock()
 		return realtime.Key{}, fmt.Errorf("keyd: not minting until the credential is replaced: %w", err)
-	case d.state == StateNoCredential:
+	case d.state.setup():
 		// Looking for the credential costs a file lookup, not a backend request: a
 		// re-check (the appliance's 3 s hold) tries at once, so a credential put in
 		// place is used without a restart.
@@ -388,7 +411,7 @@ func (d *Daemon) statusLocked() Status {
 		s.KeyAgeSeconds = now.Sub(d.key.MintedAt).Seconds()
 		s.KeyExpiresInSeconds = d.key.ExpiresAt.Sub(now).Seconds()
 	}
-	if d.state == StateBackoff || d.state == StateRejected || d.state == StateNoCredential {
+	if d.state == StateBackoff || d.state == StateRejected || d.state.setup() {
 		s.NextAttempt = d.nextAttempt
 	}
 	return s
@@ -479,17 +502,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		switch {
 		case mint:
 			ch = d.setStateLocked(StateMinting)
-		case d.state == StateRejected || d.state == StateBackoff || d.state == StateNoCredential:
+		case d.state == StateRejected || d.state == StateBackoff || d.state.setup():
 		case d.key != nil:
 			ch = d.setStateLocked(StateReady)
 		default:
 			ch = d.setStateLocked(StateIdle)
 		}
+		p := d.p
 		d.mu.Unlock()
 		d.notify(ch)
 
 		if mint {
-			k, err := d.p.Mint(ctx, nil)
+			k, err := p.Mint(ctx, nil)
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -511,7 +535,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.consecutive = 0
 			d.bo.Reset()
 			d.nextAttempt = time.Time{}
-			if d.state == StateRejected || d.state == StateBackoff || d.state == StateNoCredential {
+			if d.state == StateRejected || d.state == StateBackoff || d.state.setup() {
 				d.state = StateIdle
 			}
 			d.mu.Unlock()
@@ -569,12 +593,24 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 	} else {
 		d.failures++
 		d.consecutive++
+		// said already: the last attempt failed the same way (a request in between set
+		// the state to minting, so the state alone cannot tell)
+		saidNoCred := d.consecutive > 1 && errors.Is(d.lastErr, provisioning.ErrNoCredential) && !errors.Is(d.lastErr, provisioning.ErrNotConfigured)
+		saidNotConf := d.consecutive > 1 && errors.Is(d.lastErr, provisioning.ErrNotConfigured)
 		d.lastErr, d.lastErrAt = err, now
-		if errors.Is(err, provisioning.ErrNoCredential) {
+		if errors.Is(err, provisioning.ErrNotConfigured) {
+			// No profile: nothing to ask until a reload sets one (SetProvider); a key
+			// request tries again (at no cost).
+			d.nextAttempt = now.Add(d.bo.Next())
+			if !saidNotConf {
+				d.logger.Error("not configured; keys cannot be minted until [provisioning] profile is set and the daemon reloaded", "err", err)
+			}
+			ch = d.setStateLocked(StateNotConfigured)
+		} else if errors.Is(err, provisioning.ErrNoCredential) {
 			// Not set up yet: no backend was asked. Look again after the backoff (or
 			// at once when asked); say it once, not at every attempt.
 			d.nextAttempt = now.Add(d.bo.Next())
-			if d.state != StateNoCredential {
+			if !saidNoCred {
 				d.logger.Error("no credential; keys cannot be minted until one is configured", "err", err)
 			}
 			ch = d.setStateLocked(StateNoCredential)

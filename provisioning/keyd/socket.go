@@ -34,7 +34,8 @@ type request struct {
 }
 
 // response is one line answered by the key socket. Error answers have OK false, a Code
-// ("bad_request", "forbidden", "credential_rejected", "unavailable", "failed", "busy")
+// ("bad_request", "forbidden", "credential_rejected", "no_credential", "not_configured",
+// "unavailable", "failed", "busy")
 // and a message.
 type response struct {
 	OK     bool     `json:"ok"`
@@ -84,6 +85,7 @@ func (e *RemoteError) Error() string {
 func (e *RemoteError) Is(target error) bool {
 	return (target == provisioning.ErrCredentialRejected && e.Code == "credential_rejected") ||
 		(target == provisioning.ErrNoCredential && e.Code == "no_credential") ||
+		(target == provisioning.ErrNotConfigured && e.Code == "not_configured") ||
 		(target == ErrUnavailable && e.Code == "unavailable")
 }
 
@@ -91,6 +93,8 @@ func errorCode(err error) string {
 	switch {
 	case errors.Is(err, provisioning.ErrNoCredential):
 		return "no_credential"
+	case errors.Is(err, provisioning.ErrNotConfigured):
+		return "not_configured"
 	case errors.Is(err, provisioning.ErrCredentialRejected):
 		return "credential_rejected"
 	case errors.Is(err, ErrUnavailable):

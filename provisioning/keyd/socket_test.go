@@ -561,3 +561,58 @@ func TestNoCredentialIsNoKeyNotOffline(t *testing.T) {
 		t.Errorf("status hook never saw no-credential: %v", states)
 	}
 }
+
+// TestNotConfiguredThenSetProvider: a daemon without a profile (provisioning.NotConfigured)
+// runs, answers "not_configured" through the socket (realtime.ErrNotConfigured: the
+// appliance shows no-key, not offline) with what to set, and asks no backend; a reload
+// that brings a profile (SetProvider) makes the next request get a key, without a restart
+// and without waiting out the backoff.
+func TestNotConfiguredThenSetProvider(t *testing.T) {
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	b := provtest.NewBackend(t, clk)
+	var states []State
+	var mu sync.Mutex
+	d, err := NewDaemon(provisioning.NotConfigured("set [provisioning] profile"), WithClock(clk), withRefillDelay(0),
+		WithBackoff(time.Minute, time.Hour),
+		WithStatusHook(func(s Status) { mu.Lock(); states = append(states, s.State); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	provtest.WaitFor(t, "not-configured", func() bool { return d.Status().State == StateNotConfigured })
+	c := NewClient(startSocket(t, d, "", uint32(os.Getuid())))
+	for range 3 {
+		_, err := c.Get(ctx, 30*time.Second)
+		if !errors.Is(err, realtime.ErrNotConfigured) || errors.Is(err, realtime.ErrKeyUnavailable) || errors.Is(err, realtime.ErrNoCredential) {
+			t.Fatalf("get without a profile: %v, want not_configured", err)
+		}
+		if !strings.Contains(err.Error(), "set [provisioning] profile") {
+			t.Errorf("the answer does not say what to set: %v", err)
+		}
+	}
+	if st, err := c.Status(ctx); err != nil || st.State != StateNotConfigured || st.Profile != "" {
+		t.Errorf("status %+v %v", st, err)
+	}
+	d.SetProvider(azureGA(t, b))
+	k, err := c.Get(ctx, 30*time.Second)
+	if err != nil || k.Value == "" {
+		t.Fatalf("after SetProvider: %v", err)
+	}
+	if st := d.Status(); st.Profile != provisioning.ProfileAzure {
+		t.Errorf("profile %q after SetProvider, want %q", st.Profile, provisioning.ProfileAzure)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(states, StateNotConfigured) {
+		t.Errorf("status hook never saw not-configured: %v", states)
+	}
+}
