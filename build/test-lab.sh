@@ -4,10 +4,15 @@
 # (build/vm/run.sh: Debian bookworm under QEMU with gpio-sim and a UAC2 USB sound card,
 # the package installed through apt; lab/README.md lists the scenarios). The report is
 # dist/lab/report.json; the exit status is run.sh's (0 all passed, 1 a scenario failed,
-# 2 the run broke). Host packages: build/vm/install-deps.sh, once.
+# 2 the run broke). The guest installs the package, and scenario 11 upgrades it to the
+# same files repacked as a newer version (build/vm/bump-deb.sh). Host packages:
+# build/vm/install-deps.sh, once (build/install-deps.sh runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -f dist/edgevoice_*_amd64.deb
 build/deb.sh amd64
 deb=$(ls dist/edgevoice_*_amd64.deb)
-exec build/vm/run.sh "$@" "$deb"
+# scenario 11's upgrade: the same package as <version>+lab1 with a changed conffile
+rm -rf dist/lab/upgrade
+upgrade=$(build/vm/bump-deb.sh "$deb" dist/lab/upgrade)
+exec build/vm/run.sh "$@" "$deb" "$upgrade"
