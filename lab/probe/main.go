@@ -42,6 +42,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -226,7 +228,18 @@ func record(args []string) error {
 		C.snd_pcm_start(p.h)
 	}
 	deadline := time.Now().Add(*dur)
+	var firstUs int64 // when the first frame read was captured: frames/wall time is the device's clock rate
+	// SIGTERM/SIGINT end the recording early, with its summary line
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(stop)
+loop:
 	for read < total && time.Now().Before(deadline) {
+		select {
+		case <-stop:
+			break loop
+		default:
+		}
 		t, d, err := p.waitDelay()
 		if err != nil {
 			restart("wait", err)
@@ -242,6 +255,9 @@ func record(args []string) error {
 		}
 		n := int(r)
 		failing = false
+		if firstUs == 0 {
+			firstUs = t - int64(d)*1e6/int64(*rate)
+		}
 		for i := 0; i < n; i++ {
 			v := int(buf[i*p.ch])
 			if v < 0 {
@@ -271,7 +287,9 @@ func record(args []string) error {
 		}
 		read += n
 	}
-	emit(line{"done": true, "onsets": onsets, "peak": peak, "frames": read, "period_frames": p.period, "restarts": restarts})
+	wall := float64(int64(C.now_us())-firstUs) / 1e6
+	emit(line{"done": true, "onsets": onsets, "peak": peak, "frames": read, "period_frames": p.period, "restarts": restarts,
+		"wall_s": wall, "rate_ratio": float64(read) / float64(*rate) / wall})
 	return nil
 }
 
