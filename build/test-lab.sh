@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test-lab.sh [run.sh options]: build the amd64 package from this tree (build/deb.sh amd64:
-# always rebuilt, checked by check-deb and lintian) and run the VM lab with it
+# test-lab.sh [run.sh options]: build the amd64 package from this tree (build/deb.sh amd64,
+# checked by check-deb and lintian; a clean tree's package of the same version is reused)
+# and run the VM lab with it
 # (build/vm/run.sh: Debian bookworm under QEMU with gpio-sim and a UAC2 USB sound card,
 # the package installed through apt; lab/README.md lists the scenarios). The report is
 # dist/lab/report.json; the exit status is run.sh's (0 all passed, 1 a scenario failed,
@@ -9,9 +10,17 @@
 # build/vm/install-deps.sh, once (build/install-deps.sh runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -f dist/edgevoice_*_amd64.deb
-build/deb.sh amd64
-deb=$(ls dist/edgevoice_*_amd64.deb)
+# A clean tree's package of this very version (make deb just built it: CI runs ci-extra's
+# deb before test-lab) is used as it is; anything else is rebuilt.
+gitver=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+deb=dist/edgevoice_$(build/debversion.sh "$gitver")_amd64.deb
+if [[ $gitver == *-dirty || $gitver == dev || ! -f $deb ]]; then
+	rm -f dist/edgevoice_*_amd64.deb
+	build/deb.sh amd64
+	deb=$(ls dist/edgevoice_*_amd64.deb)
+else
+	echo "test-lab: using $deb (built from this commit, clean tree)"
+fi
 # scenario 11's upgrade: the same package as <version>+lab1 with a changed conffile
 rm -rf dist/lab/upgrade
 upgrade=$(build/vm/bump-deb.sh "$deb" dist/lab/upgrade)

@@ -90,8 +90,16 @@ main_pid() {
 	[ -n "$p" ] && [ "$p" -gt 1 ] && echo "$p"
 }
 
-# edgevoice status as JSON (the appliance's control socket), or nothing
-ev_status() { edgevoice status -json 2>/dev/null; }
+# the gadget-side timing probe and fast status client (lab/probe, built by build/vm/run.sh)
+PROBE=/mnt/host/tools/probe
+
+# edgevoice status as JSON (the appliance's control socket), or nothing. The lab polls it
+# every half second; `edgevoice status -json` (which starts the appliance binary and reads
+# its config) takes a second or more a call under TCG, so the probe asks the socket with
+# the same request and prints the same object; the CLI is the fallback.
+ev_status() {
+	if [ -x "$PROBE" ]; then "$PROBE" status 2>/dev/null; else edgevoice status -json 2>/dev/null; fi
+}
 ev_state() { ev_status | jq -r '.appliance.state // empty' 2>/dev/null; }
 ev_has_key() { ev_status | jq -e '.appliance.key != null' >/dev/null 2>&1; }
 state_is() { [ "$(ev_state)" = "$1" ]; }

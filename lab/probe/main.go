@@ -5,6 +5,7 @@
 //
 //	probe play   -D DEV [-c 4] [-r 48000] [-bursts 5] [-every 600ms] [-len 150ms] [-lead 500ms] [-freq 1000] [-amp 0.5]
 //	probe record -D DEV [-c 2] [-r 48000] [-d 10s] [-level 0.1] [-raw FILE]
+//	probe status [-socket /run/edgevoice/control.sock]
 //
 // play streams silence with tone bursts into DEV and prints one JSON line per burst,
 // {"burst":k,"onset_us":T}: T is the wall clock (CLOCK_REALTIME, µs) at which the burst's
@@ -36,11 +37,14 @@ static long long now_us(void) {
 import "C"
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -293,9 +297,42 @@ loop:
 	return nil
 }
 
+// status asks the appliance's control socket (one JSON line {"op":"status"} in, one
+// {"ok":...,"status":{...}} out) and prints the status object, as `edgevoice status
+// -json` does, without starting the 16 MB appliance binary and parsing its config: the
+// lab polls the state every half second, and under TCG that command takes a second or
+// more per call.
+func status(args []string) error {
+	fs := flag.NewFlagSet("status", flag.ExitOnError)
+	sock := fs.String("socket", "/run/edgevoice/control.sock", "control socket")
+	_ = fs.Parse(args)
+	c, err := net.DialTimeout("unix", *sock, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, `{"op":"status"}`+"\n"); err != nil {
+		return err
+	}
+	var resp struct {
+		OK     bool            `json:"ok"`
+		Error  string          `json:"error"`
+		Status json.RawMessage `json:"status"`
+	}
+	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&resp); err != nil {
+		return fmt.Errorf("control socket answer: %w", err)
+	}
+	if !resp.OK || len(resp.Status) == 0 {
+		return fmt.Errorf("control socket: %s", resp.Error)
+	}
+	_, err = fmt.Printf("%s\n", resp.Status)
+	return err
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe play|record -D DEV [flags] (see the source's doc comment)")
+		fmt.Fprintln(os.Stderr, "usage: probe play|record -D DEV [flags], probe status (see the source's doc comment)")
 		os.Exit(2)
 	}
 	var err error
@@ -304,8 +341,10 @@ func main() {
 		err = play(os.Args[2:])
 	case "record":
 		err = record(os.Args[2:])
+	case "status":
+		err = status(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (play or record)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (play, record or status)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "probe:", err)

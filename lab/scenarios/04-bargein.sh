@@ -5,8 +5,6 @@
 # answer stops on the USB speaker (the gadget-side probe times the end of the sound) well
 # before its 4 s would have played, the LED is solid on (mic live) again, and the
 # interrupting turn is answered.
-PROBE=/mnt/host/tools/probe
-
 # emu_log SINCE: the emulator's journal lines since SINCE
 emu_log() { journalctl -b -u edgevoice-emulator.service --since "$1" -o cat --no-pager; }
 # probe_lines FILE KEY: the values of KEY in the probe's JSON lines, one a line
@@ -41,7 +39,8 @@ scenario_4_barge_in() {
 	t_r1=$(ms)
 	# the barge-in comes 1 s into the answer as heard on the USB speaker (the probe's
 	# onset line; polling `edgevoice status` takes 1-3 s under TCG, too coarse for this)
-	heard_after() { jq -e --argjson t "$1" 'select(.onset_us and .onset_us > $t)' "$OUT/barge-rec.jsonl" >/dev/null 2>&1; }
+	# (jq 1.6's -e looks at the last input's result: slurp and ask any())
+	heard_after() { jq -se --argjson t "$1" 'any(.[]; (.onset_us // 0) > $t)' "$OUT/barge-rec.jsonl" >/dev/null 2>&1; }
 	if ! wait_until 30 heard_after $((t_r1 * 1000)); then
 		fail "the answer was not heard on the USB speaker within 30 s of the release: state '$(ev_state)' (probe: $(tail -1 "$OUT/barge-rec.jsonl") $(head -2 "$OUT/barge-rec.err"))"
 		kill $rec $tone 2>/dev/null

@@ -34,7 +34,7 @@ scenario_7_credential() {
 	if state_is no-key; then
 		note "refused token: no-key after $i re-check(s) of 3 s; key daemon: $(keyd_state)"
 		local led
-		led=$(sample_led GPIO27 4 150)
+		led=$(sample_led GPIO27 3 150)
 		extra led_no_key "$led"
 		[ "$(jq -r .look <<<"$led")" = blink-slow ] || fail "the LED does not show no-key (slow blink) with the refused token: $led"
 	else
