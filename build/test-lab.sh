@@ -10,8 +10,8 @@
 # build/vm/install-deps.sh, once (build/install-deps.sh runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# A clean tree's package of this very version (make deb just built it: CI runs ci-extra's
-# deb before test-lab) is used as it is; anything else is rebuilt.
+# A clean tree's package of this very version (an earlier test-lab or build/deb.sh amd64 on
+# this commit built it) is used as it is; anything else is rebuilt.
 gitver=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 deb=dist/edgevoice_$(build/debversion.sh "$gitver")_amd64.deb
 if [[ $gitver == *-dirty || $gitver == dev || ! -f $deb ]]; then
