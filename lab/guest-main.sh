@@ -15,6 +15,8 @@ for f in "$LAB"/scenarios/*.sh; do . "$f"; done
 mkdir -p "$OUT"
 
 want() { [ -z "$LAB_SCENARIOS" ] || [[ " $LAB_SCENARIOS " == *" $1 "* ]]; }
+# named ID: only when selected by name (extra measurements, not in the default run)
+named() { [[ " $LAB_SCENARIOS " == *" $1 "* ]]; }
 
 log "guest $(uname -r), $(nproc) CPUs, scenarios: ${LAB_SCENARIOS:-all}"
 if ! timeout 120 systemctl is-system-running --wait >/dev/null; then
@@ -24,7 +26,7 @@ log "system up at $(cut -d' ' -f1 /proc/uptime) s"
 
 setup_devices # gpio-sim chip, snd-aloop
 want usb && { setup_usb_audio; scenario_usb_stream; } # the UAC2 gadget; "3" needs it too
-{ want 3 || want 4 || want 5 || want goals; } && [ -z "$USB_CARD" ] && ! want usb && setup_usb_audio
+{ want 3 || want 4 || want 5 || want goals || named goals-lowlat; } && [ -z "$USB_CARD" ] && ! want usb && setup_usb_audio
 setup_install # the .deb through apt, the emulator unit
 
 want 1 && scenario_1_fresh_install
@@ -40,6 +42,7 @@ want 12 && scenario_12_hardening
 want 3 && scenario_3_talk_turn # last: 3, 4, goals and 5 switch the config to the USB devices
 want 4 && scenario_4_barge_in
 want goals && scenario_goals # the latency and CPU goals (measurements)
+named goals-lowlat && scenario_goals_lowlat # the same with the lowest buffering
 want 5 && scenario_5_usb_unplug
 
 # Last: the appliance stops on SIGTERM (systemctl stop) within its TimeoutStopSec (README:

@@ -33,11 +33,20 @@ match_latency() {
 stats_ms() { jq -c 'if length == 0 then {n: 0} else (sort as $s | {n: length, min: $s[0], median: $s[(length / 2 | floor)], max: $s[-1]}) end' <<<"$1"; }
 
 scenario_goals() {
-	begin goals-latency-cpu
+	local name=${1:-goals-latency-cpu} conf=${2:-}
+	begin "$name"
 	if [ -z "$USB_CARD" ]; then
 		fail "no USB sound card (setup-usb-audio failed)"
 		end
 		return
+	fi
+	if [ -n "$conf" ]; then
+		# another configuration of the same devices: installed for this scenario only
+		install -m 0644 "$conf" /etc/edgevoice/edgevoice.toml
+		USB_CONFIGURED=""
+		systemctl restart edgevoice.service
+		USB_CONFIGURED=1
+		extra_str config "$(basename "$conf")"
 	fi
 	use_usb_config || {
 		end
@@ -55,7 +64,7 @@ scenario_goals() {
 	wait_until 30 pcm_running "$USB_CARD" p || note "the USB playback is not streaming before the turn"
 	wait_until 30 pcm_running "$USB_CARD" c || note "the USB capture is not streaming before the turn"
 	note "host playback: $(grep -h -E '^(state|hw_ptr)' /proc/asound/"$USB_CARD"/pcm0p/sub0/status 2>/dev/null | tr '\n' ' ')"
-	"$PROBE" record -D "hw:CARD=$GADGET_CARD" -c 2 -d 60s >"$OUT/lat-rec.jsonl" 2>"$OUT/lat-rec.err" &
+	"$PROBE" record -D "hw:CARD=$GADGET_CARD" -c 2 -d 60s >"$OUT/$name-rec.jsonl" 2>"$OUT/$name-rec.err" &
 	local rec=$! since
 	since=$(date '+%Y-%m-%d %H:%M:%S')
 	sleep 1
@@ -71,8 +80,8 @@ scenario_goals() {
 	sleep 1 # the pre-roll of the connect is handed over before the live audio
 	c0=$(cpu_ticks "$pid")
 	w0=$(ms)
-	if ! "$PROBE" play -D "hw:CARD=$GADGET_CARD" -c 4 -bursts 6 -every 600ms -len 150ms -lead 300ms >"$OUT/lat-play.jsonl" 2>"$OUT/lat-play.err"; then
-		fail "the probe could not play into the USB mic: $(head -2 "$OUT/lat-play.err")"
+	if ! "$PROBE" play -D "hw:CARD=$GADGET_CARD" -c 4 -bursts 6 -every 600ms -len 150ms -lead 300ms >"$OUT/$name-play.jsonl" 2>"$OUT/$name-play.err"; then
+		fail "the probe could not play into the USB mic: $(head -2 "$OUT/$name-play.err")"
 	fi
 	sleep 0.5
 	release GPIO17
@@ -85,17 +94,17 @@ scenario_goals() {
 	wait $rec 2>/dev/null
 	local turn_pct rss hwm ratio
 	# the USB device's clock as the gadget side sees it (frames captured per wall second)
-	ratio=$(jq -r 'select(.done) | .rate_ratio * 1000 | round / 1000' "$OUT/lat-rec.jsonl" 2>/dev/null)
+	ratio=$(jq -r 'select(.done) | .rate_ratio * 1000 | round / 1000' "$OUT/$name-rec.jsonl" 2>/dev/null)
 	extra usb_clock_ratio "${ratio:-null}"
 	turn_pct=$(jq -n "($c1 - $c0) / $tck / (($w1 - $w0) / 1000) * 1000 | round / 10")
 	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 	# latencies
 	local played heard_in sent_out heard mic spk
-	played=$(probe_lines "$OUT/lat-play.jsonl" onset_us)
+	played=$(probe_lines "$OUT/$name-play.jsonl" onset_us)
 	heard_in=$(emu_onsets "$since" in | awk '{print $1}')
 	sent_out=$(emu_onsets "$since" out | awk '{printf "%.0f\n", $1 + $2}')
-	heard=$(probe_lines "$OUT/lat-rec.jsonl" onset_us)
+	heard=$(probe_lines "$OUT/$name-rec.jsonl" onset_us)
 	mic=$(match_latency "$played" "$heard_in")
 	spk=$(match_latency "$sent_out" "$heard")
 	extra latency_mic_to_rtp_ms "$(jq -c --argjson all "$mic" '. + {all: $all, goal: 30}' <<<"$(stats_ms "$mic")")"
@@ -105,7 +114,16 @@ scenario_goals() {
 	note "mic -> RTP: $(stats_ms "$mic") ms ($(wc -w <<<"$played") bursts played, $(wc -w <<<"$heard_in") onsets in at the emulator)"
 	note "RTP -> speaker: $(stats_ms "$spk") ms ($(wc -w <<<"$sent_out") onsets sent by the emulator, $(wc -w <<<"$heard") heard on the speaker); the simulated USB bus carried audio at ${ratio:-?} of real time"
 	note "edgevoice run: ${turn_pct}% of one core over the $(((w1 - w0) / 1000)) s turn, ${idle_pct}% idle; RSS ${rss} KiB (peak ${hwm} KiB)"
-	[ "$(jq length <<<"$mic")" -ge 3 ] || fail "mic -> RTP: only $(jq length <<<"$mic") of 6 bursts were matched to an onset at the emulator (played: $(wc -w <<<"$played"), emulator onsets: $(wc -w <<<"$heard_in"); probe: $(head -2 "$OUT/lat-play.err"))"
-	[ "$(jq length <<<"$spk")" -ge 3 ] || fail "RTP -> speaker: only $(jq length <<<"$spk") answer onsets were heard on the USB speaker (sent: $(wc -w <<<"$sent_out"), heard: $(wc -w <<<"$heard"); probe: $(tail -1 "$OUT/lat-rec.jsonl") $(head -2 "$OUT/lat-rec.err"))"
+	[ "$(jq length <<<"$mic")" -ge 3 ] || fail "mic -> RTP: only $(jq length <<<"$mic") of 6 bursts were matched to an onset at the emulator (played: $(wc -w <<<"$played"), emulator onsets: $(wc -w <<<"$heard_in"); probe: $(head -2 "$OUT/$name-play.err"))"
+	[ "$(jq length <<<"$spk")" -ge 3 ] || fail "RTP -> speaker: only $(jq length <<<"$spk") answer onsets were heard on the USB speaker (sent: $(wc -w <<<"$sent_out"), heard: $(wc -w <<<"$heard"); probe: $(tail -1 "$OUT/$name-rec.jsonl") $(head -2 "$OUT/$name-rec.err"))"
 	end
+}
+
+# goals-lowlat (only when named: LAB_ARGS='-s "goals-lowlat"'): the same measurement with
+# lab/edgevoice-usb-lowlat.toml, the lowest buffering the config allows (period 5 ms, 2 +
+# 2 periods, jitter_depth 1, playout_delay 20ms): what the code adds when the buffers
+# are not the larger part. The USB configuration is put back afterwards.
+scenario_goals_lowlat() {
+	scenario_goals goals-lowlat "$LAB/edgevoice-usb-lowlat.toml"
+	USB_CONFIGURED=""
 }
