@@ -4,7 +4,7 @@
 // takes a timestamp, which aplay and arecord do not say.
 //
 //	probe play   -D DEV [-c 4] [-r 48000] [-bursts 5] [-every 600ms] [-len 150ms] [-lead 500ms] [-freq 1000] [-amp 0.5]
-//	probe record -D DEV [-c 2] [-r 48000] [-d 10s] [-level 0.1] [-raw FILE]
+//	probe record -D DEV [-c 2] [-r 48000] [-d 10s] [-level 0.1] [-levels 100ms] [-raw FILE]
 //	probe status [-socket /run/edgevoice/control.sock]
 //
 // play streams silence with tone bursts into DEV and prints one JSON line per burst,
@@ -14,7 +14,8 @@
 // on channel 0 (the first sample above -level after 100 ms below it),
 // {"onset_us":T}: T is the read time minus the frames captured after that sample
 // (snd_pcm_delay before the read) at the rate; and one line {"end_us":T} when the sound
-// stops (the last sample above -level, once 100 ms below it followed). Both end with a
+// stops (the last sample above -level, once 100 ms below it followed); with -levels,
+// the peak of each block ending at T: {"level_us":T,"peak":P}. Both end with a
 // summary line
 // {"done":true,...}. The uncertainty is the driver's pointer granularity (one USB
 // packet, 1 ms at full speed, less at high speed).
@@ -193,6 +194,7 @@ func record(args []string) error {
 	// a larger buffer than play's: a read that comes late under TCG must not overrun (the
 	// timestamps come from the delay, whatever the buffer)
 	latency := fs.Duration("latency", 200*time.Millisecond, "ALSA buffer")
+	levels := fs.Duration("levels", 0, "also print the peak of channel 0 over each block of this length: {\"level_us\":T,\"peak\":P} (0: off)")
 	_ = fs.Parse(args)
 	p, err := open(*dev, true, *ch, *rate, *latency)
 	if err != nil {
@@ -210,6 +212,8 @@ func record(args []string) error {
 	need := *rate / 10 // 100 ms of quiet before an onset
 	quiet, onsets, peak, read := 0, 0, 0, 0
 	loud, lastLoud := false, int64(0) // a loud sample was seen; the time of the last one
+	block := int(levels.Seconds() * float64(*rate))
+	blockN, blockPeak := 0, 0 // samples and peak of the current level block
 	total := int(dur.Seconds() * float64(*rate))
 	buf := make([]int16, p.period*p.ch)
 	if rc := C.snd_pcm_start(p.h); rc < 0 {
@@ -270,6 +274,13 @@ loop:
 			peak = max(peak, v)
 			// frame i was captured (d - i) frames before the newest one at time t
 			at := t - int64(d-i)*1e6/int64(*rate)
+			if block > 0 {
+				blockPeak = max(blockPeak, v)
+				if blockN++; blockN == block {
+					emit(line{"level_us": at, "peak": blockPeak})
+					blockN, blockPeak = 0, 0
+				}
+			}
 			if v >= thr {
 				if quiet >= need {
 					emit(line{"onset_us": at, "at_frame": read + i})
