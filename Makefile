@@ -32,7 +32,7 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-lab
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
@@ -47,7 +47,8 @@ deploy: ; build/deploy.sh '$(HOST)' $(DEB_ARCH)
 # cgo-free test binaries of every package under qemu, then the real ARM binaries (version, demo)
 test-arm: ; ARCHES='$(ARCHES)' build/test-arm.sh
 # the VM lab (issue 12): the amd64 package installed under a real systemd with gpio-sim and a
-# USB sound card; host packages from build/vm/install-deps.sh; not in ci-extra yet (see NOTES)
+# USB sound card (lab/README.md); host packages from build/vm/install-deps.sh (build/install-deps.sh
+# runs it); caches in ~/.cache/edgevoice/vm; about 10 min under TCG, report in dist/lab/report.json
 test-lab: ; build/test-lab.sh $(LAB_ARGS)
 # hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
 test-audio-arm64: ; build/test-audio-arm64.sh

@@ -50,6 +50,10 @@ else
 	echo "install-deps: done"
 fi
 
+# The VM lab's host packages (make test-lab, in CI's ci-extra): mmdebstrap, qemu, the guest
+# kernel's headers and linux-source for its out-of-tree modules.
+bash "$(dirname "$0")/vm/install-deps.sh"
+
 # Go modules: the product's and the build tools' (build/tools/go.mod pins staticcheck and
 # nfpm, run with `go tool -modfile=build/tools/go.mod`), downloaded once into go's module
 # cache so the build and CI steps after this need no network.

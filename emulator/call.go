@@ -456,6 +456,7 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 			c.errorLocked(e.EventID, "response_cancel_not_active", "", "Cancellation failed: no active response found")
 			return
 		}
+		c.s.log.Info("response cancelled by the client", "call", c.id, "response", c.resp.id)
 		c.finishLocked(events.StatusCancelled, "client_cancelled")
 	case events.OutputAudioBufferClear:
 		id := c.lastResp
@@ -465,6 +466,7 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 			close(c.resp.stop)
 			c.resp.stop = nil
 		}
+		c.s.log.Info("output audio buffer cleared by the client", "call", c.id, "response", id, "was_playing", active)
 		c.sendLocked(events.OutputAudioBufferCleared{ResponseID: id})
 		if active {
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
@@ -656,10 +658,14 @@ func (c *call) play(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 		if err := c.track.WriteRTP(pkt); err != nil {
 			c.s.log.Debug("write RTP", "call", c.id, "err", err)
 		}
+		sentAt := time.Now()
 		c.st.PacketsOut++
 		c.st.BytesOut += uint64(len(p))
 		c.st.Responses[r.idx].PacketsSent++
 		c.mu.Unlock()
+		if h := c.s.sendHook; h != nil {
+			h(c.id, pkt, sentAt)
+		}
 		c.s.update(func(s *Stats) { s.PacketsOut++; s.BytesOut += uint64(len(p)) })
 		at += d
 	}

@@ -668,11 +668,19 @@ func TestVanish(t *testing.T) {
 func TestReplyAudioAndPacketHook(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	reply := [][]byte{{0xF8, 1, 2, 3}, {0xF8, 4, 5, 6}, {0xF8, 7, 8, 9}}
-	var hooked atomic.Int64
+	var hooked, sent atomic.Int64
+	var lastSent atomic.Int64 // UnixNano of the last send-hook call
 	srv := start(t, WithReplyAudio(reply), WithPacketHook(func(id string, p *rtp.Packet, at time.Time) {
 		if strings.HasPrefix(id, "rtc_") && len(p.Payload) > 0 && !at.IsZero() {
 			hooked.Add(1)
 		}
+	}), WithSendHook(func(id string, p *rtp.Packet, at time.Time) {
+		// every sent packet, in order, at a later time than the one before
+		if strings.HasPrefix(id, "rtc_") && int(sent.Load()) < len(reply) && bytes.Equal(p.Payload, reply[sent.Load()]) &&
+			at.UnixNano() >= lastSent.Load() {
+			sent.Add(1)
+		}
+		lastSent.Store(at.UnixNano())
 	}))
 	defer srv.Close()
 	c := dial(t, srv.NewKey(events.Preview, time.Minute))
@@ -700,6 +708,9 @@ func TestReplyAudioAndPacketHook(t *testing.T) {
 	got := c.received()
 	if len(got) != len(reply) {
 		t.Fatalf("got %d packets, want %d", len(got), len(reply))
+	}
+	if sent.Load() != int64(len(reply)) {
+		t.Errorf("send hook saw %d of the %d reply packets in order", sent.Load(), len(reply))
 	}
 	for i, p := range got {
 		if !bytes.Equal(p.Payload, reply[i]) {

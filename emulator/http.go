@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -261,7 +262,12 @@ func (s *Server) mintGA(w http.ResponseWriter, r *http.Request, path string) {
 }
 
 func (s *Server) mintBroker(w http.ResponseWriter, r *http.Request) {
-	if tok, ok := trimBearer(r.Header.Get("Authorization")); !ok || tok != s.deviceToken {
+	device := 0
+	if tok, ok := trimBearer(r.Header.Get("Authorization")); ok {
+		device = slices.Index(s.deviceTokens, tok) + 1
+	}
+	if device == 0 {
+		s.log.Warn("broker mint refused: unknown device token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="edgevoice"`)
 		apiError(w, http.StatusUnauthorized, "invalid_token", "invalid_token", "unknown or disabled device token")
 		return
@@ -290,6 +296,7 @@ func (s *Server) mintBroker(w http.ResponseWriter, r *http.Request) {
 		sdp = s.URL() + "/v1/realtimertc?model=" + sess.Model
 	}
 	v, exp := s.issue(d, s.keyTTL(def), sess, "broker")
+	s.log.Info("broker key minted", "device", device, "expires_at", exp.UTC().Format(time.RFC3339))
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(broker.Response{Value: v, ExpiresAt: exp.Unix(), WebRTCURL: sdp, Protocol: d.String(), Profile: upstreamProfile(d)})
 }

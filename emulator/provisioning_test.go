@@ -1,9 +1,13 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,4 +101,67 @@ func TestAzureFallback(t *testing.T) {
 	c := dial(t, k)
 	c.expect(events.TypeSessionCreated)
 	c.close()
+}
+
+// TestExtraDeviceToken: the broker endpoint accepts every configured device token and
+// refuses others (HTTP 401, which the broker provider reports as a rejected credential);
+// the log names the accepted token by its place and never shows a token.
+func TestExtraDeviceToken(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	var logs syncBuffer
+	srv := start(t, WithDeviceToken("tok-one"), WithExtraDeviceToken("tok-two"),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	defer srv.Close()
+	if srv.DeviceToken() != "tok-one" {
+		t.Errorf("DeviceToken() = %q, want the first token", srv.DeviceToken())
+	}
+	ctx := ctxT(t, 10*time.Second)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	mint := func(tok string) error {
+		p, err := provisioning.NewProvider("broker", provisioning.WithCredential(provisioning.StaticCredential(tok)),
+			provisioning.WithBrokerURL(srv.URL()), provisioning.WithHTTPClient(client))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Mint(ctx, nil)
+		return err
+	}
+	for _, tok := range []string{"tok-one", "tok-two"} {
+		if err := mint(tok); err != nil {
+			t.Errorf("mint with %s: %v", tok, err)
+		}
+	}
+	if err := mint("tok-three"); !errors.Is(err, provisioning.ErrCredentialRejected) {
+		t.Errorf("mint with an unknown token: %v, want ErrCredentialRejected", err)
+	}
+	out := logs.String()
+	for _, want := range []string{"device=1", "device=2", "broker mint refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "tok-") {
+		t.Errorf("a device token reached the log:\n%s", out)
+	}
+	if err := WithExtraDeviceToken("")(&Server{}); err == nil {
+		t.Error("WithExtraDeviceToken(\"\") accepted")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -100,12 +100,27 @@ func WithAPIKey(k string) Option {
 }
 
 // WithDeviceToken sets the token the broker endpoint accepts (default DefaultDeviceToken).
+// Further tokens (WithExtraDeviceToken) are accepted too.
 func WithDeviceToken(tok string) Option {
 	return func(s *Server) error {
 		if tok == "" {
 			return errors.New("emulator: empty device token")
 		}
-		s.deviceToken = tok
+		s.deviceTokens[0] = tok
+		return nil
+	}
+}
+
+// WithExtraDeviceToken makes the broker endpoint accept tok as well, as a broker does
+// for several devices or while a device's token is being replaced. The log names the
+// token of each mint by its place (device=1 for WithDeviceToken's, 2 for the first extra
+// one, ...), never by its value.
+func WithExtraDeviceToken(tok string) Option {
+	return func(s *Server) error {
+		if tok == "" {
+			return errors.New("emulator: empty device token")
+		}
+		s.deviceTokens = append(s.deviceTokens, tok)
 		return nil
 	}
 }
@@ -169,25 +184,33 @@ func WithPacketHook(f func(callID string, p *rtp.Packet, at time.Time)) Option {
 	return func(s *Server) error { s.packetHook = f; return nil }
 }
 
+// WithSendHook calls f for every RTP packet of a response right after it was written to
+// the client's track, with the time of the write, on the response's player goroutine
+// (keep it short). p must not be retained.
+func WithSendHook(f func(callID string, p *rtp.Packet, at time.Time)) Option {
+	return func(s *Server) error { s.sendHook = f; return nil }
+}
+
 // Server is the emulator. Create it with New, start it with Start or Serve, and stop
 // it with Close, which joins every goroutine it started.
 type Server struct {
-	beforeOpen  func() // test hook: runs in the data channel's OnOpen before it is handled
-	log         *slog.Logger
-	dialect     events.Dialect
-	apiKey      string
-	deviceToken string
-	noGA        bool
-	replyText   string
-	userText    string
-	replyAudio  [][]byte
-	vnet        transport.Net
-	iceTCP      bool
-	iceDisc     time.Duration
-	iceFailed   time.Duration
-	iceKeep     time.Duration
-	packetHook  func(string, *rtp.Packet, time.Time)
-	vad         SpeechDetector
+	beforeOpen   func() // test hook: runs in the data channel's OnOpen before it is handled
+	log          *slog.Logger
+	dialect      events.Dialect
+	apiKey       string
+	deviceTokens []string
+	noGA         bool
+	replyText    string
+	userText     string
+	replyAudio   [][]byte
+	vnet         transport.Net
+	iceTCP       bool
+	iceDisc      time.Duration
+	iceFailed    time.Duration
+	iceKeep      time.Duration
+	packetHook   func(string, *rtp.Packet, time.Time)
+	sendHook     func(string, *rtp.Packet, time.Time)
+	vad          SpeechDetector
 
 	api      *webrtc.API
 	httpSrv  *http.Server
@@ -219,14 +242,14 @@ type keyRecord struct {
 // New returns a server that is not listening yet.
 func New(opts ...Option) (*Server, error) {
 	s := &Server{
-		apiKey:      DefaultAPIKey,
-		deviceToken: DefaultDeviceToken,
-		replyText:   DefaultReplyText,
-		userText:    DefaultUserText,
-		keys:        map[string]keyRecord{},
-		done:        make(chan struct{}),
-		changed:     make(chan struct{}),
-		serveErr:    make(chan error, 1),
+		apiKey:       DefaultAPIKey,
+		deviceTokens: []string{DefaultDeviceToken},
+		replyText:    DefaultReplyText,
+		userText:     DefaultUserText,
+		keys:         map[string]keyRecord{},
+		done:         make(chan struct{}),
+		changed:      make(chan struct{}),
+		serveErr:     make(chan error, 1),
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -359,8 +382,8 @@ func (s *Server) URL() string {
 // APIKey returns the long-lived key the mint endpoints accept.
 func (s *Server) APIKey() string { return s.apiKey }
 
-// DeviceToken returns the device token the broker endpoint accepts.
-func (s *Server) DeviceToken() string { return s.deviceToken }
+// DeviceToken returns the (first) device token the broker endpoint accepts.
+func (s *Server) DeviceToken() string { return s.deviceTokens[0] }
 
 // SetFaults replaces the faults; it applies to requests and calls that start after it.
 func (s *Server) SetFaults(f Faults) {
@@ -497,7 +520,7 @@ func (s *Server) Provider(profile string, opts ...provisioning.Option) (provisio
 		own = []provisioning.Option{provisioning.WithModel(DefaultGAModel), provisioning.WithKeyLifetime(DefaultGAKeyTTL),
 			provisioning.WithMintURL(base + "/v1/realtime/client_secrets"), provisioning.WithSDPURL(base + "/v1/realtime/calls")}
 	case provisioning.ProfileBroker:
-		common[1] = provisioning.WithCredential(provisioning.StaticCredential(s.deviceToken))
+		common[1] = provisioning.WithCredential(provisioning.StaticCredential(s.deviceTokens[0]))
 		own = []provisioning.Option{provisioning.WithBrokerURL(base)}
 	}
 	return provisioning.NewProvider(profile, append(append(common, own...), opts...)...)

@@ -90,8 +90,16 @@ main_pid() {
 	[ -n "$p" ] && [ "$p" -gt 1 ] && echo "$p"
 }
 
-# edgevoice status as JSON (the appliance's control socket), or nothing
-ev_status() { edgevoice status -json 2>/dev/null; }
+# the gadget-side timing probe and fast status client (lab/probe, built by build/vm/run.sh)
+PROBE=/mnt/host/tools/probe
+
+# edgevoice status as JSON (the appliance's control socket), or nothing. The lab polls it
+# every half second; `edgevoice status -json` (which starts the appliance binary and reads
+# its config) takes a second or more a call under TCG, so the probe asks the socket with
+# the same request and prints the same object; the CLI is the fallback.
+ev_status() {
+	if [ -x "$PROBE" ]; then "$PROBE" status 2>/dev/null; else edgevoice status -json 2>/dev/null; fi
+}
 ev_state() { ev_status | jq -r '.appliance.state // empty' 2>/dev/null; }
 ev_has_key() { ev_status | jq -e '.appliance.key != null' >/dev/null 2>&1; }
 state_is() { [ "$(ev_state)" = "$1" ]; }
@@ -109,10 +117,12 @@ press() { echo pull-down >"$(line_dir "$1")/pull"; }
 release() { echo pull-up >"$(line_dir "$1")/pull"; }
 line_value() { cat "$(line_dir "$1")/value"; }
 
-# sample_led NAME SECS: sample the value a consumer drives on the line as fast as bash
-# reads sysfs (1-3 kHz under TCG) and describe it as JSON. The LED engine dims by software
-# PWM (100 Hz; brightness 0.5 by default), so a lit LED is a burst of short pulses: on-runs
-# closer than GAP_MS apart are merged into one burst ("envelope"). Fields: samples, hz,
+# sample_led NAME SECS [GAP_MS]: sample the value a consumer drives on the line as fast as
+# bash reads sysfs (1-3 kHz under TCG) and describe it as JSON. The LED engine dims by
+# software PWM (100 Hz; brightness 0.5 by default), so a lit LED is a burst of short
+# pulses: on-runs closer than GAP_MS (default 40) apart are merged into one burst
+# ("envelope"); a slow blink is read with a wider GAP_MS (150: TCG stalls the PWM for
+# more than 40 ms now and then, which split no-key's 1 s bursts). Fields: samples, hz,
 # duty (time high), bursts, max_burst_ms, max_gap_ms (longest dark), edges, look:
 #   off / on          no edge in the window, line low / high
 #   blink-slow        bursts of 0.6-1.6 s with 0.6-1.6 s dark (no-key on a single LED)
@@ -121,7 +131,7 @@ line_value() { cat "$(line_dir "$1")/value"; }
 #                     0.3 % to 30 % (idle, muted)
 #   other             anything else
 sample_led() {
-	local f v prev=x now start end last_t on=0 n=0 edges=0 GAP_MS=40
+	local f v prev=x now start end last_t on=0 n=0 edges=0 GAP_MS=${3:-40}
 	local burst_start=-1 last_fall=-1 max_burst=0 max_gap=0 bursts=0 gap
 	f="$(line_dir "$1")/value"
 	start=${EPOCHREALTIME/./}

@@ -99,6 +99,13 @@ mkdir -p "$share/debs" "$share/modules" "$share/out"
 cp "${debs[@]}" "$share/debs/"
 cp "$modules"/*.ko "$share/modules/"
 cp -r "$guest" "$share/lab"
+# the lab's timing probe on the gadget side (lab/probe: a separate module with cgo/alsa-lib;
+# the guest has the same bookworm libasound2)
+mkdir -p "$share/tools"
+(cd "$repo/lab/probe" && CGO_ENABLED=1 go build -trimpath -o "$share/tools/probe" .) || {
+	echo "run: building lab/probe failed (needs Go and libasound2-dev: build/install-deps.sh)" >&2
+	exit 2
+}
 printf 'LAB_SCENARIOS=%q\nLAB_KERNEL=%q\n' "$scenarios" "$kver" >"$share/lab/params"
 
 # 3. boot. TCG unless /dev/kvm can run Debian's kernel (a kvm_pvm host cannot).

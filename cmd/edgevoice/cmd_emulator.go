@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,12 +25,21 @@ func emulatorCommand() *cli.Command {
 	}
 }
 
-// emulatorFlags: edgevoice emulator [-listen 127.0.0.1:8443] [-dialect ga|preview] [fault flags]
+// emulatorFlags: edgevoice emulator [-listen 127.0.0.1:8443] [-dialect ga|preview]
+// [-device-token T]... [-onsets] [fault flags]
 func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (loopback only: ICE is restricted to 127.0.0.0/8)")
 	dialect := fs.String("dialect", "ga", "dialect of broker keys and the default profile: ga or preview")
 	apiKey := fs.String("api-key", emulator.DefaultAPIKey, "long-lived `key` the mint endpoints accept (api-key header or Bearer)")
-	deviceToken := fs.String("device-token", emulator.DefaultDeviceToken, "device `token` the broker endpoint POST /v1/keys accepts")
+	var deviceTokens []string
+	fs.Func("device-token", "device `token` the broker endpoint POST /v1/keys accepts (default \""+emulator.DefaultDeviceToken+"\"; repeat the flag to accept several)", func(v string) error {
+		if v == "" {
+			return errors.New("empty device token")
+		}
+		deviceTokens = append(deviceTokens, v)
+		return nil
+	})
+	onsets := fs.Bool("onsets", false, "decode the calls' audio both ways and log each onset (msg=\"audio onset\" dir=in|out at_us offset_us) for latency measurements")
 	noGA := fs.Bool("no-ga", false, "answer 404 on the Azure GA endpoints (an older Azure resource; tests the preview fallback)")
 	iceTCP := fs.Bool("ice-tcp", false, "also offer a passive ICE-TCP candidate on 127.0.0.1")
 	reply := fs.String("reply-text", emulator.DefaultReplyText, "assistant transcript sent with each response")
@@ -66,8 +76,19 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		}
 		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 		opts := []emulator.Option{
-			emulator.WithLogger(log), emulator.WithDialect(d), emulator.WithAPIKey(*apiKey), emulator.WithDeviceToken(*deviceToken),
+			emulator.WithLogger(log), emulator.WithDialect(d), emulator.WithAPIKey(*apiKey),
 			emulator.WithFaults(f), emulator.WithReplyText(*reply), emulator.WithUserTranscript(*userText),
+		}
+		for i, tok := range deviceTokens {
+			if i == 0 {
+				opts = append(opts, emulator.WithDeviceToken(tok))
+			} else {
+				opts = append(opts, emulator.WithExtraDeviceToken(tok))
+			}
+		}
+		if *onsets {
+			ol := newOnsetLog(log)
+			opts = append(opts, emulator.WithPacketHook(ol.received), emulator.WithSendHook(ol.sent))
 		}
 		if *noGA {
 			opts = append(opts, emulator.WithoutGA())

@@ -49,8 +49,22 @@ setup_devices() {
 
 setup_install() {
 	begin setup-install
-	mkdir -p /tmp/debs
-	cp /mnt/host/debs/*.deb /tmp/debs/
+	# The lowest version of each package is installed now; newer versions of the same
+	# package (the runner was given an upgrade) wait in /tmp/debs-upgrade for scenario 11.
+	mkdir -p /tmp/debs /tmp/debs-upgrade
+	local d p v
+	declare -A low=()
+	for d in /mnt/host/debs/*.deb; do
+		p=$(dpkg-deb -f "$d" Package)
+		v=$(dpkg-deb -f "$d" Version)
+		if [ -z "${low[$p]:-}" ] || dpkg --compare-versions "$v" lt "$(dpkg-deb -f "${low[$p]}" Version)"; then
+			low[$p]=$d
+		fi
+	done
+	for d in /mnt/host/debs/*.deb; do
+		p=$(dpkg-deb -f "$d" Package)
+		if [ "${low[$p]}" = "$d" ]; then cp "$d" /tmp/debs/; else cp "$d" /tmp/debs-upgrade/; fi
+	done
 	local t0
 	t0=$(ms)
 	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/debs/*.deb >"$OUT/install.log" 2>&1; then

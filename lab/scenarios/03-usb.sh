@@ -80,10 +80,10 @@ scenario_usb_stream() {
 	fi
 	rm -f /dev/shm/host-cap.raw /dev/shm/gadget-cap.raw
 	# host captures 4 ch while the gadget plays a 4-ch sine
-	arecord -q -D "hw:CARD=$USB_CARD" -c 4 -r 48000 -f S16_LE -t raw -d 6 /dev/shm/host-cap.raw 2>"$OUT/usb-arecord.err" &
+	arecord -q -D "hw:CARD=$USB_CARD" -c 4 -r 48000 -f S16_LE -t raw -d 4 /dev/shm/host-cap.raw 2>"$OUT/usb-arecord.err" &
 	local rec=$!
 	wait_until 30 pcm_running "$USB_CARD" c || fail "the host's USB capture did not start streaming within 30 s: $(head -2 "$OUT/usb-arecord.err")"
-	timeout 4 speaker-test -D "hw:CARD=$GADGET_CARD" -c 4 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker.err"
+	timeout 3 speaker-test -D "hw:CARD=$GADGET_CARD" -c 4 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker.err"
 	wait $rec
 	local pk
 	pk=$(peak_s16 /dev/shm/host-cap.raw 2>/dev/null)
@@ -93,7 +93,7 @@ scenario_usb_stream() {
 	timeout 20 speaker-test -D "hw:CARD=$USB_CARD" -c 2 -r 48000 -F S16_LE -t sine -f 440 >/dev/null 2>"$OUT/usb-speaker2.err" &
 	local play=$!
 	wait_until 30 pcm_running "$USB_CARD" p || fail "the host's USB playback did not start streaming within 30 s: $(head -2 "$OUT/usb-speaker2.err")"
-	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 2 /dev/shm/gadget-cap.raw 2>"$OUT/usb-arecord2.err"
+	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 1 /dev/shm/gadget-cap.raw 2>"$OUT/usb-arecord2.err"
 	kill $play 2>/dev/null
 	wait $play
 	pk=$(peak_s16 /dev/shm/gadget-cap.raw 2>/dev/null)

@@ -12,7 +12,7 @@ scenario_9_reload_sighup() {
 	r0=$(prop edgevoice.service NRestarts)
 	out=$(systemctl reload edgevoice 2>&1)
 	rc=$?
-	sleep 2
+	sleep 1
 	if [ $rc -eq 0 ]; then
 		[ "$(prop edgevoice.service MainPID)" = "$pid" ] && unit_running edgevoice.service ||
 			fail "systemctl reload edgevoice succeeded but the appliance was replaced: $(unit_desc edgevoice.service)"
@@ -31,7 +31,7 @@ scenario_9_reload_sighup() {
 	local since npid
 	since=$(date '+%Y-%m-%d %H:%M:%S')
 	kill -HUP "$pid"
-	sleep 4
+	sleep 2 # a SIGHUP death is immediate; systemd shows it (MainPID, NRestarts) at once
 	npid=$(prop edgevoice.service MainPID)
 	if [ "$npid" != "$pid" ] || [ "$(prop edgevoice.service NRestarts)" != "$r0" ]; then
 		fail "SIGHUP ended edgevoice run (pid $pid): ExecMainCode=$(prop edgevoice.service ExecMainCode) ExecMainStatus=$(prop edgevoice.service ExecMainStatus); control.sock left: $([ -S /run/edgevoice/control.sock ] && echo yes || echo no); now $(unit_desc edgevoice.service); journal since:

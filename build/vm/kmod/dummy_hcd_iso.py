@@ -63,8 +63,10 @@ sub("""/*
  * Isochronous: one packet of urb->iso_frame_desc per urb->interval (microframes at high
  * speed and above, frames below) on each endpoint, whether or not the gadget queued a
  * request. The endpoint's clock (ep->iso_next) spans URBs; a late timer catches up by at
- * most 8 packets per call, and a stream that stalled for more than 8 periods restarts its
- * clock instead of bursting. Caller holds dum->lock.
+ * most 64 packets per call, and a stream that stalled for more than 64 periods restarts
+ * its clock instead of bursting. (The timer ticks every jiffy, 4 ms at Debian's HZ=250, and
+ * later under TCG: with a bound of 8 periods the clock restarted at most ticks and the
+ * stream ran at two thirds of its rate.) Caller holds dum->lock.
  */
 static int dummy_iso_transfer(struct dummy_hcd *dum_hcd, struct urb *urb,
 		struct dummy_ep *ep, struct urbp *urbp)
@@ -77,10 +79,10 @@ static int dummy_iso_transfer(struct dummy_hcd *dum_hcd, struct urb *urb,
 	int			served = 0;
 
 	if (ep->iso_next == 0 ||
-			ktime_after(now, ktime_add_ns(ep->iso_next, 8 * period)))
+			ktime_after(now, ktime_add_ns(ep->iso_next, 64 * period)))
 		ep->iso_next = now;
 	while (urbp->iso_index < urb->number_of_packets &&
-			ktime_compare(now, ep->iso_next) >= 0 && served < 8) {
+			ktime_compare(now, ep->iso_next) >= 0 && served < 64) {
 		struct usb_iso_packet_descriptor *d =
 			&urb->iso_frame_desc[urbp->iso_index];
 		struct dummy_request	*req;

@@ -1,0 +1,3 @@
+module github.com/edgevoice/edgevoice/lab/probe
+
+go 1.26
