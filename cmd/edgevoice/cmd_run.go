@@ -403,6 +403,7 @@ func (r *runner) openAudio() error {
 		}
 	}
 	alog := r.log.With("component", "audio")
+	path := audio.NewGroup() // a failure of the mic or the speaker reopens both (a USB card unplugged)
 	if c.InputFile != "" {
 		src, err := audio.OpenWAVSource[float32](c.InputFile, c.PaceFiles)
 		if err != nil {
@@ -414,7 +415,7 @@ func (r *runner) openAudio() error {
 		}
 	} else {
 		o := captureOpts(c)
-		o.OnState, o.Logger = fault("mic"), alog
+		o.OnState, o.Logger, o.Group = fault("mic"), alog, path
 		capt, err := audio.OpenCapture[float32](o)
 		if err != nil {
 			return fmt.Errorf("[audio] capture_device: %w (`edgevoice devices` lists the devices; on a machine without sound set [audio] backend = \"null\", or input_file/output_file)", err)
@@ -437,7 +438,7 @@ func (r *runner) openAudio() error {
 		}
 	} else {
 		o := playbackOpts(c)
-		o.OnState, o.Logger = fault("speaker"), alog
+		o.OnState, o.Logger, o.Group = fault("speaker"), alog, path
 		pb, err := audio.OpenPlayback[float32](o)
 		if err != nil {
 			r.mic.Close()

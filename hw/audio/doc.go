@@ -23,9 +23,12 @@
 // # Recovery
 //
 // A device stream is owned by a supervisor goroutine. When the device stops on its own
-// (unplugged, driver error) or stops calling back, the supervisor closes it and opens it
-// again by name with exponential backoff, reporting each [State] change through
-// Opts.OnState (for the Error LED). Close stops and joins the supervisor.
+// (unplugged, driver error) or stops calling back (capture or playback, Opts.StallTimeout),
+// the supervisor reports it through Opts.OnState (for the Error LED), closes it and opens
+// it again by name with exponential backoff. Streams in one [Group] (the appliance's mic
+// and speaker) fail together: a failure of one reopens all. A driver close is bounded by
+// Opts.CloseTimeout; a close stuck in the driver is fenced off and left behind
+// (Stats.StuckCloses). Close stops and joins the supervisor.
 //
 // # Wiring (the appliance)
 //

@@ -16,6 +16,9 @@ type fakeDriver struct {
 	failOpens int         // the next this many opens fail
 	cur       *fakeDevice
 	tick      time.Duration // between callbacks (default 1 ms)
+	// blockClose, if set, is given to the devices opened from now on: their Close waits
+	// until it is closed, before stopping their callbacks (a close stuck in the driver).
+	blockClose chan struct{}
 }
 
 var errFakeOpen = errors.New("fake: device unplugged")
@@ -32,7 +35,7 @@ func (f *fakeDriver) Open(dir Direction, o *Opts, data func(out, in []byte, fram
 	if tick == 0 {
 		tick = time.Millisecond
 	}
-	d := &fakeDevice{tick: tick, data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{})}
+	d := &fakeDevice{tick: tick, data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{}), block: f.blockClose}
 	f.cur = d
 	return d, nil
 }
@@ -62,6 +65,7 @@ type fakeDevice struct {
 	fail       chan struct{} // closed: report a driver error (stop callback, no more data)
 	hang       chan struct{} // closed: stop calling back without a stop callback
 	once       sync.Once
+	block      chan struct{} // see fakeDriver.blockClose
 }
 
 func (d *fakeDevice) Start() error {
@@ -92,6 +96,9 @@ func (d *fakeDevice) Start() error {
 }
 
 func (d *fakeDevice) Close() {
+	if d.block != nil {
+		<-d.block
+	}
 	d.once.Do(func() { close(d.quit) })
 	<-d.done
 }

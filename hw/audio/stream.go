@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,9 +57,18 @@ type Opts struct {
 	// MinBackoff and MaxBackoff bound the delay between reopen attempts after a device
 	// failure (defaults 100 ms and 5 s; the delay doubles after every failed attempt).
 	MinBackoff, MaxBackoff time.Duration
-	// StallTimeout: a running device that has not called back for this long is treated
-	// as failed (default max(1 s, 20 periods)).
+	// StallTimeout: a running device (capture or playback) that has not called back for
+	// this long is treated as failed (default max(1 s, 20 periods)). It is checked every
+	// StallTimeout/4, so a stall is found within 1.25 StallTimeout.
 	StallTimeout time.Duration
+	// CloseTimeout bounds how long closing a device may take (default 1 s). A driver
+	// whose close does not return by then (a device whose card went away, stuck in the
+	// kernel) is left behind: its callbacks are fenced off from the stream first, the
+	// stream goes on (reopens, or Close returns), and Stats.StuckCloses counts it.
+	CloseTimeout time.Duration
+	// Group, if set, ties this stream to the others of the same audio path (a USB card's
+	// mic and speaker): when one of them fails, all are closed and reopened by name.
+	Group *Group
 	// OnState, if set, is called on every state change (from the supervisor goroutine,
 	// never from the audio thread) with the error that caused it. It must not block.
 	OnState func(State, error)
@@ -106,6 +117,9 @@ func (o *Opts) setDefaults(dir Direction) error {
 	if o.StallTimeout <= 0 {
 		o.StallTimeout = max(time.Second, 20*o.period())
 	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -136,6 +150,8 @@ type Stats struct {
 	SilenceFrames  uint64 // playback: all frames of silence played (idle included); Frames-SilenceFrames were data
 	DeviceErrors   uint64 // device stops, stalls and failed reopen attempts
 	Reopens        uint64 // successful reopens after a failure
+	GroupRestarts  uint64 // closes and reopens because another device of the Group failed
+	StuckCloses    uint64 // device closes that did not return within CloseTimeout (left behind)
 }
 
 // Driver is a device layer: hw/audio/malgo (miniaudio: ALSA, PulseAudio/PipeWire, null)
@@ -209,9 +225,15 @@ type core struct {
 	silenceFrames             atomic.Uint64
 	maxBlock                  atomic.Uint64 // written by the audio thread only
 	deviceErrors, reopens     atomic.Uint64
+	groupRestarts             atomic.Uint64
+	stuckCloses               atomic.Uint64
 	state                     atomic.Int32
 	gen                       atomic.Uint64 // generation of the open device; stale stop callbacks are ignored
 	stopped                   chan struct{} // capacity 1: a device stopped on its own
+	kick                      chan struct{} // capacity 1: another device of the Group failed
+	openEpoch                 uint64        // the Group's failure count before the open device was opened (supervisor only)
+	gate                      *gate         // the open device's callback gate (supervisor only)
+	closers                   sync.WaitGroup
 	wake                      chan struct{} // closed by Close, wakes blocked Read/Write
 	quit                      chan struct{}
 	done                      chan struct{}
@@ -224,14 +246,40 @@ type core struct {
 func (c *core) init(dir Direction, o Opts, data func(out, in []byte, frames uint32)) {
 	c.dir, c.opts, c.data = dir, o, data
 	c.stopped = make(chan struct{}, 1)
+	c.kick = make(chan struct{}, 1)
 	c.wake = make(chan struct{})
 	c.quit = make(chan struct{})
 	c.done = make(chan struct{})
 }
 
+// gate lets one device's callbacks into the stream until it is fenced. A device whose
+// close is left behind (CloseTimeout) may still call back from its own thread; the fence
+// makes sure those calls never touch the rings again (each ring has one producer and one
+// consumer). The callback side is two atomic operations: no lock, no allocation.
+type gate struct{ s atomic.Int32 } // 0 open, 1 a callback is running, 2 fenced
+
+// enter reports whether the callback may run; leave must follow a true enter.
+func (g *gate) enter() bool { return g.s.CompareAndSwap(0, 1) }
+func (g *gate) leave()      { g.s.CompareAndSwap(1, 0) }
+
+// fence waits for a running callback to return (callbacks never block, so this is
+// short) and lets no later one in.
+func (g *gate) fence() {
+	for !g.s.CompareAndSwap(0, 2) {
+		if g.s.Load() == 2 {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
 // openDevice opens and starts a device for the current generation.
 func (c *core) openDevice() (Device, error) {
 	g := c.gen.Add(1)
+	var epoch uint64
+	if c.opts.Group != nil {
+		epoch = c.opts.Group.epoch.Load() // before the open: a failure during it restarts this device too
+	}
 	stop := func() {
 		if c.gen.Load() == g {
 			select {
@@ -240,7 +288,16 @@ func (c *core) openDevice() (Device, error) {
 			}
 		}
 	}
-	d, err := c.opts.Driver.Open(c.dir, &c.opts, c.data, stop)
+	gt := &gate{}
+	data := func(out, in []byte, frames uint32) {
+		if !gt.enter() {
+			clear(out) // a device left behind: play silence, take nothing
+			return
+		}
+		c.data(out, in, frames)
+		gt.leave()
+	}
+	d, err := c.opts.Driver.Open(c.dir, &c.opts, data, stop)
 	if err != nil {
 		return nil, err
 	}
@@ -249,12 +306,13 @@ func (c *core) openDevice() (Device, error) {
 	}
 	if err := d.Start(); err != nil {
 		c.gen.Add(1)
-		d.Close()
+		c.finishClose(d, gt)
 		return nil, fmt.Errorf("audio: starting %v device %v: %w", c.dir, d.Info(), err)
 	}
 	c.mu.Lock()
 	c.dev, c.devInfo = d, d.Info()
 	c.mu.Unlock()
+	c.gate, c.openEpoch = gt, epoch
 	return d, nil
 }
 
@@ -265,12 +323,40 @@ func (c *core) closeDevice() {
 	c.dev = nil
 	c.mu.Unlock()
 	if d != nil {
-		d.Close()
+		c.finishClose(d, c.gate)
+		c.gate = nil
 	}
 	select { // drop a stop token that raced with the close
 	case <-c.stopped:
 	default:
 	}
+}
+
+// finishClose closes d, waiting at most CloseTimeout. A close that does not return by
+// then is left to finish in its own goroutine: it is blocked in the driver (a C call
+// into a PCM whose card is gone) and nothing in Go can interrupt or join it then. It is
+// bounded instead: gt is fenced so the device can no longer reach the stream, the
+// goroutine is counted in c.closers, and Close waits for it at most CloseTimeout more.
+// When the driver call finally returns the goroutine ends.
+func (c *core) finishClose(d Device, gt *gate) {
+	done := make(chan struct{})
+	c.closers.Add(1)
+	go func() {
+		defer c.closers.Done()
+		defer close(done)
+		d.Close()
+	}()
+	t := time.NewTimer(c.opts.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	gt.fence()
+	c.stuckCloses.Add(1)
+	c.opts.Logger.Error("audio device close did not return; left behind", "dir", c.dir.String(), "device", c.opts.Device,
+		"timeout", c.opts.CloseTimeout, "stuck_closes", c.stuckCloses.Load())
 }
 
 func (c *core) setState(s State, err error) {
@@ -295,43 +381,64 @@ func (c *core) start() error {
 		return err
 	}
 	c.setState(StateRunning, nil)
+	if c.opts.Group != nil {
+		c.opts.Group.add(c)
+	}
 	go c.supervise()
 	return nil
 }
 
-// supervise watches the device and reopens it when it stops or stalls.
+// supervise watches the device and reopens it when it stops or stalls, or when another
+// device of its Group failed.
 func (c *core) supervise() {
 	defer close(c.done)
 	// Reopen delays: MinBackoff doubling to MaxBackoff, without jitter (one local
 	// device: there is no fleet to spread out).
 	wait := backoff.New(backoff.Policy{Min: c.opts.MinBackoff, Max: c.opts.MaxBackoff}, nil)
 	runningSince := time.Now()
-	tick := time.NewTicker(c.opts.StallTimeout)
+	check := c.opts.StallTimeout / 4
+	tick := time.NewTicker(check)
 	defer tick.Stop()
-	last := c.callbacks.Load()
+	last, lastProgress := c.callbacks.Load(), time.Now()
 	for {
 		var cause error
+		ownFailure := true
 		select {
 		case <-c.quit:
 			c.closeDevice()
 			return
 		case <-c.stopped:
 			cause = ErrDeviceStopped
-		case <-tick.C:
-			n := c.callbacks.Load()
-			if n != last {
-				last = n
+		case <-c.kick:
+			if c.opts.Group.epoch.Load() <= c.openEpoch {
+				continue // the failure came before this device was opened
+			}
+			cause, ownFailure = fmt.Errorf("%w: another device of its audio path failed; reopening both", ErrDeviceStopped), false
+			c.groupRestarts.Add(1)
+		case now := <-tick.C:
+			if n := c.callbacks.Load(); n != last {
+				last, lastProgress = n, now
 				continue
 			}
-			cause = fmt.Errorf("%w: no callback for %v", ErrDeviceStopped, c.opts.StallTimeout)
+			if now.Sub(lastProgress) < c.opts.StallTimeout {
+				continue
+			}
+			cause = fmt.Errorf("%w: no %v callback for %v", ErrDeviceStopped, c.dir, c.opts.StallTimeout)
 		}
-		// The device failed: close it and reopen with backoff.
-		c.deviceErrors.Add(1)
-		c.closeDevice()
+		// The device failed: say so, tell the Group, close it and reopen with backoff.
+		// (The state is reported before the close: a close stuck in the driver must not
+		// hide the failure.)
+		if ownFailure {
+			c.deviceErrors.Add(1)
+			if c.opts.Group != nil {
+				c.opts.Group.failed(c)
+			}
+		}
 		if time.Since(runningSince) > 2*c.opts.MaxBackoff {
 			wait.Reset() // it ran long enough: this is a new failure, not the same one
 		}
 		c.setState(StateRecovering, cause)
+		c.closeDevice()
 		for {
 			t := time.NewTimer(wait.Next())
 			select {
@@ -349,8 +456,8 @@ func (c *core) supervise() {
 		}
 		c.reopens.Add(1)
 		runningSince = time.Now()
-		last = c.callbacks.Load()
-		tick.Reset(c.opts.StallTimeout)
+		last, lastProgress = c.callbacks.Load(), time.Now()
+		tick.Reset(check)
 		c.setState(StateRunning, nil)
 	}
 }
@@ -364,14 +471,33 @@ func (c *core) block(n int) {
 }
 
 // close stops the supervisor and the device and waits for both.
+//
+// It returns within about 2 CloseTimeout even when the driver's close blocks: the
+// supervisor's close of the device is bounded by CloseTimeout (finishClose), and closes
+// left behind are waited for at most CloseTimeout more; then Close returns an error
+// wrapping ErrCloseStuck and those goroutines end when the driver returns (they own no
+// stream state: their device is fenced off).
 func (c *core) close() error {
+	var err error
 	c.closeOnce.Do(func() {
 		close(c.wake)
 		close(c.quit)
 		<-c.done
+		if c.opts.Group != nil {
+			c.opts.Group.remove(c)
+		}
+		joined := make(chan struct{})
+		go func() { c.closers.Wait(); close(joined) }()
+		t := time.NewTimer(c.opts.CloseTimeout)
+		select {
+		case <-joined:
+		case <-t.C:
+			err = fmt.Errorf("%w: %d %v device close(s) still blocked in the driver", ErrCloseStuck, c.stuckCloses.Load(), c.dir)
+		}
+		t.Stop()
 		c.setState(StateClosed, nil)
 	})
-	return nil
+	return err
 }
 
 // State is the current state.
@@ -398,6 +524,8 @@ func (c *core) Stats() Stats {
 		SilenceFrames:  c.silenceFrames.Load(),
 		DeviceErrors:   c.deviceErrors.Load(),
 		Reopens:        c.reopens.Load(),
+		GroupRestarts:  c.groupRestarts.Load(),
+		StuckCloses:    c.stuckCloses.Load(),
 	}
 }
 
@@ -424,3 +552,44 @@ func waitCtx[E any](c *core, ctx context.Context, ch <-chan E) error {
 }
 
 var errShortBuffer = errors.New("audio: buffer shorter than one frame")
+
+// Group ties the device streams of one audio path, such as a USB card's mic and
+// speaker: when one of them fails (stops on its own or stalls), the others are closed
+// and reopened by name too, so none of them keeps a device of a card that went away and
+// came back (on a dead card one direction may fail silently). Put the same Group in the
+// Opts of each stream; a stream leaves it when closed.
+type Group struct {
+	epoch   atomic.Uint64 // failures of members so far
+	mu      sync.Mutex
+	members []*core
+}
+
+// NewGroup returns an empty Group.
+func NewGroup() *Group { return &Group{} }
+
+func (g *Group) add(c *core) {
+	g.mu.Lock()
+	g.members = append(g.members, c)
+	g.mu.Unlock()
+}
+
+func (g *Group) remove(c *core) {
+	g.mu.Lock()
+	g.members = slices.DeleteFunc(g.members, func(m *core) bool { return m == c })
+	g.mu.Unlock()
+}
+
+// failed records a failure of from and tells the other members (never blocks).
+func (g *Group) failed(from *core) {
+	g.epoch.Add(1)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, m := range g.members {
+		if m != from {
+			select {
+			case m.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

@@ -234,7 +234,7 @@ scenario_5_usb_unplug() {
 	local t_unplug
 	t_unplug=$(ms)
 	if wait_until 30 state_is error; then
-		note "error state $(($(ms) - t_unplug)) ms after the unplug; audio faults: $(ev_status | jq -c '.appliance.audio_faults // []')"
+		note "error state $(($(ms) - t_unplug)) ms after the unplug; audio faults: $(ev_status | jq -c '.appliance.audio_faults // []'); streams: $(ev_status | jq -c '[.audio[]? | {role, state, device_errors, reopens}]')"
 	else
 		fail "no error state within 30 s of unplugging the USB card: '$(ev_state)' (detail: $(ev_status | jq -r '.appliance.detail // empty'))"
 	fi
@@ -258,7 +258,7 @@ $(journal_tail edgevoice.service 6)"
 	fi
 	local fds
 	fds=$(ls -l /proc/"$pid"/fd 2>/dev/null | grep -o '/dev/snd/pcm[^ ]*' | sort -u | tr '\n' ' ')
-	note "after the re-plug the appliance holds: ${fds:-no PCM}; card $(usb_card); status audio faults: $(ev_status | jq -c '.appliance.audio_faults // []')"
+	note "after the re-plug the appliance holds: ${fds:-no PCM}; card $(usb_card); status audio faults: $(ev_status | jq -c '.appliance.audio_faults // []'); streams: $(ev_status | jq -c '[.audio[]? | {role, state, device_errors, reopens}]')"
 	# the next turn
 	if ! wait_until 30 pcm_running "$USB_CARD" c; then
 		fail "the appliance does not stream from the re-plugged USB capture device (host capture: $(head -1 /proc/asound/"$USB_CARD"/pcm0c/sub0/status 2>/dev/null); it holds ${fds:-no PCM})"

@@ -86,9 +86,21 @@ func (Driver) Open(dir audio.Direction, o *audio.Opts, data func(out, in []byte,
 func (d *malgoDevice) Start() error { return d.dev.Start() }
 
 // Close stops and releases the device; no callback runs after it returns.
+//
+// It stops the device first (ma_device_stop) and only then uninitialises it. miniaudio's
+// ma_device_uninit does not wake the worker thread: it marks the device uninitialised and
+// joins the worker, which notices only when its poll() on the PCM returns with room or
+// data. On a PCM whose card went away (USB unplug) that never happens: the kernel's poll
+// answers POLLERR|POLLNVAL at once, without POLLOUT/POLLIN, and miniaudio's ALSA wait
+// loop (ma_device_wait__alsa) polls again forever, checking only its wakeup eventfd. So an
+// uninit alone spins the worker at 100% CPU and blocks forever (the lab's 5-usb-unplug:
+// the playback close hung until systemd's SIGKILL). ma_device_stop writes that eventfd
+// (the backend's onDeviceDataLoopWakeup) and waits for the worker to leave its loop; the
+// uninit that follows joins an idle worker.
 func (d *malgoDevice) Close() {
 	d.stopMu.Lock()
 	defer d.stopMu.Unlock()
+	_ = d.dev.Stop() // an error only says it was stopped already
 	d.dev.Uninit()
 	cfree(d.idp)
 	d.ctx.close()
@@ -98,7 +110,6 @@ func (d *malgoDevice) Close() {
 func (d *malgoDevice) Info() audio.DeviceInfo { return d.desc }
 
 // stopForTest stops the device as a driver error would (the stop callback fires).
-// (The product never calls Stop: the supervisor only uninitialises.)
 func (d *malgoDevice) stopForTest() error {
 	d.stopMu.Lock()
 	defer d.stopMu.Unlock()
