@@ -31,9 +31,8 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # the slow suites that skip themselves unless EDGEVOICE_SLOW=1 (loss sweep, 200 connects,
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
-# what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list);
-# test-lab joins it once the lab passes reliably (NOTES.md, "The VM lab": scenario 5's playback loss)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm
+# what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-lab
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
