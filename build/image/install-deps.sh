@@ -23,7 +23,7 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 PKGS=(
 	mmdebstrap debian-archive-keyring qemu-user-static binfmt-support arch-test
 	dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools
-	qemu-system-arm jq
+	qemu-system-arm jq device-tree-compiler
 )
 missing=()
 for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
