@@ -181,7 +181,7 @@ E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f "$work/ctime.cmd" "$rootimg
 if grep -v '^debugfs [0-9]' "$work/ctime.err" | grep -q .; then
 	log "warning: debugfs could not reset some ctimes (the image will not be bit-for-bit reproducible): $(grep -v '^debugfs [0-9]' "$work/ctime.err" | head -3)"
 fi
-E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH e2fsck -fy "$rootimg" >"$work/e2fsck.out" 2>&1 || [ $? -le 1 ] || die "e2fsck of the new root file system: $(tail -5 "$work/e2fsck.out")"
+E2FSCK_TIME=$SOURCE_DATE_EPOCH E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH e2fsck -fy "$rootimg" >"$work/e2fsck.out" 2>&1 || [ $? -le 1 ] || die "e2fsck of the new root file system: $(tail -5 "$work/e2fsck.out")"
 t_fs=$(date +%s)
 
 # 6. the disk: MBR, boot at 4 MiB (type 0x0c, what the Pi's boot ROM looks for), root after
