@@ -174,12 +174,13 @@ rootimg=$work/root.img
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mke2fs -q -F -t ext4 -L RASPIROOT -U $ROOT_UUID \
 	-E root_owner=0:0,hash_seed=$ROOT_HASH_SEED,lazy_itable_init=0 \
 	-N $((inodes * 2 + 16384)) -d "$tree" "$rootimg" "${ROOT_MIB}M"
-# mke2fs -d (1.47.0) copies each file's ctime, which no one can set: reset them all
+# mke2fs -d (1.47.0) copies each file's ctime, which no one can set, and its atime, which
+# every read during the build moves (the chroot's programs, find, mke2fs itself): reset both
 (cd "$tree" && find . -printf '%P\n') | LC_ALL=C sort |
-	awk -v t="$SOURCE_DATE_EPOCH" '{gsub(/"/, "\\\""); printf "sif \"/%s\" ctime @%s\n", $0, t}' >"$work/ctime.cmd"
+	awk -v t="$SOURCE_DATE_EPOCH" '{gsub(/"/, "\\\""); printf "sif \"/%s\" ctime @%s\nsif \"/%s\" atime @%s\n", $0, t, $0, t}' >"$work/ctime.cmd"
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f "$work/ctime.cmd" "$rootimg" >/dev/null 2>"$work/ctime.err"
 if grep -v '^debugfs [0-9]' "$work/ctime.err" | grep -q .; then
-	log "warning: debugfs could not reset some ctimes (the image will not be bit-for-bit reproducible): $(grep -v '^debugfs [0-9]' "$work/ctime.err" | head -3)"
+	log "warning: debugfs could not reset some ctimes/atimes (the image will not be bit-for-bit reproducible): $(grep -v '^debugfs [0-9]' "$work/ctime.err" | head -3)"
 fi
 E2FSCK_TIME=$SOURCE_DATE_EPOCH E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH e2fsck -fy "$rootimg" >"$work/e2fsck.out" 2>&1 || [ $? -le 1 ] || die "e2fsck of the new root file system: $(tail -5 "$work/e2fsck.out")"
 t_fs=$(date +%s)
