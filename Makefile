@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw image flash test-image
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -32,7 +32,7 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-lab
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-lab image test-image
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
@@ -50,6 +50,13 @@ test-arm: ; ARCHES='$(ARCHES)' build/test-arm.sh
 # USB sound card (lab/README.md); host packages from build/vm/install-deps.sh (build/install-deps.sh
 # runs it); caches in ~/.cache/edgevoice/vm; about 10 min under TCG, report in dist/lab/report.json
 test-lab: ; build/test-lab.sh $(LAB_ARGS)
+# dist/edgevoice-<version>-rpi-arm64.img.xz (+ .sha256, .bmap): Debian bookworm arm64 for the Pi
+# with the arm64 .deb and first-boot setup; root; host packages from build/image/install-deps.sh
+image: ; build/image/build.sh
+# make flash DEV=/dev/sdX [FLASH_ARGS=-y]: write the newest image to a removable card (asks first)
+flash: ; build/image/flash.sh $(FLASH_ARGS) '$(DEV)'
+# boot the built image under qemu-system-aarch64 (TCG) with test first-boot files and check it
+test-image: ; build/image/test-image.sh $(TEST_IMAGE_ARGS)
 # hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
 test-audio-arm64: ; build/test-audio-arm64.sh
 
