@@ -19,6 +19,7 @@ import (
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/hw/led"
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/rtc"
@@ -222,6 +223,17 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	}
 	if err := d.wait(ctx, "state:idle2"); err != nil {
 		return err
+	}
+	// The LED engine shows idle with its next frame; wait for it, so the board ends on
+	// idle then off as a device would (stopping at once could replace idle by off before
+	// it was shown: seen once in CI on a loaded machine).
+	for rec := board.Recorder(); rec.Last().State != led.Idle; {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("demo: the LEDs did not show idle after the answer: %w", ctx.Err())
+		case <-rec.Changed():
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	st := a.Status()
 	pcancel()
