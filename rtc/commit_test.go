@@ -1,0 +1,146 @@
+package rtc
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/transport/v5/test"
+)
+
+// Marked utterances: a tone with a marker tone of another pitch at its very end, so the
+// receiver's committed audio shows whether the tail of the turn made it.
+const (
+	uttTone    = 440.0
+	uttMarker  = 2500.0
+	markerDur  = 100 * time.Millisecond
+	uttSamples = 96000 // 2.0 s
+)
+
+func markedUtterance() []float32 {
+	x := make([]float32, uttSamples)
+	m := uttSamples - int(markerDur.Seconds()*48000)
+	for i := range x {
+		f := uttTone
+		if i >= m {
+			f = uttMarker
+		}
+		x[i] = 0.4 * float32(math.Sin(2*math.Pi*f*float64(i)/48000))
+	}
+	return x
+}
+
+// markerFrames decodes a committed turn and counts its 20 ms frames dominated by the
+// marker tone.
+func markerFrames(t testing.TB, turn emulator.Turn) int {
+	dec := newTestDecoder(t)
+	out := make([]float32, 5760)
+	n := 0
+	for _, p := range turn.Payloads {
+		k, err := dec.Decode(p, out)
+		if err != nil {
+			t.Fatalf("decoding the committed turn: %v", err)
+		}
+		if at, total := toneAt(out[:k], uttMarker); total > 0.05 && at > 0.6*total {
+			n++
+		}
+	}
+	return n
+}
+
+// turnRun is one marked 2.0 s push-to-talk turn against the emulator.
+type turnRun struct {
+	releaseToAudio time.Duration // release → first answer sample read from the speaker
+	commitWait     time.Duration
+	turn           emulator.Turn
+	markers        int
+}
+
+// runMarkedTurn says the marked utterance at real time in one turn on a fresh session,
+// pressing before the connect (cold, with the pre-roll) when cold is set, and waits
+// for the first answer audio.
+func runMarkedTurn(t *testing.T, srv *emulator.Server, cold bool, opts ...Option) turnRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key := srv.NewKey(events.GA, time.Minute)
+	s, err := New(key, append(testOpts(WithSessionConfig(pttConfig())), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := startSpeaker(s)
+	rec := recordEvents(s)
+	defer func() { sp.close(); s.Close(); <-rec.done }()
+	calls := len(srv.Stats().Calls)
+	if cold {
+		s.Press()
+		s.Start(ctx)
+	} else {
+		s.Start(ctx)
+		rec.wait(t, 5*time.Second, isState(StateConnected))
+		waitSessionUpdated(ctx, t, srv, key.Dialect)
+		s.Press()
+	}
+	feedSamples(s, markedUtterance())
+	released := time.Now()
+	s.Release()
+	rec.wait(t, 10*time.Second, isKind(EventSpeakingStarted))
+	if err := srv.WaitStats(ctx, func(st emulator.Stats) bool {
+		return len(st.Calls) > calls && len(st.Calls[len(st.Calls)-1].Turns) > 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var r turnRun
+	deadline := time.Now().Add(10 * time.Second)
+	for r.releaseToAudio == 0 && time.Now().Before(deadline) {
+		sp.mu.Lock()
+		for i, at := range sp.at {
+			if at.Before(released) {
+				continue
+			}
+			for _, v := range sp.out[i*480 : (i+1)*480] {
+				if math.Abs(float64(v)) > 0.05 {
+					r.releaseToAudio = at.Sub(released)
+					break
+				}
+			}
+			if r.releaseToAudio != 0 {
+				break
+			}
+		}
+		sp.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, _ := srv.Stats().LastCall()
+	r.turn = c.Turns[0]
+	r.markers = markerFrames(t, r.turn)
+	r.commitWait = s.Stats().CommitWait
+	return r
+}
+
+// TestSlowConnectCommitsWholeUtterance (issue 13 defect 3): after a slow connect (SDP
+// answer held 1.5 s) the pre-roll is sent as a catch-up faster than real time; the
+// emulator plays it out at real time like a libwebrtc receiver, and the commit must
+// still cover the whole 2.0 s utterance, its end marker included.
+func TestSlowConnectCommitsWholeUtterance(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	for _, catchUp := range []float64{2, 1.1} {
+		t.Run(fmt.Sprintf("catch_up=%.1f", catchUp), func(t *testing.T) {
+			srv := startEmulator(t, emulator.WithFaults(emulator.Faults{AnswerDelay: 1500 * time.Millisecond}))
+			defer srv.Close()
+			r := runMarkedTurn(t, srv, true, WithPreRoll(2*time.Second, catchUp))
+			t.Logf("committed %v (%v still queued at the receiver), %d marker frames; commit waited %v after the last packet; release → answer audio %v",
+				r.turn.Duration, r.turn.Queued, r.markers, r.commitWait, r.releaseToAudio)
+			if r.turn.Duration < 2*time.Second || r.turn.Queued != 0 {
+				t.Errorf("the emulator committed %v of the 2.0 s utterance (%v not yet played at the commit)", r.turn.Duration, r.turn.Queued)
+			}
+			if r.markers < 3 {
+				t.Errorf("the committed audio holds %d frames of the end marker, want ≥ 3 of its 5", r.markers)
+			}
+		})
+	}
+}
