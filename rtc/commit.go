@@ -17,7 +17,8 @@ import (
 //   - CommitAfterMedia (the default): Release waits until the media time of what was
 //     sent has elapsed (as the receiver plays it, starting when the first packet of a
 //     talk spurt was sent) plus the settle, which covers the network, the receiver's
-//     jitter buffer delay and the last packet's own duration.
+//     jitter buffer delay and the last packet's own duration (so at real time, where
+//     the lead is at most one frame, the wait is the settle alone, as before).
 //   - WithUplinkLead: the uplink never runs more than a bound ahead of real time, so
 //     the receiver's queue stays short and a commit a settle after the last packet
 //     covers it (the settle must exceed the lead plus the receiver's delay).
@@ -123,7 +124,10 @@ type commitPace struct {
 func (s *Session) commitWait() time.Duration {
 	w := s.cfg.settle
 	if s.cfg.commitRule == CommitAfterMedia {
-		w += time.Duration(s.pace.leadAtDrain.Load())
+		// Sent at real time, the last frame's media runs up to one frame ahead when it
+		// leaves, and the settle after it always covered that; only a larger lead (a
+		// catch-up) is added.
+		w += max(0, time.Duration(s.pace.leadAtDrain.Load())-frameDur)
 	}
 	s.pace.lastWait.Store(int64(w))
 	return w

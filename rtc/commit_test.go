@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +146,62 @@ func TestSlowConnectCommitsWholeUtterance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMeasureCommitRule measures release → first answer audio and what the emulator
+// committed, for each commit rule at catch_up 1.1 and 2 with and without a 1.5 s SDP
+// answer delay (a 2.0 s marked utterance said at real time; the warm runs press after
+// the connect). It prints a table and fails if a rule that claims to lose nothing
+// lost the end of a turn. About 2.5 minutes:
+//
+//	EDGEVOICE_MEASURE=1 go test -run TestMeasureCommitRule -v ./rtc/
+func TestMeasureCommitRule(t *testing.T) {
+	if os.Getenv("EDGEVOICE_MEASURE") != "1" {
+		t.Skip("a measurement (about 2.5 minutes): set EDGEVOICE_MEASURE=1")
+	}
+	reps := 3
+	rules := []struct {
+		name     string
+		lossless bool
+		opts     []Option
+	}{
+		{"after-last-packet (before)", false, []Option{WithCommitRule(CommitAfterLastPacket)}},
+		{"after-media (A)", true, []Option{WithCommitRule(CommitAfterMedia)}},
+		{"lead ≤ 50 ms (B)", true, []Option{WithCommitRule(CommitAfterLastPacket), WithUplinkLead(50 * time.Millisecond)}},
+		// B with the margin of A: the settle also covers the 50 ms lead and the frame
+		// sent at it
+		{"lead ≤ 50 ms, settle 220 (B')", true, []Option{WithCommitRule(CommitAfterLastPacket), WithUplinkLead(50 * time.Millisecond), WithReleaseSettle(220 * time.Millisecond)}},
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-30s %-8s %-9s %-26s %-12s %-22s %s\n", "rule", "catch_up", "sdp delay", "release→audio med (min–max)", "commit wait", "committed / queued", "marker frames")
+	for _, delay := range []time.Duration{0, 1500 * time.Millisecond} {
+		for _, catchUp := range []float64{1.1, 2} {
+			for _, rule := range rules {
+				srv := startEmulator(t, emulator.WithFaults(emulator.Faults{AnswerDelay: delay}))
+				var lat, waits []time.Duration
+				worst := turnRun{turn: emulator.Turn{Duration: time.Hour}, markers: 99}
+				for range reps {
+					opts := append([]Option{WithPreRoll(2*time.Second, catchUp)}, rule.opts...) // settle: testOpts' 150 ms
+					r := runMarkedTurn(t, srv, delay > 0, opts...)
+					lat = append(lat, r.releaseToAudio)
+					waits = append(waits, r.commitWait)
+					if r.turn.Duration < worst.turn.Duration || r.markers < worst.markers {
+						worst = r
+					}
+					if rule.lossless && (r.turn.Duration < 2*time.Second || r.markers < 3) {
+						t.Errorf("%s, catch_up %.1f, delay %v: committed %v (%d marker frames), lost the end", rule.name, catchUp, delay, r.turn.Duration, r.markers)
+					}
+				}
+				srv.Close()
+				slices.Sort(lat)
+				slices.Sort(waits)
+				ms := func(d time.Duration) string { return fmt.Sprintf("%d", d.Milliseconds()) }
+				fmt.Fprintf(&table, "%-30s %-8.1f %-9v %-26s %-12s %-22s %d\n", rule.name, catchUp, delay,
+					fmt.Sprintf("%s (%s–%s) ms", ms(lat[len(lat)/2]), ms(lat[0]), ms(lat[len(lat)-1])),
+					fmt.Sprintf("%s ms", ms(waits[len(waits)/2])),
+					fmt.Sprintf("%v / %v", worst.turn.Duration, worst.turn.Queued), worst.markers)
+			}
+		}
+	}
+	t.Logf("worst committed turn of %d runs each; a 2.0 s utterance with a 100 ms marker (5 frames) at its end:\n%s", reps, table.String())
 }
