@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -152,12 +153,13 @@ func TestSlowConnectCommitsWholeUtterance(t *testing.T) {
 // committed, for each commit rule at catch_up 1.1 and 2 with and without a 1.5 s SDP
 // answer delay (a 2.0 s marked utterance said at real time; the warm runs press after
 // the connect). It prints a table and fails if a rule that claims to lose nothing
-// lost the end of a turn. About 2.5 minutes:
+// lost the end of a turn; then the same against the libwebrtc peer when node is
+// there (TestLibwebrtcPeer). About 4.5 minutes:
 //
 //	EDGEVOICE_MEASURE=1 go test -run TestMeasureCommitRule -v ./rtc/
 func TestMeasureCommitRule(t *testing.T) {
 	if os.Getenv("EDGEVOICE_MEASURE") != "1" {
-		t.Skip("a measurement (about 2.5 minutes): set EDGEVOICE_MEASURE=1")
+		t.Skip("a measurement (about 4.5 minutes): set EDGEVOICE_MEASURE=1")
 	}
 	reps := 3
 	rules := []struct {
@@ -203,5 +205,43 @@ func TestMeasureCommitRule(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("worst committed turn of %d runs each; a 2.0 s utterance with a 100 ms marker (5 frames) at its end:\n%s", reps, table.String())
+	t.Logf("emulator: worst committed turn of %d runs each; a 2.0 s utterance with a 100 ms marker (5 frames) at its end:\n%s", reps, table.String())
+
+	// the same against the libwebrtc peer (NetEq time-stretches a full buffer, which
+	// the emulator does not model)
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Log("no node: the libwebrtc peer's half of the measurement is skipped")
+		return
+	}
+	table.Reset()
+	fmt.Fprintf(&table, "%-30s %-8s %-9s %-26s %-12s %s\n", "rule", "catch_up", "sdp delay", "release→done med (min–max)", "commit wait", "media played at commit: min (marker ms)")
+	for _, delay := range []time.Duration{0, 1500 * time.Millisecond} {
+		p := startWRTCPeer(t, delay)
+		for _, catchUp := range []float64{1.1, 2} {
+			for _, rule := range rules {
+				var lat, waits []time.Duration
+				worst := wrtcCommit{MediaMS: 1e9}
+				for range reps {
+					opts := append([]Option{WithPreRoll(2*time.Second, catchUp)}, rule.opts...)
+					c, d, w := runWRTCTurn(t, p, delay > 0, opts...)
+					lat = append(lat, d)
+					waits = append(waits, w)
+					if c.MediaMS < worst.MediaMS {
+						worst = c
+					}
+					if rule.lossless && (c.MediaMS < 1980 || c.MarkerMS <= 0) {
+						t.Errorf("libwebrtc peer, %s, catch_up %.1f, delay %v: %.0f ms of media played at the commit (marker %.0f ms), lost the end", rule.name, catchUp, delay, c.MediaMS, c.MarkerMS)
+					}
+				}
+				slices.Sort(lat)
+				slices.Sort(waits)
+				ms := func(d time.Duration) string { return fmt.Sprintf("%d", d.Milliseconds()) }
+				fmt.Fprintf(&table, "%-30s %-8.1f %-9v %-26s %-12s %.0f (%.0f)\n", rule.name, catchUp, delay,
+					fmt.Sprintf("%s (%s–%s) ms", ms(lat[len(lat)/2]), ms(lat[0]), ms(lat[len(lat)-1])),
+					fmt.Sprintf("%s ms", ms(waits[len(waits)/2])), worst.MediaMS, worst.MarkerMS)
+			}
+		}
+		p.close()
+	}
+	t.Logf("libwebrtc peer (@roamhq/wrtc): %d runs each, release → response.done (sent at once after response.created):\n%s", reps, table.String())
 }

@@ -140,39 +140,60 @@ func TestLibwebrtcPeer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startWRTCPeer(t, tc.delay)
 			defer p.close()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			// libwebrtc gathers no loopback candidates: the host's own addresses are used
-			s, err := New(p.key(), WithBackoff(20*time.Millisecond, 200*time.Millisecond), WithSessionConfig(pttConfig()),
-				WithPreRoll(2*time.Second, 2))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec := recordEvents(s)
-			defer func() { s.Close(); <-rec.done }()
-			if tc.delay > 0 {
-				s.Press()
-				s.Start(ctx)
-			} else {
-				s.Start(ctx)
-				rec.wait(t, 10*time.Second, isState(StateConnected))
-				s.Press()
-			}
-			feedSamples(s, markedUtterance())
-			released := time.Now()
-			s.Release()
-			var c wrtcCommit
-			select {
-			case c = <-p.commits:
-			case <-time.After(15 * time.Second):
-				t.Fatalf("the libwebrtc peer saw no commit within 15 s of the release; its stderr:\n%s", p.stderr.String())
-			}
-			done := rec.wait(t, 10*time.Second, isKind(EventResponseDone))
+			c, releaseToDone, wait := runWRTCTurn(t, p, tc.delay > 0, WithPreRoll(2*time.Second, 2))
 			t.Logf("%s: the peer had played %.0f ms of media of the 2000 ms utterance by the commit (sink: %.0f ms loud, %.0f ms of marker; stats %s); commit waited %v after the last packet; release → response.done %v",
-				tc.name, c.MediaMS, c.SinkMS, c.MarkerMS, c.Stats, s.Stats().CommitWait, done.Sub(released).Round(time.Millisecond))
+				tc.name, c.MediaMS, c.SinkMS, c.MarkerMS, c.Stats, wait, releaseToDone.Round(time.Millisecond))
 			if c.MediaMS < 1980 || c.MarkerMS <= 0 {
 				t.Errorf("the libwebrtc peer had played %.0f ms of media (marker %.0f ms) of the 2.0 s utterance at the commit, want all of it", c.MediaMS, c.MarkerMS)
 			}
 		})
 	}
+}
+
+// runWRTCTurn says the marked 2.0 s utterance at real time in one push-to-talk turn on a
+// fresh session against the libwebrtc peer (pressing before the connect when cold) and
+// returns what the peer had played at the commit, release → response.done, and the
+// session's wait before the commit.
+func runWRTCTurn(t *testing.T, p *wrtcPeer, cold bool, opts ...Option) (wrtcCommit, time.Duration, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// libwebrtc gathers no loopback candidates: the host's own addresses are used
+	s, err := New(p.key(), append([]Option{WithBackoff(20*time.Millisecond, 200*time.Millisecond), WithSessionConfig(pttConfig())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recordEvents(s)
+	defer func() { s.Close(); <-rec.done }()
+	if cold {
+		s.Press()
+		s.Start(ctx)
+	} else {
+		s.Start(ctx)
+		if !waitState(s, 10*time.Second, StateConnected) {
+			t.Fatalf("no connection to the libwebrtc peer within 10 s (state %v, stats %+v); the peer's stderr:\n%s", s.State(), s.Stats(), p.stderr.String())
+		}
+		s.Press()
+	}
+	feedSamples(s, markedUtterance())
+	released := time.Now()
+	s.Release()
+	var c wrtcCommit
+	select {
+	case c = <-p.commits:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the libwebrtc peer saw no commit within 15 s of the release; its stderr:\n%s", p.stderr.String())
+	}
+	done := rec.wait(t, 10*time.Second, isKind(EventResponseDone))
+	return c, done.Sub(released), s.Stats().CommitWait
+}
+
+// waitState polls s until it is in st or d has passed.
+func waitState(s *Session, d time.Duration, st State) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if s.State() == st {
+			return true
+		}
+	}
+	return false
 }

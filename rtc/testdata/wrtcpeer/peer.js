@@ -58,8 +58,13 @@ function newCall(offer) {
   const source = new nonstandard.RTCAudioSource();
   const track = source.createTrack();
   pc.addTrack(track);
-  const call = { id, pc, track, sink: null, dc: null, n: 0, turn: null, mediaBase: { ms: 0 } };
+  const call = { id, pc, track, sink: null, dc: null, n: 0, turn: null, mediaBase: { ms: 0 }, queue: Promise.resolve() };
   calls.add(call);
+  pc.onconnectionstatechange = () => {
+    process.stderr.write(`${new Date().toISOString()} ${id} connection ${pc.connectionState}\n`);
+    if (pc.connectionState === 'closed' || pc.connectionState === 'failed') closeCall(call);
+  };
+  pc.oniceconnectionstatechange = () => process.stderr.write(`${new Date().toISOString()} ${id} ice ${pc.iceConnectionState}\n`);
   const resetTurn = () => { call.turn = { first: -1, last: -1, pos: 0, marker: 0 }; };
   resetTurn();
   pc.ontrack = (e) => {
@@ -84,7 +89,12 @@ function newCall(offer) {
   };
   const send = (ev) => {
     ev.event_id = 'event_' + id + '_' + (++call.n);
-    if (call.dc && call.dc.readyState === 'open') call.dc.send(JSON.stringify(ev));
+    if (!call.dc || call.dc.readyState !== 'open') return;
+    try {
+      call.dc.send(JSON.stringify(ev));
+    } catch (err) { // closing under us (the client hung up after its commit)
+      process.stderr.write(`${id}: ${ev.type} not sent: ${err.message}\n`);
+    }
   };
   pc.ondatachannel = (e) => {
     const dc = e.channel;
@@ -101,13 +111,16 @@ function newCall(offer) {
           break;
         case 'input_audio_buffer.clear':
           resetTurn();
-          mediaPlayed(pc).then((m) => { call.mediaBase = m; });
-          send({ type: 'input_audio_buffer.cleared' });
+          call.queue = call.queue.then(() => mediaPlayed(pc)).then((m) => {
+            call.mediaBase = m;
+            send({ type: 'input_audio_buffer.cleared' });
+          });
           break;
         case 'input_audio_buffer.commit': {
           const t = call.turn;
           resetTurn();
-          mediaPlayed(pc).then((m) => {
+          // the stats are read asynchronously: later events wait for it (in order)
+          call.queue = call.queue.then(() => mediaPlayed(pc)).then((m) => {
             const ms = t.first < 0 ? 0 : (t.last - t.first) * 1000 / t.rate;
             out({ event: 'commit', call: id, media_ms: Math.round(m.ms - call.mediaBase.ms), stats: m.raw,
               sink_ms: Math.round(ms), marker_ms: Math.round(t.marker) });
@@ -118,8 +131,10 @@ function newCall(offer) {
         }
         case 'response.create': {
           const rid = 'resp_' + id + '_' + (++nResp);
-          send({ type: 'response.created', response: { id: rid, status: 'in_progress' } });
-          send({ type: 'response.done', response: { id: rid, status: 'completed' } });
+          call.queue = call.queue.then(() => {
+            send({ type: 'response.created', response: { id: rid, status: 'in_progress' } });
+            send({ type: 'response.done', response: { id: rid, status: 'completed' } });
+          });
           break;
         }
       }
@@ -156,12 +171,15 @@ const server = http.createServer((req, res) => {
   });
 });
 
+function closeCall(c) {
+  if (!calls.delete(c)) return;
+  if (c.sink) c.sink.stop();
+  c.track.stop();
+  c.pc.close();
+}
+
 function shutdown() {
-  for (const c of calls) {
-    if (c.sink) c.sink.stop();
-    c.track.stop();
-    c.pc.close();
-  }
+  for (const c of [...calls]) closeCall(c);
   server.close();
   process.exit(0);
 }
