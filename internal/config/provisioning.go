@@ -142,6 +142,11 @@ var Profiles = []string{ProfileAzurePreview, ProfileAzure, ProfileOpenAI, Profil
 // PreviewRegions are the Azure regions with a preview WebRTC endpoint.
 var PreviewRegions = []string{"eastus2", "swedencentral"}
 
+// KeyRefreshMargin is what the key daemon adds to min_validity when it decides to
+// replace a prefetched key (the time a mint takes); keys must live longer than both.
+// It is provisioning/keyd's refresh margin.
+const KeyRefreshMargin = 5 * time.Second
+
 // DefaultKeySocket is the key daemon's default socket.
 const DefaultKeySocket = "/run/edgevoice/keys.sock"
 
@@ -200,6 +205,11 @@ func (c *Provisioning) validate(p *sectionProblems, used bool) {
 	}
 	if c.MinValidity.D() < 0 || c.MinValidity.D() > time.Hour {
 		p.add("min_validity", "%s out of range (0 to 1h)", c.MinValidity.D())
+	} else if kl := c.KeyLifetime.D(); kl != 0 && kl <= c.MinValidity.D()+KeyRefreshMargin {
+		// A key that lives no longer than this is stale the moment it is minted: the
+		// daemon would replace it at once, again and again.
+		p.add("key_lifetime", "%s is not longer than min_validity (%s) + %s, so every key would be replaced as soon as it is minted; make key_lifetime longer or min_validity shorter",
+			durText(c.KeyLifetime), durText(c.MinValidity), durText(Duration(KeyRefreshMargin)))
 	}
 	if c.BackoffMin.D() <= 0 || c.BackoffMax.D() < c.BackoffMin.D() {
 		p.add("backoff_max", "backoff_min (%s) must be > 0 and <= backoff_max (%s)", c.BackoffMin.D(), c.BackoffMax.D())
@@ -213,7 +223,10 @@ func (c *Provisioning) validate(p *sectionProblems, used bool) {
 	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
 		p.add("client_key_file", "set both client_cert_file and client_key_file, or neither")
 	}
-	if !strings.HasPrefix(c.Socket, "/") && !strings.HasPrefix(c.Socket, "@") {
+	switch {
+	case strings.HasPrefix(c.Socket, "@"):
+		p.add("socket", "%q is an abstract socket, which has no file mode or group to limit who connects; use a path such as %q", c.Socket, DefaultKeySocket)
+	case !strings.HasPrefix(c.Socket, "/"):
 		p.add("socket", "%q must be an absolute path", c.Socket)
 	}
 	if len(c.AllowedUsers) == 0 {
