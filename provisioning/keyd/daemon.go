@@ -247,12 +247,12 @@ type Daemon struct {
 	refreshAfter time.Time
 	shortBo      *backoff.Backoff
 	warnedShort  bool
-	lastErr     error
-	lastErrAt   time.Time
-	requests    uint64
-	minted      uint64
-	handed      uint64
-	failures    uint64
+	lastErr      error
+	lastErrAt    time.Time
+	requests     uint64
+	minted       uint64
+	handed       uint64
+	failures     uint64
 }
 
 type waiter struct {
