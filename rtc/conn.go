@@ -144,6 +144,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 		se.SetNet(s.cfg.vnet)
 	}
 	se.SetICETimeouts(s.cfg.iceDisc, s.cfg.iceFailed, s.cfg.iceKeep)
+	limitSCTP(&se)
 	dtlsTO := s.cfg.dtlsTO
 	se.SetDTLSConnectContextMaker(func() (context.Context, func()) {
 		return context.WithTimeout(context.Background(), dtlsTO)
@@ -209,7 +210,7 @@ func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err erro
 	dc.OnOpen(func() { c.post(connMsg{kind: msgDCOpen}) })
 	dc.OnClose(func() { c.post(connMsg{kind: msgDCClose}) })
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		if m.IsString {
+		if acceptDCMessage(m) {
 			c.post(connMsg{kind: msgDCMessage, data: m.Data})
 		}
 	})
