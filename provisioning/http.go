@@ -58,7 +58,7 @@ func (p *endpoint) post(ctx context.Context, op, u string, auth AuthMode, body a
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		err = &scrubbedError{msg: realtime.RedactError(err, secret), err: err}
+		err = &scrubbedError{msg: realtime.RedactError(err, append(realtime.URLSecrets(u), secret)...), err: err}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return fmt.Errorf("provisioning: %s: POST %s: no answer within %s: %w", op, redactURL(u), p.timeout, err)
 		}
@@ -73,7 +73,7 @@ func (p *endpoint) post(ctx context.Context, op, u string, auth AuthMode, body a
 		return fmt.Errorf("provisioning: %s: answer larger than %d bytes; refusing it", op, p.maxBody)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &HTTPError{Op: op, StatusCode: resp.StatusCode, Message: errorMessage(data, secret),
+		return &HTTPError{Op: op, StatusCode: resp.StatusCode, Message: errorMessage(data, append(realtime.URLSecrets(u), secret)...),
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())}
 	}
 	if err := json.Unmarshal(data, out); err != nil {

@@ -13,7 +13,7 @@ const Redacted = "<redacted>"
 // tokenRe matches what looks like a key or token whatever the backend calls it: an
 // OpenAI key (sk-...), an ephemeral key (ek_...), an edgevoice device token (evd_...),
 // and the value of a Bearer or api-key header.
-var tokenRe = regexp.MustCompile(`(?i)\b(?:sk-|ek_|evd_)[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[^\s"',;]+|(?i:api-key)\s*[:=]\s*[^\s"',;]+`)
+var tokenRe = regexp.MustCompile(`(?i)\b(?:sk-|ek_|evd_)[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[^\s"'\\,;]+|(?i:api-key)\s*[:=]\s*[^\s"'\\,;]+`)
 
 // Scrub returns s with every secret in secrets (each at least 4 bytes; shorter ones and
 // "" are skipped), its URL-escaped form, and anything that looks like a key or token
@@ -70,6 +70,28 @@ func RedactURL(u string) string {
 	}
 	pu.Fragment, pu.RawFragment = "", ""
 	return pu.String()
+}
+
+// URLSecrets returns what RedactURL hides in u (its password, its query values but
+// api-version), for Scrub: a backend may reflect the request URL in an error body.
+func URLSecrets(u string) []string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if pu.User != nil {
+		if pw, ok := pu.User.Password(); ok {
+			out = append(out, pw)
+		}
+	}
+	q, _ := url.ParseQuery(pu.RawQuery)
+	for k, vs := range q {
+		if k != "api-version" {
+			out = append(out, vs...)
+		}
+	}
+	return out
 }
 
 // RedactError returns the text of err with the URL of a *url.Error in it redacted

@@ -256,18 +256,18 @@ func (s *Session) postSDP(ctx context.Context, key realtime.Key, offer string) (
 	req.Header.Set("Content-Type", "application/sdp")
 	resp, err := s.cfg.httpClient.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: POST %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, key.Value))
+		return "", "", fmt.Errorf("rtc: POST %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: reading the SDP answer from %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, key.Value))
+		return "", "", fmt.Errorf("rtc: reading the SDP answer from %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", "", httpError(resp.StatusCode, body, key.Value)
+		return "", "", httpError(resp.StatusCode, body, append(realtime.URLSecrets(key.SDPURL), key.Value)...)
 	}
 	if !strings.HasPrefix(strings.TrimSpace(string(body)), "v=0") {
-		return "", "", fmt.Errorf("rtc: POST %s: HTTP %d but the body is not an SDP answer (%.60q)", realtime.RedactURL(key.SDPURL), resp.StatusCode, realtime.Scrub(string(body), key.Value))
+		return "", "", fmt.Errorf("rtc: POST %s: HTTP %d but the body is not an SDP answer (%.60q)", realtime.RedactURL(key.SDPURL), resp.StatusCode, realtime.Scrub(string(body), append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	callID := ""
 	if loc := resp.Header.Get("Location"); loc != "" {
