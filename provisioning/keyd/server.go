@@ -186,10 +186,17 @@ func (s *Server) handle(c net.Conn, busy bool) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	enc := json.NewEncoder(c)
 	reply := func(r response) bool {
+		b, err := json.Marshal(r)
+		if err != nil {
+			// A value JSON cannot hold (an expires_at past year 9999): say so instead
+			// of closing the connection without a word. Never the key in the message.
+			s.logger.Error("a key socket answer cannot be encoded", "err", err)
+			b, _ = json.Marshal(response{Code: "internal", Error: "keyd: the answer cannot be encoded (a key's expires_at out of range?); see the key daemon's log"})
+		}
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		return enc.Encode(r) == nil
+		_, err = c.Write(append(b, '\n'))
+		return err == nil
 	}
 	if busy {
 		reply(response{Code: "busy", Error: "too many connections"})

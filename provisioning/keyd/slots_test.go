@@ -2,12 +2,16 @@ package keyd
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // serveTest serves src on a socket with s's options; peer returns the uid of each
@@ -122,5 +126,39 @@ func TestKeySocketBlankLinesDoNotKeepAlive(t *testing.T) {
 		case <-tick.C:
 			c.Write([]byte("\n"))
 		}
+	}
+}
+
+// farSource hands out a key that expires in the year 10000.
+type farSource struct{ fakeSource }
+
+func (farSource) Get(context.Context, time.Duration) (realtime.Key, error) {
+	return realtime.Key{Value: "ek_far_key_value_0123", ExpiresAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), SDPURL: "https://x/calls"}, nil
+}
+
+// TestKeySocketUnencodableKey: a key whose expires_at JSON cannot encode (past year
+// 9999) made the server drop the connection without a word; the client now gets an
+// error that says why, and the connection stays usable.
+func TestKeySocketUnencodableKey(t *testing.T) {
+	peer := func(net.Conn) (uint32, error) { return 7, nil }
+	path := serveTest(t, farSource{}, peer, nil, 7)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	dec := json.NewDecoder(c)
+	c.Write([]byte("{\"op\":\"get\",\"min_valid_s\":30}\n"))
+	var r response
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if r.OK || r.Code != "internal" || !strings.Contains(r.Error, "expires_at") || strings.Contains(r.Error, "ek_far") {
+		t.Fatalf("answer %+v", r)
+	}
+	c.Write([]byte("{\"op\":\"status\"}\n"))
+	if err := dec.Decode(&r); err != nil || !r.OK {
+		t.Fatalf("status after the bad key: %+v %v", r, err)
 	}
 }
