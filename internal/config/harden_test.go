@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // floatKey is one float field of the config: the TOML path of its table, its key, and
@@ -247,5 +249,29 @@ func BenchmarkDecodeUnknownKeys(b *testing.B) {
 				_, _ = Decode("x.toml", doc)
 			}
 		})
+	}
+}
+
+// TestConfigFIFORefused: a FIFO as the config file or a drop-in blocked the reader
+// until a writer came; it is refused at once.
+func TestConfigFIFORefused(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edgevoice.toml")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := LoadFiles(path); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		<-done
+		t.Fatal("LoadFiles blocked on a FIFO for 10 s")
 	}
 }
