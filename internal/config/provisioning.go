@@ -57,7 +57,9 @@ type Provisioning struct {
 	// JSON file with an array of tool definitions sent when minting. Empty: no tools.
 	ToolsFile string `toml:"tools_file"`
 	// Key lifetime asked from GA backends (expires_after, 10s to 2h). "0s": the backend's
-	// default (OpenAI: 10 minutes). Preview keys always live one minute.
+	// default (OpenAI: 10 minutes). Preview keys always live one minute. It must be
+	// longer than min_validity + 5s, or every key would be stale when minted (a backend
+	// whose keys live shorter is refreshed at most every 5s, backing off, with a warning).
 	KeyLifetime Duration `toml:"key_lifetime"`
 	// File with the long-lived credential: the API key, Entra token or device token. It
 	// must not be readable by group or others (chmod 600). Empty: the credential named
@@ -88,7 +90,8 @@ type Provisioning struct {
 	RejectedRetry Duration `toml:"rejected_retry"`
 	// Give up one mint request after this long.
 	RequestTimeout Duration `toml:"request_timeout"`
-	// Unix socket the daemon serves keys on (mode 0660).
+	// Unix socket the daemon serves keys on (mode 0660): a path (not an abstract "@name",
+	// which has no mode or group). One user holds at most 8 of its 32 connections.
 	Socket string `toml:"socket"`
 	// Group of the socket (the appliance's group). Empty: the daemon's own group.
 	SocketGroup string `toml:"socket_group"`
