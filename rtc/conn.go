@@ -144,6 +144,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 		se.SetNet(s.cfg.vnet)
 	}
 	se.SetICETimeouts(s.cfg.iceDisc, s.cfg.iceFailed, s.cfg.iceKeep)
+	limitSCTP(&se)
 	dtlsTO := s.cfg.dtlsTO
 	se.SetDTLSConnectContextMaker(func() (context.Context, func()) {
 		return context.WithTimeout(context.Background(), dtlsTO)
@@ -209,7 +210,7 @@ func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err erro
 	dc.OnOpen(func() { c.post(connMsg{kind: msgDCOpen}) })
 	dc.OnClose(func() { c.post(connMsg{kind: msgDCClose}) })
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		if m.IsString {
+		if acceptDCMessage(m) {
 			c.post(connMsg{kind: msgDCMessage, data: m.Data})
 		}
 	})
@@ -249,24 +250,24 @@ func (s *Session) postSDP(ctx context.Context, key realtime.Key, offer string) (
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, key.SDPURL, strings.NewReader(offer))
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: bad SDP URL %q: %w", key.SDPURL, err)
+		return "", "", fmt.Errorf("rtc: bad SDP URL %q", realtime.RedactURL(key.SDPURL))
 	}
 	req.Header.Set("Authorization", "Bearer "+key.Value)
 	req.Header.Set("Content-Type", "application/sdp")
 	resp, err := s.cfg.httpClient.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: POST %s: %w", key.SDPURL, err)
+		return "", "", fmt.Errorf("rtc: POST %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: reading the SDP answer from %s: %w", key.SDPURL, err)
+		return "", "", fmt.Errorf("rtc: reading the SDP answer from %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", "", httpError(resp.StatusCode, body)
+		return "", "", httpError(resp.StatusCode, body, append(realtime.URLSecrets(key.SDPURL), key.Value)...)
 	}
 	if !strings.HasPrefix(strings.TrimSpace(string(body)), "v=0") {
-		return "", "", fmt.Errorf("rtc: POST %s: HTTP %d but the body is not an SDP answer (%.60q)", key.SDPURL, resp.StatusCode, body)
+		return "", "", fmt.Errorf("rtc: POST %s: HTTP %d but the body is not an SDP answer (%.60q)", realtime.RedactURL(key.SDPURL), resp.StatusCode, realtime.Scrub(string(body), append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	callID := ""
 	if loc := resp.Header.Get("Location"); loc != "" {
@@ -275,8 +276,9 @@ func (s *Session) postSDP(ctx context.Context, key realtime.Key, offer string) (
 	return string(body), callID, nil
 }
 
-func httpError(status int, body []byte) *HTTPError {
+func httpError(status int, body []byte, secrets ...string) *HTTPError {
 	e := &HTTPError{StatusCode: status}
+	body = []byte(realtime.Scrub(string(body), secrets...)) // a backend may echo the key
 	var j struct {
 		Error struct {
 			Message string `json:"message"`

@@ -113,7 +113,7 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 	}
 	step("mint", "ok in %s: key %s, expires in %s (%s)", time.Since(t0).Round(time.Millisecond), realtime.Mask(k.Value),
 		time.Until(k.ExpiresAt).Round(time.Second), k.ExpiresAt.UTC().Format(time.RFC3339))
-	step("session", "dialect %s, profile %s, SDP URL %s", k.Dialect, k.Profile, k.SDPURL)
+	step("session", "dialect %s, profile %s, SDP URL %s", k.Dialect, k.Profile, realtime.RedactURL(k.SDPURL))
 	fmt.Fprintln(out, "OK: keys can be minted")
 	return nil
 }

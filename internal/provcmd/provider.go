@@ -75,6 +75,7 @@ func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCre
 		provisioning.WithRequestTimeout(c.RequestTimeout.D()), provisioning.WithLogger(log),
 		provisioning.WithSDPURL(c.SDPURL),
 		provisioning.WithPreviewFallback(c.PreviewFallback, c.PreviewMintURL, c.PreviewSDPURL),
+		provisioning.WithAllowInsecureHTTP(c.AllowInsecureHTTP),
 	)
 	if c.BrokerURL != "" {
 		opts = append(opts, provisioning.WithBrokerURL(c.BrokerURL))

@@ -53,7 +53,7 @@ func WithSessionDefaults(defaults realtime.SessionDefaults) Option {
 // WithRateLimit allows each device perMinute keys per minute with bursts of burst.
 func WithRateLimit(perMinute float64, burst int) Option {
 	return func(b *Server) error {
-		if perMinute <= 0 || burst < 1 {
+		if !(perMinute > 0 && perMinute < 1e9) || burst < 1 { // NaN and Inf too
 			return fmt.Errorf("broker: bad rate limit %g/min burst %d", perMinute, burst)
 		}
 		b.rate, b.burst = rate.Limit(perMinute/60), burst

@@ -20,6 +20,7 @@ const (
 	maxResponseLine = 64 << 10 // a key with session defaults (tools) fits easily
 	maxSocketConns  = 32
 	connIdle        = 30 * time.Second
+	maxConnsPerUID  = 8 // one uid cannot take every slot
 	defaultGetWait  = 30 * time.Second
 )
 
