@@ -6,6 +6,7 @@
 #   events  the event decoder (malformed JSON), 15 s, and the emulator's mint endpoints
 #           (arbitrary bodies), 10 s
 #   hw      the button debouncer, 15 s
+#   broker  the key broker's request handling (bodies, tokens), 15 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tags=${TAGS:-nolibopusfile}
@@ -22,7 +23,7 @@ fuzz() {
 	go test -tags "$tags" -run '^$' -fuzz "^$1\$" -fuzztime "$2" "$dir"
 }
 
-case ${1:?usage: build/fuzz.sh dsp|events|hw} in
+case ${1:?usage: build/fuzz.sh dsp|events|hw|broker} in
 dsp)
 	fuzz FuzzWrapAround 15s
 	fuzz FuzzChunkIndependence 15s
@@ -32,6 +33,7 @@ events)
 	fuzz FuzzMintBodies 10s
 	;;
 hw) fuzz FuzzDebounce 15s ;;
+broker) fuzz FuzzRequest 15s ;;
 *)
 	echo "fuzz: unknown area $1" >&2
 	exit 2

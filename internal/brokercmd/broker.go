@@ -160,4 +160,3 @@ func brokerCommand() *cli.Command {
 		},
 	}
 }
-

@@ -315,7 +315,7 @@ func TestBrokerClientCertificateAuth(t *testing.T) {
 }
 
 // azureGA is an azure (GA) provider minting from b.
-func azureGA(t *testing.T, b *provtest.Backend) provisioning.Provider {
+func azureGA(t testing.TB, b *provtest.Backend) provisioning.Provider {
 	t.Helper()
 	p, err := provisioning.NewAzure(provisioning.WithDeployment(provtest.Deployment), provisioning.WithMintURL(b.GAURL()),
 		provisioning.WithSDPURL(b.Srv.URL+"/openai/v1/realtime/calls"), provisioning.WithCredential(provisioning.StaticCredential(provtest.APIKey)),
