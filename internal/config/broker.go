@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"strings"
 	"time"
 )
 
@@ -87,6 +88,9 @@ func (c *Broker) validate(p *sectionProblems) {
 	if c.RateBurst < 1 || c.RateBurst > 1000 {
 		p.add("rate_burst", "%d out of range (1 to 1000)", c.RateBurst)
 	}
+	if databaseHasPassword(c.Database) {
+		p.add("database", "holds a password, which check-config and logs would show: put it in ~/.pgpass or the file PGPASSFILE names (mode 0600), or use peer or certificate authentication")
+	}
 	if !(c.ClientRatePerMinute > 0 && c.ClientRatePerMinute <= 1e6) {
 		p.add("client_rate_per_minute", "%g out of range (>0 to 1000000)", c.ClientRatePerMinute)
 	}
@@ -96,4 +100,26 @@ func (c *Broker) validate(p *sectionProblems) {
 	if c.ReadHeaderTimeout.D() <= 0 {
 		p.add("read_header_timeout", "must be positive")
 	}
+}
+
+// databaseHasPassword reports whether a postgres:// database URL carries a password
+// (user:password@ or a password= parameter).
+func databaseHasPassword(db string) bool {
+	rest, ok := strings.CutPrefix(db, "postgres://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(db, "postgresql://"); !ok {
+			return false
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndex(host, "@"); at >= 0 && strings.Contains(host[:at], ":") {
+		return true
+	}
+	_, query, _ := strings.Cut(rest, "?")
+	for _, kv := range strings.Split(query, "&") {
+		if strings.HasPrefix(kv, "password=") {
+			return true
+		}
+	}
+	return false
 }
