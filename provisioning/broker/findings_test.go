@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,4 +328,75 @@ func TestRedactDatabase(t *testing.T) {
 
 func writeFile(dir, name, content string) error {
 	return os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+}
+
+// countingStore counts the store calls the request path makes.
+type countingStore struct {
+	Store
+	byToken, lists atomic.Int64
+}
+
+func (c *countingStore) ByToken(ctx context.Context, token string, now time.Time) (Device, error) {
+	c.byToken.Add(1)
+	return c.Store.ByToken(ctx, token, now)
+}
+
+func (c *countingStore) Devices(ctx context.Context) ([]Device, error) {
+	c.lists.Add(1)
+	return c.Store.Devices(ctx)
+}
+
+// TestBrokerNoReloadAmplification: a bad token costs at most one lookup by hash (none
+// in the database without the device prefix), never a read of every record (the
+// directory store re-read all of them when its mtime was recent).
+func TestBrokerNoReloadAmplification(t *testing.T) {
+	provtest.CheckGoroutines(t)
+	clk := provtest.NewClock(provtest.Start)
+	up := provtest.NewBackend(t, clk)
+	cs := &countingStore{Store: openSQLite(t)}
+	for i := range 200 {
+		if _, err := cs.Add(context.Background(), fmt.Sprintf("dev%03d", i), clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := New(azureGA(t, up), cs, WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	for i := range 50 {
+		post(t, srv.URL, fmt.Sprintf("evd_%043d", i), "")
+		post(t, srv.URL, "not-a-device-token", "")
+	}
+	if n, l := cs.byToken.Load(), cs.lists.Load(); n != 100 || l != 0 {
+		t.Errorf("100 bad tokens: %d lookups, %d full reads; want 100 and 0", n, l)
+	}
+}
+
+// TestBrokenRowBlocksNothing: a row no token can match (written by hand, say) is listed
+// and skipped; other devices are still served, disabled and removed.
+func TestBrokenRowBlocksNothing(t *testing.T) {
+	s := openSQLite(t)
+	ctx := context.Background()
+	tok, _ := s.Add(ctx, "kitchen", time.Now())
+	s.Add(ctx, "hall", time.Now())
+	if _, err := s.(*sqlStore).db.Exec(`INSERT INTO devices (name, token_sha256, created) VALUES ('../bad name', 'not a hash', -5)`); err != nil {
+		t.Fatal(err)
+	}
+	if devs, err := s.Devices(ctx); err != nil || len(devs) != 3 {
+		t.Errorf("list with a broken row: %d %v", len(devs), err)
+	}
+	if d, err := s.ByToken(ctx, tok, time.Now()); err != nil || d.Name != "kitchen" {
+		t.Errorf("kitchen: %v", err)
+	}
+	if err := s.SetDisabled(ctx, "kitchen", true, time.Now()); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.ByToken(ctx, tok, time.Now()); err != ErrNoDevice {
+		t.Errorf("disabled kitchen: %v", err)
+	}
+	if err := s.Remove(ctx, "hall", time.Now()); err != nil {
+		t.Error(err)
+	}
 }
