@@ -46,7 +46,13 @@ func Available() bool {
 
 // New initialises and starts a cluster; Stop removes it. It takes about a second.
 func New() (*Cluster, error) {
-	dir, err := os.MkdirTemp("", "edgevoice-pg-")
+	// as root the server runs as nobody, who must reach the directory: /tmp, whatever
+	// TMPDIR says (which may be under root's home)
+	base := ""
+	if os.Geteuid() == 0 {
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "edgevoice-pg-")
 	if err != nil {
 		return nil, err
 	}
