@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/provisioning/broker/internal/pgtest"
 	"github.com/edgevoice/edgevoice/provisioning/internal/provtest"
 )
 
@@ -376,8 +378,9 @@ func TestBrokerNoReloadAmplification(t *testing.T) {
 
 // TestBrokenRowBlocksNothing: a row no token can match (written by hand, say) is listed
 // and skipped; other devices are still served, disabled and removed.
-func TestBrokenRowBlocksNothing(t *testing.T) {
-	s := openSQLite(t)
+func TestBrokenRowBlocksNothing(t *testing.T) { forEachStore(t, testBrokenRowBlocksNothing) }
+
+func testBrokenRowBlocksNothing(t *testing.T, s Store) {
 	ctx := context.Background()
 	tok, _ := s.Add(ctx, "kitchen", time.Now())
 	s.Add(ctx, "hall", time.Now())
@@ -399,4 +402,76 @@ func TestBrokenRowBlocksNothing(t *testing.T) {
 	if err := s.Remove(ctx, "hall", time.Now()); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestAuditKeepsErrorsBounded: an upstream outage adds one error entry per failed mint,
+// but only the last keepErrors stay; the other entries are kept.
+func TestAuditKeepsErrorsBounded(t *testing.T) { forEachStore(t, testAuditKeepsErrorsBounded) }
+
+func testAuditKeepsErrorsBounded(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := time.Now()
+	s.Add(ctx, "kitchen", now)
+	for i := range keepErrors + 20 {
+		if err := s.RecordError(ctx, "kitchen", fmt.Sprintf("502 upstream_error: %d", i), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, err := s.Audit(ctx, "kitchen", 1000)
+	if err != nil || len(ev) != keepErrors+1 || ev[0].Detail != fmt.Sprintf("502 upstream_error: %d", keepErrors+19) || ev[len(ev)-1].Kind != "added" {
+		t.Errorf("audit: %d entries, first %+v, err %v", len(ev), ev[0], err)
+	}
+	if d, _ := s.Device(ctx, "kitchen"); d.LastError != fmt.Sprintf("502 upstream_error: %d", keepErrors+19) {
+		t.Errorf("last error %q", d.LastError)
+	}
+}
+
+// forEachStore runs f on a new SQLite store and, if the PostgreSQL binaries are
+// installed, on a new PostgreSQL database.
+func forEachStore(t *testing.T, f func(*testing.T, Store)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, openSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		s, err := OpenPostgres(context.Background(), pgtest.Shared(t).NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		f(t, s)
+	})
+}
+
+// TestStoreRotateAndImport: on both databases, a rotated device's old token works only
+// within its grace period, and an imported one by its hash.
+func TestStoreRotateAndImport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		now := time.Now()
+		old, err := s.Add(ctx, "kitchen", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := s.Rotate(ctx, "kitchen", time.Minute, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			tok  string
+			at   time.Duration
+			want error
+		}{{old, 59 * time.Second, nil}, {tok, 59 * time.Second, nil}, {old, 61 * time.Second, ErrNoDevice}, {tok, time.Hour, nil}} {
+			if _, err := s.ByToken(ctx, tc.tok, now.Add(tc.at)); err != tc.want {
+				t.Errorf("token (new %v) at +%v: %v, want %v", tc.tok == tok, tc.at, err, tc.want)
+			}
+		}
+		legacy, _ := newToken()
+		if err := s.Import(ctx, Device{Name: "hall", TokenSHA256: hashToken(legacy)}, now); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := s.ByToken(ctx, legacy, now); err != nil || d.Name != "hall" {
+			t.Errorf("imported: %+v %v", d, err)
+		}
+		if _, err := s.Rotate(ctx, "nosuch", time.Minute, now); !errors.Is(err, ErrNoDevice) {
+			t.Errorf("rotate unknown: %v", err)
+		}
+	})
 }
