@@ -18,6 +18,7 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/internal/provcmd"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/broker"
 	"github.com/edgevoice/edgevoice/realtime"
 )
@@ -81,7 +82,12 @@ func brokerCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				up, _, err := provcmd.NewProvider(&c.Provisioning, env, log)
+				// one upstream host, many devices at once: keep enough idle connections
+				// (the default keeps 2, so a busy broker would open one per mint)
+				tr := http.DefaultTransport.(*http.Transport).Clone()
+				tr.MaxIdleConnsPerHost = 64
+				defer tr.CloseIdleConnections()
+				up, _, err := provcmd.NewProvider(&c.Provisioning, env, log, provisioning.WithHTTPClient(&http.Client{Transport: tr}))
 				if err != nil {
 					return err
 				}

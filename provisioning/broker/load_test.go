@@ -70,8 +70,9 @@ func brokerLoad(t *testing.T, dbURL string, replicas bool) {
 	}
 
 	type proc struct {
-		cmd *exec.Cmd
-		url string
+		cmd       *exec.Cmd
+		url       string
+		path, key string // the emulator itself (the baseline): its mint path and API key
 	}
 	start := func() *proc {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -114,6 +115,17 @@ func brokerLoad(t *testing.T, dbURL string, replicas bool) {
 		for _, l := range strings.Split(string(data), "\n") {
 			if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
 				out = append(out, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		// CPU time so far: utime and stime, fields 14 and 15 of stat, in 1/100 s
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid)); err == nil {
+			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+				if f := strings.Fields(string(stat)[i+2:]); len(f) > 13 {
+					var u, s int
+					fmt.Sscan(f[11], &u)
+					fmt.Sscan(f[12], &s)
+					out = append(out, fmt.Sprintf("CPU so far %.2f s", float64(u+s)/100))
+				}
 			}
 		}
 		return strings.Join(out, ", ")
@@ -175,8 +187,12 @@ func brokerLoad(t *testing.T, dbURL string, replicas bool) {
 						if int(dead.Load()) == rep {
 							rep = (rep + 1) % len(reps)
 						}
-						req, _ := http.NewRequest("POST", reps[rep].url+"/v1/keys", nil)
-						req.Header.Set("Authorization", "Bearer "+toks[d])
+						path, tok := "/v1/keys", toks[d]
+						if p := reps[rep]; p.path != "" {
+							path, tok = p.path, p.key
+						}
+						req, _ := http.NewRequest("POST", reps[rep].url+path, nil)
+						req.Header.Set("Authorization", "Bearer "+tok)
 						s := time.Now()
 						resp, err := client.Do(req)
 						if err == nil {
@@ -226,13 +242,17 @@ func brokerLoad(t *testing.T, dbURL string, replicas bool) {
 		t.Log(msg)
 		fmt.Println("broker load:", msg)
 		for i, p := range reps {
-			if int(dead.Load()) == i {
+			if int(dead.Load()) == i || p.cmd == nil {
 				continue
 			}
 			fmt.Printf("broker load: %s: %s: replica %d RSS: %s\n", t.Name(), name, i, rss(p))
 		}
 	}
 
+	if replicas {
+		// the baseline: the emulator's own latency at that load, without a broker
+		run("baseline: the emulator alone, paced 500/s", []*proc{{url: emu.URL(), path: "/openai/v1/realtime/client_secrets", key: "load-test-upstream-key"}}, 2*time.Millisecond, nil)
+	}
 	one := start()
 	run("paced 500/s, 1 replica", []*proc{one}, 2*time.Millisecond, nil)
 	run("unpaced, 1 replica", []*proc{one}, 0, nil)
