@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config image flash test-image
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker image flash test-image
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -32,7 +32,7 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config test-slow test-arm test-lab image test-image
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config fuzz-broker test-slow test-arm test-lab image test-image
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
@@ -79,4 +79,4 @@ rss-run: build ; build/rss-run.sh
 
 # benchmarks and fuzz passes, one area each (build/bench.sh, build/fuzz.sh say what runs)
 bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc: ; build/bench.sh $(@:bench-%=%)
-fuzz-dsp fuzz-events fuzz-hw fuzz-config: ; build/fuzz.sh $(@:fuzz-%=%)
+fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker: ; build/fuzz.sh $(@:fuzz-%=%)

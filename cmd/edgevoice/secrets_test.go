@@ -203,7 +203,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	brokerCfg := filepath.Join(dir, "broker.toml")
 	writeFile(t, brokerCfg, fmt.Sprintf(`[broker]
 listen = "127.0.0.1:0"
-devices_dir = %q
+database = %q
 rate_per_minute = 600
 rate_burst = 100
 [provisioning]
@@ -211,14 +211,14 @@ profile = "openai"
 mint_url = %q
 sdp_url = %q
 credential_file = %q
-`, filepath.Join(dir, "devices"), back.srv.URL+"/v1/realtime/client_secrets", back.srv.URL+"/v1/realtime/calls?sig="+markSDPQuery, upCred))
-	addOut := runApp(brokerApp, "add-device", "add-device", "-config", brokerCfg, "dev1")
+`, filepath.Join(dir, "broker.db"), back.srv.URL+"/v1/realtime/client_secrets", back.srv.URL+"/v1/realtime/calls?sig="+markSDPQuery, upCred))
+	addOut := runApp(brokerApp, "device add", "device", "add", "-config", brokerCfg, "dev1")
 	m := regexp.MustCompile(`(?m)^(evd_\S+)$`).FindStringSubmatch(addOut)
 	if m == nil {
-		t.Fatalf("add-device printed no token:\n%s", addOut)
+		t.Fatalf("device add printed no token:\n%s", addOut)
 	}
 	devToken := m[1]
-	outs = outs[:0] // add-device prints the token by design (once, to the operator)
+	outs = outs[:0] // device add prints the token by design (once, to the operator)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

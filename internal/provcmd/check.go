@@ -125,7 +125,7 @@ func mintHint(err error) string {
 	var ce *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, provisioning.ErrCredentialRejected):
-		return "the backend rejected the credential: check the key/token in the credential file (for a broker: re-issue with `edgevoice-broker add-device`)"
+		return "the backend rejected the credential: check the key/token in the credential file (for a broker: check `edgevoice-broker device show NAME`, re-issue with `edgevoice-broker device rotate NAME`)"
 	case errors.Is(err, provisioning.ErrNotFound):
 		return "the endpoint does not exist: check resource, deployment and mint_url; on older Azure resources set preview_fallback = true"
 	case errors.As(err, &ue), errors.As(err, &ce):
