@@ -211,6 +211,7 @@ type Server struct {
 	packetHook   func(string, *rtp.Packet, time.Time)
 	sendHook     func(string, *rtp.Packet, time.Time)
 	vad          SpeechDetector
+	conv         convOpts
 
 	api      *webrtc.API
 	httpSrv  *http.Server
