@@ -155,7 +155,7 @@ func (c *call) close() {
 		c.stopResponseLocked()
 		c.mu.Unlock()
 		close(c.done)
-		c.pc.Close()
+		c.serverEnd()
 		c.wg.Wait()
 		c.ended.Store(true)
 	})
@@ -216,7 +216,7 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 				case <-t.C:
 				case <-c.done:
 				}
-				c.pc.Close()
+				c.serverEnd()
 			})
 		}
 		if c.faults.VanishAfter > 0 {
@@ -230,7 +230,7 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 		if c.faults.DropAfter > 0 {
 			c.afterLocked(c.faults.DropAfter, func() {
 				c.s.log.Info("dropping peer connection (fault)", "call", c.id)
-				c.pc.Close()
+				c.serverEnd()
 			})
 		}
 	case webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateFailed:
@@ -282,7 +282,7 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 		if c.dc == dc {
 			c.st.DCOpen = false
 		}
-		hangUp := c.dc == dc && c.dialect == events.Preview && !c.cv.closedDC && !c.closing
+		hangUp := c.dc == dc && c.dialect == events.Preview && !c.cv.closedDC && !c.cv.serverEnded.Load()
 		c.mu.Unlock()
 		c.notify()
 		if hangUp {

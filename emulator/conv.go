@@ -3,6 +3,7 @@ package emulator
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/edgevoice/edgevoice/realtime/events"
 )
@@ -21,6 +22,14 @@ type convCall struct {
 	// closedDC: the emulator closed the data channel itself (a fault), so its closing is
 	// not the client hanging up
 	closedDC bool
+	// serverEnded: the emulator ended the call itself (close, fault, hang-up endpoint)
+	serverEnded atomic.Bool
+}
+
+// serverEnd closes the call's peer connection from the server side.
+func (c *call) serverEnd() {
+	c.cv.serverEnded.Store(true)
+	c.pc.Close()
 }
 
 // WithResponseDoneBeforePlayout makes the emulator send response.done as soon as a
@@ -106,7 +115,7 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request, callID string) {
 	c.st.HungUp = true
 	c.mu.Unlock()
 	s.log.Info("call hung up by the client", "call", c.id)
-	c.pc.Close() // onState(closed) records the end and cleans up
+	c.serverEnd() // onState(closed) records the end and cleans up
 	c.notify()
 	w.WriteHeader(http.StatusOK)
 }
@@ -119,7 +128,7 @@ func (c *call) previewHangUp() {
 	c.st.HungUp = true
 	c.mu.Unlock()
 	c.s.log.Info("call ended: the client closed the data channel (preview hang-up)", "call", c.id)
-	c.pc.Close() // on pion's goroutine, not one the call joins: onState(closed) cleans up
+	c.serverEnd() // on pion's goroutine, not one the call joins: onState(closed) cleans up
 }
 
 // hangupCallID returns the call id of a GA hang-up path (/v1/realtime/calls/{id}/hangup

@@ -429,7 +429,7 @@ func (s *Server) Close() error {
 // DropCalls closes the peer connection of every live call now.
 func (s *Server) DropCalls() {
 	for _, c := range s.liveCalls() {
-		c.pc.Close()
+		c.serverEnd()
 	}
 }
 
