@@ -35,3 +35,13 @@ type socketKeys struct {
 func (k socketKeys) Key(ctx context.Context) (realtime.Key, error) {
 	return k.c.Get(ctx, k.minValid)
 }
+
+// KeyReady asks the key daemon's status whether it holds a key (no mint): while the
+// device is offline for want of a key the appliance polls it, so the end of an outage
+// shows within a poll (appliance.KeyReadiness).
+func (k socketKeys) KeyReady(ctx context.Context) (bool, error) {
+	st, err := k.c.Status(ctx)
+	return st.KeyReady, err
+}
+
+var _ appliance.KeyReadiness = socketKeys{}
