@@ -94,7 +94,8 @@ func WithDataChannelLabel(label string) Option {
 
 // WithSessionConfig sends cfg as session.update (in the key's dialect) as soon as the
 // data channel opens, before any audio. With turn detection "none" the session is
-// push-to-talk; with server_vad or semantic_vad the mic is open all the time.
+// push-to-talk; with server_vad or semantic_vad the service ends each turn while the mic
+// is open (from Press to Release).
 func WithSessionConfig(cfg events.Session) Option {
 	return func(s *Session) error {
 		c := cfg
