@@ -134,3 +134,13 @@ func TestUnitOutageEndsWithinTwoSeconds(t *testing.T) {
 	}
 	u.stop()
 }
+
+// TestStatusShowsRateLimitsAndExpiry: the session's rate limits, expiry and renewals
+// reach the status (edgevoice status, the control socket).
+func TestStatusShowsRateLimitsAndExpiry(t *testing.T) {
+	exp := time.Unix(1800000000, 0)
+	st := sessionStatus(rtc.Stats{Renewals: 2, ExpiresAt: exp, RateLimits: []rtc.RateLimit{{Name: "tokens", Limit: 10, Remaining: 3}}})
+	if st.Renewals != 2 || !st.ExpiresAt.Equal(exp) || len(st.RateLimits) != 1 || st.RateLimits[0].Remaining != 3 {
+		t.Errorf("status %+v", st)
+	}
+}

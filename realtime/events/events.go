@@ -259,10 +259,10 @@ type Error struct {
 
 // RateLimit is one entry of rate_limits.updated.
 type RateLimit struct {
-	Name         string  // "requests" or "tokens"
-	Limit        int     // the maximum allowed
-	Remaining    int     // what is left before the limit
-	ResetSeconds float64 // seconds until it resets
+	Name         string  `json:"name"`          // "requests" or "tokens"
+	Limit        int     `json:"limit"`         // the maximum allowed
+	Remaining    int     `json:"remaining"`     // what is left before the limit
+	ResetSeconds float64 `json:"reset_seconds"` // seconds until it resets
 }
 
 // RateLimitsUpdated is sent by the service at the start of each response.
