@@ -24,6 +24,9 @@ type convTurn struct {
 	// vadSpeech: under server VAD, speech_started was seen and not yet stopped or
 	// committed: the service holds speech it has not committed.
 	vadSpeech bool
+	// awaitResp: a response was asked for (response.create, or the service's VAD ended a
+	// turn) and response.created has not come yet.
+	awaitResp bool
 }
 
 // convConn is the per-connection state of the same (run loop only, except key and
@@ -48,7 +51,7 @@ type sentEvent struct {
 // turnIdle reports whether no turn is in progress: nothing pressed, nothing waiting to
 // be committed, no response running or playing.
 func turnIdle(t *turn) bool {
-	return !t.pressed && !t.awaitDrain && t.settle == nil && !t.responding && !t.speaking && !t.conv.vadSpeech
+	return !t.pressed && !t.awaitDrain && t.settle == nil && !t.responding && !t.speaking && !t.conv.vadSpeech && !t.conv.awaitResp
 }
 
 // dropLostTurn runs when a connection ends: a turn released but not yet committed is
@@ -57,7 +60,7 @@ func turnIdle(t *turn) bool {
 // press still held carries over to the next connection as a fresh press.
 func (s *Session) dropLostTurn(t *turn) {
 	t.conv.clearFirst = true
-	t.conv.vadSpeech = false
+	t.conv.vadSpeech, t.conv.awaitResp = false, false
 	if !t.awaitDrain && t.settle == nil {
 		return
 	}
@@ -116,14 +119,26 @@ func (c *conn) tagEvent(ev events.Event) events.Event {
 	return events.WithClientEventID(ev, id)
 }
 
+// causeName returns the wire name of the recent client event with this event_id ("" if
+// none).
+func (c *conn) causeName(id string) string {
+	if id == "" {
+		return ""
+	}
+	if i := slices.IndexFunc(c.sent[:], func(x sentEvent) bool { return x.id == id }); i >= 0 {
+		return c.sent[i].name
+	}
+	return ""
+}
+
 // serverError describes a server error event, with the client event that caused it
 // when the service names one we sent recently.
 func (c *conn) serverError(e events.Error) error {
 	cause := ""
 	if id := e.Error.ClientEventID; id != "" {
 		cause = " caused by " + id
-		if i := slices.IndexFunc(c.sent[:], func(x sentEvent) bool { return x.id == id }); i >= 0 {
-			cause = " caused by " + c.sent[i].name + " (" + id + ")"
+		if name := c.causeName(id); name != "" {
+			cause = " caused by " + name + " (" + id + ")"
 		}
 	}
 	c.s.cfg.log.Warn("rtc: server error", "code", e.Error.Code, "type", e.Error.Type, "message", e.Error.Message, "client_event", e.Error.ClientEventID, "cause", cause)

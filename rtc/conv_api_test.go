@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/emulator"
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -144,5 +146,80 @@ func TestVADTalkOpensAndClosesMic(t *testing.T) {
 	}
 	if slices.Contains(c.ServerEvents, "error") {
 		t.Errorf("server error; client events %q", c.ClientEvents)
+	}
+}
+
+// TestRenewWaitsForTheTurn: a renewal that falls due while the user talks waits until
+// the turn is over (pressed, committed, answered), and then happens before expires_at.
+func TestRenewWaitsForTheTurn(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	enc, err := opus.NewEncoder(opus.DefaultEncoderOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]float32, frameLen)
+	for i := range frame {
+		frame[i] = 0.3 * float32(math.Sin(float64(i)*0.13))
+	}
+	var reply [][]byte
+	for range 10 { // a 200 ms answer
+		pkt := make([]byte, opus.MaxPacket)
+		n, err := enc.Encode(frame, pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply = append(reply, pkt[:n])
+	}
+	// expires_at 7–8 s after the connect; with a 3 s margin the renewal is due 4–5 s in,
+	// while the press below is still held (it ends 5.5 s in).
+	srv := startEmulator(t, emulator.WithFaults(emulator.Faults{SessionLifetime: 8 * time.Second}), emulator.WithReplyAudio(reply))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mints atomic.Int32
+	key, err := srv.MintKey(ctx, "openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(key, testOpts(WithSessionConfig(pttConfig()), WithKeySource(mintSource(srv, "openai", &mints)), WithRenewMargin(3*time.Second))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recordEvents(s)
+	defer func() { s.Close(); <-rec.done }()
+	s.Start(ctx)
+	rec.wait(t, 5*time.Second, isState(StateConnected))
+	waitSessionUpdated(ctx, t, srv, key.Dialect)
+	first, _ := srv.Stats().LastCall()
+	due := time.Unix(s.Stats().ExpiresAt.Unix(), 0).Add(-3 * time.Second)
+	s.Press()
+	var ph float64
+	for time.Now().Before(due.Add(500 * time.Millisecond)) {
+		feedTone(s, 1000, 100*time.Millisecond, &ph)
+	}
+	if n := len(srv.Stats().Calls); n != 1 || s.Stats().Renewals != 0 {
+		t.Fatalf("renewed during the press (%d calls, %d renewals)", n, s.Stats().Renewals)
+	}
+	s.Release()
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		rec.mu.Lock()
+		t.Logf("events %v", rec.evs)
+		rec.mu.Unlock()
+		c, _ := srv.Stats().LastCall()
+		t.Logf("server %q client %q", c.ServerEvents, c.ClientEvents)
+	}()
+	rec.wait(t, 5*time.Second, isKind(EventSpeakingStopped))
+	if err := srv.WaitStats(ctx, func(st emulator.Stats) bool { return len(st.Calls) >= 2 }); err != nil {
+		t.Fatalf("no renewal after the turn: %v", err)
+	}
+	st := srv.Stats()
+	if c := st.Calls[0]; c.ID != first.ID || len(c.Responses) != 1 || c.Responses[0].Status != events.StatusCompleted || !c.HungUp {
+		t.Errorf("first call: responses %+v, hung up %v; want the turn answered in full, then a hang-up", c.Responses, c.HungUp)
+	}
+	if slices.Contains(st.Calls[0].ServerEvents, "error") {
+		t.Errorf("first call ended with an error: %q", st.Calls[0].ServerEvents)
 	}
 }

@@ -89,6 +89,7 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 			t.conv.vadSpeech = false
 			c.send(events.InputAudioBufferCommit{})
 			c.send(events.ResponseCreate{})
+			t.conv.awaitResp = true
 			s.emit(Event{Kind: EventThinking})
 		case cmd := <-s.cmds:
 			switch cmd {
@@ -258,11 +259,13 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		t.conv.vadSpeech = false
 		s.emit(Event{Kind: EventSpeechStopped, Server: e})
 		if s.cfg.openMic {
+			t.conv.awaitResp = true
 			s.emit(Event{Kind: EventThinking, Server: e}) // the service commits and answers
 		}
 	case events.RateLimitsUpdated:
 		s.st.setRateLimits(e.RateLimits)
 	case events.ResponseCreated:
+		t.conv.awaitResp = false
 		t.responding, t.respID = true, e.Response.ID
 		if e.Response.ID != t.cancelled {
 			s.discard.Store(false)
@@ -294,6 +297,7 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
 		}
 	case events.ResponseDone:
+		t.conv.awaitResp = false
 		if e.Response.ID == t.respID {
 			t.responding = false
 		}
@@ -305,6 +309,9 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 	case events.InputTranscriptionCompleted:
 		s.emit(Event{Kind: EventUserTranscript, Text: e.Transcript, Server: e})
 	case events.Error:
+		if c.causeName(e.Error.ClientEventID) == "response.create" {
+			t.conv.awaitResp = false // no response is coming
+		}
 		err := c.serverError(e)
 		s.emit(Event{Kind: EventError, Err: err, Server: e})
 		if e.Error.Code == "session_expired" {
