@@ -74,6 +74,14 @@ type Config struct {
 	KeyMinValid time.Duration
 	// WatchdogEvery calls Deps.Watchdog from the main loop at this interval (0: never).
 	WatchdogEvery time.Duration
+	// VAD: the session's turn detection is server or semantic VAD. Talk (held, or
+	// toggled on) opens the mic and the service ends each turn while it is open; the
+	// release or the stop tap closes the mic (speech the service has not committed yet
+	// is committed) and starts the idle timer.
+	VAD bool
+	// KeyPoll is how often a key source with KeyReady is asked while offline for want of
+	// a key (default 500 ms).
+	KeyPoll time.Duration
 }
 
 // Deps are the parts the appliance drives.
@@ -195,6 +203,9 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 		cfg.RecheckMin = time.Second
 	}
 	cfg.RecheckMin = min(cfg.RecheckMin, cfg.RecheckEvery)
+	if cfg.KeyPoll == 0 {
+		cfg.KeyPoll = defaultKeyPoll
+	}
 	if cfg.KeyMinValid == 0 {
 		cfg.KeyMinValid = 30 * time.Second
 	}

@@ -570,7 +570,11 @@ func (p *Broker) Mint(ctx context.Context, overrides *realtime.SessionDefaults) 
 	if err != nil {
 		return realtime.Key{}, fmt.Errorf("provisioning: %s: %w", op, err)
 	}
-	return p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
+	k, err := p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
+	if err == nil && r.Session != nil {
+		k.Session, k.SessionPinned = r.Session, r.Pinned
+	}
+	return k, err
 }
 
 func cmpOr(a, b string) string {
@@ -636,9 +640,11 @@ type secretResponse struct {
 		ExpiresAt json.Number `json:"expires_at"`
 	} `json:"client_secret"`
 	// broker fields
-	WebRTCURL string `json:"webrtc_url"`
-	Protocol  string `json:"protocol"`
-	Profile   string `json:"profile"`
+	WebRTCURL string                    `json:"webrtc_url"`
+	Protocol  string                    `json:"protocol"`
+	Profile   string                    `json:"profile"`
+	Session   *realtime.SessionDefaults `json:"session"`
+	Pinned    bool                      `json:"pinned"`
 }
 
 // mintGA asks a GA client_secrets endpoint (Azure or OpenAI) for a key.

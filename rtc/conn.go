@@ -60,6 +60,8 @@ type conn struct {
 
 	mu     sync.Mutex // guards closed against late OnTrack callbacks
 	closed bool
+
+	convConn
 }
 
 // boundTrack tells the session when pion binds the local track: before that,
@@ -156,6 +158,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 // connection then comes up asynchronously (msgPCState).
 func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err error) {
 	c := &conn{s: s, dialect: key.Dialect, done: make(chan struct{}), dialStart: time.Now()}
+	c.key, c.dcClosed = key, make(chan struct{})
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("rtc: NewPeerConnection: %w", err)
@@ -208,7 +211,10 @@ func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err erro
 	}
 	c.dc = dc
 	dc.OnOpen(func() { c.post(connMsg{kind: msgDCOpen}) })
-	dc.OnClose(func() { c.post(connMsg{kind: msgDCClose}) })
+	dc.OnClose(func() {
+		c.dcCloseOnce.Do(func() { close(c.dcClosed) })
+		c.post(connMsg{kind: msgDCClose})
+	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		if acceptDCMessage(m) {
 			c.post(connMsg{kind: msgDCMessage, data: m.Data})
@@ -305,6 +311,7 @@ func httpError(status int, body []byte, secrets ...string) *HTTPError {
 
 // send writes one client event, or queues it until the data channel opens.
 func (c *conn) send(ev events.Event) {
+	ev = c.tagEvent(ev)
 	b, err := events.Marshal(c.dialect, ev)
 	if err != nil {
 		c.s.emit(Event{Kind: EventError, Err: fmt.Errorf("rtc: events.Marshal %v: %w", ev.Type(), err)})
@@ -333,6 +340,7 @@ func (c *conn) close() {
 		return
 	default:
 	}
+	c.hangUp()
 	close(c.done)
 	c.mu.Lock()
 	c.closed = true

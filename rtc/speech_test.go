@@ -343,7 +343,7 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 				}
 			}
 			rec.mu.Unlock()
-			wantKinds := []string{"state connecting", "state connected", "listening", "thinking", "speaking-started", "transcript-done", "response-done", "speaking-stopped"}
+			wantKinds := []string{"state connecting", "state connected", "listening", "mic-closed", "thinking", "speaking-started", "transcript-done", "response-done", "speaking-stopped"}
 			if !slices.Equal(kinds, wantKinds) {
 				t.Errorf("session events %q, want %q", kinds, wantKinds)
 			}

@@ -40,6 +40,7 @@ type uplinker struct {
 	tokens   float64
 	last     time.Time
 	released uint64 // release generation drained
+	dropped  uint64 // turn-drop generation done
 }
 
 // uplink sends mic frames while there is a target: live frames as soon as they are
@@ -73,6 +74,11 @@ func (s *Session) uplink(ctx context.Context) {
 // for new audio).
 func (u *uplinker) step() time.Duration {
 	s := u.s
+	if g := s.upDrop.Load(); g != u.dropped { // a turn was lost with its connection
+		u.dropped = g
+		s.mic.Reset()
+		u.released = s.upRelease.Load()
+	}
 	tgt := s.upTrack.Load()
 	if tgt == nil {
 		return 0

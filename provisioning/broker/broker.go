@@ -33,6 +33,7 @@ type Response struct {
 	Protocol  string                    `json:"protocol"` // "ga" or "preview"
 	Profile   string                    `json:"profile"`  // upstream profile that minted it
 	Session   *realtime.SessionDefaults `json:"session,omitempty"`
+	Pinned    bool                      `json:"pinned,omitempty"` // Session is pinned: devices must not override it
 }
 
 // Option configures New.
@@ -245,6 +246,7 @@ func (b *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Protocol: k.Dialect.String(), Profile: k.Profile}
 	if !eff.IsZero() {
 		resp.Session = &eff
+		resp.Pinned = b.pinned
 	}
 	b.metrics.mints.Add(1)
 	if err := b.record(func(ctx context.Context) error { return b.store.RecordMint(ctx, dev.Name, b.clock.Now()) }); err != nil {
