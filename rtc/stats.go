@@ -129,12 +129,25 @@ func (s *Session) Stats() Stats {
 	return st
 }
 
-// pairRTT is the round-trip time of the nominated ICE candidate pair.
+// pairRTT is the round-trip time of the selected ICE candidate pair. It asks the ICE
+// transport, not PeerConnection.GetStats: pion closes a peer connection on its own when
+// the remote end closes DTLS, and GetStats reads fields that close writes without a lock
+// (a data race seen under -race when Stats ran during a hang-up).
 func pairRTT(pc *webrtc.PeerConnection) time.Duration {
-	for _, v := range pc.GetStats() {
-		if x, ok := v.(webrtc.ICECandidatePairStats); ok && x.Nominated && x.CurrentRoundTripTime > 0 {
-			return time.Duration(x.CurrentRoundTripTime * float64(time.Second))
-		}
+	sctp := pc.SCTP()
+	if sctp == nil {
+		return 0
+	}
+	dtls := sctp.Transport()
+	if dtls == nil {
+		return 0
+	}
+	ice := dtls.ICETransport()
+	if ice == nil {
+		return 0
+	}
+	if x, ok := ice.GetSelectedCandidatePairStats(); ok && x.CurrentRoundTripTime > 0 {
+		return time.Duration(x.CurrentRoundTripTime * float64(time.Second))
 	}
 	return 0
 }
