@@ -14,10 +14,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Host packages: audio (ALSA, libopus), tools used by tests, cross compilers and qemu,
-# packaging checks, and the reference DSP libraries for the side-by-side benchmarks.
+# packaging checks, and the reference DSP libraries for the side-by-side benchmarks
+# (libwebrtc-audio-processing: make aec-compare; speexdsp is also hw/aec's echo canceller).
 HOST_PKGS=(
 	pkg-config libasound2 libasound2-dev alsa-utils libopus0 libopus-dev libopusfile-dev
-	libspeexdsp-dev libsoxr-dev libsamplerate0-dev
+	libspeexdsp-dev libsoxr-dev libsamplerate0-dev libwebrtc-audio-processing-dev
 	sox espeak-ng lintian systemd file
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
 	qemu-user-static
