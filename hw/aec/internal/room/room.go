@@ -141,7 +141,7 @@ func Build(s Spec, clip []float32) Scene {
 	}
 	var farEnd int
 	if s.DelayChangeAt > 0 {
-		for t := 0.0; t+2.5 < float64(total)/float64(r); t += 2.7 {
+		for t := 0.0; t < float64(total)/float64(r); t += 2.7 {
 			farEnd = put(far, q, t)
 		}
 	} else {
