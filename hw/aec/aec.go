@@ -120,6 +120,16 @@ func b2i(b bool) C.int {
 // FrameLen is the number of samples Process takes and gives: 10 ms at the rate.
 func (c *Canceller) FrameLen() int { return c.frame }
 
+// Latency is how much later the output is than the input: one frame when the
+// preprocessor runs (noise suppression, AGC or the echo canceller's residual echo
+// suppression; measured: speexdsp's preprocessor returns the frame before), else none.
+func (c *Canceller) Latency() time.Duration {
+	if c.pre != nil {
+		return FrameDuration
+	}
+	return 0
+}
+
 // Config returns the configuration in use (Tail filled in).
 func (c *Canceller) Config() Config { return c.cfg }
 

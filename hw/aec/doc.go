@@ -11,5 +11,7 @@
 // internal/webrtcref (build tag webrtcaudio).
 //
 // Process allocates nothing; it must not be called from two goroutines at once. The
-// added latency is zero: the output frame is the input frame, cleaned.
+// canceller adds 10 ms of latency when the preprocessor runs (Canceller.Latency); Path,
+// which converts the stream to the canceller's rate and back, adds its resamplers'
+// delays (Path.Latency).
 package aec

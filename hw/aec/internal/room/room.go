@@ -306,10 +306,10 @@ func Run(p Processor, sc Scene) ([]float32, error) {
 // Result is what Measure found.
 type Result struct {
 	ERLE, ERLEAfterDT, ERLEAfterChange float64 // dB
-	NearGainAlone, NearGainDT           float64 // dB
-	NearLagMs                           float64 // the output's delay of the near end
-	Match                               string  // speechmatch report of the near end alone
-	MatchProblems                       []string
+	NearGainAlone, NearGainDT          float64 // dB
+	NearLagMs                          float64 // the output's delay of the near end
+	Match                              string  // speechmatch report of the near end alone
+	MatchProblems                      []string
 }
 
 func (r Result) String() string {

@@ -1,0 +1,79 @@
+package aec
+
+import (
+	"math"
+	"testing"
+
+	"github.com/edgevoice/edgevoice/hw/aec/internal/room"
+)
+
+// runPath streams sc through a Path at the scene's rate in chunks of chunk samples and
+// returns the output shifted back by the path's stated latency (so it lines up with the
+// input sample for sample), and the path.
+func runPath(t *testing.T, sc room.Scene, cfg Config, chunk int) []float32 {
+	t.Helper()
+	p, err := NewPath(PathConfig{StreamRate: sc.Rate, Canceller: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := make([]float32, 0, len(sc.Mic)+p.MaxOut(chunk))
+	buf := make([]float32, p.MaxOut(chunk))
+	for i := 0; i+chunk <= len(sc.Mic); i += chunk {
+		p.Far(sc.Far[i : i+chunk])
+		n, err := p.Mic(buf, sc.Mic[i:i+chunk])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, buf[:n]...)
+	}
+	lat := int(math.Round(p.Latency().Seconds() * float64(sc.Rate)))
+	t.Logf("rate %d: path latency %v (%d samples)", sc.Rate, p.Latency(), lat)
+	aligned := make([]float32, len(sc.Mic))
+	if lat < len(out) {
+		copy(aligned, out[lat:])
+	}
+	return aligned
+}
+
+// TestPathRates: the live path (the session's 48 kHz, and the device's 16 kHz) through
+// the canceller at 16 kHz: the room's bars hold, and the output lines up with the input
+// within a millisecond once the stated latency is taken out.
+func TestPathRates(t *testing.T) {
+	for _, rate := range []int{48000, 16000} {
+		sc := scene(t, room.Default(rate))
+		out := runPath(t, sc, Config{Echo: true, NoiseSuppression: true}, rate/100)
+		r, err := room.Measure(sc, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d Hz: %v", rate, r)
+		if r.ERLE < 25 || math.Abs(r.NearGainAlone) > 3 || math.Abs(r.NearGainDT) > 6 || len(r.MatchProblems) > 0 {
+			t.Errorf("%d Hz: ERLE %.1f dB (≥ 25), near gain %+.2f dB alone (±3), %+.2f dB double talk (±6), speech %v",
+				rate, r.ERLE, r.NearGainAlone, r.NearGainDT, r.MatchProblems)
+		}
+		if math.Abs(r.NearLagMs) > 1 {
+			t.Errorf("%d Hz: output %.2f ms off the input after taking out the stated latency", rate, r.NearLagMs)
+		}
+	}
+}
+
+// TestPathAllocs: Far and Mic allocate nothing.
+func TestPathAllocs(t *testing.T) {
+	p, err := NewPath(PathConfig{StreamRate: 48000, Canceller: Config{Echo: true, NoiseSuppression: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := make([]float32, 480)
+	for i := range x {
+		x[i] = float32(0.1 * math.Sin(float64(i)/7))
+	}
+	dst := make([]float32, p.MaxOut(len(x)))
+	if a := testing.AllocsPerRun(200, func() {
+		p.Far(x)
+		_, _ = p.Mic(dst, x)
+	}); a != 0 {
+		t.Errorf("%v allocations per 10 ms, want 0", a)
+	}
+}
