@@ -23,8 +23,9 @@ HOST_PKGS=(
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
 	qemu-user-static
 )
-# Target libraries through Debian multiarch (the ARM builds link libopus).
-ARCH_PKGS=(libopus-dev:arm64 libopus-dev:armhf libopus0:arm64 libopus0:armhf libasound2:arm64 libasound2:armhf)
+# Target libraries through Debian multiarch (the ARM builds link libopus and libspeexdsp).
+ARCH_PKGS=(libopus-dev:arm64 libopus-dev:armhf libopus0:arm64 libopus0:armhf libasound2:arm64 libasound2:armhf
+	libspeexdsp-dev:arm64 libspeexdsp-dev:armhf libspeexdsp1:arm64 libspeexdsp1:armhf)
 
 missing=()
 for p in "${HOST_PKGS[@]}" "${ARCH_PKGS[@]}"; do

@@ -141,6 +141,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	acfg := appliance.Config{
 		TalkMode: appliance.Hold, IdleTimeout: cfg.Appliance.IdleTimeout.D(), KeepWarm: cfg.Appliance.KeepWarm,
 		Volume: cfg.Appliance.Volume, VolumeStep: cfg.Appliance.VolumeStep, ServiceAction: cfg.Appliance.ServiceAction,
+		Echo: echoConfig(&cfg.Audio),
 	}
 	if cfg.Appliance.TalkMode == config.TalkToggle {
 		acfg.TalkMode = appliance.Toggle

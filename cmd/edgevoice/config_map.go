@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/internal/config"
@@ -143,4 +144,19 @@ func sessionConfig(c *config.Session) (events.Session, error) {
 		s.Tools = append(s.Tools, tool)
 	}
 	return s, nil
+}
+
+// echoConfig maps [audio] echo, echo_tail, noise_suppression and agc to the appliance's
+// echo path. The reference delay is what the device's buffering says for sure: the
+// playback queue ahead of the speaker device (kept full by its pacing); the hardware
+// buffer, the capture period and the room are left to the filter's tail. A WAV file
+// speaker plays nothing later: no delay.
+func echoConfig(c *config.Audio) appliance.EchoConfig {
+	mode, _ := appliance.ParseEchoMode(c.Echo)
+	e := appliance.EchoConfig{Mode: mode, Tail: c.EchoTail.D(), AGC: c.AGC,
+		NoiseSuppression: c.NoiseSuppression == nil || *c.NoiseSuppression}
+	if c.OutputFile == "" {
+		e.Delay = time.Duration(c.PlaybackQueuePeriods) * c.Period.D()
+	}
+	return e
 }

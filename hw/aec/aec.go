@@ -72,8 +72,8 @@ func New(cfg Config) (*Canceller, error) {
 	if cfg.Tail == 0 {
 		cfg.Tail = DefaultTail
 	}
-	if cfg.Tail < 20*time.Millisecond || cfg.Tail > time.Second {
-		return nil, fmt.Errorf("aec: tail %v out of range (20ms..1s)", cfg.Tail)
+	if cfg.Tail < 50*time.Millisecond || cfg.Tail > time.Second {
+		return nil, fmt.Errorf("aec: tail %v out of range (50ms..1s)", cfg.Tail)
 	}
 	frame := cfg.Rate / 100
 	c := &Canceller{cfg: cfg, frame: frame}
