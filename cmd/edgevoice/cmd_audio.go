@@ -18,13 +18,14 @@ import (
 	"github.com/edgevoice/edgevoice/internal/config"
 )
 
-// audioCommands are the audio diagnostics: devices, record, play, levels.
+// audioCommands are the audio diagnostics: devices, record, play, levels, aec.
 func audioCommands() []*cli.Command {
 	return []*cli.Command{
 		{Name: "devices", Summary: "list audio capture and playback devices with their native formats", Flags: devicesFlags},
 		{Name: "record", Args: "OUT.wav", MinArgs: 1, MaxArgs: 1, Summary: "record the raw multi-channel microphone to a WAV file", Flags: recordFlags},
 		{Name: "play", Args: "FILE.wav", MinArgs: 1, MaxArgs: 1, Summary: "play a WAV file on the speaker", Flags: playFlags},
 		{Name: "levels", Summary: "live per-channel microphone level meter with clipping warnings", Flags: levelsFlags},
+		aecCommand(),
 	}
 }
 

@@ -4,13 +4,13 @@ import (
 	"math"
 	"testing"
 
-	"github.com/edgevoice/edgevoice/hw/aec/internal/room"
+	"github.com/edgevoice/edgevoice/hw/aec/aectest"
 )
 
 // runPath streams sc through a Path at the scene's rate in chunks of chunk samples and
 // returns the output shifted back by the path's stated latency (so it lines up with the
 // input sample for sample), and the path.
-func runPath(t *testing.T, sc room.Scene, cfg Config, chunk int) []float32 {
+func runPath(t *testing.T, sc aectest.Scene, cfg Config, chunk int) []float32 {
 	t.Helper()
 	p, err := NewPath(PathConfig{StreamRate: sc.Rate, Canceller: cfg})
 	if err != nil {
@@ -41,9 +41,9 @@ func runPath(t *testing.T, sc room.Scene, cfg Config, chunk int) []float32 {
 // within a millisecond once the stated latency is taken out.
 func TestPathRates(t *testing.T) {
 	for _, rate := range []int{48000, 16000} {
-		sc := scene(t, room.Default(rate))
+		sc := scene(t, aectest.Default(rate))
 		out := runPath(t, sc, Config{Echo: true, NoiseSuppression: true}, rate/100)
-		r, err := room.Measure(sc, out)
+		r, err := aectest.Measure(sc, out)
 		if err != nil {
 			t.Fatal(err)
 		}

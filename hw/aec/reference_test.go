@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgevoice/edgevoice/hw/aec/internal/room"
+	"github.com/edgevoice/edgevoice/hw/aec/aectest"
 )
 
 // TestReferenceSampleExact: the speaker side writes in bursts of uneven size (as a
@@ -82,7 +82,7 @@ func TestReferenceDelayChange(t *testing.T) {
 // re-converge within the same 2 s (also ≥ 25 dB), and do worse than the reported case
 // (which shows the alignment is what keeps it).
 func TestDelayChangeReconverges(t *testing.T) {
-	s := room.Default(16000)
+	s := aectest.Default(16000)
 	s.DelayChangeAt, s.DelayMs2 = 6, 100
 	sc := scene(t, s)
 	run := func(report bool) float64 {
@@ -107,7 +107,7 @@ func TestDelayChangeReconverges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return room.ERLE(sc.Mic, out, sc.AfterChange)
+		return aectest.ERLE(sc.Mic, out, sc.AfterChange)
 	}
 	reported, unreported := run(true), run(false)
 	t.Logf("ERLE 2–4 s after a 60 → 100 ms delay change: %.1f dB reported (Reference.SetDelay), %.1f dB unreported", reported, unreported)
@@ -165,7 +165,7 @@ func TestReferenceConcurrent(t *testing.T) {
 // BenchmarkProcess is the CPU per 10 ms frame at 16 kHz mono with the live path's
 // settings (echo, noise suppression), converged on the room.
 func BenchmarkProcess(b *testing.B) {
-	sc := scene(b, room.Default(16000))
+	sc := scene(b, aectest.Default(16000))
 	c, err := New(Config{Rate: 16000, Echo: true, NoiseSuppression: true})
 	if err != nil {
 		b.Fatal(err)

@@ -4,34 +4,34 @@ import (
 	"math"
 	"testing"
 
-	"github.com/edgevoice/edgevoice/hw/aec/internal/room"
+	"github.com/edgevoice/edgevoice/hw/aec/aectest"
 )
 
 // clipPath is the demo's spoken question (espeak-ng, 16 kHz mono), the far end of the
 // synthetic room; played backwards it is the near end.
 const clipPath = "../../cmd/edgevoice/assets/question.wav"
 
-func scene(t testing.TB, s room.Spec) room.Scene {
+func scene(t testing.TB, s aectest.Spec) aectest.Scene {
 	t.Helper()
-	clip, err := room.LoadClip(clipPath, s.Rate)
+	clip, err := aectest.LoadClip(clipPath, s.Rate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return room.Build(s, clip)
+	return aectest.Build(s, clip)
 }
 
-func runRoom(t *testing.T, cfg Config, sc room.Scene) room.Result {
+func runRoom(t *testing.T, cfg Config, sc aectest.Scene) aectest.Result {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	out, err := room.Run(c, sc)
+	out, err := aectest.Run(c, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := room.Measure(sc, out)
+	r, err := aectest.Measure(sc, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func runRoom(t *testing.T, cfg Config, sc room.Scene) room.Result {
 // talk, and the near-end speech's spectrum and envelope kept (speechmatch). With the
 // canceller off the same measurement must fail (the check can fail).
 func TestRoom(t *testing.T) {
-	sc := scene(t, room.Default(16000))
+	sc := scene(t, aectest.Default(16000))
 	r := runRoom(t, Config{Rate: 16000, Echo: true, NoiseSuppression: true}, sc)
 	t.Logf("speexdsp MDF + preprocessor: %v", r)
 	if r.ERLE < 25 || r.ERLEAfterDT < 25 {

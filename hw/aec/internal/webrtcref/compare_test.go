@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/edgevoice/edgevoice/hw/aec"
-	"github.com/edgevoice/edgevoice/hw/aec/internal/room"
+	"github.com/edgevoice/edgevoice/hw/aec/aectest"
 )
 
 const clipPath = "../../../../cmd/edgevoice/assets/question.wav"
 
 type proc interface {
-	room.Processor
+	aectest.Processor
 	Close()
 }
 
@@ -37,43 +37,43 @@ func candidates() []candidate {
 // TestCompare runs every candidate through the room and a delay change and logs
 // the figures (the choice is made by reading them; NOTES.md has the table).
 func TestCompare(t *testing.T) {
-	clip, err := room.LoadClip(clipPath, 16000)
+	clip, err := aectest.LoadClip(clipPath, 16000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := room.Build(room.Default(16000), clip)
-	ch := room.Default(16000)
+	sc := aectest.Build(aectest.Default(16000), clip)
+	ch := aectest.Default(16000)
 	ch.DelayChangeAt, ch.DelayMs2 = 6, 100
-	scChange := room.Build(ch, clip)
+	scChange := aectest.Build(ch, clip)
 	for _, c := range candidates() {
 		p, err := c.make(16000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := room.Run(p, sc)
+		out, err := aectest.Run(p, sc)
 		p.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := room.Measure(sc, out)
+		r, err := aectest.Measure(sc, out)
 		if err != nil {
 			t.Fatal(err)
 		}
 		p, _ = c.make(16000)
-		out, _ = room.Run(p, scChange)
+		out, _ = aectest.Run(p, scChange)
 		p.Close()
-		rc, _ := room.Measure(scChange, out)
+		rc, _ := aectest.Measure(scChange, out)
 		t.Logf("%s: %v; speech problems %v; ERLE 2-4 s after a 60→100 ms delay change %.1f dB", c.name, r, r.MatchProblems, rc.ERLEAfterChange)
 	}
 }
 
 // BenchmarkFrame is the CPU per 10 ms frame at 16 kHz mono, echo path converged.
 func BenchmarkFrame(b *testing.B) {
-	clip, err := room.LoadClip(clipPath, 16000)
+	clip, err := aectest.LoadClip(clipPath, 16000)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sc := room.Build(room.Default(16000), clip)
+	sc := aectest.Build(aectest.Default(16000), clip)
 	for _, c := range candidates() {
 		b.Run(c.name, func(b *testing.B) {
 			p, err := c.make(16000)

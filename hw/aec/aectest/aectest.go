@@ -1,15 +1,16 @@
-// Package room builds the synthetic room the echo canceller is measured in, and measures
+// Package aectest builds the synthetic room the echo canceller is measured in, and measures
 // a canceller's output: ERLE on far-end-only segments, the gain of the near-end component
 // alone and in double talk, and the near-end speech's spectral envelope
-// (internal/speechmatch). It is shared by the speexdsp tests (hw/aec) and the WebRTC
-// comparison (hw/aec/internal/webrtcref).
+// (internal/speechmatch). It is shared by the speexdsp tests (hw/aec), the WebRTC
+// comparison (hw/aec/internal/webrtcref), `edgevoice aec`'s tests and the simulated
+// board's closed speaker → mic loop.
 //
 // The room: an impulse response with a pure delay, a direct path and an exponentially
 // decaying diffuse tail (RT60), scaled so that the echo at the microphone is a set level
 // below the far end; plus a noise floor and near-end speech. The far end is the repo's
 // spoken question; the near end is the same recording played backwards (speech with the
 // same spectrum, uncorrelated with the far end).
-package room
+package aectest
 
 import (
 	"context"
