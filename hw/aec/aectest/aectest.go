@@ -21,9 +21,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/edgevoice/edgevoice/dsp/resample"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/speechmatch"
 )
 
@@ -104,20 +106,11 @@ func Resample(x []float32, from, to int) ([]float32, error) {
 	return out[:r.Process(out, src)], nil
 }
 
-// IR returns the room impulse response at s.Rate with the given delay.
+// IR returns the room impulse response at s.Rate with the given delay (the simulated
+// board's, sim.RoomIR, with a tail of 1.2 × RT60: 72 dB down at its end).
 func IR(s Spec, delayMs float64) []float64 {
-	d := int(delayMs * float64(s.Rate) / 1000)
-	tail := int(1.2 * s.RT60 * float64(s.Rate)) // 72 dB down at the end
-	h := make([]float64, d+tail)
-	rng := rand.New(rand.NewPCG(s.Seed, 1))
-	h[d] = 1
-	// diffuse tail with about the direct path's energy (a device ~1 m from a wall)
-	tau := s.RT60 * float64(s.Rate) / (3 * math.Ln10) // amplitude e-folding in samples
-	a := math.Sqrt(2 / tau)
-	for n := 1; n < tail; n++ {
-		h[d+n] += a * rng.NormFloat64() * math.Exp(-float64(n)/tau)
-	}
-	return h
+	return sim.RoomIR(s.Rate, time.Duration(delayMs*float64(time.Millisecond)),
+		time.Duration(1.2*s.RT60*float64(time.Second)), s.RT60, s.Seed)
 }
 
 // Build lays out the scene: far-end speech 0 … 10.6 s, near-end alone 11 … 13.5 s, then
