@@ -28,7 +28,7 @@ vet: ; $(GO) vet -tags $(TAGS) $(PKGS)
 test: vet ; $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m $(PKGS)
 # the same without vet or the race detector, for a quick edit loop
 test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
-# the slow suites that skip themselves unless EDGEVOICE_SLOW=1 (loss sweep, 200 connects,
+# the slow suites that skip themselves unless EDGEVOICE_SLOW=1 (loss sweep, 200 connects, the echo loop end to end,
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)

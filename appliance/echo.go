@@ -58,7 +58,7 @@ type EchoConfig struct {
 // path runs, and what `edgevoice aec` runs on recordings. ok is false when e asks for
 // no processing at all.
 func EchoPathConfig(e EchoConfig, rate int) (cfg aec.PathConfig, ok bool) {
-	cfg = aec.PathConfig{StreamRate: rate, Delay: e.Delay, Canceller: aec.Config{
+	cfg = aec.PathConfig{StreamRate: rate, Delay: e.Delay, HoldUntilConverged: true, Canceller: aec.Config{
 		Echo: e.Mode == EchoAEC, Tail: e.Tail, NoiseSuppression: e.NoiseSuppression, AGC: e.AGC,
 	}}
 	return cfg, e.Mode != EchoOff || e.NoiseSuppression || e.AGC
@@ -121,4 +121,17 @@ func (a *Appliance) writeMic(pcm []float32) {
 			a.WriteMic(out)
 		}
 	}
+}
+
+// Echo describes the uplink's echo handling for status and logs: "off", "gate",
+// "aec (converging: the uplink is held while the answer plays)" or "aec".
+func (a *Appliance) Echo() string {
+	e := a.echo
+	switch {
+	case e == nil || e.mode == EchoOff:
+		return EchoOff.String()
+	case e.mode == EchoAEC && !e.p.Converged():
+		return "aec (converging: the uplink is held while the answer plays)"
+	}
+	return e.mode.String()
 }

@@ -2,6 +2,7 @@ package aec
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,12 @@ type PathConfig struct {
 	Delay time.Duration
 	// MaxDelay bounds Delay over the path's life (0: 500 ms).
 	MaxDelay time.Duration
+	// HoldUntilConverged mutes the output while the far end plays until the canceller
+	// has shown it cancels (ERLE ≥ 15 dB over 0.5 s of far-end audio): a fresh filter
+	// passes the first second or two of echo, enough for a service's VAD to hear the
+	// device. After that the path is full duplex for good (the filter is kept across
+	// answers). The appliance and `edgevoice aec` set it.
+	HoldUntilConverged bool
 }
 
 // Path is the echo canceller in a stream: the speaker side hands it what the speaker is
@@ -41,7 +48,18 @@ type Path struct {
 	// half-duplex gate); written by Far, read by FarActive.
 	farHeard atomic.Int64
 	hang     int64
+	// convergence (microphone side): smoothed mic and output power over far-end frames
+	hold       bool
+	micE, outE float64
+	good       int
+	converged  atomic.Bool
 }
+
+// convergedAfter is how many far-end frames (in all) must show ERLE ≥ convergedERLE.
+const (
+	convergedAfter = 50 // 0.5 s
+	convergedERLE  = 15 // dB
+)
 
 // MaxChunk is the longest chunk Far and Mic take (100 ms at 48 kHz).
 const MaxChunk = 4800
@@ -65,7 +83,7 @@ func NewPath(cfg PathConfig) (*Path, error) {
 		return nil, err
 	}
 	rate := cfg.Canceller.Rate
-	p := &Path{c: c, ref: NewReference(rate, cfg.MaxDelay)}
+	p := &Path{c: c, ref: NewReference(rate, cfg.MaxDelay), hold: cfg.HoldUntilConverged && cfg.Canceller.Echo}
 	p.ref.SetDelay(cfg.Delay)
 	if cfg.StreamRate != rate {
 		if p.farRS, err = resample.New(cfg.StreamRate, rate); err == nil {
@@ -154,6 +172,12 @@ func (p *Path) Mic(dst, x []float32) (int, error) {
 		if err := p.c.Process(p.outFrame, p.acc[off:off+n], p.refFrame); err != nil {
 			return w, err
 		}
+		if p.hold && !p.converged.Load() {
+			p.track(p.acc[off:off+n], p.outFrame)
+			if p.FarActive() {
+				clear(p.outFrame)
+			}
+		}
 		if p.outRS != nil {
 			w += p.outRS.Process(dst[w:], p.outFrame)
 		} else {
@@ -162,6 +186,29 @@ func (p *Path) Mic(dst, x []float32) (int, error) {
 	}
 	p.accN = copy(p.acc, p.acc[off:p.accN])
 	return w, nil
+}
+
+// Converged reports whether the canceller has shown it cancels (HoldUntilConverged).
+func (p *Path) Converged() bool { return p.converged.Load() }
+
+// track estimates the canceller's ERLE over frames where the reference is audible.
+func (p *Path) track(mic, out []float32) {
+	var re, me, oe float64
+	for i := range mic {
+		re += float64(p.refFrame[i]) * float64(p.refFrame[i])
+		me += float64(mic[i]) * float64(mic[i])
+		oe += float64(out[i]) * float64(out[i])
+	}
+	if re < farFloor*farFloor*float64(len(mic)) {
+		return
+	}
+	p.micE, p.outE = 0.9*p.micE+me, 0.9*p.outE+oe // ~100 ms
+	if p.micE > p.outE*math.Pow(10, convergedERLE/10) {
+		p.good++ // cumulative: pauses and double talk only slow it down
+	}
+	if p.good >= convergedAfter {
+		p.converged.Store(true)
+	}
 }
 
 // Close frees the canceller.

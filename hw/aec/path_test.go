@@ -77,3 +77,43 @@ func TestPathAllocs(t *testing.T) {
 		t.Errorf("%v allocations per 10 ms, want 0", a)
 	}
 }
+
+// TestPathHoldUntilConverged: with HoldUntilConverged the output is silent while the far
+// end plays until the canceller cancels; it converges within the first 4 s of far-end
+// speech, and afterwards the near end passes at its level (full duplex).
+func TestPathHoldUntilConverged(t *testing.T) {
+	sc := scene(t, aectest.Default(16000))
+	p, err := NewPath(PathConfig{StreamRate: 16000, HoldUntilConverged: true, Canceller: Config{Echo: true, NoiseSuppression: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := make([]float32, len(sc.Mic))
+	buf := make([]float32, p.MaxOut(160))
+	convergedAt, w := -1, 0
+	for i := 0; i+160 <= len(sc.Mic); i += 160 {
+		p.Far(sc.Far[i : i+160])
+		n, err := p.Mic(buf, sc.Mic[i:i+160])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w += copy(out[w:], buf[:n])
+		if convergedAt < 0 && p.Converged() {
+			convergedAt = i
+		}
+	}
+	t.Logf("converged after %.2f s of the far end", float64(convergedAt)/16000)
+	if convergedAt < 0 || convergedAt > 4*16000 {
+		t.Fatalf("converged at sample %d, want within 4 s", convergedAt)
+	}
+	var held float64
+	for _, v := range out[8000:min(convergedAt, len(out))] { // the far end plays from the start
+		held += float64(v) * float64(v)
+	}
+	if held != 0 {
+		t.Errorf("the output carried energy %g before the canceller converged", held)
+	}
+	if g, _ := aectest.NearGain(sc.Near, out[160:], sc.DoubleTalk, 320); math.Abs(g) > 6 {
+		t.Errorf("near end in double talk after convergence %+.2f dB (want within 6 dB)", g)
+	}
+}

@@ -14,8 +14,9 @@ import (
 // One goroutine writes and one reads (lock-free; nothing allocates or blocks). The read
 // position advances continuously; it is moved only when SetDelay changes the delay (the
 // device was re-opened with another latency: the filter stays valid) or when the two
-// sides drift apart by more than Slack (clock drift between two devices, a stalled
-// speaker), so the writer's burstiness does not jitter the alignment.
+// sides stay apart by more than Slack for half a second (clock drift between two
+// devices, a speaker that stalled), so the burstiness of two goroutines on a busy CPU
+// does not jitter the alignment.
 type Reference struct {
 	buf   []float32
 	mask  uint64
@@ -26,12 +27,16 @@ type Reference struct {
 	used  int64         // the delay r was aligned with
 	slack int64
 	init  bool
+	apart int // frames in a row beyond the slack
 	// Resyncs counts the times the read position was moved by drift.
 	resyncs atomic.Uint64
 }
 
-// Slack is how far the microphone side may drift from its target before it is moved.
-const Slack = 40 * time.Millisecond
+// Slack is how far the microphone side may drift from its target before it is moved
+// (after resyncAfter reads in a row).
+const Slack = 120 * time.Millisecond
+
+const resyncAfter = 50
 
 // NewReference returns a reference line at rate Hz holding up to maxDelay (plus Slack).
 func NewReference(rate int, maxDelay time.Duration) *Reference {
@@ -79,8 +84,12 @@ func (r *Reference) Read(p []float32) {
 	case d != r.used:
 		cur -= d - r.used // the device delay changed: shift by exactly the difference
 	case cur-target > r.slack || target-cur > r.slack:
-		cur = target
-		r.resyncs.Add(1)
+		if r.apart++; r.apart >= resyncAfter {
+			cur, r.apart = target, 0
+			r.resyncs.Add(1)
+		}
+	default:
+		r.apart = 0
 	}
 	r.used = d
 	oldest := w - int64(len(r.buf)/2)

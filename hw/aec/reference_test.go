@@ -35,8 +35,8 @@ func TestReferenceSampleExact(t *testing.T) {
 			next = float64(frame[0]) - 1
 		}
 		// the frame read is within the slack of "delay behind what was written"
-		if lag := float64(written) - next - 160; math.Abs(lag-800) > 640 {
-			t.Fatalf("frame %d: %v samples behind the writer, want 800 ± 640", k, lag)
+		if lag := float64(written) - next - 160; math.Abs(lag-800) > 1920 {
+			t.Fatalf("frame %d: %v samples behind the writer, want 800 ± 1920 (the slack)", k, lag)
 		}
 		for i, v := range frame {
 			if want := float32(next) + 1; v != want {
@@ -140,6 +140,30 @@ func TestProcessAllocs(t *testing.T) {
 		_ = c.Process(out, mic, rf)
 	}); a != 0 {
 		t.Errorf("%v allocations per frame, want 0", a)
+	}
+}
+
+// TestReferenceResync: when the speaker side runs ahead for good (a stall, clock drift)
+// the read position follows after half a second beyond the slack, not at once.
+func TestReferenceResync(t *testing.T) {
+	r := NewReference(16000, 200*time.Millisecond)
+	p, f := make([]float32, 160), make([]float32, 160)
+	for range 10 {
+		r.Write(p)
+		r.Read(f)
+	}
+	for range 15 { // 150 ms more than read: beyond the 120 ms slack
+		r.Write(p)
+	}
+	for i := range resyncAfter {
+		r.Write(p)
+		r.Read(f)
+		if got := r.Resyncs(); got != 0 && i < resyncAfter-1 {
+			t.Fatalf("resynced after %d frames, want %d", i+1, resyncAfter)
+		}
+	}
+	if r.Resyncs() != 1 {
+		t.Errorf("%d resyncs, want 1", r.Resyncs())
 	}
 }
 
