@@ -59,6 +59,8 @@ flash: ; build/image/flash.sh $(FLASH_ARGS) '$(DEV)'
 test-image: ; build/image/test-image.sh $(TEST_IMAGE_ARGS)
 # hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
 test-audio-arm64: ; build/test-audio-arm64.sh
+# hw/aec's tests (ERLE, double talk, delay change, allocations) and its CPU per frame on arm64 and armhf under qemu
+test-aec-arm: ; ARCHES='$(or $(AEC_ARCHES),arm64 armhf)' build/test-aec-arm.sh
 # the measurement that chose speexdsp for hw/aec: both libraries in the synthetic room (ERLE, double talk, delay change) and their CPU per 10 ms frame
 aec-compare: ; $(GO) test -tags webrtcaudio -count=1 -run Compare -bench Frame -benchtime 2000x -v ./hw/aec/internal/webrtcref/
 
