@@ -32,7 +32,7 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-lab image test-image
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-aec-arm test-lab image test-image
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)

@@ -133,12 +133,12 @@ func Build(s Spec, clip []float32) Scene {
 		i := sec(at)
 		return i + copy(dst[i:], x)
 	}
-	var farEnd int
 	if s.DelayChangeAt > 0 {
 		for t := 0.0; t < float64(total)/float64(r); t += 2.7 {
-			farEnd = put(far, q, t)
+			put(far, q, t)
 		}
 	} else {
+		var farEnd int
 		for _, t := range []float64{0, 2.7, 5.4, 8.1} {
 			farEnd = put(far, q, t)
 		}
