@@ -403,6 +403,9 @@ func (r *runner) openAudio() error {
 			}
 		}
 	}
+	if c.RoomDelay > 0 {
+		return r.openRoom(c)
+	}
 	alog := r.log.With("component", "audio")
 	path := audio.NewGroup() // a failure of the mic or the speaker reopens both (a USB card unplugged)
 	if c.InputFile != "" {

@@ -7,6 +7,7 @@ import (
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
@@ -150,12 +151,16 @@ func sessionConfig(c *config.Session) (events.Session, error) {
 // echo path. The reference delay is what the device's buffering says for sure: the
 // playback queue ahead of the speaker device (kept full by its pacing); the hardware
 // buffer, the capture period and the room are left to the filter's tail. A WAV file
-// speaker plays nothing later: no delay.
+// speaker plays nothing later: no delay; the simulated room's speaker queues
+// sim.DefaultRoomQueue.
 func echoConfig(c *config.Audio) appliance.EchoConfig {
 	mode, _ := appliance.ParseEchoMode(c.Echo)
 	e := appliance.EchoConfig{Mode: mode, Tail: c.EchoTail.D(), AGC: c.AGC,
 		NoiseSuppression: c.NoiseSuppression == nil || *c.NoiseSuppression}
-	if c.OutputFile == "" {
+	switch {
+	case c.RoomDelay > 0:
+		e.Delay = sim.DefaultRoomQueue
+	case c.OutputFile == "":
 		e.Delay = time.Duration(c.PlaybackQueuePeriods) * c.Period.D()
 	}
 	return e

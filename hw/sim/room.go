@@ -29,11 +29,14 @@ type RoomOpts struct {
 	Tail time.Duration
 	// NoiseDB is the microphone's noise floor in dBFS (default -75).
 	NoiseDB float64
-	// Queue is how far the speaker may be written ahead of what it plays (default 40ms,
-	// a playback device's buffer).
+	// Queue is how far the speaker may be written ahead of what it plays (default
+	// DefaultRoomQueue, a playback device's buffer).
 	Queue time.Duration
 	Seed  uint64
 }
+
+// DefaultRoomQueue is the simulated speaker's default queue.
+const DefaultRoomQueue = 40 * time.Millisecond
 
 // Room closes the loop from a simulated speaker to a simulated microphone through a
 // room impulse response with a delay and a gain, and adds near-end speech (Say) and a
@@ -41,7 +44,8 @@ type RoomOpts struct {
 // plays sample j at j/Rate after the start (what was not written by then is silence),
 // the microphone captures sample k at k/Rate and hears the speaker's samples up to
 // k - Delay through the impulse response. Speaker and Mic are the audio.Sink and
-// audio.Source to hand to the appliance in place of the devices.
+// audio.Source to hand to the appliance in place of the devices; closing either closes
+// the room (they fail together, like a USB sound card).
 type Room struct {
 	o     RoomOpts
 	ir    []float32 // after the delay
@@ -98,7 +102,7 @@ func NewRoom(o RoomOpts) (*Room, error) {
 		o.NoiseDB = -75
 	}
 	if o.Queue == 0 {
-		o.Queue = 40 * time.Millisecond
+		o.Queue = DefaultRoomQueue
 	}
 	if o.Rate < 8000 || o.Rate > 48000 || o.Delay < 0 || o.Delay > time.Second || o.Tail > time.Second {
 		return nil, fmt.Errorf("sim: room: rate %d, delay %v, tail %v out of range", o.Rate, o.Delay, o.Tail)
@@ -196,7 +200,7 @@ func (r *Room) Mic() audio.Source[float32] { return roomMic{r} }
 type roomSpeaker struct{ r *Room }
 
 func (s roomSpeaker) Format() audio.Format { return s.r.format() }
-func (s roomSpeaker) Close() error         { return nil }
+func (s roomSpeaker) Close() error         { return s.r.Close() }
 
 // Write takes p once the speaker has room for it (Queue ahead of what plays).
 func (s roomSpeaker) Write(ctx context.Context, p []float32) (int, error) {
@@ -226,7 +230,7 @@ func (s roomSpeaker) Write(ctx context.Context, p []float32) (int, error) {
 type roomMic struct{ r *Room }
 
 func (m roomMic) Format() audio.Format { return m.r.format() }
-func (m roomMic) Close() error         { return nil }
+func (m roomMic) Close() error         { return m.r.Close() }
 
 // Read returns the next len(p) samples the microphone captures, in real time.
 func (m roomMic) Read(ctx context.Context, p []float32) (int, error) {

@@ -90,6 +90,14 @@ type Audio struct {
 	// Automatic gain control on the uplink. Off by default: it lifts background noise
 	// between words, and gain_db sets a fixed gain.
 	AGC bool `toml:"agc"`
+	// A simulated room instead of the sound devices, for trying echo settings without
+	// hardware: the speaker's sound comes back into the microphone this much later
+	// ("20ms" to "500ms"), through a room's reverberation, plus input_file (if set) said
+	// once at the start. Empty or "0s": the devices (or files) as configured.
+	RoomDelay Duration `toml:"room_delay"`
+	// With room_delay: the echo's level at the microphone relative to the speaker, in dB
+	// (-40 to 6).
+	RoomGainDB float64 `toml:"room_gain_db"`
 }
 
 func (c *Audio) setDefaults() {
@@ -133,6 +141,9 @@ func (c *Audio) setDefaults() {
 	def(&c.Echo, "aec")
 	if c.EchoTail == 0 {
 		c.EchoTail = Duration(200 * time.Millisecond)
+	}
+	if c.RoomGainDB == 0 {
+		c.RoomGainDB = -6
 	}
 	if c.NoiseSuppression == nil {
 		on := true
@@ -192,6 +203,12 @@ func (c *Audio) validate(p *sectionProblems) {
 	}
 	if d := c.EchoTail.D(); d < 50*time.Millisecond || d > time.Second {
 		p.add("echo_tail", "%v out of range (50ms to 1s; 200ms fits a living room)", d)
+	}
+	if d := c.RoomDelay.D(); d != 0 && (d < 20*time.Millisecond || d > 500*time.Millisecond) {
+		p.add("room_delay", "%v out of range (20ms to 500ms, or 0s for the real devices)", d)
+	}
+	if c.RoomGainDB < -40 || c.RoomGainDB > 6 {
+		p.add("room_gain_db", "%v out of range (-40 to 6)", c.RoomGainDB)
 	}
 	if c.GainDB < -40 || c.GainDB > 40 {
 		p.add("gain_db", "%v out of range (-40 to 40)", c.GainDB)

@@ -37,3 +37,24 @@ func TestEchoSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestRoomSettings: [audio] room_delay and room_gain_db: off by default, bad values
+// reported with FILE:LINE:COL.
+func TestRoomSettings(t *testing.T) {
+	c, err := Decode("x.toml", []byte("[audio]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audio.RoomDelay != 0 || c.Audio.RoomGainDB != -6 {
+		t.Errorf("defaults: room_delay %v, room_gain_db %v", c.Audio.RoomDelay.D(), c.Audio.RoomGainDB)
+	}
+	_, err = Decode("x.toml", []byte("[audio]\nroom_delay = \"5ms\"\nroom_gain_db = 12.0\n"))
+	for _, want := range []string{
+		`x.toml:2:1: key "audio.room_delay": 5ms out of range (20ms to 500ms, or 0s for the real devices)`,
+		`x.toml:3:1: key "audio.room_gain_db": 12 out of range (-40 to 6)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nlacks %q", err, want)
+		}
+	}
+}
