@@ -95,15 +95,18 @@ func (a *Appliance) readSpeaker(dst []float32) int {
 	return n
 }
 
-// writeMic is WriteMic after the echo path: cancellation (aec), the half-duplex gate
-// (gate: silence while the far end plays unless the talk button is held) and the noise
-// and gain processing. It allocates nothing.
+// writeMic is WriteMic after the echo path: cancellation (aec; until the canceller has
+// converged the uplink is held while the far end plays, unless the talk button is held),
+// the half-duplex gate (gate: silence while the far end plays unless the talk button is
+// held) and the noise and gain processing. It allocates nothing.
 func (a *Appliance) writeMic(pcm []float32) {
 	e := a.echo
 	if e == nil {
 		a.WriteMic(pcm)
 		return
 	}
+	talking := State(a.shown.Load()) == Listening
+	e.p.Bypass(talking) // a held talk button is heard even while the canceller converges
 	for len(pcm) > 0 {
 		chunk := pcm[:min(len(pcm), aec.MaxChunk)]
 		pcm = pcm[len(chunk):]
@@ -114,7 +117,7 @@ func (a *Appliance) writeMic(pcm []float32) {
 			continue
 		}
 		out := e.out[:n]
-		if e.mode == EchoGate && e.p.FarActive() && State(a.shown.Load()) != Listening {
+		if e.mode == EchoGate && e.p.FarActive() && !talking {
 			clear(out)
 		}
 		if n > 0 {

@@ -86,3 +86,41 @@ func TestEchoGate(t *testing.T) {
 		t.Errorf("gate: the uplink carried level %.4f while talk was held (want the mic through)", l)
 	}
 }
+
+// TestEchoHoldPress: with echo = "aec" the uplink is held while the first answer plays
+// (the canceller has not converged on the tone-free room yet), but a held talk button
+// (a press-to-talk barge-in) is heard at once.
+func TestEchoHoldPress(t *testing.T) {
+	s := &toneSession{}
+	a := newEchoAppliance(t, EchoConfig{Mode: EchoAEC}, s)
+	spk, mic := make([]float32, 480), make([]float32, 480)
+	for i := range mic {
+		mic[i] = float32(0.2 * math.Sin(float64(i)/3)) // the user, not the speaker's tone
+	}
+	level := func() float64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var e float64
+		for _, v := range s.up {
+			e += float64(v) * float64(v)
+		}
+		n := len(s.up)
+		s.up = s.up[:0]
+		return math.Sqrt(e / float64(max(n, 1)))
+	}
+	for range 20 {
+		a.readSpeaker(spk)
+		a.writeMic(mic)
+	}
+	if l := level(); l > 1e-4 || a.Echo() == "aec" {
+		t.Errorf("before convergence (%s) the uplink carried level %.4f, want held", a.Echo(), l)
+	}
+	a.shown.Store(int32(Listening))
+	for range 20 {
+		a.readSpeaker(spk)
+		a.writeMic(mic)
+	}
+	if l := level(); l < 0.05 {
+		t.Errorf("talk held: the uplink carried level %.4f, want the user through", l)
+	}
+}

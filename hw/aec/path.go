@@ -53,6 +53,7 @@ type Path struct {
 	micE, outE float64
 	good       int
 	converged  atomic.Bool
+	bypass     atomic.Bool
 }
 
 // convergedAfter is how many far-end frames (in all) must show ERLE ≥ convergedERLE.
@@ -174,7 +175,7 @@ func (p *Path) Mic(dst, x []float32) (int, error) {
 		}
 		if p.hold && !p.converged.Load() {
 			p.track(p.acc[off:off+n], p.outFrame)
-			if p.FarActive() {
+			if p.FarActive() && !p.bypass.Load() {
 				clear(p.outFrame)
 			}
 		}
@@ -187,6 +188,11 @@ func (p *Path) Mic(dst, x []float32) (int, error) {
 	p.accN = copy(p.acc, p.acc[off:p.accN])
 	return w, nil
 }
+
+// Bypass lets the output through while the path would hold it (HoldUntilConverged):
+// the appliance sets it while the talk button is held, so a press-to-talk barge-in is
+// heard even before the canceller has converged.
+func (p *Path) Bypass(on bool) { p.bypass.Store(on) }
 
 // Converged reports whether the canceller has shown it cancels (HoldUntilConverged).
 func (p *Path) Converged() bool { return p.converged.Load() }
