@@ -1,6 +1,7 @@
 package aec
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -11,13 +12,16 @@ import (
 // the two is the echo path the device adds: the playback queue plus the playback and
 // capture delays (SetDelay); what the room adds is left to the adaptive filter (Tail).
 //
-// One goroutine writes and one reads (lock-free; nothing allocates or blocks). The read
+// One goroutine writes and one reads (the speaker and mic pumps, not device callbacks); a
+// mutex is held for the copies only, so a writer that laps a stalled reader cannot tear
+// what it reads. Nothing allocates. The read
 // position advances continuously; it is moved only when SetDelay changes the delay (the
 // device was re-opened with another latency: the filter stays valid) or when the two
 // sides stay apart by more than Slack for half a second (clock drift between two
 // devices, a speaker that stalled), so the burstiness of two goroutines on a busy CPU
 // does not jitter the alignment.
 type Reference struct {
+	mu    sync.Mutex // guards buf
 	buf   []float32
 	mask  uint64
 	rate  int
@@ -64,11 +68,13 @@ func (r *Reference) Resyncs() uint64 { return r.resyncs.Load() }
 
 // Write appends what the speaker was given (speaker side).
 func (r *Reference) Write(p []float32) {
+	r.mu.Lock()
 	w := r.w.Load()
 	for i, v := range p {
 		r.buf[(w+uint64(i))&r.mask] = v
 	}
 	r.w.Store(w + uint64(len(p)))
+	r.mu.Unlock()
 }
 
 // Read fills p with the reference for the microphone frame that just arrived
@@ -92,6 +98,9 @@ func (r *Reference) Read(p []float32) {
 		r.apart = 0
 	}
 	r.used = d
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w = int64(r.w.Load()) // the writer may have moved on since the target was set
 	oldest := w - int64(len(r.buf)/2)
 	for i := range p {
 		if s := cur + int64(i); s >= w || s < 0 || s < oldest {
