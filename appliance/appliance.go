@@ -82,6 +82,9 @@ type Config struct {
 	// KeyPoll is how often a key source with KeyReady is asked while offline for want of
 	// a key (default 500 ms).
 	KeyPoll time.Duration
+	// Echo is the uplink's echo cancellation / half-duplex gate, noise suppression and
+	// gain control (the zero value: none).
+	Echo EchoConfig
 }
 
 // Deps are the parts the appliance drives.
@@ -130,6 +133,8 @@ type Appliance struct {
 	shown              atomic.Int32
 	// flush tells the speaker pump that a barge-in dropped the answer (capacity 1).
 	flush chan struct{}
+	// echo is the uplink's echo/noise processing between the pumps (nil: none).
+	echo *echoPath
 
 	// Pre-roll before the session exists (key fetch, session setup): the mic pump keeps
 	// what is said in pre and hands it to the session first, so no speech is lost. pre and
@@ -224,6 +229,11 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	echo, err := newEchoPath(cfg.Echo)
+	if err != nil {
+		return nil, err
+	}
+	a.echo = echo
 	a.volBits.Store(math.Float64bits(cfg.Volume))
 	a.status = Status{State: Off, TalkMode: cfg.TalkMode.String(), Volume: cfg.Volume}
 	return a, nil

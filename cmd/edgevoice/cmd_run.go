@@ -143,6 +143,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	acfg := appliance.Config{
 		TalkMode: appliance.Hold, IdleTimeout: cfg.Appliance.IdleTimeout.D(), KeepWarm: cfg.Appliance.KeepWarm,
 		Volume: cfg.Appliance.Volume, VolumeStep: cfg.Appliance.VolumeStep, ServiceAction: cfg.Appliance.ServiceAction,
+		Echo: echoConfig(&cfg.Audio),
 	}
 	if cfg.Appliance.TalkMode == config.TalkToggle {
 		acfg.TalkMode = appliance.Toggle
@@ -404,6 +405,9 @@ func (r *runner) openAudio() error {
 				r.a.AudioFault(dev, nil)
 			}
 		}
+	}
+	if c.RoomDelay > 0 {
+		return r.openRoom(c)
 	}
 	alog := r.log.With("component", "audio")
 	path := audio.NewGroup() // a failure of the mic or the speaker reopens both (a USB card unplugged)
