@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw image flash test-image
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker image flash test-image
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -28,11 +28,11 @@ vet: ; $(GO) vet -tags $(TAGS) $(PKGS)
 test: vet ; $(GO) test -tags $(TAGS) -race -count=1 -timeout 20m $(PKGS)
 # the same without vet or the race detector, for a quick edit loop
 test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
-# the slow suites that skip themselves unless EDGEVOICE_SLOW=1 (loss sweep, 200 connects,
+# the slow suites that skip themselves unless EDGEVOICE_SLOW=1 (loss sweep, 200 connects, the echo loop end to end,
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events test-slow test-arm test-lab image test-image
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config fuzz-broker test-slow test-arm test-aec-arm test-lab image test-image
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
@@ -59,6 +59,10 @@ flash: ; build/image/flash.sh $(FLASH_ARGS) '$(DEV)'
 test-image: ; build/image/test-image.sh $(TEST_IMAGE_ARGS)
 # hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
 test-audio-arm64: ; build/test-audio-arm64.sh
+# hw/aec's tests (ERLE, double talk, delay change, allocations) and its CPU per frame on arm64 and armhf under qemu
+test-aec-arm: ; ARCHES='$(or $(AEC_ARCHES),arm64 armhf)' build/test-aec-arm.sh
+# the measurement that chose speexdsp for hw/aec: both libraries in the synthetic room (ERLE, double talk, delay change) and their CPU per 10 ms frame
+aec-compare: ; $(GO) test -tags webrtcaudio -count=1 -run Compare -bench Frame -benchtime 2000x -v ./hw/aec/internal/webrtcref/
 
 # one full talk turn on a simulated board against the local emulator (no hardware, no account)
 demo: build ; bin/edgevoice demo -out bin/demo-reply.wav
@@ -79,4 +83,4 @@ rss-run: build ; build/rss-run.sh
 
 # benchmarks and fuzz passes, one area each (build/bench.sh, build/fuzz.sh say what runs)
 bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc: ; build/bench.sh $(@:bench-%=%)
-fuzz-dsp fuzz-events fuzz-hw: ; build/fuzz.sh $(@:fuzz-%=%)
+fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker: ; build/fuzz.sh $(@:fuzz-%=%)

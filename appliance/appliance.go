@@ -74,6 +74,17 @@ type Config struct {
 	KeyMinValid time.Duration
 	// WatchdogEvery calls Deps.Watchdog from the main loop at this interval (0: never).
 	WatchdogEvery time.Duration
+	// VAD: the session's turn detection is server or semantic VAD. Talk (held, or
+	// toggled on) opens the mic and the service ends each turn while it is open; the
+	// release or the stop tap closes the mic (speech the service has not committed yet
+	// is committed) and starts the idle timer.
+	VAD bool
+	// KeyPoll is how often a key source with KeyReady is asked while offline for want of
+	// a key (default 500 ms).
+	KeyPoll time.Duration
+	// Echo is the uplink's echo cancellation / half-duplex gate, noise suppression and
+	// gain control (the zero value: none).
+	Echo EchoConfig
 }
 
 // Deps are the parts the appliance drives.
@@ -122,6 +133,8 @@ type Appliance struct {
 	shown              atomic.Int32
 	// flush tells the speaker pump that a barge-in dropped the answer (capacity 1).
 	flush chan struct{}
+	// echo is the uplink's echo/noise processing between the pumps (nil: none).
+	echo *echoPath
 
 	// Pre-roll before the session exists (key fetch, session setup): the mic pump keeps
 	// what is said in pre and hands it to the session first, so no speech is lost. pre and
@@ -195,6 +208,9 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 		cfg.RecheckMin = time.Second
 	}
 	cfg.RecheckMin = min(cfg.RecheckMin, cfg.RecheckEvery)
+	if cfg.KeyPoll == 0 {
+		cfg.KeyPoll = defaultKeyPoll
+	}
 	if cfg.KeyMinValid == 0 {
 		cfg.KeyMinValid = 30 * time.Second
 	}
@@ -213,6 +229,11 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	echo, err := newEchoPath(cfg.Echo)
+	if err != nil {
+		return nil, err
+	}
+	a.echo = echo
 	a.volBits.Store(math.Float64bits(cfg.Volume))
 	a.status = Status{State: Off, TalkMode: cfg.TalkMode.String(), Volume: cfg.Volume}
 	return a, nil

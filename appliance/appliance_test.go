@@ -282,7 +282,7 @@ func TestPushToTalk(t *testing.T) {
 	st := r.a.Status()
 	r.stop()
 	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Off)
-	r.checkEvents(rtc.EventListening, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
+	r.checkEvents(rtc.EventListening, rtc.EventMicClosed, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
 		rtc.EventResponseDone, rtc.EventSpeakingStopped)
 	if r.spoken.Load() < 48000/4 {
 		t.Errorf("the speaker played %d samples of the answer, want at least 250 ms", r.spoken.Load())
@@ -310,7 +310,7 @@ func TestToggleMode(t *testing.T) {
 	r.waitState(Idle, 10*time.Second)
 	r.stop()
 	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Idle, Off)
-	r.checkEvents(rtc.EventListening, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
+	r.checkEvents(rtc.EventListening, rtc.EventMicClosed, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
 		rtc.EventResponseDone, rtc.EventSpeakingStopped)
 }
 
@@ -335,9 +335,9 @@ func TestBargeIn(t *testing.T) {
 	r.checkSeq(Idle, Connecting, Listening, Thinking, Speaking, Listening, Thinking, Speaking, Idle, Off)
 	// the cancelled answer's response.done comes back after the press took effect (the
 	// session emits barge-in, speaking-stopped and listening at the press, in its loop)
-	r.checkEvents(rtc.EventListening, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
+	r.checkEvents(rtc.EventListening, rtc.EventMicClosed, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone,
 		rtc.EventBargeIn, rtc.EventSpeakingStopped, rtc.EventListening, rtc.EventResponseDone,
-		rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone, rtc.EventResponseDone, rtc.EventSpeakingStopped)
+		rtc.EventMicClosed, rtc.EventThinking, rtc.EventSpeakingStarted, rtc.EventTranscriptDone, rtc.EventResponseDone, rtc.EventSpeakingStopped)
 	if st.Session == nil || st.Session.BargeIns != 1 {
 		t.Errorf("session stats after a barge-in: %+v", st.Session)
 	}

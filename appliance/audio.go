@@ -26,17 +26,18 @@ const meterWindow = 50 * time.Millisecond
 const meterFloorDB = -60
 
 // RunMic moves audio from src (a capture device or a WAV file, any rate and channel
-// count) into the appliance (WriteMic) until ctx ends or the file ends, and returns nil
-// then. mixer combines the channels (nil: average them). Nothing allocates per period.
+// count) into the appliance (WriteMic, after the echo path of Config.Echo) until ctx
+// ends or the file ends, and returns nil then. mixer combines the channels (nil: average
+// them). Nothing allocates per period.
 func (a *Appliance) RunMic(ctx context.Context, src audio.Source[float32], mixer *mix.Mixer) error {
-	return micPump(ctx, src, mixer, a.WriteMic)
+	return micPump(ctx, src, mixer, a.writeMic)
 }
 
 // RunSpeaker plays the session's downlink (ReadSpeaker) into sink at the sink's rate and
-// channel count until ctx ends. On a barge-in it drops what the sink still queues (when
+// channel count until ctx ends; what it plays is the echo canceller's far end. On a barge-in it drops what the sink still queues (when
 // the sink is an audio.Flusher), so no stale answer plays from the device queue.
 func (a *Appliance) RunSpeaker(ctx context.Context, sink audio.Sink[float32]) error {
-	return speakerPump(ctx, sink, a.ReadSpeaker, a.flush)
+	return speakerPump(ctx, sink, a.readSpeaker, a.flush)
 }
 
 // Level returns what the LED level meter shows, 0..1: the mic level while the state is

@@ -33,6 +33,11 @@
 //   - talk, hold mode (default): press starts a turn (and interrupts the model if it is
 //     speaking: barge-in), release ends it and asks for the answer.
 //   - talk, toggle mode: a press starts a turn, the next press ends it.
+//   - with server or semantic VAD (Config.VAD) talk opens the mic instead of making one
+//     turn: while it is held (or toggled on) the service ends each turn itself and the
+//     LEDs show thinking and speaking with the mic-live mark on; the release (or stop
+//     tap) closes the mic, commits speech the service heard but had not committed, and
+//     starts the idle timer. The mic-live mark follows the session's mic.
 //   - mute: a click toggles mute (the mic is not sent; the LED shows muted and the talk
 //     button is ignored).
 //   - volume_up / volume_down: a press changes the speaker volume by one step.

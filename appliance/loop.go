@@ -57,6 +57,7 @@ type loop struct {
 	recheck     clockwork.Timer
 	offlineWait *backoff.Backoff // offline re-check delays: RecheckMin doubling to RecheckEvery
 	lastRelease time.Time
+	convLoop
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -110,6 +111,9 @@ func (l *loop) run(ctx context.Context) error {
 		case <-timerC(l.recheck):
 			l.recheck = nil
 			l.recheckNow("retry")
+		case <-timerC(l.keyPoll):
+			l.keyPoll = nil
+			l.pollKey()
 		case <-wd:
 			l.a.d.Watchdog()
 		}
@@ -163,6 +167,7 @@ func (l *loop) stopTimers() {
 		l.recheck.Stop()
 		l.recheck = nil
 	}
+	l.stopKeyPoll()
 }
 
 // ---- buttons ----
@@ -240,6 +245,11 @@ func (l *loop) talkUp() {
 	l.lastRelease = l.a.clock.Now()
 	l.turns++
 	switch {
+	case l.sess != nil && l.a.cfg.VAD:
+		// The session closes the mic; it commits what the service heard and has not
+		// committed, and then reports thinking. Nothing else is awaited.
+		l.sess.Release()
+		l.armIdle()
 	case l.sess != nil:
 		l.sess.Release()
 		l.turn = turnThinking
@@ -253,7 +263,7 @@ func (l *loop) talkUp() {
 func (l *loop) setMuted(m bool) {
 	l.a.muted.Store(m)
 	if l.a.d.LED != nil {
-		l.a.d.LED.SetMicLive(!m && l.talkLive)
+		l.a.d.LED.SetMicLive(l.micMark(l.state))
 	}
 	if m && l.talkLive {
 		// Muting mid-turn ends the turn with what was said so far.
@@ -389,7 +399,9 @@ func (l *loop) connected(r connResult) {
 		r.s.Press()
 		l.a.sess.Store(&sessionBox{s: r.s})
 		l.releaseAfterPreRoll(r.s)
-		l.turn = turnThinking
+		if !l.a.cfg.VAD { // under VAD the session reports thinking if the service heard speech
+			l.turn = turnThinking
+		}
 		l.pendingTurn = false
 	default:
 		l.a.sess.Store(&sessionBox{s: r.s})
@@ -425,8 +437,21 @@ func (l *loop) sessionEvent(ev rtc.Event) {
 		case rtc.StateClosed:
 			l.sessionEnded(ev.Err)
 		}
+	case rtc.EventListening:
+		l.sessMic = true
+		l.update("mic open")
+	case rtc.EventMicClosed:
+		l.sessMic = false
+		l.update("mic closed")
+	case rtc.EventSpeechStarted:
+		if l.turn == turnThinking { // the user speaks on before the answer came
+			l.turn = turnNone
+		}
+		l.stopIdle()
+		l.update("speech started")
 	case rtc.EventThinking:
-		if l.turn == turnNone && !l.talkLive {
+		if l.turn == turnNone && (!l.talkLive || l.a.cfg.VAD) {
+			l.stopIdle()
 			l.turn = turnThinking
 			l.update("thinking")
 		}
@@ -484,6 +509,7 @@ func (l *loop) dropSession() {
 	l.sess, l.sessEv = nil, nil
 	l.conn = rtc.StateNew
 	l.turn = turnNone
+	l.sessMic = false
 	l.stopIdle()
 	if s != nil {
 		l.wg.Add(1)
@@ -584,6 +610,7 @@ func (l *loop) setNetFault(err error) {
 	}
 	l.a.log.Warn("no session", "fault", faultName(l.netFault), "setup", l.netSetup, "err", err)
 	l.armRecheck()
+	l.armKeyPoll()
 }
 
 func (l *loop) clearNetFault() {
@@ -593,6 +620,7 @@ func (l *loop) clearNetFault() {
 		l.recheck.Stop()
 		l.recheck = nil
 	}
+	l.stopKeyPoll()
 }
 
 // armRecheck schedules the next key check. Offline (network, key daemon not there yet)
@@ -602,6 +630,9 @@ func (l *loop) clearNetFault() {
 // back in step. A rejected key waits the full RecheckEvery: retrying sooner would not
 // change the answer.
 func (l *loop) armRecheck() {
+	if l.recheck != nil && l.netFault == faultOffline {
+		return // a press while offline failed too: it does not push the next re-check back
+	}
 	if l.recheck != nil {
 		l.recheck.Stop()
 	}
@@ -691,7 +722,9 @@ func (l *loop) derive() State {
 		return NoKey
 	case l.netFault == faultOffline:
 		return Offline
-	case l.talkLive || l.pendingTurn:
+	case (l.talkLive || l.pendingTurn) && !(l.a.cfg.VAD && l.turn != turnNone):
+		// Under VAD the mic stays open through the service's turns: thinking and
+		// speaking show over listening (the mic-live mark says the mic is open).
 		if l.sess != nil && l.conn == rtc.StateConnected && l.talkLive {
 			return Listening
 		}
@@ -713,7 +746,7 @@ func (l *loop) update(reason string) { l.setState(l.derive(), reason) }
 
 func (l *loop) setState(s State, reason string) {
 	if l.a.d.LED != nil {
-		l.a.d.LED.SetMicLive(l.talkLive && !l.a.muted.Load() && s == Listening)
+		l.a.d.LED.SetMicLive(l.micMark(s))
 	}
 	if s == l.state {
 		l.publish()

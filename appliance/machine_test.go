@@ -141,6 +141,12 @@ var unitT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newUnit(t *testing.T, cfg Config) *unit {
 	t.Helper()
+	return newUnitWith(t, cfg, nil)
+}
+
+// newUnitWith is newUnit with the key source wrapped by wrap (nil: as it is).
+func newUnitWith(t *testing.T, cfg Config, wrap func(rtc.KeySource) rtc.KeySource) *unit {
+	t.Helper()
 	u := &unit{t: t, clk: clockwork.NewFakeClockAt(unitT0), led: &recLED{}, buttons: make(chan button.Event),
 		keys: make(chan keyReq, 16), sessions: make(chan *fakeSession, 16), trans: make(chan Transition, 256),
 		service: make(chan struct{}, 16), done: make(chan error, 1)}
@@ -154,6 +160,10 @@ func newUnit(t *testing.T, cfg Config) *unit {
 			return realtime.Key{}, ctx.Err()
 		}
 	})
+	var ks rtc.KeySource = keys
+	if wrap != nil {
+		ks = wrap(keys)
+	}
 	factory := func(realtime.Key, rtc.KeySource) (Session, error) {
 		s := newFakeSession()
 		u.sessions <- s
@@ -163,7 +173,7 @@ func newUnit(t *testing.T, cfg Config) *unit {
 		cfg.IdleTimeout = time.Minute
 	}
 	a, err := New(cfg, Deps{
-		Keys: keys, NewSession: factory, LED: u.led, Buttons: u.buttons, Clock: u.clk,
+		Keys: ks, NewSession: factory, LED: u.led, Buttons: u.buttons, Clock: u.clk,
 		OnTransition: func(tr Transition) {
 			u.gateMu.Lock()
 			g := u.gate

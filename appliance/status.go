@@ -54,6 +54,11 @@ type SessionStatus struct {
 	BargeIns           uint64   `json:"barge_ins"`
 	BitrateUp          float64  `json:"bitrate_up"`
 	BitrateDown        float64  `json:"bitrate_down"`
+	// Renewals, ExpiresAt and RateLimits: the service's session expiry, the sessions
+	// renewed before it, and its last rate_limits.updated.
+	Renewals   uint64          `json:"renewals"`
+	ExpiresAt  time.Time       `json:"expires_at,omitzero"`
+	RateLimits []rtc.RateLimit `json:"rate_limits,omitempty"`
 }
 
 // Duration is a time.Duration that reads well in JSON ("1.5s").
@@ -80,6 +85,7 @@ func sessionStatus(st rtc.Stats) *SessionStatus {
 		PacketsRecovered: st.PacketsRecovered, Concealed: Duration(st.ConcealedTime),
 		PlayoutUnderruns: st.PlayoutUnderruns, BargeIns: st.BargeIns,
 		BitrateUp: st.BitrateUp, BitrateDown: st.BitrateDown,
+		Renewals: st.Renewals, ExpiresAt: st.ExpiresAt, RateLimits: st.RateLimits,
 	}
 }
 

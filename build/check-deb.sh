@@ -31,8 +31,8 @@ check() { # field expected
 }
 check Package edgevoice
 dep=$(dpkg-deb -f "$deb" Depends)
-case "$dep" in "libasound2, libopus0, libc6 (>= "*")") ;; *)
-	echo "check-deb: $deb: Depends is \"$dep\", want libasound2, libopus0 and libc6" >&2
+case "$dep" in "libasound2, libopus0, libspeexdsp1, libc6 (>= "*")") ;; *)
+	echo "check-deb: $deb: Depends is \"$dep\", want libasound2, libopus0, libspeexdsp1 and libc6" >&2
 	fail=1
 	;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cross.sh ARCH: cross-compile every binary under cmd/ for the board with cgo
-# (malgo/miniaudio for ALSA, libopus) using Debian's cross compilers and multiarch libopus
-# (build/install-deps.sh installs both): edgevoice, edgevoice-provisiond (the key daemon)
+# (malgo/miniaudio for ALSA, libopus, libspeexdsp for hw/aec) using Debian's cross
+# compilers and multiarch libopus and libspeexdsp (build/install-deps.sh installs them): edgevoice, edgevoice-provisiond (the key daemon)
 # and edgevoice-broker (a server, built so it can run on an ARM server; not packaged).
 #
 #   ARCH  arm64 (Raspberry Pi 3/4/5, Zero 2 W on a 64-bit OS), armv7 (32-bit Pi OS), or
@@ -33,10 +33,12 @@ command -v "$cc" >/dev/null || {
 	echo "cross: $cc not found; run build/install-deps.sh" >&2
 	exit 1
 }
-[ -f "/usr/lib/$triplet/pkgconfig/opus.pc" ] || {
-	echo "cross: /usr/lib/$triplet/pkgconfig/opus.pc missing (libopus-dev:${goarch/arm/armhf}); run build/install-deps.sh" >&2
-	exit 1
-}
+for pc in opus:libopus-dev speexdsp:libspeexdsp-dev; do
+	[ -f "/usr/lib/$triplet/pkgconfig/${pc%%:*}.pc" ] || {
+		echo "cross: /usr/lib/$triplet/pkgconfig/${pc%%:*}.pc missing (${pc#*:}:${goarch/arm/armhf}); run build/install-deps.sh" >&2
+		exit 1
+	}
+done
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -6,6 +6,8 @@
 #   events  the event decoder (malformed JSON), 15 s, and the emulator's mint endpoints
 #           (arbitrary bodies), 10 s
 #   hw      the button debouncer, 15 s
+#   config  the config decoder (arbitrary files: no panic, finite numbers, print round trip), 10 s
+#   broker  the key broker's request handling (bodies, tokens), 15 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tags=${TAGS:-nolibopusfile}
@@ -22,7 +24,7 @@ fuzz() {
 	go test -tags "$tags" -run '^$' -fuzz "^$1\$" -fuzztime "$2" "$dir"
 }
 
-case ${1:?usage: build/fuzz.sh dsp|events|hw} in
+case ${1:?usage: build/fuzz.sh dsp|events|hw|config|broker} in
 dsp)
 	fuzz FuzzWrapAround 15s
 	fuzz FuzzChunkIndependence 15s
@@ -32,6 +34,8 @@ events)
 	fuzz FuzzMintBodies 10s
 	;;
 hw) fuzz FuzzDebounce 15s ;;
+config) fuzz FuzzConfigDecode 10s ;;
+broker) fuzz FuzzRequest 15s ;;
 *)
 	echo "fuzz: unknown area $1" >&2
 	exit 2

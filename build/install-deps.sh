@@ -14,16 +14,20 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Host packages: audio (ALSA, libopus), tools used by tests, cross compilers and qemu,
-# packaging checks, and the reference DSP libraries for the side-by-side benchmarks.
+# packaging checks, the reference DSP libraries for the side-by-side benchmarks
+# (libwebrtc-audio-processing: make aec-compare; speexdsp is also hw/aec's echo canceller),
+# and PostgreSQL's server binaries (the broker's store tests start a throwaway cluster).
 HOST_PKGS=(
 	pkg-config libasound2 libasound2-dev alsa-utils libopus0 libopus-dev libopusfile-dev
-	libspeexdsp-dev libsoxr-dev libsamplerate0-dev
+	libspeexdsp-dev libsoxr-dev libsamplerate0-dev libwebrtc-audio-processing-dev
 	sox espeak-ng lintian systemd file
+	postgresql-15
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
 	qemu-user-static
 )
-# Target libraries through Debian multiarch (the ARM builds link libopus).
-ARCH_PKGS=(libopus-dev:arm64 libopus-dev:armhf libopus0:arm64 libopus0:armhf libasound2:arm64 libasound2:armhf)
+# Target libraries through Debian multiarch (the ARM builds link libopus and libspeexdsp).
+ARCH_PKGS=(libopus-dev:arm64 libopus-dev:armhf libopus0:arm64 libopus0:armhf libasound2:arm64 libasound2:armhf
+	libspeexdsp-dev:arm64 libspeexdsp-dev:armhf libspeexdsp1:arm64 libspeexdsp1:armhf)
 
 missing=()
 for p in "${HOST_PKGS[@]}" "${ARCH_PKGS[@]}"; do

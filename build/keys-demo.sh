@@ -36,11 +36,11 @@ chmod 600 upstream.key
 pids+=($!)
 "$broker" broker -profile azure -deployment gpt-realtime -credential-file upstream.key -pin-session \
 	-mint-url http://127.0.0.1:18443/openai/v1/realtime/client_secrets -sdp-url http://127.0.0.1:18443/openai/v1/realtime/calls \
-	-listen 127.0.0.1:18080 -devices devices >broker.log 2>&1 &
+	-listen 127.0.0.1:18080 -database broker.db >broker.log 2>&1 &
 pids+=($!)
 waitfor "the emulator" port 18443
 waitfor "the broker" port 18080
-"$broker" add-device -devices devices kitchen >device.token 2>/dev/null
+"$broker" device add -database broker.db kitchen >device.token 2>/dev/null
 chmod 600 device.token
 printf 'evd_%s\n' "not-a-registered-device-token-0000000000000" >wrong.token
 chmod 600 wrong.token

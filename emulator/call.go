@@ -61,6 +61,7 @@ type call struct {
 	evbuf    []byte
 	vad      vadState
 	po       playout // the jitter buffer in front of buf (playout.go)
+	cv       convCall
 }
 
 type activeResp struct {
@@ -82,6 +83,9 @@ func (s *Server) newCall(ctx context.Context, d events.Dialect, path string, rec
 	sess := withDefaults(rec.session, d)
 	sess.ID = s.newID("sess_")
 	sess.ExpiresAt = time.Now().Add(30 * time.Minute).Unix()
+	if faults.SessionLifetime > 0 { // the session ends then: say so (expires_at is honoured)
+		sess.ExpiresAt = time.Now().Add(faults.SessionLifetime).Unix()
+	}
 	c.st = CallStats{ID: c.id, Dialect: d, Path: path, State: webrtc.PeerConnectionStateNew.String(), Session: sess}
 	c.seq = uint16(time.Now().UnixNano())
 
@@ -152,7 +156,7 @@ func (c *call) close() {
 		c.stopResponseLocked()
 		c.mu.Unlock()
 		close(c.done)
-		c.pc.Close()
+		c.serverEnd()
 		c.wg.Wait()
 		c.ended.Store(true)
 	})
@@ -213,7 +217,7 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 				case <-t.C:
 				case <-c.done:
 				}
-				c.pc.Close()
+				c.serverEnd()
 			})
 		}
 		if c.faults.VanishAfter > 0 {
@@ -227,7 +231,7 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 		if c.faults.DropAfter > 0 {
 			c.afterLocked(c.faults.DropAfter, func() {
 				c.s.log.Info("dropping peer connection (fault)", "call", c.id)
-				c.pc.Close()
+				c.serverEnd()
 			})
 		}
 	case webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateFailed:
@@ -279,8 +283,12 @@ func (c *call) onDataChannel(dc *webrtc.DataChannel) {
 		if c.dc == dc {
 			c.st.DCOpen = false
 		}
+		hangUp := c.dc == dc && c.dialect == events.Preview && !c.cv.closedDC && !c.cv.serverEnded.Load()
 		c.mu.Unlock()
 		c.notify()
+		if hangUp {
+			c.previewHangUp()
+		}
 	})
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) { c.onMessage(dc, msg) })
 	if closeNow {
@@ -313,6 +321,7 @@ func (c *call) openLocked(dc *webrtc.DataChannel) {
 // close in that window is remembered and done when the channel arrives.
 func (c *call) closeDC() {
 	c.mu.Lock()
+	c.cv.closedDC = true
 	dc := c.dc
 	if dc == nil {
 		c.dcClose = true
@@ -393,6 +402,9 @@ func withEventID(ev events.Event, id string) events.Event {
 	case events.Error:
 		e.EventID = id
 		return e
+	case events.RateLimitsUpdated:
+		e.EventID = id
+		return e
 	}
 	return ev
 }
@@ -470,6 +482,11 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 			c.resp.stop = nil
 		}
 		c.s.log.Info("output audio buffer cleared by the client", "call", c.id, "response", id, "was_playing", active)
+		if !active {
+			if p := c.stopPlayoutLocked(); p != "" {
+				id = p
+			}
+		}
 		c.sendLocked(events.OutputAudioBufferCleared{ResponseID: id})
 		if active {
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
@@ -561,9 +578,11 @@ func (c *call) startResponseLocked() {
 	if c.s.replyAudio != nil {
 		audio = c.s.replyAudio
 	}
+	c.stopPlayoutLocked()
 	c.resp = &activeResp{id: id, idx: len(c.st.Responses), audio: len(audio) > 0}
 	c.st.Responses = append(c.st.Responses, ResponseStats{ID: id, Status: events.StatusInProgress, Audio: len(audio) > 0})
 	c.sendLocked(events.ResponseCreated{Response: events.Response{ID: id, Status: events.StatusInProgress}})
+	c.rateLimitsLocked()
 	c.nItem++
 	item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
 	if len(audio) > 0 {
@@ -587,7 +606,9 @@ func (c *call) startResponseLocked() {
 	r := c.resp
 	if !c.goLocked(func() { c.play(r, audio, stop) }) {
 		c.resp = nil
+		return
 	}
+	c.doneEarlyLocked()
 }
 
 // finishLocked ends the active response: stops its audio and sends response.done.
@@ -607,6 +628,7 @@ func (c *call) finishLocked(status events.ResponseStatus, reason string) {
 }
 
 func (c *call) stopResponseLocked() {
+	c.stopPlayoutLocked()
 	if c.resp != nil && c.resp.stop != nil {
 		close(c.resp.stop)
 		c.resp.stop = nil
@@ -686,6 +708,9 @@ func (c *call) play(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 	c.mu.Lock()
 	if c.resp == r {
 		c.finishLocked(events.StatusCompleted, "")
+		c.sendLocked(events.OutputAudioBufferStopped{ResponseID: r.id})
+	} else if c.cv.playout == r { // its response.done went out early
+		c.cv.playout = nil
 		c.sendLocked(events.OutputAudioBufferStopped{ResponseID: r.id})
 	}
 	c.mu.Unlock()

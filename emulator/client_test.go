@@ -40,6 +40,8 @@ type testClient struct {
 	rtpAt   []time.Time
 	states  []webrtc.PeerConnectionState
 	stateCh chan webrtc.PeerConnectionState
+	// rateLimits are the rate_limits.updated events seen; next skips them
+	rateLimits []events.RateLimitsUpdated
 }
 
 func loopbackAPI(t testing.TB) *webrtc.API { return clientAPI(t, nil, false) }
@@ -153,6 +155,12 @@ func newClientWith(t *testing.T, d events.Dialect, api *webrtc.API) (*testClient
 		ev, err := events.Decode(m.Data)
 		if err != nil {
 			t.Errorf("server sent a malformed event %q: %v", m.Data, err)
+			return
+		}
+		if rl, ok := ev.(events.RateLimitsUpdated); ok { // informational, at the start of each response
+			c.mu.Lock()
+			c.rateLimits = append(c.rateLimits, rl)
+			c.mu.Unlock()
 			return
 		}
 		c.events <- ev

@@ -19,6 +19,10 @@
 //	POST /v1/keys                                                     broker mint (Bearer device token) → value, expires_at, webrtc_url, protocol
 //	POST /v1/realtimertc?model=...                                    preview SDP (Bearer ephemeral key) → 200 + answer
 //	POST /v1/realtime/calls, /openai/v1/realtime/calls                GA SDP (Bearer ephemeral key) → 201 + answer + Location
+//	POST /v1/realtime/calls/{id}/hangup (and /openai/v1/…)            GA hang-up (Bearer: the call's key) → 200, the call ends at once
+//
+// The preview API documents no hang-up: a preview client that closes its data channel
+// has hung up, and the call ends at once ([CallStats].HungUp either way).
 //
 // Keys are only accepted on the SDP endpoint of their own dialect, until they expire.
 //
@@ -39,7 +43,12 @@
 // response.done and output_audio_buffer.stopped. response.cancel and
 // output_audio_buffer.clear stop the audio at once (response.done with status
 // cancelled; output_audio_buffer.cleared). A response without audio sends no
-// output_audio_buffer events, as the real service does.
+// output_audio_buffer events, as the real service does. Each response starts with
+// rate_limits.updated ([WithRateLimits]). With [WithResponseDoneBeforePlayout]
+// response.done comes as soon as the answer is generated, while its audio still plays
+// (output_audio_buffer.stopped follows at the end), as on the service; response.cancel
+// without an active response is an error (response_cancel_not_active), and
+// session.created's expires_at is when a [Faults].SessionLifetime ends the session.
 //
 // Voice activity detection is off unless [WithServerVAD] is given: then, in
 // server_vad and semantic_vad sessions, the emulator finds turns itself

@@ -71,6 +71,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.answer(w, r)
 	default:
+		if id, ok := hangupCallID(path); ok && s.post(w, r) {
+			s.hangup(w, r, id)
+			return
+		} else if ok {
+			return
+		}
 		apiError(w, http.StatusNotFound, "invalid_request_error", "not_found", "emulator: no endpoint "+path)
 	}
 }
@@ -405,6 +411,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "server_error", "", err.Error())
 		return
 	}
+	c.mu.Lock()
+	c.cv.key = tok
+	c.mu.Unlock()
 	s.update(func(st *Stats) { st.CallsAnswered++ })
 	w.Header().Set("Content-Type", "application/sdp")
 	if want == events.GA {

@@ -211,6 +211,7 @@ type Server struct {
 	packetHook      func(string, *rtp.Packet, time.Time)
 	sendHook        func(string, *rtp.Packet, time.Time)
 	vad             SpeechDetector
+	conv            convOpts
 	playoutDelay    time.Duration
 	playoutDelaySet bool
 
@@ -433,7 +434,7 @@ func (s *Server) Close() error {
 // DropCalls closes the peer connection of every live call now.
 func (s *Server) DropCalls() {
 	for _, c := range s.liveCalls() {
-		c.pc.Close()
+		c.serverEnd()
 	}
 }
 

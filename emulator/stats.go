@@ -46,6 +46,7 @@ type CallStats struct {
 	Session      events.Session // current session config
 	Turns        []Turn         // committed user turns
 	Responses    []ResponseStats
+	HungUp       bool // the client hung up (POST …/calls/{id}/hangup)
 }
 
 // Turn is one committed input buffer.

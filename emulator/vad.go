@@ -95,6 +95,10 @@ func (c *call) vadLocked(p []byte, d time.Duration) {
 		v.speaking, v.run = true, 0
 		v.item = fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem+1)
 		c.sendLocked(events.SpeechStarted{ItemID: v.item, AudioStartMS: int((v.pos - c.bufDur).Milliseconds())})
+		if p := c.cv.playout; p != nil && (td.InterruptResponse == nil || *td.InterruptResponse) {
+			c.stopPlayoutLocked()
+			c.sendLocked(events.OutputAudioBufferCleared{ResponseID: p.id})
+		}
 		if c.resp != nil && (td.InterruptResponse == nil || *td.InterruptResponse) {
 			id, audio := c.resp.id, c.resp.audio
 			if audio {

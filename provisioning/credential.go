@@ -47,7 +47,9 @@ func ReadCredentialFile(path string) (string, error) {
 	bad := func(err error, format string, a ...any) error {
 		return &CredentialFileError{Path: path, Problem: fmt.Sprintf(format, a...), Err: err}
 	}
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer, which hung
+	// the daemon past SIGTERM; the regular-file check below refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrPermission) {
 		return "", bad(err, "permission denied for uid %d: the key daemon's user must own it (sudo chown edgevoice-keys:edgevoice-keys %s && sudo chmod 600 %s)", os.Getuid(), path, path)
 	}

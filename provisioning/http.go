@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/edgevoice/edgevoice/realtime"
 )
 
 // userAgent is sent with every mint request.
@@ -49,6 +52,13 @@ func (p *endpoint) post(ctx context.Context, op, u string, auth AuthMode, body a
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
+		// *url.Error prints the whole URL (query secrets, user info): keep only its
+		// cause, and scrub that too.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		err = &scrubbedError{msg: realtime.RedactError(err, append(realtime.URLSecrets(u), secret)...), err: err}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return fmt.Errorf("provisioning: %s: POST %s: no answer within %s: %w", op, redactURL(u), p.timeout, err)
 		}
@@ -63,7 +73,7 @@ func (p *endpoint) post(ctx context.Context, op, u string, auth AuthMode, body a
 		return fmt.Errorf("provisioning: %s: answer larger than %d bytes; refusing it", op, p.maxBody)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &HTTPError{Op: op, StatusCode: resp.StatusCode, Message: errorMessage(data),
+		return &HTTPError{Op: op, StatusCode: resp.StatusCode, Message: errorMessage(data, append(realtime.URLSecrets(u), secret)...),
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
@@ -74,7 +84,7 @@ func (p *endpoint) post(ctx context.Context, op, u string, auth AuthMode, body a
 
 // errorMessage pulls a short message out of an error body: the OpenAI/Azure shape
 // {"error":{"message":...}}, else the start of the text.
-func errorMessage(data []byte) string {
+func errorMessage(data []byte, secrets ...string) string {
 	var e struct {
 		Error json.RawMessage `json:"error"`
 	}
@@ -100,21 +110,24 @@ func errorMessage(data []byte) string {
 		}
 		return ' '
 	}, msg)
-	msg = strings.TrimSpace(msg)
+	// Some backends reflect the credential ("invalid key <header>"): scrub it (and
+	// whatever looks like a key) before the message is cut, so no part of it is left.
+	msg = strings.TrimSpace(realtime.Scrub(msg, secrets...))
 	if len(msg) > 200 {
 		msg = msg[:200] + "..."
 	}
 	return msg
 }
 
-// redactURL drops any query string values that might carry secrets (none of the
-// documented endpoints do, but a configured override might).
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		q := u[i+1:]
-		if strings.Contains(strings.ToLower(q), "key") || strings.Contains(strings.ToLower(q), "token") || strings.Contains(strings.ToLower(q), "sig") {
-			return u[:i] + "?<redacted>"
-		}
-	}
-	return u
+// redactURL returns u for a message, without its password and query values.
+func redactURL(u string) string { return realtime.RedactURL(u) }
+
+// scrubbedError is a transport error whose text was scrubbed; errors.Is and errors.As
+// still see the cause.
+type scrubbedError struct {
+	msg string
+	err error
 }
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

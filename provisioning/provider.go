@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -44,6 +45,9 @@ const (
 	// defaultKeyLifetime is assumed when a backend answers without expires_at: the
 	// shortest lifetime any of them documents (the preview key lives one minute).
 	defaultKeyLifetime = realtime.PreviewKeyLifetime
+	// maxKeyLifetime bounds a backend's expires_at: GA keys live at most 2 hours; a day
+	// leaves room for clock skew.
+	maxKeyLifetime = 24 * time.Hour
 )
 
 // Provider mints ephemeral keys from one backend. There is one type per profile:
@@ -253,6 +257,7 @@ type config struct {
 	maxBody                       int64
 	timeout                       time.Duration
 	logger                        *slog.Logger
+	insecureHTTP                  bool
 }
 
 // newConfig applies opts, then the defaults, and builds the HTTP client.
@@ -306,17 +311,34 @@ func (c *config) endpoint() endpoint {
 		maxBody: c.maxBody, timeout: c.timeout, logger: c.logger}
 }
 
-// checkURLs refuses URLs that are not absolute http(s) URLs.
-func checkURLs(profile string, urls ...string) error {
+// checkURLs refuses URLs that are not absolute http(s) URLs, that hold a user name or
+// password, or that are plain http:// to a host other than this machine (unless
+// WithAllowInsecureHTTP): the credential would cross the network in clear text.
+func (c *config) checkURLs(profile string, urls ...string) error {
 	for _, u := range urls {
 		if u == "" {
 			continue
 		}
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
-			return fmt.Errorf("provisioning: %s: bad URL %q (want an absolute https:// URL)", profile, u)
+		pu, err := url.Parse(u)
+		switch {
+		case err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "":
+			return fmt.Errorf("provisioning: %s: bad URL %q (want an absolute https:// URL)", profile, redactURL(u))
+		case pu.User != nil:
+			return fmt.Errorf("provisioning: %s: URL %s holds a user name or password; put credentials in the credential file, never in a URL", profile, redactURL(u))
+		case pu.Scheme == "http" && !isLoopback(pu.Hostname()) && !c.insecureHTTP:
+			return fmt.Errorf("provisioning: %s: plain http:// to %s would send the credential in clear text; use https:// (or allow_insecure_http = true on a network you trust)", profile, pu.Hostname())
 		}
 	}
 	return nil
+}
+
+// isLoopback reports whether host (a name or an IP, without port) is this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // NewProvider returns the provider of profile ("azure-preview", "azure", "openai",
@@ -376,7 +398,7 @@ func (c *config) preview(mint, sdp string) (*AzurePreview, error) {
 		}
 		sdp = "https://" + c.region + ".realtimeapi-preview.ai.azure.com/v1/realtimertc?model=" + url.QueryEscape(c.deployment)
 	}
-	if err := checkURLs(ProfileAzurePreview, mint, sdp); err != nil {
+	if err := c.checkURLs(ProfileAzurePreview, mint, sdp); err != nil {
 		return nil, err
 	}
 	return &AzurePreview{endpoint: c.endpoint(), deployment: c.deployment, mintURL: mint, sdpURL: sdp}, nil
@@ -438,7 +460,7 @@ func NewAzure(opts ...Option) (*Azure, error) {
 		c.mintURL = cmpOr(c.mintURL, base+"/client_secrets")
 		c.sdpURL = cmpOr(c.sdpURL, base+"/calls")
 	}
-	if err := checkURLs(ProfileAzure, c.mintURL, c.sdpURL); err != nil {
+	if err := c.checkURLs(ProfileAzure, c.mintURL, c.sdpURL); err != nil {
 		return nil, err
 	}
 	p := &Azure{endpoint: c.endpoint(), deployment: c.deployment, auth: c.auth, mintURL: c.mintURL, sdpURL: c.sdpURL}
@@ -486,7 +508,7 @@ func NewOpenAI(opts ...Option) (*OpenAI, error) {
 	}
 	c.mintURL = cmpOr(c.mintURL, "https://api.openai.com/v1/realtime/client_secrets")
 	c.sdpURL = cmpOr(c.sdpURL, "https://api.openai.com/v1/realtime/calls")
-	if err := checkURLs(ProfileOpenAI, c.mintURL, c.sdpURL); err != nil {
+	if err := c.checkURLs(ProfileOpenAI, c.mintURL, c.sdpURL); err != nil {
 		return nil, err
 	}
 	return &OpenAI{endpoint: c.endpoint(), model: c.model, mintURL: c.mintURL, sdpURL: c.sdpURL}, nil
@@ -516,7 +538,7 @@ func NewBroker(opts ...Option) (*Broker, error) {
 	if c.mintURL == "" {
 		return nil, errors.New("provisioning: broker: no broker URL configured")
 	}
-	if err := checkURLs(ProfileBroker, c.mintURL, c.sdpURL); err != nil {
+	if err := c.checkURLs(ProfileBroker, c.mintURL, c.sdpURL); err != nil {
 		return nil, err
 	}
 	return &Broker{endpoint: c.endpoint(), mintURL: c.mintURL, sdpURL: c.sdpURL}, nil
@@ -548,7 +570,11 @@ func (p *Broker) Mint(ctx context.Context, overrides *realtime.SessionDefaults) 
 	if err != nil {
 		return realtime.Key{}, fmt.Errorf("provisioning: %s: %w", op, err)
 	}
-	return p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
+	k, err := p.finish(op, *r.Value, r.ExpiresAt, sdp, d, ProfileBroker)
+	if err == nil && r.Session != nil {
+		k.Session, k.SessionPinned = r.Session, r.Pinned
+	}
+	return k, err
 }
 
 func cmpOr(a, b string) string {
@@ -614,9 +640,11 @@ type secretResponse struct {
 		ExpiresAt json.Number `json:"expires_at"`
 	} `json:"client_secret"`
 	// broker fields
-	WebRTCURL string `json:"webrtc_url"`
-	Protocol  string `json:"protocol"`
-	Profile   string `json:"profile"`
+	WebRTCURL string                    `json:"webrtc_url"`
+	Protocol  string                    `json:"protocol"`
+	Profile   string                    `json:"profile"`
+	Session   *realtime.SessionDefaults `json:"session"`
+	Pinned    bool                      `json:"pinned"`
 }
 
 // mintGA asks a GA client_secrets endpoint (Azure or OpenAI) for a key.
@@ -663,6 +691,11 @@ func (p *endpoint) finish(op, value string, exp json.Number, sdpURL string, d re
 		if err != nil {
 			return realtime.Key{}, fmt.Errorf("provisioning: %s: bad expires_at %q", op, exp.String())
 		}
+		if f > float64(now.Add(maxKeyLifetime).Unix()) {
+			// also keeps ExpiresAt within what JSON can encode (year 9999)
+			return realtime.Key{}, fmt.Errorf("provisioning: %s: the key's expires_at %s is more than %s in the future (local clock %s); refusing it: check the backend and the system clock",
+				op, exp.String(), maxKeyLifetime, now.UTC().Format(time.RFC3339))
+		}
 		expires = time.Unix(int64(f), 0)
 		if !expires.After(now) {
 			return realtime.Key{}, fmt.Errorf("provisioning: %s: the key's expires_at %s is not in the future (local clock %s); check the system clock",
@@ -692,4 +725,11 @@ func (p notConfigured) Mint(context.Context, *realtime.SessionDefaults) (realtim
 		return realtime.Key{}, ErrNotConfigured
 	}
 	return realtime.Key{}, fmt.Errorf("%w: %s", ErrNotConfigured, p.help)
+}
+
+// WithAllowInsecureHTTP allows plain http:// URLs to hosts that are not this machine
+// (allow_insecure_http); off, such a URL is refused because the credential would cross
+// the network in clear text.
+func WithAllowInsecureHTTP(allow bool) Option {
+	return func(p *config) error { p.insecureHTTP = allow; return nil }
 }

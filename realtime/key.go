@@ -51,6 +51,11 @@ type Key struct {
 	Dialect   Dialect   // event dialect of sessions made with this key
 	Profile   string    // provider profile that minted it ("azure-preview", "azure", "openai", "broker")
 	MintedAt  time.Time // when it was minted (for key age)
+	// Session is what a broker says the key was minted with (nil: not known), and
+	// SessionPinned that the broker pins it for its fleet: a device must not override
+	// those settings with its own session.update.
+	Session       *SessionDefaults
+	SessionPinned bool
 }
 
 // ValidFor reports whether k is still valid for at least d after now.

@@ -60,6 +60,8 @@ type conn struct {
 
 	mu     sync.Mutex // guards closed against late OnTrack callbacks
 	closed bool
+
+	convConn
 }
 
 // boundTrack tells the session when pion binds the local track: before that,
@@ -144,6 +146,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 		se.SetNet(s.cfg.vnet)
 	}
 	se.SetICETimeouts(s.cfg.iceDisc, s.cfg.iceFailed, s.cfg.iceKeep)
+	limitSCTP(&se)
 	dtlsTO := s.cfg.dtlsTO
 	se.SetDTLSConnectContextMaker(func() (context.Context, func()) {
 		return context.WithTimeout(context.Background(), dtlsTO)
@@ -155,6 +158,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 // connection then comes up asynchronously (msgPCState).
 func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err error) {
 	c := &conn{s: s, dialect: key.Dialect, done: make(chan struct{}), dialStart: time.Now()}
+	c.key, c.dcClosed = key, make(chan struct{})
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("rtc: NewPeerConnection: %w", err)
@@ -207,9 +211,12 @@ func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err erro
 	}
 	c.dc = dc
 	dc.OnOpen(func() { c.post(connMsg{kind: msgDCOpen}) })
-	dc.OnClose(func() { c.post(connMsg{kind: msgDCClose}) })
+	dc.OnClose(func() {
+		c.dcCloseOnce.Do(func() { close(c.dcClosed) })
+		c.post(connMsg{kind: msgDCClose})
+	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		if m.IsString {
+		if acceptDCMessage(m) {
 			c.post(connMsg{kind: msgDCMessage, data: m.Data})
 		}
 	})
@@ -249,24 +256,24 @@ func (s *Session) postSDP(ctx context.Context, key realtime.Key, offer string) (
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, key.SDPURL, strings.NewReader(offer))
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: bad SDP URL %q: %w", key.SDPURL, err)
+		return "", "", fmt.Errorf("rtc: bad SDP URL %q", realtime.RedactURL(key.SDPURL))
 	}
 	req.Header.Set("Authorization", "Bearer "+key.Value)
 	req.Header.Set("Content-Type", "application/sdp")
 	resp, err := s.cfg.httpClient.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: POST %s: %w", key.SDPURL, err)
+		return "", "", fmt.Errorf("rtc: POST %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", "", fmt.Errorf("rtc: reading the SDP answer from %s: %w", key.SDPURL, err)
+		return "", "", fmt.Errorf("rtc: reading the SDP answer from %s: %w", realtime.RedactURL(key.SDPURL), redactedError(err, append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", "", httpError(resp.StatusCode, body)
+		return "", "", httpError(resp.StatusCode, body, append(realtime.URLSecrets(key.SDPURL), key.Value)...)
 	}
 	if !strings.HasPrefix(strings.TrimSpace(string(body)), "v=0") {
-		return "", "", fmt.Errorf("rtc: POST %s: HTTP %d but the body is not an SDP answer (%.60q)", key.SDPURL, resp.StatusCode, body)
+		return "", "", fmt.Errorf("rtc: POST %s: HTTP %d but the body is not an SDP answer (%.60q)", realtime.RedactURL(key.SDPURL), resp.StatusCode, realtime.Scrub(string(body), append(realtime.URLSecrets(key.SDPURL), key.Value)...))
 	}
 	callID := ""
 	if loc := resp.Header.Get("Location"); loc != "" {
@@ -275,8 +282,9 @@ func (s *Session) postSDP(ctx context.Context, key realtime.Key, offer string) (
 	return string(body), callID, nil
 }
 
-func httpError(status int, body []byte) *HTTPError {
+func httpError(status int, body []byte, secrets ...string) *HTTPError {
 	e := &HTTPError{StatusCode: status}
+	body = []byte(realtime.Scrub(string(body), secrets...)) // a backend may echo the key
 	var j struct {
 		Error struct {
 			Message string `json:"message"`
@@ -303,6 +311,7 @@ func httpError(status int, body []byte) *HTTPError {
 
 // send writes one client event, or queues it until the data channel opens.
 func (c *conn) send(ev events.Event) {
+	ev = c.tagEvent(ev)
 	b, err := events.Marshal(c.dialect, ev)
 	if err != nil {
 		c.s.emit(Event{Kind: EventError, Err: fmt.Errorf("rtc: events.Marshal %v: %w", ev.Type(), err)})
@@ -331,6 +340,7 @@ func (c *conn) close() {
 		return
 	default:
 	}
+	c.hangUp()
 	close(c.done)
 	c.mu.Lock()
 	c.closed = true

@@ -58,7 +58,40 @@
 // is playing (barge-in) first sends response.cancel and output_audio_buffer.clear and
 // flushes the local jitter buffer and playout ring at once; downlink audio is then
 // discarded until the server starts a new response, so nothing of the cancelled one
-// plays.
+// plays. response.cancel is sent only while a response is active (between
+// response.created and response.done): the service sends response.done before its audio
+// has played out, and a cancel after it is an error (response_cancel_not_active), so a
+// barge-in then sends output_audio_buffer.clear alone.
+//
+// # Server VAD
+//
+// With server_vad or semantic_vad the mic is live from Press to Release (it is closed
+// until the first Press) and the service decides where each turn ends: its
+// speech_started / speech_stopped become EventSpeechStarted / EventSpeechStopped (and
+// EventThinking). Release closes the mic (EventMicClosed) and, if the service has heard
+// speech it has not committed (speech_started without speech_stopped), commits it and
+// asks for the answer; otherwise it sends nothing.
+//
+// # Turns and connections
+//
+// A turn released but not yet committed when its connection ends is dropped: the rest
+// of its audio is discarded and nothing is committed on the next connection. Every
+// connection after the first starts with input_audio_buffer.clear, and no audio is sent
+// until input_audio_buffer.cleared (at most 1 s). A press still held carries over.
+//
+// Client events carry an event_id (evt_N); an error event naming one is reported with
+// the client event that caused it. rate_limits.updated is kept in Stats.RateLimits.
+//
+// # Renewal and hang-up
+//
+// session.created/updated expires_at arms a renewal RenewMargin (default 1 min) before
+// it; once due and no turn is in progress, the connection is replaced at once, without
+// a backoff and without a state change (Stats.Renewals). Closing a connection (Close, a
+// reconnect, a renewal) hangs up the call first so the service does not keep it until
+// its ICE times out: GA POSTs <SDP URL>/{call_id}/hangup with the key (call id from the
+// answer's Location); the preview API documents no hang-up, so the data channel is
+// closed (waited for) before the peer connection. Both are bounded by HangupTimeout
+// (default 1 s) and failures are only logged at debug.
 //
 // # Pre-roll
 //

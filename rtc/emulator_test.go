@@ -398,7 +398,7 @@ func lossRun(t *testing.T, p float64) {
 	}
 }
 
-// TestOpenMicServerVAD: with server_vad the mic is always sent and the emulator's VAD
+// TestOpenMicServerVAD: with server_vad the mic is sent from the press on and the emulator's VAD
 // ends the turn and answers; talking over the answer makes the server clear its audio
 // (speech_started, output_audio_buffer.cleared), and the local playout stops at once.
 func TestOpenMicServerVAD(t *testing.T) {
@@ -422,6 +422,7 @@ func TestOpenMicServerVAD(t *testing.T) {
 	defer func() { s.Close(); <-rec.done }()
 	s.Start(ctx)
 	rec.wait(t, 5*time.Second, isState(StateConnected))
+	s.Press() // talk opens the mic; the service's VAD ends each turn while it is open
 	var ph float64
 	feedTone(s, 1000, 600*time.Millisecond, &ph)
 	feedSilence(s, 500*time.Millisecond) // the mic stays open: silence ends the turn

@@ -37,33 +37,35 @@ type config struct {
 	log        *slog.Logger
 	label      string
 
-	session    *events.Session // sent as session.update on open; nil = none
-	netTypes   []string
-	ifaces     []string
-	ipNets     []*net.IPNet
-	loopback   bool
-	mdns       bool
-	portMin    uint16
-	portMax    uint16
-	vnet       transport.Net
-	iceDisc    time.Duration
-	iceFailed  time.Duration
-	iceKeep    time.Duration
-	dtlsTO     time.Duration
-	connectTO  time.Duration
-	enc        opus.EncoderOpts
-	encRate    int // codec audio band (48000, 24000, 16000)
-	jitDepth   int
-	playDelay  time.Duration
-	preRoll    time.Duration
-	catchUp    float64
-	settle     time.Duration
-	commitRule CommitRule    // commit.go
-	maxLead    time.Duration // commit.go; 0 = unbounded
-	backoffMin time.Duration
-	backoffMax time.Duration
-	openMic    bool
-	minKeyLife time.Duration
+	session     *events.Session // sent as session.update on open; nil = none
+	netTypes    []string
+	ifaces      []string
+	ipNets      []*net.IPNet
+	loopback    bool
+	mdns        bool
+	portMin     uint16
+	portMax     uint16
+	vnet        transport.Net
+	iceDisc     time.Duration
+	iceFailed   time.Duration
+	iceKeep     time.Duration
+	dtlsTO      time.Duration
+	connectTO   time.Duration
+	enc         opus.EncoderOpts
+	encRate     int // codec audio band (48000, 24000, 16000)
+	jitDepth    int
+	playDelay   time.Duration
+	preRoll     time.Duration
+	catchUp     float64
+	settle      time.Duration
+	commitRule  CommitRule    // commit.go
+	maxLead     time.Duration // commit.go; 0 = unbounded
+	backoffMin  time.Duration
+	backoffMax  time.Duration
+	openMic     bool
+	minKeyLife  time.Duration
+	renewMargin time.Duration
+	hangupTO    time.Duration
 }
 
 // WithKeySource sets where fresh keys come from on reconnect.
@@ -94,7 +96,8 @@ func WithDataChannelLabel(label string) Option {
 
 // WithSessionConfig sends cfg as session.update (in the key's dialect) as soon as the
 // data channel opens, before any audio. With turn detection "none" the session is
-// push-to-talk; with server_vad or semantic_vad the mic is open all the time.
+// push-to-talk; with server_vad or semantic_vad the service ends each turn while the mic
+// is open (from Press to Release).
 func WithSessionConfig(cfg events.Session) Option {
 	return func(s *Session) error {
 		c := cfg
@@ -274,6 +277,17 @@ func WithBackoff(min, max time.Duration) Option {
 	}
 }
 
+// WithRenewMargin sets how long before the service's session expires_at the session is
+// renewed (a new connection between turns; default 1 min).
+func WithRenewMargin(d time.Duration) Option {
+	return func(s *Session) error { return positive("renew margin", d, &s.cfg.renewMargin) }
+}
+
+// WithHangupTimeout bounds the hang-up of a call on close (default 1 s).
+func WithHangupTimeout(d time.Duration) Option {
+	return func(s *Session) error { return positive("hang-up timeout", d, &s.cfg.hangupTO) }
+}
+
 func positive(what string, d time.Duration, dst *time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("rtc: %s %v must be positive", what, d)
@@ -315,6 +329,12 @@ func (c *config) setDefaults() {
 	}
 	if c.backoffMin == 0 {
 		c.backoffMin, c.backoffMax = 250*time.Millisecond, 30*time.Second
+	}
+	if c.renewMargin == 0 {
+		c.renewMargin = time.Minute
+	}
+	if c.hangupTO == 0 {
+		c.hangupTO = defaultHangupTimeout
 	}
 	if c.minKeyLife == 0 {
 		c.minKeyLife = 5 * time.Second

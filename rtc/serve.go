@@ -20,6 +20,7 @@ type turn struct {
 	respID     string // the response in progress
 	speaking   bool   // output_audio_buffer.started seen, stopped/cleared not yet
 	cancelled  string // the response cut off by the last barge-in
+	conv       convTurn
 }
 
 var (
@@ -47,6 +48,7 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 	}
 	defer func() {
 		s.upTrack.Store(nil)
+		s.dropLostTurn(t)
 		if t.settle != nil {
 			t.settle.Stop()
 			t.settle = nil
@@ -55,27 +57,39 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 		t.responding, t.speaking, t.respID = false, false, ""
 		s.busy.Store(false)
 	}()
+	var renewC <-chan time.Time // armed once the service said when the session expires
 	// A press held across a reconnect counts as a fresh press on the new session.
 	for {
 		s.busy.Store(t.responding || t.speaking)
+		if c.renewDue && turnIdle(t) {
+			return up, errRenew
+		}
+		if renewC == nil && !c.expiresAt.IsZero() && !c.renewArmed {
+			renewC = s.armRenew(c)
+		}
 		select {
 		case <-ctx.Done():
 			return up, ctx.Err()
+		case <-renewC:
+			renewC = nil
+			c.renewDue = true
 		case <-connectTimer.C:
 			if !up {
 				return false, errConnectTimeout
 			}
 		case <-updateC:
 			updateC = nil
-			if !c.updated {
-				s.cfg.log.Warn("rtc: no session.updated within 1 s of session.update; sending audio anyway")
-				c.updated = true
+			if !c.updated || c.awaitCleared {
+				s.cfg.log.Warn("rtc: no session.updated or input_audio_buffer.cleared within 1 s; sending audio anyway")
+				c.updated, c.awaitCleared = true, false
 				s.maybeUplink(c)
 			}
 		case <-settleC:
 			settleC, t.settle = nil, nil
+			t.conv.vadSpeech = false
 			c.send(events.InputAudioBufferCommit{})
 			c.send(events.ResponseCreate{})
+			t.conv.awaitResp = true
 			s.emit(Event{Kind: EventThinking})
 		case cmd := <-s.cmds:
 			switch cmd {
@@ -93,16 +107,19 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				t.pressed = true
 				t.awaitDrain = false
 				s.bargeIn(c, t)
-				if c.dcOpen || c.bound && c.uplinkOn {
+				if !s.cfg.openMic && (c.dcOpen || c.bound && c.uplinkOn) {
 					c.send(events.InputAudioBufferClear{})
 				}
 				s.emit(Event{Kind: EventListening})
 			case cmdRelease:
-				if !t.pressed || s.cfg.openMic {
-					t.pressed = false
+				if !t.pressed {
 					continue
 				}
 				t.pressed = false
+				s.emit(Event{Kind: EventMicClosed})
+				if s.cfg.openMic && !t.conv.vadSpeech {
+					continue // the service's VAD has committed all it heard
+				}
 				t.releaseGen = s.upRelease.Add(1)
 				t.awaitDrain = true
 				s.kickUplink()
@@ -145,6 +162,16 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				s.maybeUplink(c)
 			case msgDCOpen:
 				c.dcOpen = true
+				if t.conv.clearFirst { // a turn was lost with the last connection
+					t.conv.clearFirst = false
+					c.send(events.InputAudioBufferClear{})
+					c.awaitCleared = true
+					if updateC == nil {
+						tm := time.NewTimer(sessionUpdateWait)
+						defer tm.Stop()
+						updateC = tm.C
+					}
+				}
 				if s.cfg.session != nil {
 					c.send(events.SessionUpdate{Session: *s.cfg.session})
 					tm := time.NewTimer(sessionUpdateWait)
@@ -174,7 +201,7 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 // meet the key's defaults (server VAD, which could commit and answer part of a
 // push-to-talk turn on its own). The pre-roll holds what is captured meanwhile.
 func (s *Session) maybeUplink(c *conn) {
-	if c.uplinkOn || !c.bound || (s.cfg.session != nil && (!c.dcOpen || !c.updated)) {
+	if c.uplinkOn || !c.bound || c.awaitCleared || (s.cfg.session != nil && (!c.dcOpen || !c.updated)) {
 		return
 	}
 	c.uplinkOn = true
@@ -187,7 +214,9 @@ func (s *Session) bargeIn(c *conn, t *turn) {
 	if !t.responding && !t.speaking {
 		return
 	}
-	c.send(events.ResponseCancel{})
+	if t.responding { // after response.done a cancel is an error (response_cancel_not_active)
+		c.send(events.ResponseCancel{})
+	}
 	c.send(events.OutputAudioBufferClear{})
 	s.discard.Store(true)
 	s.flushReq.Add(1)
@@ -210,12 +239,33 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		return nil
 	}
 	switch e := ev.(type) {
+	case events.SessionCreated:
+		c.setExpiry(e.Session.ExpiresAt)
 	case events.SessionUpdated:
+		c.setExpiry(e.Session.ExpiresAt)
 		if !c.updated {
 			c.updated = true
 			s.maybeUplink(c)
 		}
+	case events.InputAudioBufferCleared:
+		if c.awaitCleared {
+			c.awaitCleared = false
+			s.maybeUplink(c)
+		}
+	case events.SpeechStarted:
+		t.conv.vadSpeech = true
+		s.emit(Event{Kind: EventSpeechStarted, Server: e})
+	case events.SpeechStopped:
+		t.conv.vadSpeech = false
+		s.emit(Event{Kind: EventSpeechStopped, Server: e})
+		if s.cfg.openMic {
+			t.conv.awaitResp = true
+			s.emit(Event{Kind: EventThinking, Server: e}) // the service commits and answers
+		}
+	case events.RateLimitsUpdated:
+		s.st.setRateLimits(e.RateLimits)
 	case events.ResponseCreated:
+		t.conv.awaitResp = false
 		t.responding, t.respID = true, e.Response.ID
 		if e.Response.ID != t.cancelled {
 			s.discard.Store(false)
@@ -247,6 +297,7 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
 		}
 	case events.ResponseDone:
+		t.conv.awaitResp = false
 		if e.Response.ID == t.respID {
 			t.responding = false
 		}
@@ -258,7 +309,10 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 	case events.InputTranscriptionCompleted:
 		s.emit(Event{Kind: EventUserTranscript, Text: e.Transcript, Server: e})
 	case events.Error:
-		err := fmt.Errorf("rtc: server error: %s (type %s, code %s)", e.Error.Message, e.Error.Type, e.Error.Code)
+		if c.causeName(e.Error.ClientEventID) == "response.create" {
+			t.conv.awaitResp = false // no response is coming
+		}
+		err := c.serverError(e)
 		s.emit(Event{Kind: EventError, Err: err, Server: e})
 		if e.Error.Code == "session_expired" {
 			return fmt.Errorf("rtc: the server ended the session: %s", e.Error.Message)

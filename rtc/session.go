@@ -59,6 +59,7 @@ type Session struct {
 	upTrack   atomic.Pointer[upTarget]
 	upRelease atomic.Uint64 // release generation requested
 	upKick    chan struct{}
+	upDrop    atomic.Uint64 // turn-drop generation requested: the uplink discards the mic backlog
 	enc       opus.Encoder
 	pressAt   atomic.Int64 // unix ns of the press waiting for its first packet; 0 = none
 	pace      commitPace   // the uplink's lead at a release's drain (commit.go)
@@ -111,7 +112,6 @@ func New(key realtime.Key, opts ...Option) (*Session, error) {
 	s.mic = ring.NewKeepLast[float32](int(s.cfg.preRoll.Seconds() * sampleRate))
 	s.play = ring.New[float32](2 * sampleRate)
 	s.prebuf = int(s.cfg.playDelay.Seconds() * sampleRate)
-	s.micLive.Store(s.cfg.openMic)
 	s.setState(StateNew, nil, false)
 	return s, nil
 }
@@ -182,12 +182,12 @@ func (s *Session) flushIfPlaying() {
 	}
 }
 
-// Release ends the turn: the rest of the mic audio is sent, then the turn is committed
-// and a response requested.
+// Release ends the turn: the mic closes, the rest of its audio is sent, then the turn is
+// committed and a response requested. Under server VAD the service commits turns
+// itself; Release closes the mic and commits only speech the service has heard and not
+// yet committed (speech_started without speech_stopped).
 func (s *Session) Release() {
-	if !s.cfg.openMic {
-		s.micLive.Store(false)
-	}
+	s.micLive.Store(false)
 	s.command(cmdRelease)
 }
 
@@ -259,11 +259,15 @@ func (s *Session) run(ctx context.Context) {
 	}()
 	var t turn
 	attempt := 0
+	renewing := false // reconnecting before expires_at: the caller sees no state change
 	bo := s.cfg.newBackoff()
 	for {
-		if attempt == 0 {
+		switch {
+		case renewing:
+			renewing = false
+		case attempt == 0:
 			s.setState(StateConnecting, nil, true)
-		} else {
+		default:
 			s.setState(StateReconnecting, nil, true)
 		}
 		key, err := s.nextKey(ctx, attempt > 0)
@@ -286,6 +290,12 @@ func (s *Session) run(ctx context.Context) {
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errRenew) {
+			s.st.renewals.Add(1)
+			s.cfg.log.Info("rtc: session renewed before it expires")
+			renewing = true
+			continue
 		}
 		if !retryable(err) || (errors.Is(err, ErrUnauthorized) && s.cfg.keys == nil) {
 			final = err

@@ -56,10 +56,17 @@ const (
 	EventBargeIn
 	// EventError: a server error event or a local failure (Err).
 	EventError
+	// EventMicClosed: a release took effect; the mic is no longer sent.
+	EventMicClosed
+	// EventSpeechStarted / EventSpeechStopped: the service's VAD heard the user start /
+	// stop speaking (server or semantic VAD only).
+	EventSpeechStarted
+	EventSpeechStopped
 )
 
 var eventKindNames = [...]string{"", "state", "listening", "thinking", "speaking-started", "speaking-stopped",
-	"transcript-delta", "transcript-done", "user-transcript", "response-done", "barge-in", "error"}
+	"transcript-delta", "transcript-done", "user-transcript", "response-done", "barge-in", "error", "mic-closed",
+	"speech-started", "speech-stopped"}
 
 // String returns a short name such as "speaking-started".
 func (k EventKind) String() string {

@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,9 @@ type statsCounters struct {
 	connectedAt                   time.Time
 	upBase, downBase              uint64
 	jitterNS                      atomic.Int64
+	renewals                      atomic.Uint64
+	rateLimits                    []RateLimit
+	expiresAt                     time.Time
 }
 
 func (c *statsCounters) setConnect(total, handshake time.Duration, callID string) {
@@ -80,6 +84,12 @@ type Stats struct {
 	Errors        uint64 // encode, send and decode errors
 	// BitrateUp/Down: Opus payload bits per second since the current connection came up.
 	BitrateUp, BitrateDown float64
+	// Renewals: connections replaced between turns before the service's expires_at.
+	Renewals uint64
+	// ExpiresAt is the current session's expires_at (zero if the service gave none).
+	ExpiresAt time.Time
+	// RateLimits is the service's last rate_limits.updated (nil before the first).
+	RateLimits []RateLimit
 }
 
 func samplesDur(n uint64) time.Duration { return time.Duration(n) * time.Second / sampleRate }
@@ -91,13 +101,13 @@ func (s *Session) Stats() Stats {
 	j := c.jit
 	st := Stats{
 		ConnectTime: c.connectTime, HandshakeTime: c.handshakeTime, CallID: c.callID,
-		PacketsLost: j.Lost, PacketsLate: j.Late,
+		PacketsLost: j.Lost, PacketsLate: j.Late, ExpiresAt: c.expiresAt, RateLimits: slices.Clone(c.rateLimits),
 	}
 	since, upBase, downBase := c.connectedAt, c.upBase, c.downBase
 	c.mu.Unlock()
 	st.Jitter = time.Duration(c.jitterNS.Load())
 	st.State = s.State()
-	st.Connects, st.Reconnects = c.connects.Load(), c.reconnects.Load()
+	st.Connects, st.Reconnects, st.Renewals = c.connects.Load(), c.reconnects.Load(), c.renewals.Load()
 	st.PressToFirstPacket = time.Duration(c.pressToFirst.Load())
 	st.PacketsSent, st.PacketsReceived = c.packetsSent.Load(), c.packetsRecv.Load()
 	st.BytesSent, st.BytesReceived = c.bytesSent.Load(), c.bytesRecv.Load()
@@ -123,12 +133,25 @@ func (s *Session) Stats() Stats {
 	return st
 }
 
-// pairRTT is the round-trip time of the nominated ICE candidate pair.
+// pairRTT is the round-trip time of the selected ICE candidate pair. It asks the ICE
+// transport, not PeerConnection.GetStats: pion closes a peer connection on its own when
+// the remote end closes DTLS, and GetStats reads fields that close writes without a lock
+// (a data race seen under -race when Stats ran during a hang-up).
 func pairRTT(pc *webrtc.PeerConnection) time.Duration {
-	for _, v := range pc.GetStats() {
-		if x, ok := v.(webrtc.ICECandidatePairStats); ok && x.Nominated && x.CurrentRoundTripTime > 0 {
-			return time.Duration(x.CurrentRoundTripTime * float64(time.Second))
-		}
+	sctp := pc.SCTP()
+	if sctp == nil {
+		return 0
+	}
+	dtls := sctp.Transport()
+	if dtls == nil {
+		return 0
+	}
+	ice := dtls.ICETransport()
+	if ice == nil {
+		return 0
+	}
+	if x, ok := ice.GetSelectedCandidatePairStats(); ok && x.CurrentRoundTripTime > 0 {
+		return time.Duration(x.CurrentRoundTripTime * float64(time.Second))
 	}
 	return 0
 }

@@ -42,6 +42,7 @@ type uplinker struct {
 	released uint64 // release generation drained
 	pace     pacer  // media time sent (commit.go)
 	now      time.Time
+	dropped  uint64 // turn-drop generation done
 }
 
 // uplink sends mic frames while there is a target: live frames as soon as they are
@@ -75,6 +76,11 @@ func (s *Session) uplink(ctx context.Context) {
 // for new audio).
 func (u *uplinker) step() time.Duration {
 	s := u.s
+	if g := s.upDrop.Load(); g != u.dropped { // a turn was lost with its connection
+		u.dropped = g
+		s.mic.Reset()
+		u.released = s.upRelease.Load()
+	}
 	tgt := s.upTrack.Load()
 	if tgt == nil {
 		return 0

@@ -19,7 +19,7 @@ kver=$("$here/kernel-version.sh")
 PKGS=(
 	systemd-sysv udev dbus kmod "linux-image-$kver" initramfs-tools zstd
 	alsa-utils gpiod usbutils iproute2 procps jq psmisc less
-	libasound2 libopus0 libc6 ca-certificates
+	libasound2 libopus0 libspeexdsp1 libc6 ca-certificates
 )
 sources=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -i -E 'debian' || true)
 key=$({

@@ -1,7 +1,7 @@
 // Command edgevoice-broker is the reference key broker a fleet operator runs on a server
 // (never on the device): it holds the model API key and hands each authenticated device
-// an ephemeral key. Commands: broker, add-device, list-devices, remove-device,
-// check-config, version.
+// an ephemeral key. Commands: broker, device (add, list, show, audit, disable, enable,
+// rotate, remove), import-dir, check-config, version.
 package main
 
 import (

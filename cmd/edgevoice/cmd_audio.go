@@ -18,13 +18,14 @@ import (
 	"github.com/edgevoice/edgevoice/internal/config"
 )
 
-// audioCommands are the audio diagnostics: devices, record, play, levels.
+// audioCommands are the audio diagnostics: devices, record, play, levels, aec.
 func audioCommands() []*cli.Command {
 	return []*cli.Command{
 		{Name: "devices", Summary: "list audio capture and playback devices with their native formats", Flags: devicesFlags},
-		{Name: "record", Args: "OUT.wav", MinArgs: 1, MaxArgs: 1, Summary: "record the raw multi-channel microphone to a WAV file", Flags: recordFlags},
+		{Name: "record", Args: "OUT.wav", MinArgs: 1, MaxArgs: 1, Summary: "record the raw multi-channel microphone to a WAV file (with -play and -ref: play a file and keep the speaker reference beside it)", Flags: recordFlags},
 		{Name: "play", Args: "FILE.wav", MinArgs: 1, MaxArgs: 1, Summary: "play a WAV file on the speaker", Flags: playFlags},
 		{Name: "levels", Summary: "live per-channel microphone level meter with clipping warnings", Flags: levelsFlags},
+		aecCommand(),
 	}
 }
 
@@ -152,26 +153,40 @@ func runDevices(env *cli.Env, a *audioFlags) error {
 func recordFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	a := newAudioFlags(fs, env, false)
 	seconds := fs.Float64("seconds", 5, "how long to record")
+	play := fs.String("play", "", "play this mono WAV `file` on the speaker ([audio] playback_device) while recording (with -ref)")
+	ref := fs.String("ref", "", "with -play: write what the speaker was given, sample for sample beside the mic, to this WAV `file` (for `edgevoice aec`)")
 	return func(ctx context.Context, args []string) error {
 		if *seconds <= 0 {
 			return cli.Usagef("-seconds %v: want a positive number", *seconds)
+		}
+		if (*play == "") != (*ref == "") {
+			return cli.Usagef("-play and -ref go together")
 		}
 		if err := a.resolve(); err != nil {
 			return err
 		}
 		o := captureOpts(&a.resolved)
+		var pl *refPlayer
+		if *play != "" {
+			p, err := openRefPlayer(ctx, env, &a.resolved, o.Format.Rate, *play, *ref)
+			if err != nil {
+				return err
+			}
+			defer p.close()
+			pl = p
+		}
 		// The file gets exactly what the device delivers, in its own format.
 		switch o.Format.Sample {
 		case audio.S16:
-			return record[int16](ctx, env, o, *seconds, args[0])
+			return record[int16](ctx, env, o, *seconds, args[0], pl)
 		case audio.S32:
-			return record[int32](ctx, env, o, *seconds, args[0])
+			return record[int32](ctx, env, o, *seconds, args[0], pl)
 		}
-		return record[float32](ctx, env, o, *seconds, args[0])
+		return record[float32](ctx, env, o, *seconds, args[0], pl)
 	}
 }
 
-func record[T audio.Sample](ctx context.Context, env *cli.Env, o audio.Opts, seconds float64, path string) error {
+func record[T audio.Sample](ctx context.Context, env *cli.Env, o audio.Opts, seconds float64, path string, pl *refPlayer) error {
 	frames := int(seconds * float64(o.Format.Rate))
 	// A ring that holds the whole recording (up to 10 s): a slow disk then cannot drop audio.
 	o.RingFrames = max(o.Format.Rate/2, min(frames, 10*o.Format.Rate))
@@ -202,6 +217,12 @@ func record[T audio.Sample](ctx context.Context, env *cli.Env, o audio.Opts, sec
 		if _, err := w.Write(ctx, buf[:n]); err != nil {
 			rerr = err
 			break
+		}
+		if pl != nil {
+			if err := pl.step(ctx, n/ch); err != nil {
+				rerr = err
+				break
+			}
 		}
 		left -= n
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/keyd"
 	"github.com/edgevoice/edgevoice/realtime"
+	"github.com/edgevoice/edgevoice/realtime/events"
 
 	"golang.org/x/sync/errgroup"
 
@@ -133,18 +134,21 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	rtcLog := log.With("component", "rtc")
+	pinner := newSessionPinner(sessCfg, log)
 	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
-		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(rtcLog))
+		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(pinner.sessionFor(key)), rtc.WithLogger(rtcLog))
 		return rtc.New(key, opts...)
 	}
 
 	acfg := appliance.Config{
 		TalkMode: appliance.Hold, IdleTimeout: cfg.Appliance.IdleTimeout.D(), KeepWarm: cfg.Appliance.KeepWarm,
 		Volume: cfg.Appliance.Volume, VolumeStep: cfg.Appliance.VolumeStep, ServiceAction: cfg.Appliance.ServiceAction,
+		Echo: echoConfig(&cfg.Audio),
 	}
 	if cfg.Appliance.TalkMode == config.TalkToggle {
 		acfg.TalkMode = appliance.Toggle
 	}
+	acfg.VAD = sessCfg.TurnDetection.Type == events.TurnDetectionServerVAD || sessCfg.TurnDetection.Type == events.TurnDetectionSemanticVAD
 	if cfg.Appliance.Watchdog == "auto" {
 		acfg.WatchdogEvery = cli.WatchdogInterval()
 	}
@@ -401,6 +405,9 @@ func (r *runner) openAudio() error {
 				r.a.AudioFault(dev, nil)
 			}
 		}
+	}
+	if c.RoomDelay > 0 {
+		return r.openRoom(c)
 	}
 	alog := r.log.With("component", "audio")
 	path := audio.NewGroup() // a failure of the mic or the speaker reopens both (a USB card unplugged)

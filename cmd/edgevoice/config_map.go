@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
 	"github.com/edgevoice/edgevoice/hw/audio"
+	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
@@ -143,4 +145,23 @@ func sessionConfig(c *config.Session) (events.Session, error) {
 		s.Tools = append(s.Tools, tool)
 	}
 	return s, nil
+}
+
+// echoConfig maps [audio] echo, echo_tail, noise_suppression and agc to the appliance's
+// echo path. The reference delay is what the device's buffering says for sure: the
+// playback queue ahead of the speaker device (kept full by its pacing); the hardware
+// buffer, the capture period and the room are left to the filter's tail. A WAV file
+// speaker plays nothing later: no delay; the simulated room's speaker queues
+// sim.DefaultRoomQueue.
+func echoConfig(c *config.Audio) appliance.EchoConfig {
+	mode, _ := appliance.ParseEchoMode(c.Echo)
+	e := appliance.EchoConfig{Mode: mode, Tail: c.EchoTail.D(), AGC: c.AGC,
+		NoiseSuppression: c.NoiseSuppression == nil || *c.NoiseSuppression}
+	switch {
+	case c.RoomDelay > 0:
+		e.Delay = sim.DefaultRoomQueue
+	case c.OutputFile == "":
+		e.Delay = time.Duration(c.PlaybackQueuePeriods) * c.Period.D()
+	}
+	return e
 }

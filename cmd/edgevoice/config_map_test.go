@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/dsp/mix"
+	"github.com/edgevoice/edgevoice/hw/aec"
 	"github.com/edgevoice/edgevoice/hw/audio"
 	"github.com/edgevoice/edgevoice/internal/config"
 
@@ -33,6 +35,16 @@ func TestConfigAgreesWithLibraries(t *testing.T) {
 		}
 		if _, err := mix.ParseMode(c.Audio.Mixer); err != nil {
 			return err
+		}
+		if _, err := appliance.ParseEchoMode(c.Audio.Echo); err != nil {
+			return err
+		}
+		if pc, ok := appliance.EchoPathConfig(echoConfig(&c.Audio), appliance.SessionRate); ok {
+			p, err := aec.NewPath(pc)
+			if err != nil {
+				return err
+			}
+			p.Close()
 		}
 		if _, err := mix.New(mixConfig(&c.Audio, c.Audio.CaptureChannels, c.Audio.CaptureRate)); err != nil {
 			return err
@@ -72,6 +84,12 @@ func TestConfigAgreesWithLibraries(t *testing.T) {
 		{"noise_reduction", func(c *config.Config) { c.Session.NoiseReduction = "loud" }},
 		{"noise_reduction off", func(c *config.Config) { c.Session.NoiseReduction = "off" }},
 		{"backend", func(c *config.Config) { c.Audio.Backend = "oss" }},
+		{"echo", func(c *config.Config) { c.Audio.Echo = "cancel" }},
+		{"echo gate", func(c *config.Config) { c.Audio.Echo = "gate" }},
+		{"echo off", func(c *config.Config) { c.Audio.Echo = "off" }},
+		{"echo_tail long", func(c *config.Config) { c.Audio.EchoTail = config.Duration(5 * time.Second) }},
+		{"echo_tail short", func(c *config.Config) { c.Audio.EchoTail = config.Duration(10 * time.Millisecond) }},
+		{"echo_tail 50ms", func(c *config.Config) { c.Audio.EchoTail = config.Duration(50 * time.Millisecond) }},
 		{"dc_block_hz", func(c *config.Config) { c.Audio.DCBlockHz = 12000 }},
 		{"dc_block_hz negative", func(c *config.Config) { c.Audio.DCBlockHz = -1 }},
 		{"dc_block_hz ok", func(c *config.Config) { c.Audio.DCBlockHz = 40 }},

@@ -35,3 +35,22 @@ type socketKeys struct {
 func (k socketKeys) Key(ctx context.Context) (realtime.Key, error) {
 	return k.c.Get(ctx, k.minValid)
 }
+
+// KeyReady asks the key daemon's status whether a key request would succeed now without
+// asking for one (no mint): it holds a key, or (on demand, where it mints only when
+// asked) it is idle or its backoff after a failed mint is over. While the device is
+// offline for want of a key the appliance polls it, so the end of an outage shows
+// within a poll (appliance.KeyReadiness) and not after the re-check backoff.
+func (k socketKeys) KeyReady(ctx context.Context) (bool, error) {
+	st, err := k.c.Status(ctx)
+	if err != nil || st.KeyReady {
+		return st.KeyReady, err
+	}
+	if st.Policy != keyd.PolicyOnDemand {
+		return false, nil
+	}
+	backoffOver := st.State == keyd.StateBackoff && !st.NextAttempt.IsZero() && !time.Now().Before(st.NextAttempt)
+	return st.State == keyd.StateIdle || backoffOver, nil
+}
+
+var _ appliance.KeyReadiness = socketKeys{}

@@ -18,6 +18,7 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/internal/provcmd"
+	"github.com/edgevoice/edgevoice/provisioning"
 	"github.com/edgevoice/edgevoice/provisioning/broker"
 	"github.com/edgevoice/edgevoice/realtime"
 )
@@ -27,9 +28,8 @@ import (
 func Commands() []*cli.Command {
 	return []*cli.Command{
 		brokerCommand(),
-		devicesCommand("add-device", "NAME", "add a device record and print its token (once)"),
-		devicesCommand("list-devices", "", "list the device records"),
-		devicesCommand("remove-device", "NAME", "remove a device record; its token stops working"),
+		deviceCommand(),
+		importDirCommand(),
 	}
 }
 
@@ -40,13 +40,14 @@ func brokerCommand() *cli.Command {
 		Help: "The reference key broker: devices POST /v1/keys with \"Authorization: Bearer <device\n" +
 			"token>\" and get {value, expires_at, webrtc_url, protocol, session}. The upstream\n" +
 			"(profile, endpoint, model API key as credential) is the [provisioning] section; the\n" +
-			"server settings are [broker]. GET /healthz answers ok. Device records: add-device,\n" +
-			"list-devices, remove-device.",
+			"server settings are [broker]; its device store is [broker] database (a SQLite file, or\n" +
+			"a postgres:// URL shared by replicas). GET /healthz answers ok, GET /metrics the\n" +
+			"counters. Devices: `edgevoice-broker device`.",
 		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 			var f provcmd.Flags
 			f.Register(fs, env, false)
 			listen := fs.String("listen", "", "`address` to listen on (default [broker] listen, 127.0.0.1:8080)")
-			devices := fs.String("devices", "", "device records `dir` (default [broker] devices_dir)")
+			database := fs.String("database", "", "device store: SQLite `file` or postgres:// URL (default [broker] database)")
 			tlsCert := fs.String("tls-cert", "", "PEM certificate `file` for HTTPS")
 			tlsKey := fs.String("tls-key", "", "PEM key `file` for HTTPS")
 			pin := fs.Bool("pin-session", false, "pin the session defaults (devices cannot change them)")
@@ -59,8 +60,8 @@ func brokerCommand() *cli.Command {
 				if *listen != "" {
 					bc.Listen = *listen
 				}
-				if *devices != "" {
-					bc.DevicesDir = *devices
+				if *database != "" {
+					bc.Database = *database
 				}
 				if *tlsCert != "" || *tlsKey != "" {
 					bc.TLSCertFile, bc.TLSKeyFile = *tlsCert, *tlsKey
@@ -81,21 +82,28 @@ func brokerCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				up, _, err := provcmd.NewProvider(&c.Provisioning, env, log)
+				// one upstream host, many devices at once: keep enough idle connections
+				// (the default keeps 2, so a busy broker would open one per mint)
+				tr := http.DefaultTransport.(*http.Transport).Clone()
+				tr.MaxIdleConnsPerHost = 64
+				defer tr.CloseIdleConnections()
+				up, _, err := provcmd.NewProvider(&c.Provisioning, env, log, provisioning.WithHTTPClient(&http.Client{Transport: tr}))
 				if err != nil {
 					return err
 				}
-				store, err := broker.OpenStore(bc.DevicesDir)
+				store, err := broker.Open(ctx, bc.Database)
 				if err != nil {
 					return err
 				}
+				defer store.Close()
 				pc := &c.Provisioning
 				defaults := realtime.SessionDefaults{Voice: pc.Voice, Instructions: pc.Instructions}
 				if pc.ToolsFile != "" {
 					// NewProvider has read and checked the file already
 					defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
 				}
-				opts := []broker.Option{broker.WithRateLimit(bc.RatePerMinute, bc.RateBurst), broker.WithLogger(log)}
+				opts := []broker.Option{broker.WithRateLimit(bc.RatePerMinute, bc.RateBurst),
+					broker.WithClientRateLimit(bc.ClientRatePerMinute, bc.ClientRateBurst), broker.WithLogger(log)}
 				tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 				if bc.ClientCAFile != "" {
 					pem, err := os.ReadFile(bc.ClientCAFile)
@@ -125,13 +133,16 @@ func brokerCommand() *cli.Command {
 				if err != nil {
 					return fmt.Errorf("broker: %w", err)
 				}
-				devs, _ := store.Devices()
+				devs, err := store.Devices(ctx)
+				if err != nil {
+					return err
+				}
 				scheme := "http"
 				if bc.TLSCertFile != "" {
 					scheme = "https"
 				}
 				log.Info("broker listening", "url", scheme+"://"+ln.Addr().String()+"/v1/keys", "config", cfgPath, "upstream", up.Profile(),
-					"devices", len(devs), "pinned", bc.PinSession)
+					"database", broker.RedactDatabase(bc.Database), "devices", len(devs), "pinned", bc.PinSession)
 				errc := make(chan error, 1)
 				go func() {
 					if bc.TLSCertFile != "" {
@@ -154,73 +165,4 @@ func brokerCommand() *cli.Command {
 			}
 		},
 	}
-}
-
-// devicesCommand is one of the device record commands.
-func devicesCommand(op, args, summary string) *cli.Command {
-	n := 0
-	if args != "" {
-		n = 1
-	}
-	return &cli.Command{
-		Name: op, Args: args, Summary: summary, MinArgs: n, MaxArgs: n,
-		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
-			cfg := cli.ConfigFlag(fs, env)
-			devices := fs.String("devices", "", "device records `dir` (overrides [broker] devices_dir of the config)")
-			return func(_ context.Context, args []string) error {
-				return runDevices(env, op, *cfg, *devices, args)
-			}
-		},
-	}
-}
-
-func runDevices(env *cli.Env, op, cfgPath, devices string, args []string) error {
-	dir := devices
-	if dir == "" {
-		dir = config.Default().Broker.DevicesDir
-		if _, err := os.Stat(cfgPath); err == nil || cfgPath != config.DefaultPath {
-			c, err := config.Load(cfgPath)
-			if err != nil {
-				return err
-			}
-			dir = c.Broker.DevicesDir
-		}
-	}
-	name := ""
-	if len(args) > 0 {
-		name = args[0]
-	}
-	store, err := broker.OpenStore(dir)
-	if err != nil {
-		return err
-	}
-	switch op {
-	case "add-device":
-		tok, err := store.AddDevice(name, time.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stderr, "device %q added to %s. Its token is shown ONCE, below; only its hash is stored.\n"+
-			"Put it in the device's credential file (/etc/edgevoice/credential, mode 0600) with\n"+
-			"[provisioning] profile = \"broker\" and broker_url set to this broker.\n", name, dir)
-		fmt.Fprintln(env.Stdout, tok)
-	case "remove-device":
-		if err := store.RemoveDevice(name); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "device %q removed; its token no longer works\n", name)
-	case "list-devices":
-		devs, err := store.Devices()
-		if err != nil {
-			return err
-		}
-		for _, d := range devs {
-			state := "enabled"
-			if d.Disabled {
-				state = "disabled"
-			}
-			fmt.Fprintf(env.Stdout, "%-24s %s  %s\n", d.Name, d.Created.Local().Format(time.DateTime), state)
-		}
-	}
-	return nil
 }

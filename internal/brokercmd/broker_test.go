@@ -83,14 +83,14 @@ func TestProvisiondAndBrokerOnLoopback(t *testing.T) {
 		return p
 	}
 	upKey := write("upstream.key", "upstream-secret-key\n", 0o600)
-	devices := filepath.Join(dir, "devices")
+	devices := filepath.Join(dir, "broker.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	code, token, stderr := run(ctx, brokerApp, "add-device", "-devices", devices, "kitchen")
+	code, token, stderr := run(ctx, brokerApp, "device", "add", "-database", devices, "kitchen")
 	token = strings.TrimSpace(token)
 	if code != 0 || !strings.HasPrefix(token, "evd_") || !strings.Contains(stderr, "shown ONCE") {
-		t.Fatalf("add-device: %d %q %s", code, token, stderr)
+		t.Fatalf("device add: %d %q %s", code, token, stderr)
 	}
 	addr := freePort(t)
 	var wg sync.WaitGroup
@@ -99,7 +99,7 @@ func TestProvisiondAndBrokerOnLoopback(t *testing.T) {
 		defer wg.Done()
 		if code, _, stderr := run(ctx, brokerApp, "broker", "-profile", "azure", "-deployment", "dep", "-credential-file", upKey,
 			"-mint-url", upstream.URL+"/openai/v1/realtime/client_secrets", "-sdp-url", upstream.URL+"/openai/v1/realtime/calls",
-			"-listen", addr, "-devices", devices, "-pin-session", "-log-level", "warn"); code != 0 {
+			"-listen", addr, "-database", devices, "-pin-session", "-log-level", "warn"); code != 0 {
 			t.Errorf("broker exited %d: %s", code, stderr)
 		}
 	}()
@@ -165,7 +165,7 @@ allowed_users = ["%d"]
 	}
 	wrong := write("wrong.token", "evd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", 0o600)
 	code, out, _ = run(ctx, keysApp, "check", "-profile", "broker", "-broker-url", "http://"+addr, "-credential-file", wrong)
-	if code != 1 || !strings.Contains(out, "HTTP 401") || !strings.Contains(out, "add-device") {
+	if code != 1 || !strings.Contains(out, "HTTP 401") || !strings.Contains(out, "device rotate") {
 		t.Errorf("check with a wrong token: %d %s", code, out)
 	}
 	// a credential file others may read is refused, saying why; the daemon runs on

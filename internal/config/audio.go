@@ -74,6 +74,30 @@ type Audio struct {
 	ReopenMinBackoff Duration `toml:"reopen_min_backoff"`
 	// Longest wait between two reopen attempts.
 	ReopenMaxBackoff Duration `toml:"reopen_max_backoff"`
+	// What keeps the answer's own sound, heard by the microphone, out of the uplink:
+	// "aec" (echo cancellation with what the speaker was given as the reference: the
+	// service's VAD does not hear the device, and a barge-in is heard while the answer
+	// plays), "gate" (half-duplex: the uplink is muted while the answer plays unless
+	// the talk button is held) or "off" (for a headset, or a mic array that cancels
+	// echo itself). "aec" fits both push-to-talk and server/semantic VAD.
+	Echo string `toml:"echo"`
+	// Echo path the canceller covers beyond the device's own buffering ("50ms" to "1s");
+	// a bigger room or a speaker far from the mic needs more, at more CPU.
+	EchoTail Duration `toml:"echo_tail"`
+	// Noise suppression on the uplink (speexdsp's preprocessor; with echo = "aec" it
+	// also removes the echo the filter leaves). On by default.
+	NoiseSuppression *bool `toml:"noise_suppression"`
+	// Automatic gain control on the uplink. Off by default: it lifts background noise
+	// between words, and gain_db sets a fixed gain.
+	AGC bool `toml:"agc"`
+	// A simulated room instead of the sound devices, for trying echo settings without
+	// hardware: the speaker's sound comes back into the microphone this much later
+	// ("20ms" to "500ms"), through a room's reverberation, plus input_file (if set) said
+	// once at the start. Empty or "0s": the devices (or files) as configured.
+	RoomDelay Duration `toml:"room_delay"`
+	// With room_delay: the echo's level at the microphone relative to the speaker, in dB
+	// (-40 to 6).
+	RoomGainDB float64 `toml:"room_gain_db"`
 }
 
 func (c *Audio) setDefaults() {
@@ -114,7 +138,21 @@ func (c *Audio) setDefaults() {
 	if c.ReopenMaxBackoff == 0 {
 		c.ReopenMaxBackoff = Duration(5 * time.Second)
 	}
+	def(&c.Echo, "aec")
+	if c.EchoTail == 0 {
+		c.EchoTail = Duration(200 * time.Millisecond)
+	}
+	if c.RoomGainDB == 0 {
+		c.RoomGainDB = -6
+	}
+	if c.NoiseSuppression == nil {
+		on := true
+		c.NoiseSuppression = &on
+	}
 }
+
+// Echo handling modes of [audio] echo.
+var echoModes = []string{"off", "gate", "aec"}
 
 // Audio backends, sample formats and mixer modes [audio] accepts (as hw/audio and
 // dsp/mix parse them).
@@ -160,6 +198,18 @@ func (c *Audio) validate(p *sectionProblems) {
 		p.add("playback_queue_periods", "%d out of range (2 to 1000)", c.PlaybackQueuePeriods)
 	}
 	c.validateMixer(p)
+	if !slices.Contains(echoModes, c.Echo) {
+		p.add("echo", "%q: want \"aec\", \"gate\" or \"off\"", c.Echo)
+	}
+	if d := c.EchoTail.D(); d < 50*time.Millisecond || d > time.Second {
+		p.add("echo_tail", "%v out of range (50ms to 1s; 200ms fits a living room)", d)
+	}
+	if d := c.RoomDelay.D(); d != 0 && (d < 20*time.Millisecond || d > 500*time.Millisecond) {
+		p.add("room_delay", "%v out of range (20ms to 500ms, or 0s for the real devices)", d)
+	}
+	if c.RoomGainDB < -40 || c.RoomGainDB > 6 {
+		p.add("room_gain_db", "%v out of range (-40 to 6)", c.RoomGainDB)
+	}
 	if c.GainDB < -40 || c.GainDB > 40 {
 		p.add("gain_db", "%v out of range (-40 to 40)", c.GainDB)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"strings"
 	"time"
 )
 
@@ -21,14 +22,22 @@ type Broker struct {
 	// presents a certificate it signed, with a device record's name as common name, needs
 	// no token. Empty: tokens only.
 	ClientCAFile string `toml:"client_ca_file"`
-	// Directory of device records (one NAME.json each, holding only the SHA-256 of the
-	// device token); `edgevoice-broker add-device NAME` adds one. Share it between broker
-	// instances to scale out.
+	// The device store: the path of a SQLite file (one broker, nothing to run), or a
+	// postgres:// URL that N broker replicas share (put a password in ~/.pgpass or
+	// PGPASSFILE rather than here). `edgevoice-broker device add NAME` adds a device.
+	Database string `toml:"database"`
+	// The device directory of brokers before the database store (one NAME.json each);
+	// `edgevoice-broker import-dir` imports it. Not read by the broker any more.
 	DevicesDir string `toml:"devices_dir"`
-	// Keys each device may get per minute (per broker instance).
+	// Keys each device may get per minute (counted across all replicas).
 	RatePerMinute float64 `toml:"rate_per_minute"`
 	// Keys a device may get in a burst above the rate.
 	RateBurst int `toml:"rate_burst"`
+	// Requests each client IP address may make per minute, authenticated or not
+	// (counted across all replicas). A fleet behind one NAT shares one address.
+	ClientRatePerMinute float64 `toml:"client_rate_per_minute"`
+	// Requests a client address may make in a burst above its rate.
+	ClientRateBurst int `toml:"client_rate_burst"`
 	// Pin the session defaults of [provisioning] (instructions, voice, tools): devices
 	// cannot change them. false lets a device send its own.
 	PinSession bool `toml:"pin_session"`
@@ -42,6 +51,15 @@ func (c *Broker) setDefaults() {
 	}
 	if c.DevicesDir == "" {
 		c.DevicesDir = "/var/lib/edgevoice-broker/devices"
+	}
+	if c.Database == "" {
+		c.Database = "/var/lib/edgevoice-broker/broker.db"
+	}
+	if c.ClientRatePerMinute == 0 {
+		c.ClientRatePerMinute = 600
+	}
+	if c.ClientRateBurst == 0 {
+		c.ClientRateBurst = 200
 	}
 	if c.RatePerMinute == 0 {
 		c.RatePerMinute = 6
@@ -70,7 +88,38 @@ func (c *Broker) validate(p *sectionProblems) {
 	if c.RateBurst < 1 || c.RateBurst > 1000 {
 		p.add("rate_burst", "%d out of range (1 to 1000)", c.RateBurst)
 	}
+	if databaseHasPassword(c.Database) {
+		p.add("database", "holds a password, which check-config and logs would show: put it in ~/.pgpass or the file PGPASSFILE names (mode 0600), or use peer or certificate authentication")
+	}
+	if !(c.ClientRatePerMinute > 0 && c.ClientRatePerMinute <= 1e6) {
+		p.add("client_rate_per_minute", "%g out of range (>0 to 1000000)", c.ClientRatePerMinute)
+	}
+	if c.ClientRateBurst < 1 || c.ClientRateBurst > 1e6 {
+		p.add("client_rate_burst", "%d out of range (1 to 1000000)", c.ClientRateBurst)
+	}
 	if c.ReadHeaderTimeout.D() <= 0 {
 		p.add("read_header_timeout", "must be positive")
 	}
+}
+
+// databaseHasPassword reports whether a postgres:// database URL carries a password
+// (user:password@ or a password= parameter).
+func databaseHasPassword(db string) bool {
+	rest, ok := strings.CutPrefix(db, "postgres://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(db, "postgresql://"); !ok {
+			return false
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndex(host, "@"); at >= 0 && strings.Contains(host[:at], ":") {
+		return true
+	}
+	_, query, _ := strings.Cut(rest, "?")
+	for _, kv := range strings.Split(query, "&") {
+		if strings.HasPrefix(kv, "password=") {
+			return true
+		}
+	}
+	return false
 }

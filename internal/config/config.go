@@ -12,7 +12,10 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,6 +85,7 @@ func (c *Config) Validate() error {
 // (nil: no file).
 func (c *Config) validate(name string, idx map[string]keyPos) error {
 	p := &problems{file: name, idx: idx}
+	checkFinite(reflect.ValueOf(c).Elem(), "", p)
 	c.Appliance.validate(p.section("appliance"))
 	c.Board.validate(p.section("board"))
 	c.Audio.validate(p.section("audio"))
@@ -90,6 +94,12 @@ func (c *Config) validate(name string, idx map[string]keyPos) error {
 	c.Session.validate(p.section("session"))
 	c.RTC.validate(p.section("rtc"))
 	return p.err()
+}
+
+// durText is d as the config file writes it ("1m", "1m30s").
+func durText(d Duration) string {
+	b, _ := d.MarshalText()
+	return string(b)
 }
 
 // Duration is a time.Duration that decodes from TOML strings such as "5s" or "150ms".
@@ -120,3 +130,46 @@ func (d Duration) MarshalText() ([]byte, error) {
 
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// checkFinite reports every float of v (a config struct, found by reflection so that a
+// float added later is covered) that is NaN or infinite: NaN compares false with every
+// bound, so a range check alone lets it through (rate_per_minute = nan turned the
+// broker's rate limit off). It runs before the sections' checks; its problem is the one
+// kept for the key.
+func checkFinite(v reflect.Value, path string, p *problems) {
+	join := func(a, b string) string {
+		if a == "" {
+			return b
+		}
+		return a + "." + b
+	}
+	bad := func(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 0) }
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == durationType {
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if n := TOMLName(v.Type().Field(i)); n != "" {
+				checkFinite(v.Field(i), join(path, n), p)
+			}
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			checkFinite(v.Elem(), path, p)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			e := v.Index(i)
+			if (e.Kind() == reflect.Float64 || e.Kind() == reflect.Float32) && bad(e.Float()) {
+				p.addFull(path, false, "entry %d: %g is not a finite number", i, e.Float())
+				continue
+			}
+			checkFinite(e, join(path, strconv.Itoa(i)), p)
+		}
+	case reflect.Float32, reflect.Float64:
+		if bad(v.Float()) {
+			p.addFull(path, false, "%g is not a finite number", v.Float())
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -64,8 +66,11 @@ func DropIns(path string) ([]string, error) {
 // problem of every file comes back at once, each with the FILE:LINE:COL of the file it
 // is in.
 func LoadFiles(path string) (*Config, []string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path)
 	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return nil, nil, err
+		}
 		return nil, nil, fmt.Errorf("config: %w (the package installs %s; pass -config FILE or set %s to use another file)", err, DefaultPath, EnvVar)
 	}
 	files := []string{path}
@@ -75,7 +80,10 @@ func LoadFiles(path string) (*Config, []string, error) {
 		return nil, files, err
 	}
 	for _, f := range drop {
-		b, err := os.ReadFile(f)
+		b, err := readCapped(f)
+		if errors.Is(err, errTooLarge) {
+			return nil, files, err
+		}
 		if err != nil {
 			return nil, files, fmt.Errorf("config: drop-in: %w", err)
 		}
@@ -102,6 +110,11 @@ func Decode(name string, data []byte) (*Config, error) {
 // DecodeFiles decodes each source strictly, merges them in order (as LoadFiles), fills
 // the defaults and validates the result. Problems name the source they are in.
 func DecodeFiles(srcs []Source) (*Config, error) {
+	for _, src := range srcs {
+		if len(src.Data) > MaxFileSize {
+			return nil, tooLarge(src.Name)
+		}
+	}
 	var probs []Problem
 	merged := map[string]any{}
 	idx := map[string]keyPos{}
@@ -166,6 +179,13 @@ func srcNames(srcs []Source) string {
 // parse at all.
 func decodeOne(name string, data []byte) (doc map[string]any, idx map[string]keyPos, probs []Problem, ok bool) {
 	idx = indexKeys(data)
+	if unk := unknownKeys(name, idx); len(unk) > maxUnknownKeys {
+		// go-toml builds the context of every strict error from the whole document
+		// (quadratic): report the first ones and count the rest without asking it.
+		probs = append(unk[:maxUnknownKeys:maxUnknownKeys], Problem{File: name,
+			Msg: fmt.Sprintf("and %d more unknown keys (is this an edgevoice config file?)", len(unk)-maxUnknownKeys)})
+		return nil, idx, probs, false
+	}
 	c := &Config{}
 	// go-toml stops at the first value it cannot decode: report it, drop the key and
 	// decode again, so that every bad value of the file is reported at once.
@@ -401,6 +421,16 @@ func (s *sectionProblems) add(key, format string, args ...any) {
 	s.p.list = append(s.p.list, pr)
 }
 
+// addFull reports a problem with the dotted key full (from the top of the config);
+// multi false: it is the only problem reported for the key.
+func (p *problems) addFull(full string, multi bool, format string, args ...any) {
+	pr := Problem{File: p.file, Key: full, Msg: fmt.Sprintf(format, args...), multi: multi}
+	if pos, ok := p.idx[full]; ok {
+		pr.File, pr.Line, pr.Col = cmp.Or(pos.file, pr.File), pos.line, pos.col
+	}
+	p.list = append(p.list, pr)
+}
+
 // setEmpty reports whether the file sets key to an empty string.
 func (s *sectionProblems) setEmpty(key string) bool {
 	return s.p.idx[s.name+"."+key].empty
@@ -597,12 +627,21 @@ func indexKeys(data []byte) map[string]keyPos {
 		}
 		return parts, first
 	}
+	// Parser.Shape counts lines from the start of the document at every call
+	// (quadratic in the keys); look the offset up in a table of line starts instead.
+	lineStarts := []int{0}
+	for i, b := range data {
+		if b == '\n' {
+			lineStarts = append(lineStarts, i+1)
+		}
+	}
 	pos := func(n *unstable.Node) (int, int) {
 		if n == nil || n.Raw.Length == 0 {
 			return 0, 0
 		}
-		s := p.Shape(n.Raw)
-		return s.Start.Line, s.Start.Column
+		off := int(n.Raw.Offset)
+		l := sort.SearchInts(lineStarts, off+1) // lines starting at or before off
+		return l, off - lineStarts[l-1] + 1
 	}
 	for p.NextExpression() {
 		n := p.Expression()
@@ -683,6 +722,102 @@ func checkTypes(name string, idx map[string]keyPos) []Problem {
 		case ok && t.Kind() == reflect.Slice && t.Elem() == durationType && pos.nonString:
 			out = append(out, Problem{File: name, Line: pos.line, Col: pos.col, Key: k,
 				Msg: "want an array of duration strings such as [\"3s\", \"10s\"]"})
+		}
+	}
+	return out
+}
+
+// MaxFileSize is the largest config file (or drop-in) read: a config is a few KiB, and
+// a bound keeps a runaway file from costing minutes of CPU.
+const MaxFileSize = 1 << 20
+
+// maxUnknownKeys is how many unknown keys of one file are reported one by one; the rest
+// are counted.
+const maxUnknownKeys = 50
+
+// errTooLarge marks a file over MaxFileSize.
+var errTooLarge = errors.New("larger than 1 MiB")
+
+func tooLarge(name string) error {
+	return fmt.Errorf("config: %s: %w; a config file is a few KiB: is this the right file?", name, errTooLarge)
+}
+
+// readCapped reads the file at path, refusing one over MaxFileSize (or one that is not
+// a regular file, such as a FIFO, which would block the reader).
+func readCapped(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if st.Size() > MaxFileSize {
+		return nil, tooLarge(path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileSize {
+		return nil, tooLarge(path)
+	}
+	return b, nil
+}
+
+// unknownKeys returns a problem for every key of idx that is not in Config, in file
+// order, the way strictProblems words them.
+func unknownKeys(name string, idx map[string]keyPos) []Problem {
+	var out []Problem
+	seen := map[string]bool{}
+	for k, pos := range idx {
+		parts := strings.Split(k, ".")
+		t := reflect.TypeOf(Config{})
+		for i, part := range parts {
+			if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+				if _, err := strconv.Atoi(part); err == nil {
+					t = t.Elem()
+					continue
+				}
+			}
+			f, found := fieldByTOML(t, part)
+			if !found {
+				if u := strings.Join(parts[:i+1], "."); !seen[u] && (i == len(parts)-1 || t.Kind() == reflect.Struct) {
+					seen[u] = true
+					parent := parts[:i]
+					msg := fmt.Sprintf("unknown key %q (keys in [%s]: %s)", strings.Join(parts[:i+1], "."), strings.Join(withoutIndexesParts(parent), "."), strings.Join(knownKeys(withoutIndexesParts(parent)), ", "))
+					if i == 0 {
+						msg = fmt.Sprintf("unknown section [%s] (sections: %s)", part, strings.Join(knownKeys(nil), ", "))
+					}
+					out = append(out, Problem{File: name, Line: pos.line, Col: pos.col, Msg: msg})
+				}
+				break
+			}
+			t = f.Type
+			for t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Col < out[j].Col
+	})
+	return out
+}
+
+func withoutIndexesParts(parts []string) []string {
+	var out []string
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			out = append(out, p)
 		}
 	}
 	return out

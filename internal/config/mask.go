@@ -3,8 +3,10 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
+	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -59,6 +61,10 @@ func maskValue(v reflect.Value) {
 						continue
 					}
 				}
+			}
+			if fv.Kind() == reflect.String && strings.HasSuffix(TOMLName(f), "_url") && fv.String() != "" {
+				fv.SetString(MaskURL(fv.String()))
+				continue
 			}
 			maskValue(fv)
 		}
@@ -117,4 +123,37 @@ func MaskSecret(s string) string {
 		prefix = s[:3]
 	}
 	return fmt.Sprintf("%s***(%d chars)", prefix, len(s))
+}
+
+// MaskURL hides what a URL may carry as a secret, for printing: the password of its
+// user info and the value of every query parameter but api-version. A value that does
+// not parse as a URL is masked whole.
+func MaskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return MaskSecret(s)
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			u.RawQuery = "***"
+		} else {
+			for k, vs := range q {
+				if k == "api-version" {
+					continue
+				}
+				for i := range vs {
+					vs[i] = "***"
+				}
+			}
+			u.RawQuery = q.Encode()
+		}
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }

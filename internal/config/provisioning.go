@@ -57,7 +57,9 @@ type Provisioning struct {
 	// JSON file with an array of tool definitions sent when minting. Empty: no tools.
 	ToolsFile string `toml:"tools_file"`
 	// Key lifetime asked from GA backends (expires_after, 10s to 2h). "0s": the backend's
-	// default (OpenAI: 10 minutes). Preview keys always live one minute.
+	// default (OpenAI: 10 minutes). Preview keys always live one minute. It must be
+	// longer than min_validity + 5s, or every key would be stale when minted (a backend
+	// whose keys live shorter is refreshed at most every 5s, backing off, with a warning).
 	KeyLifetime Duration `toml:"key_lifetime"`
 	// File with the long-lived credential: the API key, Entra token or device token. It
 	// must not be readable by group or others (chmod 600). Empty: the credential named
@@ -88,7 +90,8 @@ type Provisioning struct {
 	RejectedRetry Duration `toml:"rejected_retry"`
 	// Give up one mint request after this long.
 	RequestTimeout Duration `toml:"request_timeout"`
-	// Unix socket the daemon serves keys on (mode 0660).
+	// Unix socket the daemon serves keys on (mode 0660): a path (not an abstract "@name",
+	// which has no mode or group). One user holds at most 8 of its 32 connections.
 	Socket string `toml:"socket"`
 	// Group of the socket (the appliance's group). Empty: the daemon's own group.
 	SocketGroup string `toml:"socket_group"`
@@ -141,6 +144,11 @@ var Profiles = []string{ProfileAzurePreview, ProfileAzure, ProfileOpenAI, Profil
 
 // PreviewRegions are the Azure regions with a preview WebRTC endpoint.
 var PreviewRegions = []string{"eastus2", "swedencentral"}
+
+// KeyRefreshMargin is what the key daemon adds to min_validity when it decides to
+// replace a prefetched key (the time a mint takes); keys must live longer than both.
+// It is provisioning/keyd's refresh margin.
+const KeyRefreshMargin = 5 * time.Second
 
 // DefaultKeySocket is the key daemon's default socket.
 const DefaultKeySocket = "/run/edgevoice/keys.sock"
@@ -200,6 +208,11 @@ func (c *Provisioning) validate(p *sectionProblems, used bool) {
 	}
 	if c.MinValidity.D() < 0 || c.MinValidity.D() > time.Hour {
 		p.add("min_validity", "%s out of range (0 to 1h)", c.MinValidity.D())
+	} else if kl := c.KeyLifetime.D(); kl != 0 && kl <= c.MinValidity.D()+KeyRefreshMargin {
+		// A key that lives no longer than this is stale the moment it is minted: the
+		// daemon would replace it at once, again and again.
+		p.add("key_lifetime", "%s is not longer than min_validity (%s) + %s, so every key would be replaced as soon as it is minted; make key_lifetime longer or min_validity shorter",
+			durText(c.KeyLifetime), durText(c.MinValidity), durText(Duration(KeyRefreshMargin)))
 	}
 	if c.BackoffMin.D() <= 0 || c.BackoffMax.D() < c.BackoffMin.D() {
 		p.add("backoff_max", "backoff_min (%s) must be > 0 and <= backoff_max (%s)", c.BackoffMin.D(), c.BackoffMax.D())
@@ -213,7 +226,10 @@ func (c *Provisioning) validate(p *sectionProblems, used bool) {
 	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
 		p.add("client_key_file", "set both client_cert_file and client_key_file, or neither")
 	}
-	if !strings.HasPrefix(c.Socket, "/") && !strings.HasPrefix(c.Socket, "@") {
+	switch {
+	case strings.HasPrefix(c.Socket, "@"):
+		p.add("socket", "%q is an abstract socket, which has no file mode or group to limit who connects; use a path such as %q", c.Socket, DefaultKeySocket)
+	case !strings.HasPrefix(c.Socket, "/"):
 		p.add("socket", "%q must be an absolute path", c.Socket)
 	}
 	if len(c.AllowedUsers) == 0 {

@@ -17,8 +17,9 @@ type Session struct {
 	Voice string `toml:"voice"`
 	// Turn detection: "none" (push-to-talk: the button starts and ends each turn),
 	// "server_vad" (the server ends a turn after silence) or "semantic_vad" (the server
-	// ends a turn when the user seems done). With a VAD the microphone is open all the
-	// time and the button only interrupts.
+	// ends a turn when the user seems done). With a VAD, talk opens the microphone (held,
+	// or toggled on) and the server ends each turn while it is open; the release or the
+	// stop tap closes it (speech the server has not committed yet is answered).
 	TurnDetection string `toml:"turn_detection"`
 	// server_vad: speech probability threshold, 0 to 1 (higher needs louder speech).
 	VADThreshold float64 `toml:"vad_threshold"`

@@ -14,8 +14,9 @@ import (
 // tag may remove an optional file; it never chooses between two implementations of the
 // product (one binary per main instead).
 var allowedTags = map[string]string{
-	"speexdsp": "the libspeexdsp reference resampler, linked only by the benchmark comparison",
-	"ignore":   "a helper program run with go run, never part of a package",
+	"speexdsp":    "the libspeexdsp reference resampler, linked only by the benchmark comparison",
+	"ignore":      "a helper program run with go run, never part of a package",
+	"webrtcaudio": "the libwebrtc-audio-processing reference echo canceller, linked only by the comparison that chose speexdsp for hw/aec",
 }
 
 var platformTags = map[string]bool{

@@ -113,7 +113,7 @@ func checkProvisioning(ctx context.Context, env *cli.Env, c *config.Config, cfgP
 	}
 	step("mint", "ok in %s: key %s, expires in %s (%s)", time.Since(t0).Round(time.Millisecond), realtime.Mask(k.Value),
 		time.Until(k.ExpiresAt).Round(time.Second), k.ExpiresAt.UTC().Format(time.RFC3339))
-	step("session", "dialect %s, profile %s, SDP URL %s", k.Dialect, k.Profile, k.SDPURL)
+	step("session", "dialect %s, profile %s, SDP URL %s", k.Dialect, k.Profile, realtime.RedactURL(k.SDPURL))
 	fmt.Fprintln(out, "OK: keys can be minted")
 	return nil
 }
@@ -125,7 +125,7 @@ func mintHint(err error) string {
 	var ce *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, provisioning.ErrCredentialRejected):
-		return "the backend rejected the credential: check the key/token in the credential file (for a broker: re-issue with `edgevoice-broker add-device`)"
+		return "the backend rejected the credential: check the key/token in the credential file (for a broker: check `edgevoice-broker device show NAME`, re-issue with `edgevoice-broker device rotate NAME`)"
 	case errors.Is(err, provisioning.ErrNotFound):
 		return "the endpoint does not exist: check resource, deployment and mint_url; on older Azure resources set preview_fallback = true"
 	case errors.As(err, &ue), errors.As(err, &ce):

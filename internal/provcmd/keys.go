@@ -63,16 +63,17 @@ func keysCommand() *cli.Command {
 						return err
 					}
 					el := time.Since(t0)
-					v := realtime.Mask(k.Value)
+					// Masked unless -reveal: the key, and a secret the SDP URL may carry.
+					v, sdpURL := realtime.Mask(k.Value), realtime.RedactURL(k.SDPURL)
 					if *reveal {
-						v = k.Value
+						v, sdpURL = k.Value, k.SDPURL
 					}
 					if *asJSON {
-						return json.NewEncoder(env.Stdout).Encode(map[string]any{"value": v, "expires_at": k.ExpiresAt, "sdp_url": k.SDPURL,
+						return json.NewEncoder(env.Stdout).Encode(map[string]any{"value": v, "expires_at": k.ExpiresAt, "sdp_url": sdpURL,
 							"dialect": k.Dialect.String(), "profile": k.Profile})
 					}
 					fmt.Fprintf(env.Stdout, "key %s from %s (%s), valid %s more, SDP %s (got in %s)\n", v, k.Profile, k.Dialect,
-						time.Until(k.ExpiresAt).Round(time.Second), k.SDPURL, el.Round(time.Microsecond))
+						time.Until(k.ExpiresAt).Round(time.Second), sdpURL, el.Round(time.Microsecond))
 					return nil
 				}
 				return cli.Usagef("unknown operation %q: want status or get", op)

@@ -23,15 +23,16 @@ var defaultCredentialFile = provisioning.DefaultCredentialFile
 // credential file. The credential is credential_file, else $CREDENTIALS_DIRECTORY's
 // credential_name, else /etc/edgevoice/credential; it is read once here to refuse a bad
 // file at start, and looked up and read again on each mint. With no credential anywhere
-// it fails with an error wrapping provisioning.ErrNoCredential.
-func NewProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger) (provisioning.Provider, string, error) {
-	return newProvider(c, env, log, true)
+// it fails with an error wrapping provisioning.ErrNoCredential. extra options come last
+// (the broker passes its HTTP client).
+func NewProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, extra ...provisioning.Option) (provisioning.Provider, string, error) {
+	return newProvider(c, env, log, true, extra...)
 }
 
 // newProvider is NewProvider; with needCredential false a missing credential is not an
 // error (the key daemon of a device not set up yet): the provider's mints fail with
 // ErrNoCredential until one is put in place, and the path returned is "".
-func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCredential bool) (provisioning.Provider, string, error) {
+func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCredential bool, extra ...provisioning.Option) (provisioning.Provider, string, error) {
 	credDir := env.Env("CREDENTIALS_DIRECTORY")
 	var credOpt []provisioning.Option
 	certOnly := c.Profile == provisioning.ProfileBroker && c.ClientCertFile != "" && c.CredentialFile == "" && credDir == ""
@@ -75,6 +76,7 @@ func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCre
 		provisioning.WithRequestTimeout(c.RequestTimeout.D()), provisioning.WithLogger(log),
 		provisioning.WithSDPURL(c.SDPURL),
 		provisioning.WithPreviewFallback(c.PreviewFallback, c.PreviewMintURL, c.PreviewSDPURL),
+		provisioning.WithAllowInsecureHTTP(c.AllowInsecureHTTP),
 	)
 	if c.BrokerURL != "" {
 		opts = append(opts, provisioning.WithBrokerURL(c.BrokerURL))
@@ -100,6 +102,6 @@ func newProvider(c *config.Provisioning, env *cli.Env, log *slog.Logger, needCre
 		}
 		opts = append(opts, provisioning.WithClientCertificate(cert))
 	}
-	p, err := provisioning.NewProvider(c.Profile, opts...)
+	p, err := provisioning.NewProvider(c.Profile, append(opts, extra...)...)
 	return p, credPath, err
 }

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -31,7 +30,7 @@ import (
 type brokerFixture struct {
 	up     *provtest.Backend
 	srv    *httptest.Server
-	store  *Store
+	store  Store
 	token  string
 	clk    *provtest.Clock
 	broker *Server
@@ -43,11 +42,8 @@ func newBrokerFixture(t *testing.T, opts ...Option) *brokerFixture {
 	f.up = provtest.NewBackend(t, f.clk)
 	upstream := azureGA(t, f.up)
 	var err error
-	f.store, err = OpenStore(filepath.Join(t.TempDir(), "devices"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.token, err = f.store.AddDevice("kitchen", f.clk.Now()); err != nil {
+	f.store = openSQLite(t)
+	if f.token, err = f.store.Add(context.Background(), "kitchen", f.clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f.broker, err = New(upstream, f.store, append([]Option{WithClock(f.clk)}, opts...)...)
@@ -106,13 +102,10 @@ func TestBrokerIssuesKeysToKnownDevices(t *testing.T) {
 	if n := f.up.N.Load(); n != 1 {
 		t.Errorf("upstream asked %d times, want 1", n)
 	}
-	// the records hold only the hash
-	data, _ := os.ReadFile(filepath.Join(f.store.dir, "kitchen.json"))
-	if strings.Contains(string(data), f.token) || !strings.Contains(string(data), hashToken(f.token)) {
-		t.Errorf("record: %s", data)
-	}
-	if fi, _ := os.Stat(filepath.Join(f.store.dir, "kitchen.json")); fi.Mode().Perm() != 0o600 {
-		t.Errorf("record mode %v", fi.Mode())
+	// the store holds only the hash
+	d, err := f.store.Device(ctx, "kitchen")
+	if err != nil || d.TokenSHA256 != hashToken(f.token) || d.Mints != 1 || !d.LastSeen.Equal(f.clk.Now().Truncate(time.Millisecond)) {
+		t.Errorf("record %+v %v", d, err)
 	}
 }
 
@@ -129,26 +122,26 @@ func TestBrokerUnpinnedOverridesAndDeviceChanges(t *testing.T) {
 		t.Errorf("voice override not applied: %v", v)
 	}
 	// a device added while the broker runs is accepted; a removed one is not
-	tok2, err := f.store.AddDevice("hall", f.clk.Now())
+	tok2, err := f.store.Add(ctx, "hall", f.clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.device(t, tok2).Mint(ctx, nil); err != nil {
 		t.Errorf("new device: %v", err)
 	}
-	if _, err := f.store.AddDevice("hall", f.clk.Now()); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := f.store.Add(ctx, "hall", f.clk.Now()); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("duplicate add: %v", err)
 	}
-	if _, err := f.store.AddDevice("../etc", f.clk.Now()); err == nil {
+	if _, err := f.store.Add(ctx, "../etc", f.clk.Now()); err == nil {
 		t.Error("path in device name accepted")
 	}
-	if err := f.store.RemoveDevice("hall"); err != nil {
+	if err := f.store.Remove(ctx, "hall", f.clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.device(t, tok2).Mint(ctx, nil); !errors.Is(err, provisioning.ErrCredentialRejected) {
 		t.Errorf("removed device: %v", err)
 	}
-	devs, _ := f.store.Devices()
+	devs, _ := f.store.Devices(ctx)
 	if len(devs) != 1 || devs[0].Name != "kitchen" {
 		t.Errorf("devices %+v", devs)
 	}
@@ -157,8 +150,8 @@ func TestBrokerUnpinnedOverridesAndDeviceChanges(t *testing.T) {
 func TestBrokerRateLimitPerDevice(t *testing.T) {
 	provtest.CheckGoroutines(t)
 	f := newBrokerFixture(t, WithRateLimit(6, 2)) // one per 10 s, bursts of 2
-	tok2, _ := f.store.AddDevice("hall", f.clk.Now())
 	ctx := context.Background()
+	tok2, _ := f.store.Add(ctx, "hall", f.clk.Now())
 	dev := f.device(t, f.token)
 	for i := range 2 {
 		if _, err := dev.Mint(ctx, nil); err != nil {
@@ -276,11 +269,8 @@ func TestBrokerClientCertificateAuth(t *testing.T) {
 	provtest.CheckGoroutines(t)
 	clk := provtest.NewClock(provtest.Start)
 	up := provtest.NewBackend(t, clk)
-	store, err := OpenStore(filepath.Join(t.TempDir(), "devices"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.AddDevice("kitchen", clk.Now())
+	store := openSQLite(t)
+	store.Add(context.Background(), "kitchen", clk.Now())
 	b, err := New(azureGA(t, up), store, WithClientCertAuth(), WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +315,7 @@ func TestBrokerClientCertificateAuth(t *testing.T) {
 }
 
 // azureGA is an azure (GA) provider minting from b.
-func azureGA(t *testing.T, b *provtest.Backend) provisioning.Provider {
+func azureGA(t testing.TB, b *provtest.Backend) provisioning.Provider {
 	t.Helper()
 	p, err := provisioning.NewAzure(provisioning.WithDeployment(provtest.Deployment), provisioning.WithMintURL(b.GAURL()),
 		provisioning.WithSDPURL(b.Srv.URL+"/openai/v1/realtime/calls"), provisioning.WithCredential(provisioning.StaticCredential(provtest.APIKey)),
@@ -335,4 +325,15 @@ func azureGA(t *testing.T, b *provtest.Backend) provisioning.Provider {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// openSQLite is a new SQLite store in a test directory, closed at the end of the test.
+func openSQLite(t testing.TB) Store {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "broker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

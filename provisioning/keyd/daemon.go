@@ -241,12 +241,18 @@ type Daemon struct {
 	nextAttempt time.Time
 	rejectedVer string    // credVersion when the credential was rejected
 	refillAt    time.Time // prefetch: no refill before (just after a hand-out)
-	lastErr     error
-	lastErrAt   time.Time
-	requests    uint64
-	minted      uint64
-	handed      uint64
-	failures    uint64
+	// Short keys (they live less than minValid + refreshMargin): the ready key is not
+	// replaced before refreshAfter, a floor that backs off (shortBo) while they stay
+	// short; warnedShort says the warning was logged.
+	refreshAfter time.Time
+	shortBo      *backoff.Backoff
+	warnedShort  bool
+	lastErr      error
+	lastErrAt    time.Time
+	requests     uint64
+	minted       uint64
+	handed       uint64
+	failures     uint64
 }
 
 type waiter struct {
@@ -289,8 +295,11 @@ func NewDaemon(p provisioning.Provider, opts ...Option) (*Daemon, error) {
 	// sees at most one request per max while it is down: internal/backoff's symmetric
 	// jitter of ±1/11 around 1.1·base gives exactly [base, 1.2·base].
 	d.bo = backoff.New(backoff.Policy{Min: d.bmin + d.bmin/10, Max: d.bmax + d.bmax/10, Jitter: 1.0 / 11}, d.clock)
+	floor := max(refreshFloor, d.bmin)
+	d.shortBo = backoff.New(backoff.Policy{Min: floor, Max: max(floor, d.bmax)}, d.clock)
 	if d.rand != nil {
 		d.bo.SetRand(d.rand)
+		d.shortBo.SetRand(d.rand)
 	}
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
@@ -481,6 +490,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		var refreshAt time.Time // prefetch: replace the ready key from then on
 		if d.key != nil {
 			refreshAt = d.key.ExpiresAt.Add(-d.minValid - refreshMargin)
+			if refreshAt.Before(d.refreshAfter) {
+				refreshAt = d.refreshAfter // short keys: not in a tight loop
+			}
 		}
 		refill := d.policy == PolicyPrefetch && (d.key == nil || !now.Before(refreshAt))
 		need := len(d.waiters) > 0 || refill
@@ -576,6 +588,7 @@ func (d *Daemon) mintDone(k realtime.Key, err error) {
 		d.bo.Reset()
 		d.nextAttempt = time.Time{}
 		d.logger.Debug("minted", "key", k)
+		d.shortKeyLocked(k, now)
 		if len(d.waiters) > 0 {
 			w := d.waiters[0]
 			d.waiters = d.waiters[1:]
@@ -647,3 +660,28 @@ func retryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// shortKeyLocked sets the refresh floor after a mint: a key that lives less than
+// minValid + refreshMargin + refreshFloor would be due for replacement (almost) at once,
+// so the next refresh waits at least the floor, which backs off while the keys stay
+// short; the first such key logs a warning.
+func (d *Daemon) shortKeyLocked(k realtime.Key, now time.Time) {
+	if k.ValidFor(now, d.minValid+refreshMargin+refreshFloor) {
+		d.shortBo.Reset()
+		d.refreshAfter = time.Time{}
+		return
+	}
+	wait := d.shortBo.Next()
+	d.refreshAfter = now.Add(wait)
+	if !d.warnedShort {
+		d.warnedShort = true
+		d.logger.Warn("the backend's keys live shorter than min_validity + 5s, so a prefetched key is stale as soon as it is minted; replacing it at most every "+
+			refreshFloor.String()+" (backing off to "+max(refreshFloor, d.bmax).String()+"); lower min_validity or raise key_lifetime",
+			"key_lifetime", k.ExpiresAt.Sub(now).Round(time.Second), "min_validity", d.minValid, "next_refresh_in", wait.Round(time.Millisecond))
+	}
+}
+
+// refreshFloor is the shortest time between two prefetch mints whose keys would be
+// replaced at once (keys that live less than the minimum validity plus refreshMargin);
+// it doubles up to the backoff's max while the keys stay that short.
+const refreshFloor = 5 * time.Second

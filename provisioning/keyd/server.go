@@ -44,6 +44,7 @@ type Server struct {
 	allowed []uint32
 	logger  *slog.Logger
 	peerUID func(net.Conn) (uint32, error) // tests replace it
+	idle    time.Duration                  // connIdle; tests shorten it
 
 	ctx    context.Context // cancelled by Close; only for the connection handlers
 	cancel context.CancelFunc
@@ -51,6 +52,7 @@ type Server struct {
 	mu     sync.Mutex
 	lns    []net.Listener
 	conns  map[net.Conn]struct{}
+	perUID map[uint32]int // open connections of each peer uid
 	closed bool
 }
 
@@ -73,6 +75,7 @@ func newServer(src source, opts ...ServerOption) (*Server, error) {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.idle = connIdle
 	return s, nil
 }
 
@@ -183,10 +186,17 @@ func (s *Server) handle(c net.Conn, busy bool) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	enc := json.NewEncoder(c)
 	reply := func(r response) bool {
+		b, err := json.Marshal(r)
+		if err != nil {
+			// A value JSON cannot hold (an expires_at past year 9999): say so instead
+			// of closing the connection without a word. Never the key in the message.
+			s.logger.Error("a key socket answer cannot be encoded", "err", err)
+			b, _ = json.Marshal(response{Code: "internal", Error: "keyd: the answer cannot be encoded (a key's expires_at out of range?); see the key daemon's log"})
+		}
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		return enc.Encode(r) == nil
+		_, err = c.Write(append(b, '\n'))
+		return err == nil
 	}
 	if busy {
 		reply(response{Code: "busy", Error: "too many connections"})
@@ -201,9 +211,32 @@ func (s *Server) handle(c net.Conn, busy bool) {
 		reply(response{Code: "forbidden", Error: err.Error()})
 		return
 	}
+	// One uid holds at most maxConnsPerUID of the maxSocketConns slots, so another
+	// allowed user (the appliance, an admin's `keys status`) still gets in.
+	s.mu.Lock()
+	if s.perUID == nil {
+		s.perUID = map[uint32]int{}
+	}
+	if s.perUID[uid] >= maxConnsPerUID {
+		s.mu.Unlock()
+		s.logger.Warn("refused a key socket connection: too many from one user", "uid", uid, "limit", maxConnsPerUID)
+		reply(response{Code: "busy", Error: fmt.Sprintf("too many connections from uid %d (limit %d)", uid, maxConnsPerUID)})
+		return
+	}
+	s.perUID[uid]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.perUID[uid]--; s.perUID[uid] <= 0 {
+			delete(s.perUID, uid)
+		}
+		s.mu.Unlock()
+	}()
 	br := bufio.NewReaderSize(c, 1024)
+	// The idle deadline is renewed by an answered request only: blank lines do not
+	// keep a connection open.
+	c.SetReadDeadline(time.Now().Add(s.idle))
 	for {
-		c.SetReadDeadline(time.Now().Add(connIdle))
 		line, err := readLine(br, maxRequestLine)
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
@@ -236,6 +269,7 @@ func (s *Server) handle(c net.Conn, busy bool) {
 		if !reply(resp) {
 			return
 		}
+		c.SetReadDeadline(time.Now().Add(s.idle))
 	}
 }
 

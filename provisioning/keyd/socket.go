@@ -20,6 +20,7 @@ const (
 	maxResponseLine = 64 << 10 // a key with session defaults (tools) fits easily
 	maxSocketConns  = 32
 	connIdle        = 30 * time.Second
+	maxConnsPerUID  = 8 // one uid cannot take every slot
 	defaultGetWait  = 30 * time.Second
 )
 
@@ -53,11 +54,14 @@ type wireKey struct {
 	Dialect   string    `json:"dialect"`
 	Profile   string    `json:"profile"`
 	MintedAt  time.Time `json:"minted_at"`
+	// the broker's session settings and whether it pins them
+	Session       *realtime.SessionDefaults `json:"session,omitempty"`
+	SessionPinned bool                      `json:"session_pinned,omitempty"`
 }
 
 func toWire(k realtime.Key) *wireKey {
 	return &wireKey{Value: k.Value, ExpiresAt: k.ExpiresAt, SDPURL: k.SDPURL, Dialect: k.Dialect.String(),
-		Profile: k.Profile, MintedAt: k.MintedAt}
+		Profile: k.Profile, MintedAt: k.MintedAt, Session: k.Session, SessionPinned: k.SessionPinned}
 }
 
 func (w *wireKey) key() (realtime.Key, error) {
@@ -66,7 +70,7 @@ func (w *wireKey) key() (realtime.Key, error) {
 		return realtime.Key{}, err
 	}
 	return realtime.Key{Value: w.Value, ExpiresAt: w.ExpiresAt, SDPURL: w.SDPURL, Dialect: d, Profile: w.Profile,
-		MintedAt: w.MintedAt}, nil
+		MintedAt: w.MintedAt, Session: w.Session, SessionPinned: w.SessionPinned}, nil
 }
 
 // RemoteError is an error answer from the key socket. errors.Is maps the codes

@@ -28,6 +28,14 @@ type wire struct {
 	Response       *wireResponse   `json:"response"`
 	Error          *wireError      `json:"error"`
 	Item           *wireItem       `json:"item"`
+	RateLimits     []wireRateLimit `json:"rate_limits"`
+}
+
+type wireRateLimit struct {
+	Name         string  `json:"name"`
+	Limit        int     `json:"limit"`
+	Remaining    int     `json:"remaining"`
+	ResetSeconds float64 `json:"reset_seconds"`
 }
 
 type wireResponse struct {
@@ -154,6 +162,12 @@ func Decode(data []byte) (Event, error) {
 		return InputTranscriptionFailed{EventID: w.EventID, ItemID: w.ItemID, ContentIndex: w.ContentIndex, Error: w.Error.info()}, nil
 	case TypeError:
 		return Error{EventID: w.EventID, Error: w.Error.info()}, nil
+	case TypeRateLimitsUpdated:
+		e := RateLimitsUpdated{EventID: w.EventID}
+		for _, r := range w.RateLimits {
+			e.RateLimits = append(e.RateLimits, RateLimit(r))
+		}
+		return e, nil
 	}
 	return Unknown{EventID: w.EventID, Name: w.Type}, nil
 }

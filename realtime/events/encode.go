@@ -210,6 +210,10 @@ type (
 		head
 		Error wErrorInfo `json:"error"`
 	}
+	wRateLimits struct {
+		head
+		RateLimits []wireRateLimit `json:"rate_limits"`
+	}
 	wErrorInfo struct {
 		Type    string  `json:"type"`
 		Code    *string `json:"code"`
@@ -314,6 +318,13 @@ func encEvent(d Dialect, h head, ev Event) (any, error) {
 	case Error:
 		h.EventID = e.EventID
 		return wError{h, encErrorOf(&e.Error)}, nil
+	case RateLimitsUpdated:
+		h.EventID = e.EventID
+		w := wRateLimits{head: h, RateLimits: make([]wireRateLimit, len(e.RateLimits))}
+		for i, r := range e.RateLimits {
+			w.RateLimits[i] = wireRateLimit(r)
+		}
+		return w, nil
 	}
 	return nil, fmt.Errorf("cannot encode %T (use the value types of package events)", ev)
 }

@@ -141,6 +141,22 @@ func appendHandwritten(dst []byte, d Dialect, ev Event) ([]byte, error) {
 	case Error:
 		o.strOpt("event_id", e.EventID)
 		hwWriteErrorInfo(&o, &e.Error)
+	case RateLimitsUpdated:
+		o.strOpt("event_id", e.EventID)
+		o.key("rate_limits")
+		o.w.b = append(o.w.b, '[')
+		for i, r := range e.RateLimits {
+			if i > 0 {
+				o.w.b = append(o.w.b, ',')
+			}
+			x := o.w.open()
+			x.str("name", r.Name)
+			x.int("limit", int64(r.Limit))
+			x.int("remaining", int64(r.Remaining))
+			x.float("reset_seconds", r.ResetSeconds)
+			x.close()
+		}
+		o.w.b = append(o.w.b, ']')
 	default:
 		return dst, fmt.Errorf("events: cannot encode %T (use the value types of package events)", ev)
 	}

@@ -257,6 +257,20 @@ type Error struct {
 	Error   ErrorInfo
 }
 
+// RateLimit is one entry of rate_limits.updated.
+type RateLimit struct {
+	Name         string  `json:"name"`          // "requests" or "tokens"
+	Limit        int     `json:"limit"`         // the maximum allowed
+	Remaining    int     `json:"remaining"`     // what is left before the limit
+	ResetSeconds float64 `json:"reset_seconds"` // seconds until it resets
+}
+
+// RateLimitsUpdated is sent by the service at the start of each response.
+type RateLimitsUpdated struct {
+	EventID    string
+	RateLimits []RateLimit
+}
+
 // Unknown is an event whose type this package does not model. Callers log Name at
 // debug and ignore it.
 type Unknown struct {
@@ -292,4 +306,5 @@ func (InputTranscriptionDelta) Type() Type     { return TypeInputTranscriptionDe
 func (InputTranscriptionCompleted) Type() Type { return TypeInputTranscriptionCompleted }
 func (InputTranscriptionFailed) Type() Type    { return TypeInputTranscriptionFailed }
 func (Error) Type() Type                       { return TypeError }
+func (RateLimitsUpdated) Type() Type           { return TypeRateLimitsUpdated }
 func (Unknown) Type() Type                     { return TypeUnknown }

@@ -214,7 +214,7 @@ func TestDecodeDocumentedShapes(t *testing.T) {
 
 func TestDecodeUnknownAndMalformed(t *testing.T) {
 	for _, in := range []string{
-		`{"type":"rate_limits.updated","event_id":"e","rate_limits":[{"name":"requests","limit":1}]}`,
+		`{"type":"conversation.item.done","event_id":"e","item":{"id":"item_1"}}`,
 		`{"type":"conversation.item.added","item":{"id":5}}`,    // field clash in an event we do not model
 		`{"type":"response.output_audio.delta","delta":"AAAA"}`, // WebSocket-only audio
 	} {

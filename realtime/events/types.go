@@ -52,6 +52,7 @@ const (
 	TypeInputTranscriptionCompleted // conversation.item.input_audio_transcription.completed
 	TypeInputTranscriptionFailed    // conversation.item.input_audio_transcription.failed
 	TypeError                       // error
+	TypeRateLimitsUpdated           // rate_limits.updated
 
 	numTypes
 )
@@ -85,6 +86,7 @@ var wireNames = [numTypes][2]string{
 	TypeInputTranscriptionCompleted: {"conversation.item.input_audio_transcription.completed", "conversation.item.input_audio_transcription.completed"},
 	TypeInputTranscriptionFailed:    {"conversation.item.input_audio_transcription.failed", "conversation.item.input_audio_transcription.failed"},
 	TypeError:                       {"error", "error"},
+	TypeRateLimitsUpdated:           {"rate_limits.updated", "rate_limits.updated"},
 }
 
 // Name returns the wire name of t in dialect d ("" for TypeUnknown).
@@ -167,6 +169,8 @@ func ParseType(name string) Type {
 		return TypeInputTranscriptionFailed
 	case "error":
 		return TypeError
+	case "rate_limits.updated":
+		return TypeRateLimitsUpdated
 	}
 	return TypeUnknown
 }
