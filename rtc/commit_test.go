@@ -245,3 +245,62 @@ func TestMeasureCommitRule(t *testing.T) {
 	}
 	t.Logf("libwebrtc peer (@roamhq/wrtc): %d runs each, release → response.done (sent at once after response.created):\n%s", reps, table.String())
 }
+
+// TestPacer: the media time sent runs ahead of real time by what a burst sent beyond
+// it, restarts after a pause and on a new target, and hold keeps it within a bound.
+func TestPacer(t *testing.T) {
+	var p pacer
+	a, b := &upTarget{}, &upTarget{}
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	for range 10 { // a 200 ms burst at 0 ms
+		p.sent(a, at(0), frameDur)
+	}
+	if l := p.lead(a, at(50)); l != 150*time.Millisecond {
+		t.Errorf("lead %v at 50 ms after a 200 ms burst, want 150 ms", l)
+	}
+	if w := p.hold(a, at(50), 100*time.Millisecond); w != 50*time.Millisecond {
+		t.Errorf("hold %v with a 100 ms bound, want 50 ms", w)
+	}
+	if w := p.hold(a, at(50), 0); w != 0 {
+		t.Errorf("hold %v without a bound, want 0", w)
+	}
+	if l := p.lead(b, at(50)); l != 0 {
+		t.Errorf("lead %v on another target, want 0", l)
+	}
+	p.sent(a, at(1000), frameDur) // after a pause: real time again
+	if l := p.lead(a, at(1000)); l != frameDur {
+		t.Errorf("lead %v after a pause, want one frame", l)
+	}
+	p.sent(b, at(1005), frameDur) // a new connection starts its own timeline
+	if l := p.lead(b, at(1005)); l != frameDur {
+		t.Errorf("lead %v on a new target, want one frame", l)
+	}
+}
+
+// TestCommitWait: CommitAfterMedia adds the lead beyond one frame to the settle;
+// CommitAfterLastPacket waits the settle alone.
+func TestCommitWait(t *testing.T) {
+	for _, c := range []struct {
+		rule CommitRule
+		lead time.Duration
+		want time.Duration
+	}{
+		{CommitAfterMedia, 15 * time.Millisecond, 150 * time.Millisecond},
+		{CommitAfterMedia, 520 * time.Millisecond, 650 * time.Millisecond},
+		{CommitAfterLastPacket, 520 * time.Millisecond, 150 * time.Millisecond},
+	} {
+		s := &Session{}
+		s.cfg.settle, s.cfg.commitRule = 150*time.Millisecond, c.rule
+		s.pace.leadAtDrain.Store(int64(c.lead))
+		if got := s.commitWait(); got != c.want || time.Duration(s.pace.lastWait.Load()) != c.want {
+			t.Errorf("%v, lead %v: wait %v, want %v", c.rule, c.lead, got, c.want)
+		}
+	}
+	if err := CheckOptions(WithCommitRule(CommitRule(7))); err == nil {
+		t.Error("an unknown commit rule was accepted")
+	}
+	if err := CheckOptions(WithUplinkLead(5 * time.Millisecond)); err == nil {
+		t.Error("a 5 ms uplink lead was accepted")
+	}
+}
