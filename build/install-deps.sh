@@ -65,3 +65,19 @@ cd "$(dirname "$0")/.."
 go mod download
 go mod download -modfile=build/tools/go.mod
 echo "install-deps: Go modules in $(go env GOMODCACHE)"
+
+# The libwebrtc interop check (rtc's TestLibwebrtcPeer) runs rtc/testdata/wrtcpeer/peer.js
+# under Node.js with @roamhq/wrtc (libwebrtc's Node bindings, a prebuilt binary from the
+# npm registry), installed once into the cache, never into the repository. Without node
+# the test skips; with node it needs this.
+WRTC_VERSION=0.10.0
+wrtc_dir="${XDG_CACHE_HOME:-$HOME/.cache}/edgevoice/wrtc"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "install-deps: no node/npm: the libwebrtc interop test (rtc TestLibwebrtcPeer) will skip"
+elif [ "$(cd / && node -p "require('$wrtc_dir/node_modules/@roamhq/wrtc/package.json').version" 2>/dev/null)" = "$WRTC_VERSION" ]; then
+	echo "install-deps: @roamhq/wrtc $WRTC_VERSION present in $wrtc_dir"
+else
+	mkdir -p "$wrtc_dir"
+	npm install --prefix "$wrtc_dir" --no-audit --no-fund --no-package-lock --loglevel=error "@roamhq/wrtc@$WRTC_VERSION"
+	echo "install-deps: @roamhq/wrtc $WRTC_VERSION installed in $wrtc_dir"
+fi

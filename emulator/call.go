@@ -60,6 +60,7 @@ type call struct {
 	nResp    int
 	evbuf    []byte
 	vad      vadState
+	po       playout // the jitter buffer in front of buf (playout.go)
 	cv       convCall
 }
 
@@ -446,9 +447,11 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 		mergeSession(&c.st.Session, &e.Session)
 		c.sendLocked(events.SessionUpdated{Session: c.st.Session})
 	case events.InputAudioBufferClear:
+		c.playLocked(time.Now())
 		c.buf, c.bufDur = nil, 0
 		c.sendLocked(events.InputAudioBufferCleared{})
 	case events.InputAudioBufferCommit:
+		c.playLocked(time.Now()) // the buffer holds what has played, no more
 		if c.bufDur < 100*time.Millisecond {
 			c.errorLocked(e.EventID, "input_audio_buffer_commit_empty", "", fmt.Sprintf(
 				"Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has %.2fms of audio.",
@@ -520,7 +523,7 @@ var acceptedClientEvents = map[string]bool{
 func (c *call) commitLocked() string {
 	c.nItem++
 	item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
-	t := Turn{ItemID: item, Packets: len(c.buf), Duration: c.bufDur, Payloads: c.buf}
+	t := Turn{ItemID: item, Packets: len(c.buf), Duration: c.bufDur, Payloads: c.buf, Queued: c.po.queued}
 	for _, p := range c.buf {
 		t.Bytes += len(p)
 	}
@@ -744,14 +747,8 @@ func (c *call) readTrack(tr *webrtc.TrackRemote) {
 		if c.st.FirstPacket.IsZero() {
 			c.st.FirstPacket = now
 		}
-		d := opusDuration(p)
-		if len(c.buf) < maxTurnPackets {
-			c.buf = append(c.buf, p)
-			c.bufDur += d
-		}
-		if c.s.vad != nil {
-			c.vadLocked(p, d)
-		}
+		// into the jitter buffer; the input buffer and the VAD get it as it plays
+		c.receiveLocked(p, pkt.Timestamp, opusDuration(p), now)
 		c.mu.Unlock()
 		c.s.update(func(s *Stats) { s.PacketsIn++; s.BytesIn += uint64(len(p)) })
 	}

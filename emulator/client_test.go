@@ -309,3 +309,16 @@ func sessionUpdatePTT() events.SessionUpdate {
 }
 
 var _ = fmt.Sprint
+
+// waitPlayed waits until the last call's jitter buffer has played at least d of audio
+// into the input buffer (the service commits only what has played).
+func waitPlayed(t *testing.T, srv *Server, d time.Duration) {
+	t.Helper()
+	err := srv.WaitStats(ctxT(t, 10*time.Second), func(st Stats) bool {
+		c, ok := st.LastCall()
+		return ok && c.Played >= d
+	})
+	if err != nil {
+		t.Fatalf("waiting for %v of audio to play: %v", d, err)
+	}
+}

@@ -28,8 +28,13 @@
 //
 // # Turns
 //
-// RTP audio received from the client goes into the session's input buffer.
-// input_audio_buffer.commit turns it into an item (input_audio_buffer.committed,
+// RTP audio received from the client goes through a jitter buffer that plays it out at
+// real time, like the libwebrtc receiver of the real service (scheduled by RTP
+// timestamp from WithPlayoutDelay, default 60 ms, after a talk spurt's first packet),
+// into the session's input buffer: audio sent faster than real time waits there, and
+// the VAD and a commit see only what has played (CallStats.Queued, Turn.Queued: what
+// was still queued at the commit; it goes to the next turn).
+// input_audio_buffer.commit turns the input buffer into an item (input_audio_buffer.committed,
 // conversation.item.created, and a user transcript if transcription is on). A response
 // (response.create, or automatically after a commit when server or semantic VAD with
 // create_response is configured) sends response.created, the transcript deltas and

@@ -68,9 +68,7 @@ func TestPushToTalkTurn(t *testing.T) {
 			c.expect(events.TypeInputAudioBufferCleared)
 			const n = 25
 			sent := c.sendAudio(n, 5*time.Millisecond)
-			if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsIn >= n }); err != nil {
-				t.Fatal(err)
-			}
+			waitPlayed(t, srv, n*20*time.Millisecond) // sent at 4× real time, played at 1×
 			c.send(events.InputAudioBufferCommit{})
 			evs := c.expect(events.TypeInputAudioBufferCommitted, events.TypeConversationItemCreated, events.TypeInputTranscriptionCompleted)
 			item := evs[0].(events.InputAudioBufferCommitted).ItemID
@@ -176,9 +174,9 @@ func TestBargeIn(t *testing.T) {
 	c.expect(events.TypeSessionUpdated)
 	const n = 100 // 2 s of audio
 	c.sendAudio(n, time.Millisecond)
-	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsIn >= n }); err != nil {
-		t.Fatal(err)
-	}
+	// 1.5 s has played (the rest stays queued): an answer of ≥ 75 packets, so a cancel
+	// that did not stop it would show in the count below
+	waitPlayed(t, srv, 1500*time.Millisecond)
 	c.send(events.InputAudioBufferCommit{})
 	c.expect(events.TypeInputAudioBufferCommitted, events.TypeConversationItemCreated, events.TypeInputTranscriptionCompleted)
 	c.send(events.ResponseCreate{})
@@ -570,6 +568,9 @@ func TestCloseWhileBusy(t *testing.T) {
 	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsIn >= 250 }); err != nil {
 		t.Fatal(err)
 	}
+	// 1 s has played (the answer lasts a second); 4 s still wait in the jitter buffer,
+	// whose player Close must stop too
+	waitPlayed(t, srv, time.Second)
 	c.send(events.InputAudioBufferCommit{})
 	c.send(events.ResponseCreate{})
 	if err := srv.WaitStats(ctxT(t, 5*time.Second), func(st Stats) bool { return st.PacketsOut >= 5 }); err != nil {

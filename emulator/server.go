@@ -194,24 +194,26 @@ func WithSendHook(f func(callID string, p *rtp.Packet, at time.Time)) Option {
 // Server is the emulator. Create it with New, start it with Start or Serve, and stop
 // it with Close, which joins every goroutine it started.
 type Server struct {
-	beforeOpen   func() // test hook: runs in the data channel's OnOpen before it is handled
-	log          *slog.Logger
-	dialect      events.Dialect
-	apiKey       string
-	deviceTokens []string
-	noGA         bool
-	replyText    string
-	userText     string
-	replyAudio   [][]byte
-	vnet         transport.Net
-	iceTCP       bool
-	iceDisc      time.Duration
-	iceFailed    time.Duration
-	iceKeep      time.Duration
-	packetHook   func(string, *rtp.Packet, time.Time)
-	sendHook     func(string, *rtp.Packet, time.Time)
-	vad          SpeechDetector
-	conv         convOpts
+	beforeOpen      func() // test hook: runs in the data channel's OnOpen before it is handled
+	log             *slog.Logger
+	dialect         events.Dialect
+	apiKey          string
+	deviceTokens    []string
+	noGA            bool
+	replyText       string
+	userText        string
+	replyAudio      [][]byte
+	vnet            transport.Net
+	iceTCP          bool
+	iceDisc         time.Duration
+	iceFailed       time.Duration
+	iceKeep         time.Duration
+	packetHook      func(string, *rtp.Packet, time.Time)
+	sendHook        func(string, *rtp.Packet, time.Time)
+	vad             SpeechDetector
+	conv            convOpts
+	playoutDelay    time.Duration
+	playoutDelaySet bool
 
 	api      *webrtc.API
 	httpSrv  *http.Server
@@ -256,6 +258,9 @@ func New(opts ...Option) (*Server, error) {
 		if err := o(s); err != nil {
 			return nil, err
 		}
+	}
+	if !s.playoutDelaySet {
+		s.playoutDelay = DefaultPlayoutDelay
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -38,7 +38,10 @@ type CallStats struct {
 	BytesIn      uint64
 	PacketsOut   uint64
 	BytesOut     uint64
-	FirstPacket  time.Time // arrival of the first RTP packet
+	FirstPacket  time.Time     // arrival of the first RTP packet
+	Queued       time.Duration // audio received and waiting in the jitter buffer to be played
+	Played       time.Duration // audio played out of the jitter buffer (into the input buffer)
+	LatePackets  int           // packets dropped for arriving after their time had played
 	Connected    time.Time
 	Session      events.Session // current session config
 	Turns        []Turn         // committed user turns
@@ -51,7 +54,8 @@ type Turn struct {
 	ItemID   string
 	Packets  int
 	Bytes    int
-	Duration time.Duration // sum of the Opus packet durations
+	Duration time.Duration // sum of the Opus packet durations (audio played by the commit)
+	Queued   time.Duration // audio received but not yet played at the commit (left for the next turn)
 	Payloads [][]byte      // the Opus payloads in arrival order
 }
 

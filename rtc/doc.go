@@ -49,8 +49,12 @@
 // # Push-to-talk
 //
 // Press: input_audio_buffer.clear, then the mic is sent. Release: the mic stops, the
-// buffered audio is sent out, the session waits ReleaseSettle for in-flight packets to
-// land, then sends input_audio_buffer.commit and response.create. Press while a response
+// buffered audio is sent out, the session waits until the receiver has played it (the
+// service plays incoming audio at real time, so audio sent ahead of real time by a
+// catch-up is still queued there: the wait adds how far the uplink ran ahead) plus
+// ReleaseSettle for in-flight packets and the service's jitter buffer, then sends
+// input_audio_buffer.commit and response.create (WithCommitRule, WithUplinkLead, and
+// commit.go for the measurements). Press while a response
 // is playing (barge-in) first sends response.cancel and output_audio_buffer.clear and
 // flushes the local jitter buffer and playout ring at once; downlink audio is then
 // discarded until the server starts a new response, so nothing of the cancelled one

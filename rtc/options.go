@@ -58,6 +58,8 @@ type config struct {
 	preRoll     time.Duration
 	catchUp     float64
 	settle      time.Duration
+	commitRule  CommitRule    // commit.go
+	maxLead     time.Duration // commit.go; 0 = unbounded
 	backoffMin  time.Duration
 	backoffMax  time.Duration
 	openMic     bool

@@ -130,7 +130,7 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 			if m.kind == msgDrained {
 				if t.awaitDrain && m.gen == t.releaseGen {
 					t.awaitDrain = false
-					t.settle = time.NewTimer(s.cfg.settle)
+					t.settle = time.NewTimer(s.commitWait())
 					settleC = t.settle.C
 				}
 				continue

@@ -62,6 +62,7 @@ type Session struct {
 	upDrop    atomic.Uint64 // turn-drop generation requested: the uplink discards the mic backlog
 	enc       opus.Encoder
 	pressAt   atomic.Int64 // unix ns of the press waiting for its first packet; 0 = none
+	pace      commitPace   // the uplink's lead at a release's drain (commit.go)
 
 	// downlink
 	play      *ring.Ring[float32]

@@ -23,9 +23,12 @@ func slow(t *testing.T) {
 	}
 }
 
+// testOpts: the release settle is the default's 150 ms: it must cover the receiver's
+// jitter buffer (the emulator's playout delay, 60 ms, plus the last packet's 20 ms), or
+// the emulator's commit misses the tail of a turn.
 func testOpts(extra ...Option) []Option {
 	return append([]Option{WithLoopbackOnly(), WithBackoff(20*time.Millisecond, 200*time.Millisecond),
-		WithReleaseSettle(60 * time.Millisecond)}, extra...)
+		WithReleaseSettle(150 * time.Millisecond)}, extra...)
 }
 
 // speaker plays the session's output in real time (10 ms reads) and records it.

@@ -76,9 +76,12 @@ type Stats struct {
 	DiscardedPackets                           uint64 // dropped after a barge-in
 	BargeIns                                   uint64
 	MicDropped                                 uint64 // pre-roll samples dropped (oldest first)
-	Malformed                                  uint64 // undecodable server events
-	EventsDropped                              uint64 // events nobody read in time
-	Errors                                     uint64 // encode, send and decode errors
+	// CommitWait is the last release's wait from its last packet to the commit: the
+	// settle, plus under CommitAfterMedia how far the uplink ran ahead of real time.
+	CommitWait    time.Duration
+	Malformed     uint64 // undecodable server events
+	EventsDropped uint64 // events nobody read in time
+	Errors        uint64 // encode, send and decode errors
 	// BitrateUp/Down: Opus payload bits per second since the current connection came up.
 	BitrateUp, BitrateDown float64
 	// Renewals: connections replaced between turns before the service's expires_at.
@@ -116,6 +119,7 @@ func (s *Session) Stats() Stats {
 	st.PlayoutUnderruns, st.PlayoutOverrunSamples = c.playUnderruns.Load(), c.playOverruns.Load()
 	st.DiscardedPackets, st.BargeIns = c.discarded.Load(), c.bargeIns.Load()
 	st.MicDropped = s.mic.Overruns()
+	st.CommitWait = time.Duration(s.pace.lastWait.Load())
 	st.Malformed = c.malformed.Load()
 	st.EventsDropped = c.eventsDropped.Load()
 	st.Errors = c.encodeErrors.Load() + c.sendErrors.Load() + c.decodeErrors.Load()

@@ -40,6 +40,8 @@ type uplinker struct {
 	tokens   float64
 	last     time.Time
 	released uint64 // release generation drained
+	pace     pacer  // media time sent (commit.go)
+	now      time.Time
 	dropped  uint64 // turn-drop generation done
 }
 
@@ -84,6 +86,7 @@ func (u *uplinker) step() time.Duration {
 		return 0
 	}
 	now := time.Now()
+	u.now = now
 	if !u.last.IsZero() {
 		u.tokens += float64(now.Sub(u.last)) / float64(frameDur) * s.cfg.catchUp
 	}
@@ -94,6 +97,9 @@ func (u *uplinker) step() time.Duration {
 	for s.mic.Len() >= frameLen {
 		if u.tokens < 1 {
 			return time.Duration((1 - u.tokens) / s.cfg.catchUp * float64(frameDur))
+		}
+		if w := u.pace.hold(tgt, now, s.cfg.maxLead); w > 0 {
+			return w
 		}
 		u.tokens--
 		s.mic.Read(u.frame[:])
@@ -106,6 +112,7 @@ func (u *uplinker) step() time.Duration {
 			u.send(tgt)
 		}
 		u.released = gen
+		s.pace.leadAtDrain.Store(int64(u.pace.lead(tgt, now)))
 		select {
 		case s.inbox <- connMsg{kind: msgDrained, gen: gen}:
 		case <-tgt.c.done:
@@ -126,6 +133,7 @@ func (u *uplinker) send(tgt *upTarget) {
 		s.st.sendErrors.Add(1)
 		return
 	}
+	u.pace.sent(tgt, u.now, frameDur)
 	s.st.packetsSent.Add(1)
 	s.st.bytesSent.Add(uint64(n))
 	if at := s.pressAt.Swap(0); at != 0 {

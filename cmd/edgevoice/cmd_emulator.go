@@ -45,6 +45,7 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	reply := fs.String("reply-text", emulator.DefaultReplyText, "assistant transcript sent with each response")
 	userText := fs.String("user-transcript", emulator.DefaultUserText, "user transcript sent after a commit when input transcription is on")
 	vad := fs.Bool("vad", false, "act on server_vad/semantic_vad sessions: detect speech (packets > 24 bytes), commit and answer turns, interrupt on speech")
+	playout := fs.Duration("playout-delay", emulator.DefaultPlayoutDelay, "jitter buffer delay before received audio plays (it is played out at real time, and a commit takes only what has played)")
 	verbose := fs.Bool("v", false, "log every call state change and fault at debug level")
 	var f emulator.Faults
 	fs.IntVar(&f.MintStatus, "mint-status", 0, "answer the mint endpoints with this HTTP `status` (e.g. 401, 500)")
@@ -78,6 +79,7 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		opts := []emulator.Option{
 			emulator.WithLogger(log), emulator.WithDialect(d), emulator.WithAPIKey(*apiKey),
 			emulator.WithFaults(f), emulator.WithReplyText(*reply), emulator.WithUserTranscript(*userText),
+			emulator.WithPlayoutDelay(*playout),
 		}
 		for i, tok := range deviceTokens {
 			if i == 0 {
