@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
@@ -106,7 +107,7 @@ func levelDetector(t *testing.T, minDBFS float64) emulator.SpeechDetector {
 // move the echo path under the canceller).
 const roomQueue = 200 * time.Millisecond
 
-// startLoop runs the appliance (keep-warm, server VAD) against the emulator with its
+// startLoop runs the appliance (keep-warm, server VAD, talk tapped on) against the emulator with its
 // speaker and mic in a simulated room (60 ms, echo 6 dB below the speaker).
 func startLoop(t *testing.T, echo appliance.EchoConfig) *loopRun {
 	t.Helper()
@@ -129,8 +130,11 @@ func startLoop(t *testing.T, echo appliance.EchoConfig) *loopRun {
 	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
 		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg))
 	}
-	a, err := appliance.New(appliance.Config{KeepWarm: true, Volume: 1, Echo: echo},
-		appliance.Deps{Keys: keys, NewSession: factory, OnEvent: l.event})
+	// Under server VAD the mic opens with talk (a tap in toggle mode) and stays open
+	// while the service ends each turn itself.
+	buttons := make(chan button.Event, 1)
+	a, err := appliance.New(appliance.Config{KeepWarm: true, Volume: 1, Echo: echo, TalkMode: appliance.Toggle, VAD: true},
+		appliance.Deps{Keys: keys, NewSession: factory, OnEvent: l.event, Buttons: buttons})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +154,8 @@ func startLoop(t *testing.T, echo appliance.EchoConfig) *loopRun {
 	l.waitFor(t, 15*time.Second, 0, "connected session", func(e rtc.Event) bool {
 		return e.Kind == rtc.EventState && e.State == rtc.StateConnected
 	})
+	buttons <- button.Event{Button: appliance.ButtonTalk, Kind: button.Press}
+	l.waitFor(t, 15*time.Second, 0, "the mic opened by the talk tap", isKindE(rtc.EventListening))
 	return l
 }
 
