@@ -74,6 +74,9 @@ type Config struct {
 	KeyMinValid time.Duration
 	// WatchdogEvery calls Deps.Watchdog from the main loop at this interval (0: never).
 	WatchdogEvery time.Duration
+	// SetupStatusFile is the first-boot setup's status file (setup.go;
+	// DefaultSetupStatusFile on the image; "": none).
+	SetupStatusFile string
 }
 
 // Deps are the parts the appliance drives.

@@ -51,6 +51,7 @@ type loop struct {
 	netReason   string
 	netSetup    string // "no-credential" or "not-configured": the device is not set up
 	audioErrs   map[string]error
+	setupErrs   []string // the first-boot setup's mistakes (setup.go)
 	checking    bool
 	lastKey     realtime.Key
 	idle        clockwork.Timer
@@ -69,6 +70,7 @@ func (l *loop) run(ctx context.Context) error {
 	if l.a.d.LED != nil {
 		l.a.d.LED.SetLevelFunc(l.a.Level)
 	}
+	l.readSetup("start")
 	l.update("started")
 	if l.a.cfg.KeepWarm {
 		l.connect("keep-warm")
@@ -613,6 +615,7 @@ func (l *loop) armRecheck() {
 }
 
 func (l *loop) recheckNow(reason string) {
+	l.checkSetup(reason)
 	if l.checking {
 		return
 	}
@@ -685,7 +688,7 @@ func (l *loop) derive() State {
 	switch {
 	case l.a.muted.Load():
 		return Muted
-	case len(l.audioErrs) > 0:
+	case len(l.audioErrs) > 0, len(l.setupErrs) > 0:
 		return Error
 	case l.netFault == faultNoKey:
 		return NoKey

@@ -40,6 +40,7 @@ func runCommand() *cli.Command {
 		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 			cfgPath := cli.ConfigFlag(fs, env)
 			level := fs.String("log-level", "", "override [appliance] log_level")
+			setupStatus := fs.String("setup-status", appliance.DefaultSetupStatusFile, "the first-boot setup's status file (the Raspberry Pi image writes it); mistakes it reports show as a setup fault (\"\": none)")
 			emulator := fs.Bool("emulator", false, "start the local realtime emulator in this process and take keys from it instead of the provisioning daemon (laptops, make run)")
 			return func(ctx context.Context, _ []string) error {
 				cfg, err := config.Load(*cfgPath)
@@ -53,7 +54,7 @@ func runCommand() *cli.Command {
 				if err != nil {
 					return cli.Usagef("-log-level: %v", err)
 				}
-				r := &runner{cfg: cfg, path: *cfgPath, env: env, levelFlag: *level}
+				r := &runner{cfg: cfg, path: *cfgPath, env: env, levelFlag: *level, setupStatus: *setupStatus}
 				r.level.Set(lv)
 				r.log = cli.NewLoggerVar(env.Stderr, &r.level, cfg.Appliance.LogFormat, env)
 				r.n = cli.NewNotifier(r.log)
@@ -77,10 +78,11 @@ type runner struct {
 	env  *cli.Env
 	n    *cli.Notifier
 
-	level     slog.LevelVar    // the log level; a reload sets it
-	levelFlag string           // -log-level, which overrides the file's log_level
-	hup       <-chan os.Signal // SIGHUP: reload
-	ready     atomic.Bool      // READY=1 was sent
+	level       slog.LevelVar    // the log level; a reload sets it
+	levelFlag   string           // -log-level, which overrides the file's log_level
+	setupStatus string           // -setup-status: the first-boot setup's status file
+	hup         <-chan os.Signal // SIGHUP: reload
+	ready       atomic.Bool      // READY=1 was sent
 
 	a    *appliance.Appliance
 	keys *keyd.Client
@@ -141,6 +143,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	acfg := appliance.Config{
 		TalkMode: appliance.Hold, IdleTimeout: cfg.Appliance.IdleTimeout.D(), KeepWarm: cfg.Appliance.KeepWarm,
 		Volume: cfg.Appliance.Volume, VolumeStep: cfg.Appliance.VolumeStep, ServiceAction: cfg.Appliance.ServiceAction,
+		SetupStatusFile: r.setupStatus,
 	}
 	if cfg.Appliance.TalkMode == config.TalkToggle {
 		acfg.TalkMode = appliance.Toggle
@@ -204,6 +207,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 				return nil
 			case <-r.hup:
 				r.reload()
+				r.a.CheckSetup(gctx) // the first-boot setup may have run again
 			}
 		}
 	})
@@ -362,6 +366,8 @@ func (r *runner) audioStatus() []control.AudioStatus {
 // while it cannot work, what to do. keySocket is the key daemon's socket.
 func statusLine(st appliance.Status, reason, keySocket string) string {
 	switch st.Setup {
+	case appliance.SetupFault:
+		return setupFaultLine(st)
 	case appliance.SetupNoCredential:
 		return "no-key: no credential; install it with `" + provisioning.InstallCredentialCommand +
 			"` (paste the key, Enter, Ctrl-D); it is checked again within 30 s (or hold talk 3 s)"
