@@ -108,7 +108,7 @@ apt-get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 	--no-install-recommends -y -q install /tmp/edgevoice.deb
 rm -f /tmp/edgevoice.deb /usr/sbin/policy-rc.d
 systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
-	edgevoice-firstboot.service edgevoice.service edgevoice-provisioning.service
+	edgevoice-firstboot.service edgevoice-growroot.service edgevoice.service edgevoice-provisioning.service
 systemctl disable ssh.service ssh.socket 2>/dev/null || true
 systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer 2>/dev/null || true
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
