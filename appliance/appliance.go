@@ -150,6 +150,7 @@ type Appliance struct {
 	faultSig chan struct{}
 
 	jitter func() float64 // tests: pins the re-check jitter (nil: random)
+	subs   *hub           // subscriptions (remote.go)
 
 	firstCheck     chan struct{} // closed when the first key check (or connect) has an outcome
 	firstCheckOnce sync.Once
@@ -217,6 +218,7 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	a.volBits.Store(math.Float64bits(cfg.Volume))
+	a.hookSubscribers(&a.d)
 	a.status = Status{State: Off, TalkMode: cfg.TalkMode.String(), Volume: cfg.Volume}
 	return a, nil
 }

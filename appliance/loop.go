@@ -58,6 +58,7 @@ type loop struct {
 	recheck     clockwork.Timer
 	offlineWait *backoff.Backoff // offline re-check delays: RecheckMin doubling to RecheckEvery
 	lastRelease time.Time
+	rem         remoteLoop // remote triggers (remote.go)
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -371,6 +372,7 @@ func (l *loop) connected(r connResult) {
 	if r.key.Value != "" || keyDaemonHasCredential(r.err) {
 		l.a.configuredDone()
 	}
+	l.remoteConnected(r.s, r.err) // remote.go: a say waiting for this session
 	if r.err != nil {
 		l.talkLive, l.pendingTurn = false, false
 		l.a.preMode.Store(preOff)

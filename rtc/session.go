@@ -61,6 +61,7 @@ type Session struct {
 	upKick    chan struct{}
 	enc       opus.Encoder
 	pressAt   atomic.Int64 // unix ns of the press waiting for its first packet; 0 = none
+	say       sayQueue     // text prompts waiting for the run loop (say.go)
 
 	// downlink
 	play      *ring.Ring[float32]

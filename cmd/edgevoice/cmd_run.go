@@ -172,7 +172,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	r.a = a
 
-	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log)
+	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log, control.WithRemote(a))
 	if err != nil {
 		return err
 	}
