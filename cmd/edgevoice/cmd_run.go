@@ -225,7 +225,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	select {
 	case <-a.Configured():
-		r.n.Ready(a.Status().StateName + "; board, audio and control socket up")
+		r.n.Ready(readyStatus(a.Status(), "board, audio and control socket up"))
 	default:
 		r.n.Ready(statusLine(a.Status(), "waiting for setup", cfg.Provisioning.Socket))
 	}
@@ -256,7 +256,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 func (r *runner) reload() {
 	if r.ready.Load() { // before the first READY=1 there is nothing to mark as reloading
 		r.n.Reloading()
-		defer func() { r.n.Ready(r.a.Status().StateName + "; config reloaded") }()
+		defer func() { r.n.Ready(readyStatus(r.a.Status(), "config reloaded")) }()
 	}
 	cfg, err := config.Load(r.path)
 	if err != nil {

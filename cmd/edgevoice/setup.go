@@ -34,6 +34,15 @@ func setupFaultLine(st appliance.Status) string {
 	return b.String()
 }
 
+// readyStatus is the Status= line sent with READY=1: the state and what happened, or the
+// setup fault, which must stay in view (no transition follows to repeat it).
+func readyStatus(st appliance.Status, what string) string {
+	if st.Setup == appliance.SetupFault {
+		return setupFaultLine(st)
+	}
+	return st.StateName + "; " + what
+}
+
 // printSetupFault writes the setup fault for `edgevoice status`: every mistake, the
 // status file and what to do.
 func printSetupFault(w io.Writer, st appliance.Status) {

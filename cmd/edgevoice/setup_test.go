@@ -97,6 +97,10 @@ func TestRunSetupFault(t *testing.T) {
 	if got := ns.waitFor(t, "STATUS=error: setup fault: "+bad); !strings.Contains(got, "journalctl -u edgevoice-firstboot") {
 		t.Errorf("Status= line %q does not say where the details are", got)
 	}
+	// READY=1 comes with a Status= line too; it must not hide the fault
+	if got := ns.waitFor(t, "READY=1"); !strings.Contains(got, "STATUS=error: setup fault: "+bad) {
+		t.Errorf("READY=1 with %q: the setup fault is no longer in view", got)
+	}
 	if !strings.Contains(logs.String(), "setup fault") || !strings.Contains(logs.String(), "tlak_mode") {
 		t.Errorf("the log does not report the setup fault:\n%s", logs.String())
 	}
