@@ -18,8 +18,8 @@
 #           (FILE:LINE:COL) in the journal, the status file and edgevoice-setup.txt, the
 #           files left on FAT, the installed config unchanged; the appliance shows the
 #           setup fault (state error, Status= line, `edgevoice status`, its journal) with a
-#           key; nothing corrupt, the killed boot's journal readable; then the files fixed,
-#           the setup run again and a reload: idle; poweroff
+#           key; nothing corrupt, the killed boot's journal readable; then the files fixed
+#           and the setup run again (it reloads edgevoice): idle; poweroff
 #   host:   the poweroff's journal (read from the image with debugfs + journalctl -D),
 #           e2fsck -fn of both partitions, the credential in no log, flash.sh's refusals
 #
@@ -216,7 +216,7 @@ check reboot-setup-fault "$([ -n "$idle2" ] && jq -e '.appliance.state == "error
 check setup-fault-status-line "$(grep -q 'StatusText=error: setup fault: /boot/firmware/edgevoice.toml' "$S/setup-fault.statustext" 2>/dev/null && echo 0 || echo 1)" "$(cut -c1-160 "$S/setup-fault.statustext" 2>/dev/null)"
 check setup-fault-edgevoice-status "$(grep -q 'setup:        fault' "$S/setup-fault.status.txt" 2>/dev/null && grep -q 'edgevoice.toml:3:1' "$S/setup-fault.status.txt" && grep -q 'reboot' "$S/setup-fault.status.txt" && echo 0 || echo 1)" "edgevoice status: $(grep -A1 '^setup:' "$S/setup-fault.status.txt" 2>/dev/null | tr -s ' ' | tr '\n' ' ' | cut -c1-160)"
 check setup-fault-journal "$(jq -c 'select((.PRIORITY | tonumber) <= 3 and (.MESSAGE | tostring | test("setup fault")))' "$S/edgevoice.journal.json" 2>/dev/null | grep -q . && echo 0 || echo 1)" "edgevoice's journal at priority err: $(jq -r 'select((.PRIORITY | tonumber) <= 3) | .MESSAGE | tostring' "$S/edgevoice.journal.json" 2>/dev/null | grep -m1 'setup fault' | cut -c1-140)"
-check setup-fixed "$(grep -q '^state=ok' "$S/setup-status-fixed.txt" 2>/dev/null && jq -e '.appliance.state == "idle" and .appliance.key != null and .appliance.setup == null' "$S/status-fixed.json" >/dev/null 2>&1 && echo 0 || echo 1)" "files fixed, setup run again, systemctl reload edgevoice: $(jq -c '.appliance | {state, setup}' "$S/status-fixed.json" 2>/dev/null)"
+check setup-fixed "$(grep -q '^state=ok' "$S/setup-status-fixed.txt" 2>/dev/null && jq -e '.appliance.state == "idle" and .appliance.key != null and .appliance.setup == null' "$S/status-fixed.json" >/dev/null 2>&1 && echo 0 || echo 1)" "files fixed, systemctl restart edgevoice-firstboot (which reloads edgevoice): $(jq -c '.appliance | {state, setup}' "$S/status-fixed.json" 2>/dev/null)"
 check growroot-once "$(grep -q 'ConditionResult=no' "$S/growroot.show" 2>/dev/null && [ "$(cat "$S/rootfs-mib.txt")" = "$rootmib" ] && echo 0 || echo 1)" "second boot: edgevoice-growroot skipped ($(tr '\n' ' ' <"$S/growroot.show" 2>/dev/null)), root still $(cat "$S/rootfs-mib.txt" 2>/dev/null) MiB"
 check journal-after-kill "$([ "$(cat "$S/previous-boot-lines.txt" 2>/dev/null || echo 0)" -gt 0 ] && echo 0 || echo 1)" "the killed boot's journal is readable: journalctl -b -1 -u edgevoice has $(cat "$S/previous-boot-lines.txt" 2>/dev/null) lines"
 # setup not applied again: the same files, same sizes and mtimes

@@ -9,7 +9,7 @@
 #           while its answer plays, "ready" for a hard power-off
 #   second  after the hard power-off: the setup fault of the bad files put on FAT (error
 #           LEDs, Status=, edgevoice status, journal), setup not re-applied, fs state; the
-#           files fixed, the setup run again, a reload: idle; poweroff
+#           files fixed, the setup run again (it reloads edgevoice): idle; poweroff
 set -u
 phase=$1
 O=/mnt/host/$phase
@@ -199,9 +199,8 @@ else
 	# fixed: the files corrected on the boot partition, the setup run again, a reload
 	cp /mnt/host/good.toml /boot/firmware/edgevoice.toml
 	rm -f /boot/firmware/wifi.toml
-	systemctl restart edgevoice-firstboot.service
+	systemctl restart edgevoice-firstboot.service # it reloads the running edgevoice itself
 	cp /run/edgevoice-setup/status "$O/setup-status-fixed.txt"
-	systemctl reload edgevoice.service
 	if wait_idle 120; then note "idle after the fix and a reload"; else note "NOT idle 120 s after the fix"; fi
 	edgevoice status -json >"$O/status-fixed.json" 2>&1
 	note "powering off (clean)"
