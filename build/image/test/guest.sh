@@ -189,7 +189,10 @@ else
 	journalctl --list-boots --no-pager >"$O/boots.txt" 2>&1
 	journalctl -b -1 -u edgevoice -n 5 -o short-monotonic --no-pager >"$O/previous-boot.txt" 2>&1
 	journalctl -b -1 -u edgevoice -o cat --no-pager 2>&1 | grep -c . >"$O/previous-boot-lines.txt"
-	journalctl -b -u systemd-fsck-root -u 'systemd-fsck@*' -o cat --no-pager >"$O/fsck.txt" 2>&1
+	# the file-system checks of this boot (the root's by systemd-fsck-root, or by the
+	# initramfs into /run/initramfs/fsck.log)
+	cat /run/initramfs/fsck.log >"$O/fsck.txt" 2>/dev/null
+	journalctl -b -u systemd-fsck-root -u 'systemd-fsck@*' -o cat --no-pager >>"$O/fsck.txt" 2>&1
 	dmesg | grep -iE 'fsck|clean|recovery' >>"$O/fsck.txt" 2>&1
 	# the setup fault, as the user sees it
 	systemctl show edgevoice.service -p StatusText >"$O/setup-fault.statustext"
