@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker image flash test-image
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker image flash test-image test-repro
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -32,7 +32,7 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config fuzz-broker test-slow test-arm test-aec-arm test-lab image test-image
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config fuzz-broker test-slow test-arm test-aec-arm test-lab image test-repro test-image
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
@@ -57,6 +57,8 @@ image: ; build/image/build.sh
 flash: ; build/image/flash.sh $(FLASH_ARGS) '$(DEV)'
 # boot the built image under qemu-system-aarch64 (TCG) with test first-boot files and check it
 test-image: ; build/image/test-image.sh $(TEST_IMAGE_ARGS)
+# build the image's ext4 root twice from one cached tree and compare the sha256s (~1 min)
+test-repro: ; build/image/test-repro.sh
 # hw/audio's cgo tests (real ALSA through the file plugin) built for arm64 and run under qemu
 test-audio-arm64: ; build/test-audio-arm64.sh
 # hw/aec's tests (ERLE, double talk, delay change, allocations) and its CPU per frame on arm64 and armhf under qemu

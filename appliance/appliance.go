@@ -85,6 +85,9 @@ type Config struct {
 	// Echo is the uplink's echo cancellation / half-duplex gate, noise suppression and
 	// gain control (the zero value: none).
 	Echo EchoConfig
+	// SetupStatusFile is the first-boot setup's status file (setup.go;
+	// DefaultSetupStatusFile on the image; "": none).
+	SetupStatusFile string
 }
 
 // Deps are the parts the appliance drives.
@@ -160,6 +163,7 @@ type Appliance struct {
 	faultSig chan struct{}
 
 	jitter func() float64 // tests: pins the re-check jitter (nil: random)
+	subs   *hub           // subscriptions (remote.go)
 
 	firstCheck     chan struct{} // closed when the first key check (or connect) has an outcome
 	firstCheckOnce sync.Once
@@ -235,6 +239,7 @@ func New(cfg Config, d Deps) (*Appliance, error) {
 	}
 	a.echo = echo
 	a.volBits.Store(math.Float64bits(cfg.Volume))
+	a.hookSubscribers(&a.d)
 	a.status = Status{State: Off, TalkMode: cfg.TalkMode.String(), Volume: cfg.Volume}
 	return a, nil
 }

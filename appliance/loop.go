@@ -51,6 +51,7 @@ type loop struct {
 	netReason   string
 	netSetup    string // "no-credential" or "not-configured": the device is not set up
 	audioErrs   map[string]error
+	setupErrs   []string // the first-boot setup's mistakes (setup.go)
 	checking    bool
 	lastKey     realtime.Key
 	idle        clockwork.Timer
@@ -58,6 +59,7 @@ type loop struct {
 	offlineWait *backoff.Backoff // offline re-check delays: RecheckMin doubling to RecheckEvery
 	lastRelease time.Time
 	convLoop
+	rem remoteLoop // remote triggers (remote.go)
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -70,6 +72,7 @@ func (l *loop) run(ctx context.Context) error {
 	if l.a.d.LED != nil {
 		l.a.d.LED.SetLevelFunc(l.a.Level)
 	}
+	l.readSetup("start")
 	l.update("started")
 	if l.a.cfg.KeepWarm {
 		l.connect("keep-warm")
@@ -379,6 +382,7 @@ func (l *loop) connected(r connResult) {
 	if r.key.Value != "" || keyDaemonHasCredential(r.err) {
 		l.a.configuredDone()
 	}
+	l.remoteConnected(r.s, r.err) // remote.go: a say waiting for this session
 	if r.err != nil {
 		l.talkLive, l.pendingTurn = false, false
 		l.a.preMode.Store(preOff)
@@ -644,6 +648,7 @@ func (l *loop) armRecheck() {
 }
 
 func (l *loop) recheckNow(reason string) {
+	l.checkSetup(reason)
 	if l.checking {
 		return
 	}
@@ -716,7 +721,7 @@ func (l *loop) derive() State {
 	switch {
 	case l.a.muted.Load():
 		return Muted
-	case len(l.audioErrs) > 0:
+	case len(l.audioErrs) > 0, len(l.setupErrs) > 0:
 		return Error
 	case l.netFault == faultNoKey:
 		return NoKey

@@ -13,17 +13,22 @@ type Status struct {
 	Since     time.Time `json:"since"`
 	Reason    string    `json:"reason,omitempty"`
 	Detail    string    `json:"detail,omitempty"` // why no-key / offline
-	// Setup is SetupNoCredential or SetupNotConfigured while the key daemon says the
-	// device is not set up (the state is no-key), else "".
-	Setup    string         `json:"setup,omitempty"`
-	TalkMode string         `json:"talk_mode"`
-	Muted    bool           `json:"muted"`
-	Volume   float64        `json:"volume"`
-	Turns    uint64         `json:"turns"`
-	Uptime   Duration       `json:"uptime"`
-	Key      *KeyStatus     `json:"key,omitempty"`
-	Session  *SessionStatus `json:"session,omitempty"`
-	Audio    []string       `json:"audio_faults,omitempty"`
+	// Setup is SetupFault while the first-boot setup reports mistakes (they are in
+	// SetupErrors, from SetupFile), else SetupNoCredential or SetupNotConfigured while the
+	// key daemon says the device is not set up (the state is no-key), else "".
+	Setup string `json:"setup,omitempty"`
+	// SetupErrors are the first-boot setup's mistakes while Setup is SetupFault
+	// (FILE:LINE:COL: what is wrong), and SetupFile the status file they come from.
+	SetupErrors []string       `json:"setup_errors,omitempty"`
+	SetupFile   string         `json:"setup_file,omitempty"`
+	TalkMode    string         `json:"talk_mode"`
+	Muted       bool           `json:"muted"`
+	Volume      float64        `json:"volume"`
+	Turns       uint64         `json:"turns"`
+	Uptime      Duration       `json:"uptime"`
+	Key         *KeyStatus     `json:"key,omitempty"`
+	Session     *SessionStatus `json:"session,omitempty"`
+	Audio       []string       `json:"audio_faults,omitempty"`
 }
 
 // KeyStatus describes the last ephemeral key (never its value).
@@ -106,6 +111,10 @@ func (l *loop) publish() {
 	if l.state == NoKey {
 		st.Setup = l.netSetup
 	}
+	st.SetupErrors, st.SetupFile = nil, ""
+	if len(l.setupErrs) > 0 {
+		st.Setup, st.SetupErrors, st.SetupFile = SetupFault, l.setupErrs, a.cfg.SetupStatusFile
+	}
 	st.Muted, st.Volume, st.Turns = a.muted.Load(), a.Volume(), l.turns
 	st.Audio = st.Audio[:0]
 	for dev, err := range l.audioErrs {
@@ -135,6 +144,7 @@ func (a *Appliance) Status() Status {
 		st.Uptime = Duration(a.clock.Since(start))
 	}
 	st.Audio = append([]string(nil), st.Audio...)
+	st.SetupErrors = append([]string(nil), st.SetupErrors...)
 	if b := a.sess.Load(); b != nil {
 		st.Session = sessionStatus(b.s.Stats())
 	}

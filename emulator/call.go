@@ -62,6 +62,7 @@ type call struct {
 	vad      vadState
 	po       playout // the jitter buffer in front of buf (playout.go)
 	cv       convCall
+	textTurn bool // a user text item waits for its response (say.go)
 }
 
 type activeResp struct {
@@ -494,11 +495,7 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 	case events.Unknown:
 		if acceptedClientEvents[e.Name] {
 			if e.Name == "conversation.item.create" {
-				c.nItem++
-				item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
-				prev := c.lastItem
-				c.lastItem = item
-				c.sendLocked(events.ConversationItemCreated{ItemID: item, PreviousItemID: prev})
+				c.itemCreateLocked(msg.Data) // say.go
 			}
 			return
 		}
@@ -573,7 +570,7 @@ func mergeSession(cur, upd *events.Session) {
 func (c *call) startResponseLocked() {
 	c.nResp++
 	id := fmt.Sprintf("resp_%s_%d", c.id[4:], c.nResp)
-	audio := c.pending
+	audio := c.textAnswerLocked(c.pending) // say.go: a text prompt is answered with a chime
 	c.pending = nil
 	if c.s.replyAudio != nil {
 		audio = c.s.replyAudio

@@ -125,6 +125,8 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				s.kickUplink()
 			case cmdCancel:
 				s.bargeIn(c, t)
+			case cmdSay:
+				s.sayNow(c, t)
 			}
 		case m := <-s.inbox:
 			if m.kind == msgDrained {

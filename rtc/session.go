@@ -63,6 +63,7 @@ type Session struct {
 	enc       opus.Encoder
 	pressAt   atomic.Int64 // unix ns of the press waiting for its first packet; 0 = none
 	pace      commitPace   // the uplink's lead at a release's drain (commit.go)
+	say       sayQueue     // text prompts waiting for the run loop (say.go)
 
 	// downlink
 	play      *ring.Ring[float32]

@@ -14,6 +14,7 @@
 # commit's (SOURCE_DATE_EPOCH), UUIDs, serials, hash seeds and the disk id are fixed.
 #   --deb FILE   use this arm64 .deb instead of building one
 #   --keep       keep the work directory (tree, partitions) for inspection
+#   --fs-only    stop after the file systems (implies --keep; to compare two builds)
 # Needs root (owners in the tree). Host packages: build/image/install-deps.sh.
 set -euo pipefail
 prog=image
@@ -23,12 +24,13 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || die "needs root (owners and modes in the tree; mmdebstrap --mode=root); no loop mounts are used"
 
-deb="" keep=""
+deb="" keep="" fsonly=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--deb) deb=$(realpath "$2") && shift ;;
 	--keep) keep=1 ;;
-	*) die "usage: build/image/build.sh [--deb FILE.deb] [--keep]" ;;
+	--fs-only) keep=1 fsonly=1 ;;
+	*) die "usage: build/image/build.sh [--deb FILE.deb] [--keep] [--fs-only]" ;;
 	esac
 	shift
 done
@@ -40,12 +42,6 @@ cache=${EDGEVOICE_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgevoice/image}
 gitver=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 out=dist/edgevoice-$gitver-rpi-arm64.img
-# Fixed identities (the same on every card: none of them is a secret; machine-id and the
-# ssh host keys, which must differ, are made on the device at first boot).
-DISK_ID=0x4564766f             # "Edvo": PARTUUIDs 4564766f-01 (boot), 4564766f-02 (root)
-ROOT_UUID=4564766f-6963-4520-8000-726f6f746673
-ROOT_HASH_SEED=4564766f-6963-4520-8000-686173687365
-BOOT_SERIAL=4564766F
 BOOT_MIB=256 # firmware + kernel + initrd ≈ 80 MB; room for one kernel upgrade
 
 t0=$(date +%s)
@@ -112,7 +108,7 @@ apt-get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 	--no-install-recommends -y -q install /tmp/edgevoice.deb
 rm -f /tmp/edgevoice.deb /usr/sbin/policy-rc.d
 systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
-	edgevoice-firstboot.service edgevoice.service edgevoice-provisioning.service
+	edgevoice-firstboot.service edgevoice-growroot.service edgevoice.service edgevoice-provisioning.service
 systemctl disable ssh.service ssh.socket 2>/dev/null || true
 systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer 2>/dev/null || true
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
@@ -168,22 +164,11 @@ find "$tree/boot/firmware" -mindepth 1 -delete # the mount point stays, empty
 
 # 5. the root partition: ext4 from the tree, sized to fit with room to spare
 used_mib=$(du -s --block-size=1M --apparent-size "$tree" | cut -f1)
-inodes=$(find "$tree" | wc -l)
 ROOT_MIB=$(((used_mib * 13 / 10 + 384 + 63) / 64 * 64))
 rootimg=$work/root.img
-E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mke2fs -q -F -t ext4 -L RASPIROOT -U $ROOT_UUID \
-	-E root_owner=0:0,hash_seed=$ROOT_HASH_SEED,lazy_itable_init=0 \
-	-N $((inodes * 2 + 16384)) -d "$tree" "$rootimg" "${ROOT_MIB}M"
-# mke2fs -d (1.47.0) copies each file's ctime, which no one can set, and its atime, which
-# every read during the build moves (the chroot's programs, find, mke2fs itself): reset both
-(cd "$tree" && find . -printf '%P\n') | LC_ALL=C sort |
-	awk -v t="$SOURCE_DATE_EPOCH" '{gsub(/"/, "\\\""); printf "sif \"/%s\" ctime @%s\nsif \"/%s\" atime @%s\n", $0, t, $0, t}' >"$work/ctime.cmd"
-E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f "$work/ctime.cmd" "$rootimg" >/dev/null 2>"$work/ctime.err"
-if grep -v '^debugfs [0-9]' "$work/ctime.err" | grep -q .; then
-	log "warning: debugfs could not reset some ctimes/atimes (the image will not be bit-for-bit reproducible): $(grep -v '^debugfs [0-9]' "$work/ctime.err" | head -3)"
-fi
-E2FSCK_TIME=$SOURCE_DATE_EPOCH E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH e2fsck -fy "$rootimg" >"$work/e2fsck.out" 2>&1 || [ $? -le 1 ] || die "e2fsck of the new root file system: $(tail -5 "$work/e2fsck.out")"
+make_root_fs "$tree" "$rootimg" "$ROOT_MIB" "$work"
 t_fs=$(date +%s)
+[ -z "$fsonly" ] || { log "file systems in $work (boot.img, root.img)"; exit 0; }
 
 # 6. the disk: MBR, boot at 4 MiB (type 0x0c, what the Pi's boot ROM looks for), root after
 img=$work/disk.img

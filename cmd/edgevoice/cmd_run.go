@@ -41,6 +41,7 @@ func runCommand() *cli.Command {
 		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 			cfgPath := cli.ConfigFlag(fs, env)
 			level := fs.String("log-level", "", "override [appliance] log_level")
+			setupStatus := fs.String("setup-status", appliance.DefaultSetupStatusFile, "the first-boot setup's status file (the Raspberry Pi image writes it); mistakes it reports show as a setup fault (\"\": none)")
 			emulator := fs.Bool("emulator", false, "start the local realtime emulator in this process and take keys from it instead of the provisioning daemon (laptops, make run)")
 			return func(ctx context.Context, _ []string) error {
 				cfg, err := config.Load(*cfgPath)
@@ -54,7 +55,7 @@ func runCommand() *cli.Command {
 				if err != nil {
 					return cli.Usagef("-log-level: %v", err)
 				}
-				r := &runner{cfg: cfg, path: *cfgPath, env: env, levelFlag: *level}
+				r := &runner{cfg: cfg, path: *cfgPath, env: env, levelFlag: *level, setupStatus: *setupStatus}
 				r.level.Set(lv)
 				r.log = cli.NewLoggerVar(env.Stderr, &r.level, cfg.Appliance.LogFormat, env)
 				r.n = cli.NewNotifier(r.log)
@@ -78,10 +79,11 @@ type runner struct {
 	env  *cli.Env
 	n    *cli.Notifier
 
-	level     slog.LevelVar    // the log level; a reload sets it
-	levelFlag string           // -log-level, which overrides the file's log_level
-	hup       <-chan os.Signal // SIGHUP: reload
-	ready     atomic.Bool      // READY=1 was sent
+	level       slog.LevelVar    // the log level; a reload sets it
+	levelFlag   string           // -log-level, which overrides the file's log_level
+	setupStatus string           // -setup-status: the first-boot setup's status file
+	hup         <-chan os.Signal // SIGHUP: reload
+	ready       atomic.Bool      // READY=1 was sent
 
 	a    *appliance.Appliance
 	keys *keyd.Client
@@ -143,7 +145,8 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	acfg := appliance.Config{
 		TalkMode: appliance.Hold, IdleTimeout: cfg.Appliance.IdleTimeout.D(), KeepWarm: cfg.Appliance.KeepWarm,
 		Volume: cfg.Appliance.Volume, VolumeStep: cfg.Appliance.VolumeStep, ServiceAction: cfg.Appliance.ServiceAction,
-		Echo: echoConfig(&cfg.Audio),
+		Echo:            echoConfig(&cfg.Audio),
+		SetupStatusFile: r.setupStatus,
 	}
 	if cfg.Appliance.TalkMode == config.TalkToggle {
 		acfg.TalkMode = appliance.Toggle
@@ -173,7 +176,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	r.a = a
 
-	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log)
+	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log, control.WithRemote(a))
 	if err != nil {
 		return err
 	}
@@ -208,6 +211,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 				return nil
 			case <-r.hup:
 				r.reload()
+				r.a.CheckSetup(gctx) // the first-boot setup may have run again
 			}
 		}
 	})
@@ -225,7 +229,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	select {
 	case <-a.Configured():
-		r.n.Ready(a.Status().StateName + "; board, audio and control socket up")
+		r.n.Ready(readyStatus(a.Status(), "board, audio and control socket up"))
 	default:
 		r.n.Ready(statusLine(a.Status(), "waiting for setup", cfg.Provisioning.Socket))
 	}
@@ -256,7 +260,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 func (r *runner) reload() {
 	if r.ready.Load() { // before the first READY=1 there is nothing to mark as reloading
 		r.n.Reloading()
-		defer func() { r.n.Ready(r.a.Status().StateName + "; config reloaded") }()
+		defer func() { r.n.Ready(readyStatus(r.a.Status(), "config reloaded")) }()
 	}
 	cfg, err := config.Load(r.path)
 	if err != nil {
@@ -366,6 +370,8 @@ func (r *runner) audioStatus() []control.AudioStatus {
 // while it cannot work, what to do. keySocket is the key daemon's socket.
 func statusLine(st appliance.Status, reason, keySocket string) string {
 	switch st.Setup {
+	case appliance.SetupFault:
+		return setupFaultLine(st)
 	case appliance.SetupNoCredential:
 		return "no-key: no credential; install it with `" + provisioning.InstallCredentialCommand +
 			"` (paste the key, Enter, Ctrl-D); it is checked again within 30 s (or hold talk 3 s)"

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/internal/control"
@@ -56,7 +57,9 @@ func printStatus(w io.Writer, st *control.Status) {
 	if a.Detail != "" {
 		fmt.Fprintf(w, "              %s\n", a.Detail)
 	}
-	if a.Setup != "" { // not set up: what to do, as the Status= line says
+	if a.Setup == appliance.SetupFault {
+		printSetupFault(w, a)
+	} else if a.Setup != "" { // not set up: what to do, as the Status= line says
 		fmt.Fprintf(w, "setup:        %s\n", statusLine(a, a.Reason, ""))
 	}
 	fmt.Fprintf(w, "talk:         %s mode, %d turns, volume %.0f%%, muted %v\n", a.TalkMode, a.Turns, a.Volume*100, a.Muted)

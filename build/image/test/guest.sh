@@ -3,9 +3,13 @@
 # injected edgevoice-imagetest.service, from the 9p share mounted at /mnt/host). It waits,
 # acts and collects raw evidence into /mnt/host/PHASE/; test-image.sh asserts on it on the
 # host (jq is not in the image). PHASE:
-#   first   first boot: setup applied, both units, idle with a key, watchdog, clean stop,
-#           journal priorities, systemd-analyze security; then "ready" for a hard power-off
-#   second  after the hard power-off: back to idle, setup not re-applied, fs state; poweroff
+#   first   first boot: root grown, setup applied, both units, idle with a key, watchdog,
+#           clean stop, journal priorities, systemd-analyze security, a talk turn through
+#           `edgevoice ctl` (the question played into snd-aloop); then a second turn and,
+#           while its answer plays, "ready" for a hard power-off
+#   second  after the hard power-off: the setup fault of the bad files put on FAT (error
+#           LEDs, Status=, edgevoice status, journal), setup not re-applied, fs state; the
+#           files fixed, the setup run again (it reloads edgevoice): idle; poweroff
 set -u
 phase=$1
 O=/mnt/host/$phase
@@ -20,11 +24,42 @@ idle_with_key() {
 	s=$(timeout 10 edgevoice status -json 2>/dev/null | tr -d ' \n\t') || return 1
 	[[ $s == *'"appliance":{"state":"idle"'* && $s == *'"key":{'* ]]
 }
-wait_idle() { # SECONDS -> 0 when idle with a key within SECONDS
+# setup_fault_with_key: the appliance shows the setup fault (state error) and holds a key
+setup_fault_with_key() {
+	local s
+	s=$(timeout 10 edgevoice status -json 2>/dev/null | tr -d ' \n\t') || return 1
+	[[ $s == *'"appliance":{"state":"error"'* && $s == *'"setup":"setup"'* && $s == *'"key":{'* ]]
+}
+wait_for() { # SECONDS CHECK -> 0 when CHECK holds within SECONDS
 	local end=$(($(date +%s) + $1))
 	while [ "$(date +%s)" -lt "$end" ]; do
-		idle_with_key && return 0
+		"$2" && return 0
 		sleep 1
+	done
+	return 1
+}
+wait_idle() { wait_for "$1" idle_with_key; }
+# talk_turn NAME: subscribe to the events, record the speaker, press (edgevoice ctl), play
+# the question into the mic's loopback, release; evidence in NAME-*
+talk_turn() {
+	local n=$1
+	edgevoice ctl subscribe >"$O/$n-events.jsonl" 2>"$O/$n-subscribe.err" &
+	sub=$!
+	arecord -q -D plughw:CARD=Loopback,DEV=1,SUBDEV=0 -f S16_LE -r 16000 -c 1 -d 40 "$O/$n-speaker.wav" 2>"$O/$n-arecord.err" &
+	rec=$!
+	sleep 1
+	note "$n: press"
+	edgevoice ctl press >"$O/$n-press.json" 2>&1
+	aplay -q -D plughw:CARD=Loopback,DEV=0,SUBDEV=1 /mnt/host/question.wav 2>"$O/$n-aplay.err"
+	edgevoice ctl release >"$O/$n-release.json" 2>&1
+	note "$n: released"
+}
+seen_state() { grep -q "\"state\":\"$2\"" "$O/$1-events.jsonl" 2>/dev/null; }
+wait_seen() { # TURN STATE SECONDS
+	local end=$(($(date +%s) + $3))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		seen_state "$1" "$2" && return 0
+		sleep 0.2
 	done
 	return 1
 }
@@ -43,12 +78,19 @@ systemd-analyze >"$O/systemd-analyze.txt" 2>&1
 systemd-analyze blame --no-pager 2>&1 | head -25 >"$O/blame.txt"
 systemd-analyze critical-chain edgevoice.service --no-pager >"$O/critical-chain.txt" 2>&1
 
-if wait_idle 240; then
+# boot 1: idle; boot 2 (bad files on FAT): the setup fault
+ready=idle_with_key
+[ "$phase" = second ] && ready=setup_fault_with_key
+if wait_for 240 $ready; then
 	echo "$(up)" >"$O/idle-uptime.txt"
-	note "idle with a key"
+	note "$ready"
 else
-	note "NOT idle with a key after 240 s"
+	note "NOT $ready after 240 s"
 fi
+df -B1M --output=size / | tail -1 | tr -d ' ' >"$O/rootfs-mib.txt"
+findmnt -no SOURCE / >"$O/rootfs-dev.txt"
+systemctl show edgevoice-growroot.service -p ActiveState,Result,ConditionResult >"$O/growroot.show"
+journalctl -b -u edgevoice-growroot -o cat --no-pager >"$O/growroot.journal.txt" 2>&1
 edgevoice status -json >"$O/status.json" 2>"$O/status.err"
 show edgevoice.service >"$O/edgevoice.show"
 show edgevoice-provisioning.service >"$O/provisioning.show"
@@ -117,8 +159,27 @@ if [ "$phase" = first ]; then
 	journalctl -b -p warning -o json --no-pager >"$O/warnings.journal.json"
 	journalctl -b -o json --no-pager -u edgevoice -u edgevoice-provisioning >"$O/units.journal.json"
 	show edgevoice.service >"$O/final.show"
-	note "ready for the hard power-off"
-	sync "$O/notes.txt"
+	# a talk turn through the running service: edgevoice ctl press/release, the question
+	# played into snd-aloop, the answer recorded from it
+	talk_turn turn1
+	wait_seen turn1 speaking 90 && note "turn1: speaking"
+	for _ in $(seq 1 450); do # then idle again (the last state event)
+		grep '"state":' "$O/turn1-events.jsonl" | tail -1 | grep -q '"state":"idle"' && break
+		sleep 0.2
+	done
+	sleep 0.5
+	kill $sub $rec 2>/dev/null
+	wait $sub $rec 2>/dev/null
+	edgevoice status -json >"$O/turn1-status.json" 2>&1
+	note "turn1: done"
+	# a second turn; while its answer plays: the hard power-off
+	talk_turn turn2
+	if wait_seen turn2 speaking 90; then
+		note "turn2: speaking: ready for the hard power-off"
+		echo speaking >"$O/turn2-at-kill.txt"
+	else
+		note "turn2: no answer within 90 s; the power-off comes anyway"
+	fi
 	: >/mnt/host/ready-for-kill
 	sleep infinity
 else
@@ -127,6 +188,24 @@ else
 	journalctl -b -p err -o short-monotonic --no-pager >"$O/errors.txt" 2>&1
 	journalctl --list-boots --no-pager >"$O/boots.txt" 2>&1
 	journalctl -b -1 -u edgevoice -n 5 -o short-monotonic --no-pager >"$O/previous-boot.txt" 2>&1
+	journalctl -b -1 -u edgevoice -o cat --no-pager 2>&1 | grep -c . >"$O/previous-boot-lines.txt"
+	# the file-system checks of this boot (the root's by systemd-fsck-root, or by the
+	# initramfs into /run/initramfs/fsck.log)
+	cat /run/initramfs/fsck.log >"$O/fsck.txt" 2>/dev/null
+	journalctl -b -u systemd-fsck-root -u 'systemd-fsck@*' -o cat --no-pager >>"$O/fsck.txt" 2>&1
+	dmesg | grep -iE 'fsck|clean|recovery' >>"$O/fsck.txt" 2>&1
+	# the setup fault, as the user sees it
+	systemctl show edgevoice.service -p StatusText >"$O/setup-fault.statustext"
+	edgevoice status >"$O/setup-fault.status.txt" 2>&1
+	journalctl -b -u edgevoice -o json --no-pager >"$O/edgevoice.journal.json"
+	cp /boot/firmware/edgevoice-setup.txt "$O/edgevoice-setup.txt" 2>/dev/null
+	# fixed: the files corrected on the boot partition, the setup run again, a reload
+	cp /mnt/host/good.toml /boot/firmware/edgevoice.toml
+	rm -f /boot/firmware/wifi.toml
+	systemctl restart edgevoice-firstboot.service # it reloads the running edgevoice itself
+	cp /run/edgevoice-setup/status "$O/setup-status-fixed.txt"
+	if wait_idle 120; then note "idle after the fix and a reload"; else note "NOT idle 120 s after the fix"; fi
+	edgevoice status -json >"$O/status-fixed.json" 2>&1
 	note "powering off (clean)"
 	sync
 	: >/mnt/host/poweroff-started
