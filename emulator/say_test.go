@@ -63,3 +63,22 @@ func TestTextPrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestExpireSessions: a live call gets session_expired and is then closed.
+func TestExpireSessions(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := start(t)
+	defer srv.Close()
+	c := dial(t, srv.NewKey(events.GA, time.Minute))
+	defer c.close()
+	c.expect(events.TypeSessionCreated)
+	srv.ExpireSessions()
+	if e, ok := c.next().(events.Error); !ok || e.Error.Code != "session_expired" {
+		t.Errorf("got %+v, want a session_expired error", e)
+	}
+	select {
+	case <-c.dcDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call was not closed after session_expired")
+	}
+}
