@@ -243,3 +243,32 @@ func TestSubscriptionLags(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestRemoteCancelWaitingSay: a cancel while a prompt waits for its session drops the
+// prompt: the session comes up and nothing is said.
+func TestRemoteCancelWaitingSay(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.keyWait.Store(int64(time.Second)) // the key takes a while: the prompt waits
+	ctx := remoteCtx(t)
+	if st, err := r.a.Say(ctx, "never mind"); err != nil || st != Connecting {
+		t.Fatalf("Say: %v %v", st, err)
+	}
+	if st, err := r.a.Cancel(ctx); err != nil || st != Idle {
+		t.Fatalf("Cancel: %v %v", st, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.a.Status().Session == nil || r.a.Status().Session.State != "connected" {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not come up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	r.stop()
+	if c, ok := r.srv.Stats().LastCall(); !ok || slices.Contains(c.ClientEvents, "conversation.item.create") || len(c.Responses) != 0 {
+		t.Errorf("a cancelled prompt was sent: %v", c.ClientEvents)
+	}
+	r.checkSeq(Idle, Connecting, Idle, Off)
+}
