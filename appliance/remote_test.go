@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/transport/v5/test"
 
+	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/realtime"
 
 	"github.com/edgevoice/edgevoice/rtc"
@@ -271,4 +273,38 @@ func TestRemoteCancelWaitingSay(t *testing.T) {
 		t.Errorf("a cancelled prompt was sent: %v", c.ClientEvents)
 	}
 	r.checkSeq(Idle, Connecting, Idle, Off)
+}
+
+// TestRemoteSayDroppedByServiceAction: the service action abandons the connect a prompt
+// waits for: the prompt is dropped and reported, and the appliance goes back to idle
+// (it stayed connecting for good before).
+func TestRemoteSayDroppedByServiceAction(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{ServiceAction: "restart"})
+	r.waitState(Idle, 5*time.Second)
+	sub, err := r.a.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	r.keyWait.Store(int64(2 * time.Second))
+	ctx := remoteCtx(t)
+	if _, err := r.a.Say(ctx, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(Connecting, 5*time.Second)
+	r.send(ButtonMute, button.LongPress, 1) // the service action
+	r.keyWait.Store(0)
+	r.waitState(Idle, 10*time.Second)
+	dropped := false
+	for len(sub.C) > 0 {
+		ev := <-sub.C
+		dropped = dropped || (ev.Type == EventHealth && strings.Contains(ev.Detail, "say dropped: service action"))
+	}
+	time.Sleep(500 * time.Millisecond)
+	st := r.a.Status()
+	r.stop()
+	if !dropped || st.State != Idle {
+		t.Errorf("dropped prompt reported %v, state %v (want idle)", dropped, st.State)
+	}
 }
