@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -300,6 +301,9 @@ func TestSoak(t *testing.T) {
 	if err != nil || dur < time.Minute {
 		t.Fatalf("EDGEVOICE_SOAK=%q: want a duration of at least 1m", ds)
 	}
+	if os.Getenv("EDGEVOICE_SOAK_HEAP") != "" {
+		runtime.MemProfileRate = 4096
+	}
 	watchdog := time.AfterFunc(dur+15*time.Minute, func() {
 		buf := make([]byte, 1<<20)
 		panic(fmt.Sprintf("soak: still running 15 min after its duration:\n%s", buf[:runtime.Stack(buf, true)]))
@@ -345,6 +349,8 @@ func TestSoak(t *testing.T) {
 				continue
 			}
 			if turns > warmTurns {
+				// what the emulator keeps of ended calls (the last 100) is not the appliance's
+				r.srv.ForgetEndedCalls()
 				samples = append(samples, sample{turns, rss(), goroutines()})
 			}
 		} else {
@@ -380,8 +386,18 @@ func TestSoak(t *testing.T) {
 		failures = append(failures, "at the end: "+err.Error())
 	}
 	unprompted += r.drain()
+	r.srv.ForgetEndedCalls()
 	final := sample{turns, rss(), goroutines()}
 	samples = append(samples, final)
+
+	if path := os.Getenv("EDGEVOICE_SOAK_HEAP"); path != "" { // a heap profile at the end, before anything is closed
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 
 	// the summary
 	first := samples[0]
@@ -404,6 +420,7 @@ func TestSoak(t *testing.T) {
 	row("longest turn", longest.Round(time.Millisecond).String())
 	row("RSS after turn "+strconv.Itoa(first.turn), mb(first.rss))
 	row("RSS last / min / max", fmt.Sprintf("%s / %s / %s", mb(final.rss), mb(minRSS), mb(maxRSS)))
+	row("Go heap in use at the end", mb(ms.HeapInuse))
 	row("goroutines first/last/max", fmt.Sprintf("%d / %d / %d", first.gor, final.gor, maxG))
 	row("emulator calls", strconv.Itoa(r.srv.Stats().CallsAnswered))
 	fmt.Print(sb.String())
