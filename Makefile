@@ -14,7 +14,7 @@ TAGS    := nolibopusfile
 LDFLAGS := -s -w -X github.com/edgevoice/edgevoice/internal/cli.version=$(VERSION)
 export TAGS
 
-.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker image flash test-image test-repro
+.PHONY: all deps build lint vet test test-fast test-slow ci-extra clean arm64 armv7 amd64 cross size deb deploy test-arm test-lab test-audio-arm64 demo run sim emulator audio-devices configs keys-demo rss-run bench-audio bench-audio-smoke bench-dsp bench-dsp-all bench-events bench-hw bench-keys bench-rtc fuzz-dsp fuzz-events fuzz-hw fuzz-config fuzz-broker image flash test-image test-repro soak soak-short
 
 all: build
 # the Debian packages and Go modules the build and the tests need (idempotent; root or sudo)
@@ -32,7 +32,7 @@ test-fast: ; $(GO) test -tags $(TAGS) -count=1 $(PKGS)
 # 1-hour resampler drift, 10 s paced capture); about 2 min
 test-slow: ; EDGEVOICE_SLOW=1 $(GO) test -tags $(TAGS) -count=1 -timeout 40m $(PKGS)
 # what CI runs after `make lint test`, each as its own section of .ci/run (this line is the list)
-ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config fuzz-broker test-slow test-arm test-aec-arm test-lab image test-repro test-image
+ci-extra: deb bench-dsp bench-keys bench-audio-smoke fuzz-events fuzz-config fuzz-broker test-slow soak-short test-arm test-aec-arm test-lab image test-repro test-image
 clean: ; rm -rf bin dist
 
 # bin/linux-ARCH/: every binary cross-compiled with cgo for the board (build/cross.sh; amd64 for the VM lab)
@@ -42,6 +42,11 @@ cross: $(ARCHES)
 size: arm64 ; @stat -c '%s' bin/linux-arm64/edgevoice | awk '{printf "arm64 stripped: %.1f MB (%d bytes)\n", $$1/1e6, $$1}'
 # dist/edgevoice_<version>_<arch>.deb, always rebuilt from the sources, then checked (build/check-deb.sh)
 deb: ; build/deb.sh $(ARCHES)
+# make soak [SOAK_DURATION=1h]: talk turns through the control socket against the emulator with a
+# fault every 10th turn; checks answers, stuck states, RSS ±3 MB, goroutines (build/soak.sh)
+soak: ; SOAK_DURATION=$(or $(SOAK_DURATION),1h) build/soak.sh
+# the same for 3 minutes (CI, in ci-extra: about 3.5 min)
+soak-short: ; SOAK_DURATION=3m build/soak.sh
 # make deploy HOST=user@board [DEB_ARCH=arm64|armhf|amd64]: build the .deb for the board's architecture (asked over ssh; ARMv6 is refused), install it without prompts, show status
 deploy: ; build/deploy.sh '$(HOST)' $(DEB_ARCH)
 # cgo-free test binaries of every package under qemu, then the real ARM binaries (version, demo)

@@ -46,6 +46,15 @@
 //   - very long press (second threshold, 10 s) of the same: the service action: drop the
 //     session and the cached key, re-check, and call Deps.Service (restart audio).
 //
+// # Remote triggers
+//
+// Press, Release, Tap, Cancel, SetMuted, SetVolume and Say (remote.go; the control
+// socket's ops) hand their work to the Run goroutine, which applies it exactly like the
+// matching button event, so mute wins, a press while the model speaks interrupts it and
+// toggle mode is respected. Say has the model answer a text prompt aloud, connecting
+// first when no session is open. Subscribe streams state, transcript and health events;
+// a subscriber that falls 256 events behind is dropped, so none can hold up the loop.
+//
 // The package consumes small interfaces (Session, Indicator, KeySource), so tests run it
 // against the real rtc session and the local emulator (emulator) with a recording
 // indicator, and cmd/edgevoice wires it to hw/led, hw/button, hw/audio and the key socket.

@@ -528,6 +528,8 @@ func (l *loop) closeSession(reason string) {
 		l.connCancel = nil
 		l.connecting = false
 		l.connGen++ // its result will be closed as stale
+		// remote.go: a say waiting for that connect is dropped
+		l.remoteConnected(nil, errors.New(reason))
 	}
 	if l.sess != nil {
 		l.a.log.Info("closing session", "reason", reason)

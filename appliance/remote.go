@@ -89,6 +89,12 @@ var ErrNothingToCancel = errors.New("nothing to cancel: no answer is being prepa
 // the user talks there is no answer to cancel: release (or mute) ends the turn.
 func (a *Appliance) Cancel(ctx context.Context) (State, error) {
 	return a.remote(ctx, func(l *loop) error {
+		if l.sess == nil && l.rem.say != "" { // a prompt waiting for its session
+			l.rem.say = ""
+			l.turn = turnNone
+			l.update("cancelled")
+			return nil
+		}
 		if l.sess == nil || l.turn == turnNone {
 			return ErrNothingToCancel
 		}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/transport/v5/test"
 
+	"github.com/edgevoice/edgevoice/hw/button"
 	"github.com/edgevoice/edgevoice/realtime"
 
 	"github.com/edgevoice/edgevoice/rtc"
@@ -241,5 +243,68 @@ func TestSubscriptionLags(t *testing.T) {
 		t.Errorf("Subscribe after the others left: %v", err)
 	} else {
 		s.Close()
+	}
+}
+
+// TestRemoteCancelWaitingSay: a cancel while a prompt waits for its session drops the
+// prompt: the session comes up and nothing is said.
+func TestRemoteCancelWaitingSay(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{})
+	r.waitState(Idle, 5*time.Second)
+	r.keyWait.Store(int64(time.Second)) // the key takes a while: the prompt waits
+	ctx := remoteCtx(t)
+	if st, err := r.a.Say(ctx, "never mind"); err != nil || st != Connecting {
+		t.Fatalf("Say: %v %v", st, err)
+	}
+	if st, err := r.a.Cancel(ctx); err != nil || st != Idle {
+		t.Fatalf("Cancel: %v %v", st, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.a.Status().Session == nil || r.a.Status().Session.State != "connected" {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not come up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	r.stop()
+	if c, ok := r.srv.Stats().LastCall(); !ok || slices.Contains(c.ClientEvents, "conversation.item.create") || len(c.Responses) != 0 {
+		t.Errorf("a cancelled prompt was sent: %v", c.ClientEvents)
+	}
+	r.checkSeq(Idle, Connecting, Idle, Off)
+}
+
+// TestRemoteSayDroppedByServiceAction: the service action abandons the connect a prompt
+// waits for: the prompt is dropped and reported, and the appliance goes back to idle
+// (it stayed connecting for good before).
+func TestRemoteSayDroppedByServiceAction(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	r := newRig(t, Config{ServiceAction: "restart"})
+	r.waitState(Idle, 5*time.Second)
+	sub, err := r.a.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	r.keyWait.Store(int64(2 * time.Second))
+	ctx := remoteCtx(t)
+	if _, err := r.a.Say(ctx, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(Connecting, 5*time.Second)
+	r.send(ButtonMute, button.LongPress, 1) // the service action
+	r.keyWait.Store(0)
+	r.waitState(Idle, 10*time.Second)
+	dropped := false
+	for len(sub.C) > 0 {
+		ev := <-sub.C
+		dropped = dropped || (ev.Type == EventHealth && strings.Contains(ev.Detail, "say dropped: service action"))
+	}
+	time.Sleep(500 * time.Millisecond)
+	st := r.a.Status()
+	r.stop()
+	if !dropped || st.State != Idle {
+		t.Errorf("dropped prompt reported %v, state %v (want idle)", dropped, st.State)
 	}
 }

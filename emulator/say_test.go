@@ -63,3 +63,34 @@ func TestTextPrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestExpireSessions: a live call gets session_expired and is then closed.
+func TestExpireSessions(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := start(t)
+	defer srv.Close()
+	c := dial(t, srv.NewKey(events.GA, time.Minute))
+	defer c.close()
+	c.expect(events.TypeSessionCreated)
+	srv.ExpireSessions()
+	if e, ok := c.next().(events.Error); !ok || e.Error.Code != "session_expired" {
+		t.Errorf("got %+v, want a session_expired error", e)
+	}
+	select {
+	case <-c.dcDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call was not closed after session_expired")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Stats().Calls) != 1 || srv.Stats().Calls[0].State != "closed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("calls %+v, want one closed", srv.Stats().Calls)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c2 := dial(t, srv.NewKey(events.GA, time.Minute)) // a live call is kept
+	defer c2.close()
+	if n := srv.ForgetEndedCalls(); n != 1 || len(srv.Stats().Calls) != 1 || srv.Stats().CallsAnswered != 2 {
+		t.Errorf("ForgetEndedCalls dropped %d, %d calls left (%d answered), want 1 and 1 (2)", n, len(srv.Stats().Calls), srv.Stats().CallsAnswered)
+	}
+}

@@ -60,20 +60,26 @@ func (s *Session) Say(text string) error {
 	return nil
 }
 
-// sayNow sends every queued prompt on c (run loop only).
+// sayNow sends every queued prompt on c, then one response request (run loop only).
 func (s *Session) sayNow(c *conn, t *turn) {
 	s.say.mu.Lock()
 	q := s.say.q
 	s.say.q = nil
 	s.say.mu.Unlock()
+	sent := 0
 	for _, text := range q {
-		s.bargeIn(c, t)
 		b, err := sayItem(text)
 		if err != nil {
 			s.emit(Event{Kind: EventError, Err: err})
 			continue
 		}
+		if sent == 0 {
+			s.bargeIn(c, t)
+		}
 		c.sendRaw(b)
+		sent++
+	}
+	if sent > 0 { // prompts queued together are answered together
 		c.send(events.ResponseCreate{})
 		s.emit(Event{Kind: EventThinking})
 	}

@@ -135,6 +135,9 @@ func TestCtl(t *testing.T) {
 	if code, out, _ := ctl("volume", "+0.1"); code != 0 || !strings.Contains(out, `"volume":0.9`) {
 		t.Errorf("ctl volume +0.1: %d %s", code, out)
 	}
+	if code, out, errs := ctl("volume", "-0.25"); code != 0 || !strings.Contains(out, `"volume":0.65`) {
+		t.Errorf("ctl volume -0.25: %d %s %s", code, out, errs)
+	}
 	if code, _, _ := ctl("mute"); code != 0 {
 		t.Errorf("ctl mute: exit %d", code)
 	}

@@ -249,10 +249,14 @@ func (a *App) commandUsage(w io.Writer, c *Command, fs *flag.FlagSet) {
 
 // ParseInterspersed parses fs from args, accepting flags before, between and after the
 // positional arguments (which it returns in order); everything after "--" is
-// positional.
+// positional, and so is a negative number such as -0.1 (no flag name starts with a
+// digit), as in `edgevoice ctl volume -0.1`.
 func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
+		for len(args) > 0 && negativeNumber(args[0]) {
+			pos, args = append(pos, args[0]), args[1:]
+		}
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
@@ -266,4 +270,11 @@ func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// negativeNumber reports whether a is "-" followed by a digit or by "." and a digit.
+func negativeNumber(a string) bool {
+	a, ok := strings.CutPrefix(a, "-")
+	a = strings.TrimPrefix(a, ".")
+	return ok && a != "" && a[0] >= '0' && a[0] <= '9'
 }

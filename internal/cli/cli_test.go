@@ -137,6 +137,8 @@ func TestParseInterspersed(t *testing.T) {
 		{[]string{"a", "-v", "b", "-n", "3"}, []string{"a", "b"}, true, 3},
 		{[]string{"-n=2", "a"}, []string{"a"}, false, 2},
 		{[]string{"a", "--", "-v"}, []string{"a", "-v"}, false, 0},
+		{[]string{"volume", "-0.1", "-v"}, []string{"volume", "-0.1"}, true, 0}, // a negative number is an argument
+		{[]string{"-.5", "-n", "-2"}, []string{"-.5"}, false, -2},
 		{nil, nil, false, 0},
 	} {
 		fs := flag.NewFlagSet("x", flag.ContinueOnError)

@@ -34,7 +34,9 @@ func newCtlRig(t *testing.T) *ctlRig {
 		return realtime.Key{}, fmt.Errorf("test: %w", realtime.ErrKeyUnavailable)
 	})
 	a, err := appliance.New(appliance.Config{RecheckMin: time.Hour, RecheckEvery: time.Hour}, appliance.Deps{Keys: keys,
-		NewSession: func(realtime.Key, rtc.KeySource) (appliance.Session, error) { return nil, errors.New("test: no sessions") }})
+		NewSession: func(realtime.Key, rtc.KeySource) (appliance.Session, error) {
+			return nil, errors.New("test: no sessions")
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
