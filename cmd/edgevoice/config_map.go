@@ -148,11 +148,11 @@ func sessionConfig(c *config.Session) (events.Session, error) {
 }
 
 // echoConfig maps [audio] echo, echo_tail, noise_suppression and agc to the appliance's
-// echo path. The reference delay is what the device's buffering says for sure: the
-// playback queue ahead of the speaker device (kept full by its pacing); the hardware
-// buffer, the capture period and the room are left to the filter's tail. A WAV file
-// speaker plays nothing later: no delay; the simulated room's speaker queues
-// sim.DefaultRoomQueue.
+// echo path. Its Delay is the estimate from the configuration (the playback queue ahead
+// of the speaker device, kept full by its pacing), used only until the devices are
+// open: then echoDelay, from what they negotiated, replaces it (runner.refreshEchoDelay,
+// again after every reopen). A WAV file speaker plays nothing later: no delay; the
+// simulated room's speaker queues sim.DefaultRoomQueue.
 func echoConfig(c *config.Audio) appliance.EchoConfig {
 	mode, _ := appliance.ParseEchoMode(c.Echo)
 	e := appliance.EchoConfig{Mode: mode, Tail: c.EchoTail.D(), AGC: c.AGC,
@@ -164,4 +164,38 @@ func echoConfig(c *config.Audio) appliance.EchoConfig {
 		e.Delay = time.Duration(c.PlaybackQueuePeriods) * c.Period.D()
 	}
 	return e
+}
+
+// queuer is a speaker with a queue ahead of its device (audio.Playback's ring, the
+// simulated room's speaker).
+type queuer interface{ Queue() time.Duration }
+
+// latencyOf is what an opened mic or speaker negotiated (audio.LatencyReporter), or a
+// zero Latency saying why not.
+func latencyOf(x any) audio.Latency {
+	if r, ok := x.(audio.LatencyReporter); ok {
+		return r.Latency()
+	}
+	return audio.Latency{Reason: fmt.Sprintf("%T does not report its buffering", x)}
+}
+
+// echoDelay is the echo reference's device delay for an opened speaker and mic: a
+// sample handed to the speaker waits the playback queue, then the playback device's
+// whole buffer (kept full), before it sounds; its echo waits up to one capture period in
+// the capture device before the mic stream has it. What the room and the converters add
+// is left to the canceller's filter. detail says what the sum is made of.
+func echoDelay(spk, mic any) (time.Duration, string) {
+	var q time.Duration
+	if s, ok := spk.(queuer); ok {
+		q = s.Queue()
+	}
+	sl, ml := latencyOf(spk), latencyOf(mic)
+	part := func(what string, d time.Duration, l audio.Latency) string {
+		if !l.Known() {
+			return fmt.Sprintf("%s 0 (%s)", what, l.Reason)
+		}
+		return fmt.Sprintf("%s %v (%d x %d frames at %d Hz)", what, d, l.Periods, l.PeriodFrames, l.Rate)
+	}
+	d := q + sl.Buffer() + ml.Period()
+	return d, fmt.Sprintf("playback queue %v + %s + %s", q, part("speaker buffer", sl.Buffer(), sl), part("mic period", ml.Period(), ml))
 }
