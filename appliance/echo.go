@@ -50,10 +50,11 @@ type EchoConfig struct {
 	NoiseSuppression bool
 	AGC              bool
 	// Delay is the device delay between handing a sample to the speaker and its echo
-	// reaching the mic pump, as far as the devices' buffering tells: the playback queue,
-	// the playback device's buffer and the capture device's period, as negotiated when
-	// they were opened (SetEchoDelay when they are reopened with another); the filter
-	// covers the rest (Tail: the room, the converters).
+	// reaching the mic pump, as far as the devices' buffering tells, at its lowest: the
+	// echo must never come before its reference (cmd/edgevoice echoDelay: the playback
+	// queue, the playback device's buffer and the capture device's period as negotiated
+	// when they were opened, less their refill jitter; SetEchoDelay when they are
+	// reopened with another); the filter covers the rest (Tail: the room, the converters).
 	Delay time.Duration
 	// DelayDetail says what Delay is made of, for status ("queue 40ms + ...").
 	DelayDetail string

@@ -179,23 +179,37 @@ func latencyOf(x any) audio.Latency {
 	return audio.Latency{Reason: fmt.Sprintf("%T does not report its buffering", x)}
 }
 
-// echoDelay is the echo reference's device delay for an opened speaker and mic: a
-// sample handed to the speaker waits the playback queue, then the playback device's
-// whole buffer (kept full), before it sounds; its echo waits up to one capture period in
-// the capture device before the mic stream has it. What the room and the converters add
-// is left to the canceller's filter. detail says what the sum is made of.
+// echoDelay is the echo reference's device delay for an opened speaker and mic, from
+// what they negotiated. Nominally a sample handed to the speaker waits the playback
+// queue, then the playback device's whole buffer, before it sounds, and its echo up to
+// one capture period in the capture device. But the queue and the device buffer are
+// refilled a playback period at a time and a captured sample may be handed over at once,
+// so the echo can come up to two playback periods and a capture period sooner. The
+// canceller covers an echo that comes after its reference (up to echo_tail), never one
+// that comes before it (hw/aec TestDelayMustNotOvershoot: 10 ms too much takes ERLE from
+// 29 to 6 dB), so the delay is the lowest the devices can give: nominal less that
+// jitter. What the room and the converters add is left to the filter. detail says what
+// the delay is made of.
 func echoDelay(spk, mic any) (time.Duration, string) {
 	var q time.Duration
 	if s, ok := spk.(queuer); ok {
 		q = s.Queue()
 	}
 	sl, ml := latencyOf(spk), latencyOf(mic)
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
 	part := func(what string, d time.Duration, l audio.Latency) string {
 		if !l.Known() {
 			return fmt.Sprintf("%s 0 (%s)", what, l.Reason)
 		}
-		return fmt.Sprintf("%s %v (%d x %d frames at %d Hz)", what, d, l.Periods, l.PeriodFrames, l.Rate)
+		return fmt.Sprintf("%s %s (%d x %d frames at %d Hz)", what, ms(d), l.Periods, l.PeriodFrames, l.Rate)
 	}
-	d := q + sl.Buffer() + ml.Period()
-	return d, fmt.Sprintf("playback queue %v + %s + %s", q, part("speaker buffer", sl.Buffer(), sl), part("mic period", ml.Period(), ml))
+	nominal := q + sl.Buffer() + ml.Period()
+	jitter := 2*sl.Period() + ml.Period()
+	d := max(nominal-jitter, 0)
+	detail := fmt.Sprintf("devices %s = playback queue %s + %s + %s", ms(nominal), ms(q),
+		part("speaker buffer", sl.Buffer(), sl), part("mic period", ml.Period(), ml))
+	if jitter > 0 {
+		detail += fmt.Sprintf(", less %s of refill jitter (2 speaker periods + 1 mic period: an echo must not come before its reference)", ms(min(jitter, nominal)))
+	}
+	return d, detail
 }

@@ -20,7 +20,8 @@ import (
 // The reference delay of devices opened on ALSA (the file-plugin test devices): the
 // playback queue (the ring: 4 periods of 480 frames rounded up to 2048 frames at 48 kHz)
 // + the playback buffer the device negotiated (3 x 480 at 48 kHz = 30 ms) + the capture
-// period it negotiated (320 at 16 kHz = 20 ms).
+// period it negotiated (320 at 16 kHz = 20 ms), less the refill jitter (2 playback
+// periods + 1 capture period = 40 ms).
 func TestEchoDelayNegotiatedALSA(t *testing.T) {
 	env, err := audiotest.WriteALSAConfig(t.TempDir())
 	if err != nil {
@@ -40,19 +41,19 @@ func TestEchoDelayNegotiatedALSA(t *testing.T) {
 	}
 	defer spk.Close()
 	d, detail := echoDelay(spk, mic)
-	want := 2048*time.Second/48000 + 30*time.Millisecond + 20*time.Millisecond
+	want := 2048*time.Second/48000 + 30*time.Millisecond + 20*time.Millisecond - 40*time.Millisecond
 	t.Logf("echo reference delay %v = %s", d, detail)
 	if d != want {
 		t.Errorf("echo delay %v, want %v (%s)", d, want, detail)
 	}
-	for _, s := range []string{"3 x 480 frames at 48000 Hz", "3 x 320 frames at 16000 Hz"} {
+	for _, s := range []string{"devices 92.7ms", "3 x 480 frames at 48000 Hz", "3 x 320 frames at 16000 Hz", "less 40ms"} {
 		if !strings.Contains(detail, s) {
 			t.Errorf("detail %q does not say %q", detail, s)
 		}
 	}
 	// a WAV file has no device buffering, and says so
-	if d, detail := echoDelay(&audio.WAVSink[float32]{}, mic); d != 20*time.Millisecond || !strings.Contains(detail, "WAV file") {
-		t.Errorf("WAV speaker: delay %v (%s), want 20ms with the reason", d, detail)
+	if d, detail := echoDelay(&audio.WAVSink[float32]{}, mic); d != 0 || !strings.Contains(detail, "WAV file") {
+		t.Errorf("WAV speaker: delay %v (%s), want 0 (the mic period is all jitter) with the reason", d, detail)
 	}
 }
 
@@ -115,14 +116,15 @@ func TestEchoDelayFollowsReopen(t *testing.T) {
 	defer spk.Close()
 	r.setEchoDevices(spk, mic)
 	queue := 2048 * time.Second / 48000
-	if d, detail := a.EchoDelay(); !sameSample(d, queue+40*time.Millisecond) {
-		t.Fatalf("echo delay at start %v (%s), want %v", d, detail, queue+40*time.Millisecond)
+	// 3 x 10 ms speaker buffer + 10 ms mic period, less 2 x 10 ms + 10 ms of jitter
+	if d, detail := a.EchoDelay(); !sameSample(d, queue+10*time.Millisecond) {
+		t.Fatalf("echo delay at start %v (%s), want %v", d, detail, queue+10*time.Millisecond)
 	}
 	micDrv.mu.Lock()
 	micDrv.lat = audio.Latency{Rate: 48000, PeriodFrames: 960, Periods: 2} // taken by the Group restart
 	micDrv.mu.Unlock()
 	spkDrv.reopenWith(audio.Latency{Rate: 48000, PeriodFrames: 960, Periods: 4})
-	want := queue + 80*time.Millisecond + 20*time.Millisecond
+	want := queue + 80*time.Millisecond + 20*time.Millisecond - 60*time.Millisecond // 4 x 20 ms + 20 ms, less 2 x 20 ms + 20 ms
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		d, detail := a.EchoDelay()
@@ -145,5 +147,5 @@ func TestEchoDelayFollowsReopen(t *testing.T) {
 // sameSample reports whether a and b are the same delay at the appliance's 16 kHz (the
 // echo path counts the delay in whole samples).
 func sameSample(a, b time.Duration) bool {
-	return (a-b).Abs() < time.Second/16000
+	return (a - b).Abs() < time.Second/16000
 }
