@@ -3,6 +3,7 @@ package appliance
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/edgevoice/edgevoice/hw/aec"
@@ -49,16 +50,24 @@ type EchoConfig struct {
 	NoiseSuppression bool
 	AGC              bool
 	// Delay is the device delay between handing a sample to the speaker and its echo
-	// reaching the mic pump, as far as the device's buffering tells (the playback queue);
-	// the filter covers the rest (Tail).
+	// reaching the mic pump, as far as the devices' buffering tells, at its lowest: the
+	// echo must never come before its reference (cmd/edgevoice echoDelay: the playback
+	// queue, the playback device's buffer and the capture device's period as negotiated
+	// when they were opened, less their refill jitter; SetEchoDelay when they are
+	// reopened with another); the filter covers the rest (Tail: the room, the converters).
 	Delay time.Duration
+	// DelayDetail says what Delay is made of, for status ("queue 40ms + ...").
+	DelayDetail string
 }
+
+// maxEchoDelay bounds the reference delay (aec.PathConfig.MaxDelay's default).
+const maxEchoDelay = 500 * time.Millisecond
 
 // EchoPathConfig is the hw/aec configuration for e on a stream at rate: what the live
 // path runs, and what `edgevoice aec` runs on recordings. ok is false when e asks for
 // no processing at all.
 func EchoPathConfig(e EchoConfig, rate int) (cfg aec.PathConfig, ok bool) {
-	cfg = aec.PathConfig{StreamRate: rate, Delay: e.Delay, HoldUntilConverged: true, Canceller: aec.Config{
+	cfg = aec.PathConfig{StreamRate: rate, Delay: min(max(e.Delay, 0), maxEchoDelay), MaxDelay: maxEchoDelay, HoldUntilConverged: true, Canceller: aec.Config{
 		Echo: e.Mode == EchoAEC, Tail: e.Tail, NoiseSuppression: e.NoiseSuppression, AGC: e.AGC,
 	}}
 	return cfg, e.Mode != EchoOff || e.NoiseSuppression || e.AGC
@@ -70,6 +79,9 @@ type echoPath struct {
 	mode EchoMode
 	p    *aec.Path
 	out  []float32
+
+	mu     sync.Mutex // guards detail (status and SetEchoDelay, never the audio pumps)
+	detail string     // what the delay in use is made of
 }
 
 func newEchoPath(e EchoConfig) (*echoPath, error) {
@@ -81,7 +93,7 @@ func newEchoPath(e EchoConfig) (*echoPath, error) {
 	if err != nil {
 		return nil, fmt.Errorf("appliance: echo: %w", err)
 	}
-	ep := &echoPath{mode: e.Mode, p: p, out: make([]float32, p.MaxOut(aec.MaxChunk))}
+	ep := &echoPath{mode: e.Mode, p: p, out: make([]float32, p.MaxOut(aec.MaxChunk)), detail: e.DelayDetail}
 	runtime.AddCleanup(ep, func(p *aec.Path) { p.Close() }, p)
 	return ep, nil
 }
@@ -137,4 +149,35 @@ func (a *Appliance) Echo() string {
 		return "aec (converging: the uplink is held while the answer plays)"
 	}
 	return e.mode.String()
+}
+
+// SetEchoDelay reports the device delay of the echo reference (see EchoConfig.Delay)
+// after the audio devices were opened or reopened; detail says what it is made of. A
+// change moves the reference by exactly the difference, so the canceller's filter stays
+// valid (hw/aec Reference.SetDelay); the same delay again changes nothing. It never
+// blocks the audio pumps (an atomic store) and may be called from any goroutine.
+func (a *Appliance) SetEchoDelay(d time.Duration, detail string) {
+	e := a.echo
+	if e == nil {
+		return
+	}
+	d = min(max(d, 0), maxEchoDelay)
+	e.mu.Lock()
+	e.detail = detail
+	e.mu.Unlock()
+	if d != e.p.Delay() {
+		e.p.SetDelay(d)
+	}
+}
+
+// EchoDelay returns the reference delay in use and what it is made of (0 and "" when
+// there is no echo path).
+func (a *Appliance) EchoDelay() (time.Duration, string) {
+	e := a.echo
+	if e == nil {
+		return 0, ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.p.Delay(), e.detail
 }

@@ -29,6 +29,12 @@ type Status struct {
 	Key         *KeyStatus     `json:"key,omitempty"`
 	Session     *SessionStatus `json:"session,omitempty"`
 	Audio       []string       `json:"audio_faults,omitempty"`
+	// Echo is the uplink's echo handling (Appliance.Echo); EchoDelay the far-end
+	// reference's delay in use and EchoDelayDetail what it is made of (the playback
+	// queue, the devices' negotiated buffering).
+	Echo            string   `json:"echo"`
+	EchoDelay       Duration `json:"echo_delay"`
+	EchoDelayDetail string   `json:"echo_delay_detail,omitempty"`
 }
 
 // KeyStatus describes the last ephemeral key (never its value).
@@ -148,5 +154,8 @@ func (a *Appliance) Status() Status {
 	if b := a.sess.Load(); b != nil {
 		st.Session = sessionStatus(b.s.Stats())
 	}
+	st.Echo = a.Echo()
+	d, detail := a.EchoDelay()
+	st.EchoDelay, st.EchoDelayDetail = Duration(d), detail
 	return st
 }

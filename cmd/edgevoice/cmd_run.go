@@ -95,6 +95,8 @@ type runner struct {
 	speaker audio.Sink[float32]
 	micStat func() control.AudioStatus
 	spkStat func() control.AudioStatus
+	// echoDevs gives the echo reference the devices' negotiated delay (echo_delay.go).
+	echoDevs echoDevices
 }
 
 func (r *runner) run(ctx context.Context, useEmulator bool) error {
@@ -400,20 +402,13 @@ func (r *runner) openAudio() error {
 	r.audioMu.Lock()
 	defer r.audioMu.Unlock()
 	c := &r.cfg.Audio
-	fault := func(dev string) func(audio.State, error) {
-		return func(s audio.State, err error) {
-			if s == audio.StateRecovering {
-				if err == nil {
-					err = audio.ErrDeviceStopped
-				}
-				r.a.AudioFault(dev, err)
-			} else if s == audio.StateRunning {
-				r.a.AudioFault(dev, nil)
-			}
-		}
-	}
+	fault := r.audioState
 	if c.RoomDelay > 0 {
-		return r.openRoom(c)
+		if err := r.openRoom(c); err != nil {
+			return err
+		}
+		r.setEchoDevices(r.speaker, r.mic)
+		return nil
 	}
 	alog := r.log.With("component", "audio")
 	path := audio.NewGroup() // a failure of the mic or the speaker reopens both (a USB card unplugged)
@@ -462,6 +457,7 @@ func (r *runner) openAudio() error {
 			return audioStatusOf("speaker", pb.Device().Name, pb.Format(), pb.Stats())
 		}
 	}
+	r.setEchoDevices(r.speaker, r.mic)
 	return nil
 }
 

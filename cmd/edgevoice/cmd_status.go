@@ -63,6 +63,13 @@ func printStatus(w io.Writer, st *control.Status) {
 		fmt.Fprintf(w, "setup:        %s\n", statusLine(a, a.Reason, ""))
 	}
 	fmt.Fprintf(w, "talk:         %s mode, %d turns, volume %.0f%%, muted %v\n", a.TalkMode, a.Turns, a.Volume*100, a.Muted)
+	if a.Echo != "" {
+		line := a.Echo
+		if a.EchoDelayDetail != "" {
+			line += fmt.Sprintf(", reference delay %s = %s", d(a.EchoDelay), a.EchoDelayDetail)
+		}
+		fmt.Fprintf(w, "echo:         %s\n", line)
+	}
 	if k := a.Key; k != nil {
 		fmt.Fprintf(w, "key:          %s (%s), age %s, expires %s\n", k.Profile, k.Dialect, d(k.Age), k.ExpiresAt.Local().Format("15:04:05"))
 	} else {

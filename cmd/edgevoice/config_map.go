@@ -148,11 +148,11 @@ func sessionConfig(c *config.Session) (events.Session, error) {
 }
 
 // echoConfig maps [audio] echo, echo_tail, noise_suppression and agc to the appliance's
-// echo path. The reference delay is what the device's buffering says for sure: the
-// playback queue ahead of the speaker device (kept full by its pacing); the hardware
-// buffer, the capture period and the room are left to the filter's tail. A WAV file
-// speaker plays nothing later: no delay; the simulated room's speaker queues
-// sim.DefaultRoomQueue.
+// echo path. Its Delay is the estimate from the configuration (the playback queue ahead
+// of the speaker device, kept full by its pacing), used only until the devices are
+// open: then echoDelay, from what they negotiated, replaces it (runner.refreshEchoDelay,
+// again after every reopen). A WAV file speaker plays nothing later: no delay; the
+// simulated room's speaker queues sim.DefaultRoomQueue.
 func echoConfig(c *config.Audio) appliance.EchoConfig {
 	mode, _ := appliance.ParseEchoMode(c.Echo)
 	e := appliance.EchoConfig{Mode: mode, Tail: c.EchoTail.D(), AGC: c.AGC,
@@ -164,4 +164,52 @@ func echoConfig(c *config.Audio) appliance.EchoConfig {
 		e.Delay = time.Duration(c.PlaybackQueuePeriods) * c.Period.D()
 	}
 	return e
+}
+
+// queuer is a speaker with a queue ahead of its device (audio.Playback's ring, the
+// simulated room's speaker).
+type queuer interface{ Queue() time.Duration }
+
+// latencyOf is what an opened mic or speaker negotiated (audio.LatencyReporter), or a
+// zero Latency saying why not.
+func latencyOf(x any) audio.Latency {
+	if r, ok := x.(audio.LatencyReporter); ok {
+		return r.Latency()
+	}
+	return audio.Latency{Reason: fmt.Sprintf("%T does not report its buffering", x)}
+}
+
+// echoDelay is the echo reference's device delay for an opened speaker and mic, from
+// what they negotiated. Nominally a sample handed to the speaker waits the playback
+// queue, then the playback device's whole buffer, before it sounds, and its echo up to
+// one capture period in the capture device. But the queue and the device buffer are
+// refilled a playback period at a time and a captured sample may be handed over at once,
+// so the echo can come up to two playback periods and a capture period sooner. The
+// canceller covers an echo that comes after its reference (up to echo_tail), never one
+// that comes before it (hw/aec TestDelayMustNotOvershoot: 10 ms too much takes ERLE from
+// 29 to 6 dB), so the delay is the lowest the devices can give: nominal less that
+// jitter. What the room and the converters add is left to the filter. detail says what
+// the delay is made of.
+func echoDelay(spk, mic any) (time.Duration, string) {
+	var q time.Duration
+	if s, ok := spk.(queuer); ok {
+		q = s.Queue()
+	}
+	sl, ml := latencyOf(spk), latencyOf(mic)
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	part := func(what string, d time.Duration, l audio.Latency) string {
+		if !l.Known() {
+			return fmt.Sprintf("%s 0 (%s)", what, l.Reason)
+		}
+		return fmt.Sprintf("%s %s (%d x %d frames at %d Hz)", what, ms(d), l.Periods, l.PeriodFrames, l.Rate)
+	}
+	nominal := q + sl.Buffer() + ml.Period()
+	jitter := 2*sl.Period() + ml.Period()
+	d := max(nominal-jitter, 0)
+	detail := fmt.Sprintf("devices %s = playback queue %s + %s + %s", ms(nominal), ms(q),
+		part("speaker buffer", sl.Buffer(), sl), part("mic period", ml.Period(), ml))
+	if jitter > 0 {
+		detail += fmt.Sprintf(", less %s of refill jitter (2 speaker periods + 1 mic period: an echo must not come before its reference)", ms(min(jitter, nominal)))
+	}
+	return d, detail
 }

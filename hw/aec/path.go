@@ -130,6 +130,9 @@ func (p *Path) Latency() time.Duration {
 // SetDelay changes the device delay (a device was re-opened with another latency).
 func (p *Path) SetDelay(d time.Duration) { p.ref.SetDelay(d) }
 
+// Delay returns the device delay in use (PathConfig.Delay, or the last SetDelay).
+func (p *Path) Delay() time.Duration { return p.ref.Delay() }
+
 // Far takes what the speaker was given (speaker side), at most MaxChunk samples.
 func (p *Path) Far(x []float32) {
 	loud := false

@@ -205,3 +205,43 @@ func BenchmarkProcess(b *testing.B) {
 		i++
 	}
 }
+
+// TestDelayMustNotOvershoot: the canceller covers an echo that arrives up to Tail after
+// its reference, never one that arrives before it. With the room's echo 60 ms after the
+// far end, a reported device delay up to 60 ms cancels (≥ 25 dB ERLE); 10 ms too much
+// and the direct path is lost (< 15 dB). This is why the appliance reports the lowest
+// delay the devices can give (cmd/edgevoice echoDelay), not their nominal buffering.
+func TestDelayMustNotOvershoot(t *testing.T) {
+	s := aectest.Default(16000)
+	sc := scene(t, s)
+	erle := func(d time.Duration) float64 {
+		c, err := New(Config{Rate: 16000, Echo: true, NoiseSuppression: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ref := NewReference(16000, 200*time.Millisecond)
+		ref.SetDelay(d)
+		n := c.FrameLen()
+		out := make([]float32, len(sc.Mic))
+		rf := make([]float32, n)
+		for i := 0; i+n <= len(sc.Mic); i += n {
+			ref.Write(sc.Far[i : i+n])
+			ref.Read(rf)
+			if err := c.Process(out[i:i+n], sc.Mic[i:i+n], rf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return aectest.ERLE(sc.Mic, out, sc.FarOnly)
+	}
+	for _, tc := range []struct {
+		d        time.Duration
+		min, max float64
+	}{{30 * time.Millisecond, 25, 99}, {60 * time.Millisecond, 25, 99}, {70 * time.Millisecond, -99, 15}} {
+		e := erle(tc.d)
+		t.Logf("echo 60 ms after the far end, reference delay %v: ERLE %.1f dB", tc.d, e)
+		if e < tc.min || e > tc.max {
+			t.Errorf("reference delay %v: ERLE %.1f dB, want %.0f..%.0f dB", tc.d, e, tc.min, tc.max)
+		}
+	}
+}

@@ -184,3 +184,10 @@ func (p *Playback[T]) Drain(ctx context.Context) error {
 // Close stops the device and the supervisor and waits for them. Call Drain first to
 // hear the end of what was written.
 func (p *Playback[T]) Close() error { return p.core.close() }
+
+// Queue is how long the ring between Write and the callback holds (its capacity at the
+// stream's rate): a writer that keeps it full, as the appliance's speaker pump does,
+// hands the device each sample this long after writing it.
+func (p *Playback[T]) Queue() time.Duration {
+	return time.Duration(p.ring.Cap()/p.ch) * time.Second / time.Duration(p.opts.Format.Rate)
+}

@@ -19,6 +19,8 @@ type fakeDriver struct {
 	// blockClose, if set, is given to the devices opened from now on: their Close waits
 	// until it is closed, before stopping their callbacks (a close stuck in the driver).
 	blockClose chan struct{}
+	// lat is what the devices opened from now on report they negotiated.
+	lat Latency
 }
 
 var errFakeOpen = errors.New("fake: device unplugged")
@@ -35,7 +37,7 @@ func (f *fakeDriver) Open(dir Direction, o *Opts, data func(out, in []byte, fram
 	if tick == 0 {
 		tick = time.Millisecond
 	}
-	d := &fakeDevice{tick: tick, data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{}), block: f.blockClose}
+	d := &fakeDevice{tick: tick, data: data, stop: stop, frames: o.PeriodFrames, fb: o.Format.FrameBytes(), quit: make(chan struct{}), done: make(chan struct{}), block: f.blockClose, lat: f.lat}
 	f.cur = d
 	return d, nil
 }
@@ -66,6 +68,7 @@ type fakeDevice struct {
 	hang       chan struct{} // closed: stop calling back without a stop callback
 	once       sync.Once
 	block      chan struct{} // see fakeDriver.blockClose
+	lat        Latency
 }
 
 func (d *fakeDevice) Start() error {
@@ -104,6 +107,8 @@ func (d *fakeDevice) Close() {
 }
 
 func (d *fakeDevice) Info() DeviceInfo { return DeviceInfo{Name: "fake", ID: "fake"} }
+
+func (d *fakeDevice) Latency() Latency { return d.lat }
 
 func TestReopenWithBackoff(t *testing.T) {
 	checkGoroutines(t)

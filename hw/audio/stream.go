@@ -238,9 +238,10 @@ type core struct {
 	quit                      chan struct{}
 	done                      chan struct{}
 	closeOnce                 sync.Once
-	mu                        sync.Mutex // guards dev and devInfo (supervisor and accessors, never the callback)
+	mu                        sync.Mutex // guards dev, devInfo and lat (supervisor and accessors, never the callback)
 	dev                       Device
 	devInfo                   DeviceInfo
+	lat                       Latency // what the open device negotiated
 }
 
 func (c *core) init(dir Direction, o Opts, data func(out, in []byte, frames uint32)) {
@@ -310,7 +311,7 @@ func (c *core) openDevice() (Device, error) {
 		return nil, fmt.Errorf("audio: starting %v device %v: %w", c.dir, d.Info(), err)
 	}
 	c.mu.Lock()
-	c.dev, c.devInfo = d, d.Info()
+	c.dev, c.devInfo, c.lat = d, d.Info(), deviceLatency(d)
 	c.mu.Unlock()
 	c.gate, c.openEpoch = gt, epoch
 	return d, nil
@@ -508,6 +509,15 @@ func (c *core) Device() DeviceInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.devInfo
+}
+
+// Latency is the buffering the device currently (or last) open negotiated. A reopened
+// device (after a failure, or a Group restart) may report another one: read it again
+// when Opts.OnState reports StateRunning.
+func (c *core) Latency() Latency {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lat
 }
 
 // Stats returns a snapshot of the counters.

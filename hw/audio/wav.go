@@ -378,3 +378,14 @@ func (s *WAVSink[T]) Close() error {
 	}
 	return err
 }
+
+// Latency reports no device buffering: a file is read as fast as asked (or paced in
+// whole reads), it has no period of its own.
+func (s *WAVSource[T]) Latency() Latency {
+	return Latency{Reason: "a WAV file: no device buffering"}
+}
+
+// Latency reports no device buffering: what is written is in the file at once.
+func (s *WAVSink[T]) Latency() Latency {
+	return Latency{Reason: "a WAV file: no device buffering"}
+}

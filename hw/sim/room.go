@@ -278,3 +278,19 @@ func (m roomMic) Read(ctx context.Context, p []float32) (int, error) {
 	}
 	return n, nil
 }
+
+// Queue is how far the speaker is written ahead of what it plays (RoomOpts.Queue): the
+// simulated speaker's whole buffering.
+func (s roomSpeaker) Queue() time.Duration { return s.r.o.Queue }
+
+// Latency reports no device buffering beyond Queue: the simulated speaker plays what it
+// is given at once when its turn comes.
+func (s roomSpeaker) Latency() audio.Latency {
+	return audio.Latency{Reason: "simulated room: its speaker's buffering is its queue"}
+}
+
+// Latency reports no device buffering: the simulated mic hands over each sample as soon
+// as the room has made it.
+func (m roomMic) Latency() audio.Latency {
+	return audio.Latency{Reason: "simulated room: no capture period"}
+}

@@ -26,6 +26,7 @@ type malgoDevice struct {
 	dev  *ma.Device
 	idp  unsafe.Pointer // C copy of the device id, freed after Uninit
 	desc audio.DeviceInfo
+	lat  audio.Latency // what the device negotiated (rate, period, periods)
 
 	// stopMu keeps Uninit from running while stopForTest's ma_device_stop still waits
 	// for the worker: miniaudio's uninit would end the worker without waking it.
@@ -60,7 +61,10 @@ func (Driver) Open(dir audio.Direction, o *audio.Opts, data func(out, in []byte,
 	} else {
 		cfg.Playback = sub
 	}
+	neg := &negotiated{dir: dir}
+	ctx.ctx.SetLogProc(neg.log) // only while the device is initialised: never on the audio thread
 	dev, err := ma.InitDevice(ctx.ctx.Context, cfg, ma.DeviceCallbacks{Data: data, Stop: stop})
+	ctx.ctx.SetLogProc(nil)
 	if err != nil {
 		cfree(idp)
 		if errors.Is(err, ma.ErrDoesNotExist) {
@@ -79,7 +83,7 @@ func (Driver) Open(dir audio.Direction, o *audio.Opts, data func(out, in []byte,
 		ctx.close()
 		return nil, err
 	}
-	return &malgoDevice{ctx: ctx, dev: dev, idp: idp, desc: info}, nil
+	return &malgoDevice{ctx: ctx, dev: dev, idp: idp, desc: info, lat: neg.result()}, nil
 }
 
 // Start starts the device's callbacks.
@@ -108,6 +112,9 @@ func (d *malgoDevice) Close() {
 
 // Info describes the device.
 func (d *malgoDevice) Info() audio.DeviceInfo { return d.desc }
+
+// Latency is the buffering the device negotiated (audio.LatencyReporter).
+func (d *malgoDevice) Latency() audio.Latency { return d.lat }
 
 // stopForTest stops the device as a driver error would (the stop callback fires).
 func (d *malgoDevice) stopForTest() error {
