@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -64,8 +65,8 @@ func build(mods []*Module, goroot, goVersion string, binaries []string) (*Docume
 			errs = append(errs, fmt.Errorf("%s@%s: %w", m.Path, m.Version, err))
 			continue
 		}
-		if p.common != "" {
-			referred[p.common] = true
+		for _, c := range p.common {
+			referred[c] = true
 		}
 		d.Paragraphs = append(d.Paragraphs, p.fields)
 
@@ -85,8 +86,8 @@ func build(mods []*Module, goroot, goVersion string, binaries []string) (*Docume
 				errs = append(errs, fmt.Errorf("%s in %s@%s: %w", c.file, m.Path, m.Version, err))
 				continue
 			}
-			if p.common != "" {
-				referred[p.common] = true
+			for _, c := range p.common {
+				referred[c] = true
 			}
 			d.Paragraphs = append(d.Paragraphs, p.fields)
 		}
@@ -111,26 +112,51 @@ func build(mods []*Module, goroot, goVersion string, binaries []string) (*Docume
 // that license's name (its stand-alone paragraph must follow).
 type para struct {
 	fields []Field
-	common string
+	common []string
 }
 
 // paragraph identifies the license of texts (the module's license files, which must
 // all name the same license) and makes the Files paragraph. fallback gives copyright
 // lines when the license files name no holder (nil: none).
 func paragraph(files, comment string, texts, notices []string, fallback func() []string) (para, error) {
-	var lic License
+	// Several license files that name different licenses (a module that bundles code
+	// under other terms) give one "A and B" paragraph with every text in it.
+	var lics []License
 	var holders []string
-	for i, t := range texts {
+	for _, t := range texts {
 		l, err := identify(t)
+		if errors.Is(err, errSkip) {
+			continue
+		}
 		if err != nil {
 			return para{}, err
 		}
-		if i == 0 {
-			lic = l
-		} else if l.Name != lic.Name {
-			return para{}, fmt.Errorf("license files disagree: %s and %s", lic.Name, l.Name)
+		if len(lics) == 0 || l.Name != lics[0].Name || l.Text != "" {
+			lics = append(lics, l)
 		}
 		holders = append(holders, copyrights(t)...)
+	}
+	if len(lics) == 0 {
+		return para{}, fmt.Errorf("no license among its license files")
+	}
+	lic := lics[0]
+	var commons []string // licenses of a combined paragraph whose text is a stand-alone paragraph
+	if len(lics) > 1 {
+		var names, bodies []string
+		for _, l := range lics {
+			if !slices.Contains(names, l.Name) {
+				names = append(names, l.Name)
+			}
+			if l.Text != "" {
+				bodies = append(bodies, l.Text)
+			} else if !slices.Contains(commons, l.Name) {
+				commons = append(commons, l.Name)
+			}
+		}
+		lic = License{Name: strings.Join(names, " and "), Text: strings.Join(bodies, "\n\n")}
+		if len(commons) > 0 {
+			lic.Text += "\n\n" + strings.Join(commons, ", ") + ": see its stand-alone License paragraph."
+		}
 	}
 	for _, n := range notices {
 		holders = append(holders, copyrights(n)...)
@@ -147,10 +173,11 @@ func paragraph(files, comment string, texts, notices []string, fallback func() [
 	}
 	value := lic.Name
 	var p para
+	p.common = commons
 	if lic.Text != "" {
 		value += "\n" + wrap(withoutCopyrights(lic.Text), textWidth)
 	} else {
-		p.common = lic.Name
+		p.common = []string{lic.Name}
 	}
 	p.fields = []Field{
 		{"Files", files},

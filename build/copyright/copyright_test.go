@@ -204,3 +204,48 @@ func TestNoLicenseFails(t *testing.T) {
 		t.Fatalf("err = %v, want an unrecognised license", err)
 	}
 }
+
+// TestMixedLicenseFiles: a module whose license files name different licenses (as a
+// module that bundles code under other terms does) gets one "A and B" paragraph with the
+// texts that are not in /usr/share/common-licenses and a stand-alone paragraph for those
+// that are; a text nobody reviewed still fails.
+func TestMixedLicenseFiles(t *testing.T) {
+	dir := t.TempDir()
+	bsd, err := os.ReadFile(filepath.Join(goroot(t), "LICENSE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apache, err := os.ReadFile("../../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string][]byte{"LICENSE": bsd, "LICENSE-APACHE": apache} {
+		if err := os.WriteFile(filepath.Join(dir, name), text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mods := []*Module{{Path: "example.com/mixed", Version: "v1.0.0", Dir: dir, In: []string{"edgevoice"}}}
+	d, err := build(mods, goroot(t), "go1", []string{"/usr/bin/edgevoice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, p := range d.Paragraphs {
+		for _, f := range p {
+			text.WriteString(f.Name + ": " + f.Value + "\n")
+		}
+		text.WriteString("\n")
+	}
+	out := text.String()
+	for _, want := range []string{"License: BSD-3-clause and Apache-2.0\n", "Apache-2.0: see its stand-alone License paragraph", "License: Apache-2.0\nOn Debian systems"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("copyright file lacks %q:\n%s", want, out)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "LICENSE-OTHER"), []byte("Use it as you like, but ask me first.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build(mods, goroot(t), "go1", []string{"/usr/bin/edgevoice"}); err == nil || !strings.Contains(err.Error(), "license not recognised") {
+		t.Fatalf("err = %v, want an unrecognised license for the unreviewed text", err)
+	}
+}
