@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
-	"github.com/edgevoice/edgevoice/provisioning/broker"
+	"github.com/edgevoice/edgevoice/provisioning/broker/wire"
 	"github.com/edgevoice/edgevoice/realtime/events"
 )
 
@@ -282,7 +282,7 @@ func (s *Server) mintBroker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req broker.Request
+	var req wire.Request
 	if len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
 			apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "bad JSON body")
@@ -304,7 +304,7 @@ func (s *Server) mintBroker(w http.ResponseWriter, r *http.Request) {
 	v, exp := s.issue(d, s.keyTTL(def), sess, "broker")
 	s.log.Info("broker key minted", "device", device, "expires_at", exp.UTC().Format(time.RFC3339))
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(broker.Response{Value: v, ExpiresAt: exp.Unix(), WebRTCURL: sdp, Protocol: d.String(), Profile: upstreamProfile(d)})
+	json.NewEncoder(w).Encode(wire.Response{Value: v, ExpiresAt: exp.Unix(), WebRTCURL: sdp, Protocol: d.String(), Profile: upstreamProfile(d)})
 }
 
 func upstreamProfile(d events.Dialect) string {

@@ -136,6 +136,8 @@ var forbidden = []struct {
 	{"provisioning", []string{"rtc", "appliance", "hw", "emulator", "dsp", "internal/cli", "internal/config", "cmd", "github.com/pion", "github.com/gen2brain/malgo", "gopkg.in/hraban/opus.v2", "periph.io"}, "providers and the key daemon stay small"},
 	{"provisioning/keyd", []string{"provisioning/broker"}, "the key daemon never carries the broker server"},
 	{"emulator", []string{"appliance", "hw", "internal/cli", "internal/config", "cmd"}, "the emulator is a service, not the device"},
+	{"emulator", []string{"modernc.org", "github.com/jackc/pgx"}, "the emulator speaks the broker's wire format (provisioning/broker/wire) without its store"},
+	{"cmd/edgevoice", []string{"modernc.org", "github.com/jackc/pgx"}, "the device binary does not carry the broker's database drivers (20 MB arm64 goal)"},
 	{"appliance", []string{"provisioning", "emulator", "internal/cli", "internal/config", "cmd"}, "appliance gets keys through rtc.KeySource"},
 	{"internal/config", []string{"hw", "rtc", "provisioning", "appliance", "emulator", "dsp", "internal/cli", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "one config validation for every binary, with no heavy imports"},
 	{"internal/cli", []string{"hw", "rtc", "provisioning", "appliance", "emulator", "dsp", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "the CLI helpers are shared by all three mains"},

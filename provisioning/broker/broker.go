@@ -16,25 +16,17 @@ import (
 	"time"
 
 	"github.com/edgevoice/edgevoice/provisioning"
+	"github.com/edgevoice/edgevoice/provisioning/broker/wire"
 	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/jonboulle/clockwork"
 )
 
-// Request is the optional body of POST /v1/keys.
-type Request struct {
-	Session *realtime.SessionDefaults `json:"session,omitempty"` // refused if the broker pins them
-}
+// Request is the optional body of POST /v1/keys (package wire, which the emulator uses
+// without linking the broker).
+type Request = wire.Request
 
 // Response is the answer of POST /v1/keys.
-type Response struct {
-	Value     string                    `json:"value"`
-	ExpiresAt int64                     `json:"expires_at"` // Unix seconds
-	WebRTCURL string                    `json:"webrtc_url"`
-	Protocol  string                    `json:"protocol"` // "ga" or "preview"
-	Profile   string                    `json:"profile"`  // upstream profile that minted it
-	Session   *realtime.SessionDefaults `json:"session,omitempty"`
-	Pinned    bool                      `json:"pinned,omitempty"` // Session is pinned: devices must not override it
-}
+type Response = wire.Response
 
 // Option configures New.
 type Option func(*Server) error
