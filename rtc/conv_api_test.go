@@ -191,7 +191,16 @@ func TestRenewWaitsForTheTurn(t *testing.T) {
 	rec.wait(t, 5*time.Second, isState(StateConnected))
 	waitSessionUpdated(ctx, t, srv, key.Dialect)
 	first, _ := srv.Stats().LastCall()
-	due := time.Unix(s.Stats().ExpiresAt.Unix(), 0).Add(-3 * time.Second)
+	// The emulator has sent session.updated; the session learns expires_at when it has
+	// read it (on a busy machine later: with a zero expiry the press below would be empty).
+	var expires time.Time
+	for end := time.Now().Add(5 * time.Second); expires.IsZero(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the session did not learn expires_at within 5 s of session.updated")
+		}
+		expires = s.Stats().ExpiresAt
+	}
+	due := time.Unix(expires.Unix(), 0).Add(-3 * time.Second)
 	s.Press()
 	var ph float64
 	for time.Now().Before(due.Add(500 * time.Millisecond)) {
