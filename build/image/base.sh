@@ -22,13 +22,14 @@ cache=${EDGEVOICE_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgevoice/image}
 # kernel, initrd and device trees to /boot/firmware), Wi-Fi firmware and regulatory data,
 # systemd-networkd + wpa_supplicant (lighter than NetworkManager), timesyncd (TLS needs a
 # clock; the Pi has no RTC), resolved (DNS for networkd), ssh (disabled until first boot
-# gets a key), the libraries edgevoice links, ALSA/GPIO/USB tools for diagnosis.
+# gets a key), the libraries edgevoice links (every Depends of the .deb: the image installs
+# it offline, so a library missing here fails the build), ALSA/GPIO/USB tools for diagnosis.
 PKGS=(
 	systemd-sysv udev dbus kmod netbase
 	linux-image-arm64 initramfs-tools zstd raspi-firmware
 	firmware-brcm80211 wireless-regdb wpasupplicant iw
 	systemd-timesyncd systemd-resolved openssh-server sudo
-	libasound2 libopus0 ca-certificates
+	libasound2 libopus0 libspeexdsp1 ca-certificates
 	alsa-utils gpiod usbutils iproute2 iputils-ping procps less
 	e2fsprogs dosfstools fdisk
 )
