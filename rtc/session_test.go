@@ -117,23 +117,6 @@ func toneAt(x []float32, freq float64) (at, total float64) {
 	return math.Sqrt(2*(re*re+im*im)) / n, math.Sqrt(sum / n)
 }
 
-// active trims leading and trailing near-silence.
-func active(x []float32) []float32 {
-	first, last := -1, -1
-	for i, v := range x {
-		if math.Abs(float64(v)) > 0.05 {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 {
-		return nil
-	}
-	return x[first : last+1]
-}
-
 func pttConfig() events.Session {
 	return events.Session{Instructions: "test", Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}
 }

@@ -60,6 +60,9 @@ func speechInput(t *testing.T) ([]float32, string) {
 // canceller's room tests).
 func speechMatch(sent, got []float32) (string, []string) { return speechmatch.Match(sent, got) }
 
+// active trims leading and trailing near-silence (internal/speechmatch).
+func active(x []float32) []float32 { return speechmatch.Active(x) }
+
 // TestSpeechMatchRejects: the comparison of TestEmulatorSpeechRoundTrip fails for what a
 // broken path would deliver: silence, noise at the same level, a tone, the speech at a
 // third of its level, low-passed, or another part of the clip.

@@ -145,7 +145,7 @@ func pearson(x, y []float64) float64 {
 // band's share of the power within 4 dB (bands holding ≥ 2 % of it), the spectral
 // centroid within 15 %, and the 10 ms loudness envelope correlated at ≥ 0.85.
 func Match(sent, got []float32) (report string, problems []string) {
-	sent, got = active(sent), active(got)
+	sent, got = Active(sent), Active(got)
 	if len(got) < specN*2 {
 		return fmt.Sprintf("%d ms came back", len(got)/48), []string{"no speech came back"}
 	}
@@ -183,8 +183,9 @@ func Match(sent, got []float32) (report string, problems []string) {
 // Rate is the sample rate Match expects (48 kHz).
 const Rate = 48000
 
-// active trims x to its first and last sample above 0.05.
-func active(x []float32) []float32 {
+// Active trims x to its first and last sample above 0.05 (leading and trailing
+// near-silence).
+func Active(x []float32) []float32 {
 	first, last := -1, -1
 	for i, v := range x {
 		if math.Abs(float64(v)) > 0.05 {
