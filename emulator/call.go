@@ -492,6 +492,8 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 		if active {
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
 		}
+	case events.FunctionCallOutput:
+		c.itemCreateLocked(msg.Data) // acknowledged like any item
 	case events.Unknown:
 		if acceptedClientEvents[e.Name] {
 			if e.Name == "conversation.item.create" {
