@@ -62,7 +62,8 @@ type call struct {
 	vad      vadState
 	po       playout // the jitter buffer in front of buf (playout.go)
 	cv       convCall
-	textTurn bool // a user text item waits for its response (say.go)
+	textTurn bool      // a user text item waits for its response (say.go)
+	tl       callTools // scripted function calls (tools.go)
 }
 
 type activeResp struct {
@@ -493,7 +494,7 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
 		}
 	case events.FunctionCallOutput:
-		c.itemCreateLocked(msg.Data) // acknowledged like any item
+		c.functionOutputLocked(e, msg.Data) // tools.go
 	case events.Unknown:
 		if acceptedClientEvents[e.Name] {
 			if e.Name == "conversation.item.create" {
@@ -570,6 +571,9 @@ func mergeSession(cur, upd *events.Session) {
 
 // startResponseLocked answers the last committed turn.
 func (c *call) startResponseLocked() {
+	if c.toolResponseLocked() { // tools.go: a scripted response of function calls
+		return
+	}
 	c.nResp++
 	id := fmt.Sprintf("resp_%s_%d", c.id[4:], c.nResp)
 	audio := c.textAnswerLocked(c.pending) // say.go: a text prompt is answered with a chime
