@@ -20,10 +20,11 @@ import (
 // It then checks the client's answer shape, as the service would need it: one
 // conversation.item.create with a function_call_output per call, for a call_id of the
 // last tool response, then exactly one response.create after the last output, which
-// the emulator answers as usual (audio and transcript). Anything else is recorded in
+// the emulator answers with speech (the chime of say.go and the reply transcript). Anything else is recorded in
 // CallStats.Tools.Violations: an output for an unknown or already answered call_id, or
 // for a call of an earlier response, and a response.create while a call has no output.
-// FollowUps counts the response.create events that came after all outputs.
+// FollowUps counts the response.create events that came after all outputs; calls left
+// without outputs when the user starts a new turn count as Abandoned.
 
 // ToolCall is one scripted function call.
 type ToolCall struct {
@@ -68,6 +69,9 @@ type ToolStats struct {
 	// FollowUps counts response.create events that came after every call of a tool
 	// response had its output (one per tool response is the right shape).
 	FollowUps int
+	// Abandoned counts calls left without an output when a new user turn came (after
+	// a barge-in); that is allowed.
+	Abandoned int
 	// Violations describes each deviation from the answer shape.
 	Violations []string
 }
@@ -108,16 +112,24 @@ func (c *call) violationLocked(format string, args ...any) {
 // calls and reports true. c.mu must be held.
 func (c *call) toolResponseLocked() bool {
 	tl := &c.tl
+	userTurn := len(c.pending) > 0 || c.textTurn
 	if n := len(tl.outstanding); n > 0 {
-		c.violationLocked("response.create while %d function call(s) have no output", n)
-		return false
+		if !userTurn {
+			c.violationLocked("response.create while %d function call(s) have no output", n)
+			return false
+		}
+		// The user spoke again (a barge-in cancelled the tools): the calls are left
+		// without outputs, which the service accepts.
+		c.st.Tools.Abandoned += n
+		tl.outstanding = nil
 	}
-	if tl.answered { // the follow-up: answered as usual
+	if tl.answered { // the follow-up: the model speaks about the results
 		tl.answered = false
 		c.st.Tools.FollowUps++
+		c.textTurn = true // answered with the spoken chime, like a text prompt (say.go)
 		return false
 	}
-	if tl.next >= len(c.s.toolScript) || (len(c.pending) == 0 && !c.textTurn) {
+	if tl.next >= len(c.s.toolScript) || !userTurn {
 		return false
 	}
 	turn := c.s.toolScript[tl.next]

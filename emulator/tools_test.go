@@ -69,14 +69,15 @@ func TestToolScript(t *testing.T) {
 		}
 		c.send(events.ResponseCreate{})
 		c.expect(events.TypeResponseCreated)
-		spoke := false
-		for ev := c.next(); ev.Type() != events.TypeResponseDone; ev = c.next() {
+		spoke, audio := false, false
+		for ev := c.next(); ev.Type() != events.TypeOutputAudioBufferStopped; ev = c.next() {
 			if e, ok := ev.(events.TranscriptDone); ok && e.Transcript == DefaultReplyText {
 				spoke = true
 			}
+			audio = audio || ev.Type() == events.TypeOutputAudioBufferStarted
 		}
-		if !spoke {
-			t.Errorf("%v: the follow-up response has no answer", d)
+		if !spoke || !audio {
+			t.Errorf("%v: the follow-up response is not spoken (transcript %v, audio %v)", d, spoke, audio)
 		}
 		// turn 2 (after a delay): response.create too early, an unknown call id, a
 		// second output and a second follow-up
