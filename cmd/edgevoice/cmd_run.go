@@ -183,6 +183,9 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if toolSet, err = a.Tools(cfg.Tools.Builtin, log.With("component", "tools")); err != nil {
 		return err
 	}
+	if err := addConfiguredTools(toolSet, &cfg.Tools); err != nil {
+		return err
+	}
 	pinner.dev.Tools = append(pinner.dev.Tools, toolSet.Declarations()...)
 
 	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log, control.WithRemote(a))

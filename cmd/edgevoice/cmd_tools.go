@@ -21,13 +21,15 @@ func toolsCommand() *cli.Command {
 		Args:    "list | call NAME [ARGS-JSON]",
 		Summary: "show the tools the model is offered, or run one by hand",
 		Help: `list prints every tool the model will be offered with this config: the built-in
-device tools of [tools] builtin, then the [[session.tools]] declarations (which the
-device does not run yet: a call to one gets an error output).
+device tools of [tools] builtin, the [[tools.command]] and [[tools.http]] tools, then
+the [[session.tools]] declarations (which the device does not run: a call to one gets
+an error output). Every schema is compiled, so a bad one shows here.
 
-call runs one built-in tool as the model would: its arguments (JSON, default {}) are
-checked against its schema, and it acts on the running appliance through the control
-socket (set_volume, mute, stop and device_status need it; get_time does not). The
-output, or the error the model would get, is printed.`,
+call runs one tool as the model would: its arguments (JSON, default {}) are checked
+against its schema; a built-in acts on the running appliance through the control
+socket (set_volume, mute, stop and device_status need it; get_time does not), a
+command or HTTP tool runs as configured. The output, or the error the model would
+get, is printed.`,
 		MinArgs: 1,
 		MaxArgs: 3,
 		Flags: func(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
@@ -45,6 +47,9 @@ output, or the error the model would get, is printed.`,
 				}
 				set := tools.NewSet(nil)
 				if err := tools.Builtins(set, &socketDevice{path: path}, cfg.Tools.Builtin, tools.BuiltinOpts{}); err != nil {
+					return err
+				}
+				if err := addConfiguredTools(set, &cfg.Tools); err != nil {
 					return err
 				}
 				switch args[0] {
@@ -66,7 +71,7 @@ output, or the error the model would get, is printed.`,
 					start := time.Now()
 					out, err := set.RunTool(ctx, args[1], in)
 					if err != nil {
-						return fmt.Errorf("%s: %w (the model would get this as an error output)", args[1], err)
+						return fmt.Errorf("%w (the model would get this as an error output)", err)
 					}
 					fmt.Fprintln(env.Stdout, out)
 					fmt.Fprintf(env.Stderr, "%s: %d bytes in %v\n", args[1], len(out), time.Since(start).Round(time.Microsecond))
@@ -90,7 +95,7 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 		}
 		var out []tool
 		for _, d := range decl {
-			out = append(out, tool{"function", d.Name, d.Description, d.Parameters, "builtin"})
+			out = append(out, tool{"function", d.Name, d.Description, d.Parameters, toolKind(cfg, d.Name)})
 		}
 		for _, t := range cfg.Session.Tools {
 			p := json.RawMessage(t.Parameters)
@@ -108,7 +113,7 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 		return nil
 	}
 	for _, d := range decl {
-		fmt.Fprintf(w, "%-16s built-in  %s\n%-16s           parameters %s\n", d.Name, d.Description, "", compactJSON(d.Parameters))
+		fmt.Fprintf(w, "%-16s %-9s %s\n%-16s           parameters %s\n", d.Name, toolKind(cfg, d.Name), d.Description, "", compactJSON(d.Parameters))
 	}
 	for _, t := range cfg.Session.Tools {
 		fmt.Fprintf(w, "%-16s declared  %s (not run on the device yet: calls get an error output)\n", t.Name, t.Description)
@@ -116,7 +121,25 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 	return nil
 }
 
+// toolKind says how the device runs the tool name: builtin, command or http.
+func toolKind(cfg *config.Config, name string) string {
+	for _, t := range cfg.Tools.Command {
+		if t.Name == name {
+			return "command"
+		}
+	}
+	for _, t := range cfg.Tools.HTTP {
+		if t.Name == name {
+			return "http"
+		}
+	}
+	return "builtin"
+}
+
 func compactJSON(b []byte) string {
+	if len(b) == 0 {
+		return `{"type":"object","properties":{}}`
+	}
 	var v any
 	if json.Unmarshal(b, &v) != nil {
 		return string(b)
