@@ -3,6 +3,10 @@ package appliance
 import (
 	"context"
 	"log/slog"
+	"slices"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/edgevoice/edgevoice/rtc"
 
 	"github.com/edgevoice/edgevoice/tools"
 )
@@ -50,4 +54,15 @@ func (d toolDevice) Status() tools.DeviceStatus {
 		out.Reconnects = s.Reconnects
 	}
 	return out
+}
+
+// toolsFollow reports whether ev ends a response of function calls that completed: the
+// session runs them and asks for the answer, so the turn stays thinking (the LEDs do not
+// drop to idle between the calls and the answer).
+func toolsFollow(ev rtc.Event) bool {
+	d, ok := ev.Server.(events.ResponseDone)
+	if !ok || d.Response.Status != events.StatusCompleted {
+		return false
+	}
+	return slices.ContainsFunc(d.Response.Output, func(it events.OutputItem) bool { return it.Type == "function_call" })
 }

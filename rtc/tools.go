@@ -73,6 +73,9 @@ type toolBatch struct {
 	respDone bool     // response.done seen for respID
 	followed bool     // response.create sent for the outputs
 	running  int
+	// cancelled is the response whose calls were cancelled last: its late events
+	// (arguments.done, output_item.done, response.done listing the calls) start nothing.
+	cancelled string
 }
 
 type toolCall struct {
@@ -103,10 +106,10 @@ var errNoTools = errors.New("this device runs no tools")
 // startToolCall runs one function call of response respID (run loop only). A call id
 // already seen is ignored: the arguments.done and output_item.done of a call both come.
 func (s *Session) startToolCall(c *conn, t *turn, respID, callID, name, args string) {
-	if callID == "" || name == "" {
+	b := &c.tools
+	if callID == "" || name == "" || (respID != "" && respID == b.cancelled) {
 		return
 	}
-	b := &c.tools
 	if b.respID != respID || b.calls == nil {
 		s.cancelTools(c, "") // a new response's calls: what is left of the last is stale
 		b.gen++
@@ -224,6 +227,9 @@ func (s *Session) cancelTools(c *conn, why string) {
 	if b.running > 0 && why != "" {
 		s.cfg.log.Info("rtc: tool calls cancelled", "running", b.running, "cause", why)
 		s.st.toolsCancelled.Add(uint64(b.running))
+	}
+	if b.respID != "" && (b.running > 0 || !b.respDone) {
+		b.cancelled = b.respID // its calls must not start again from later events
 	}
 	b.gen++
 	b.running = 0
