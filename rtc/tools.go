@@ -37,6 +37,11 @@ const DefaultToolTimeout = 10 * time.Second
 // maxToolCalls bounds the calls of one response (a model that loops gets errors).
 const maxToolCalls = 16
 
+// MaxToolOutput bounds one output sent to the model (bytes); a ToolRunner that returns
+// more gives the model an error output instead (the data channel's messages are
+// bounded too).
+const MaxToolOutput = 32 << 10
+
 type toolConfig struct {
 	runner  ToolRunner
 	timeout time.Duration
@@ -69,9 +74,8 @@ type toolBatch struct {
 	ctx      context.Context    // the calls' context (the batch's own, not the session's)
 	cancel   context.CancelFunc // ends the running calls
 	calls    map[string]*toolCall
-	order    []string // call ids in the order they came
-	respDone bool     // response.done seen for respID
-	followed bool     // response.create sent for the outputs
+	respDone bool // response.done seen for respID
+	followed bool // response.create sent for the outputs
 	running  int
 	// cancelled is the response whose calls were cancelled last: its late events
 	// (arguments.done, output_item.done, response.done listing the calls) start nothing.
@@ -115,7 +119,6 @@ func (s *Session) startToolCall(c *conn, t *turn, respID, callID, name, args str
 		b.gen++
 		b.respID = respID
 		b.calls = map[string]*toolCall{}
-		b.order = nil
 		b.respDone, b.followed = false, false
 		ctx, cancel := context.WithCancel(context.Background())
 		b.ctx, b.cancel = ctx, cancel
@@ -128,7 +131,6 @@ func (s *Session) startToolCall(c *conn, t *turn, respID, callID, name, args str
 		return
 	}
 	b.calls[callID] = &toolCall{name: name}
-	b.order = append(b.order, callID)
 	b.running++
 	if b.running == 1 {
 		s.emit(Event{Kind: EventThinking}) // LEDs: thinking while a tool runs
@@ -150,6 +152,9 @@ func (s *Session) startToolCall(c *conn, t *turn, respID, callID, name, args str
 				err = fmt.Errorf("the tool did not answer within %v", timeout)
 			}
 			cancel()
+			if err == nil && len(out) > MaxToolOutput {
+				out, err = "", fmt.Errorf("the tool's output of %d bytes is larger than %d", len(out), MaxToolOutput)
+			}
 		}
 		if ctx.Err() != nil {
 			return // cancelled: nothing stale is sent

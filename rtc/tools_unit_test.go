@@ -25,6 +25,9 @@ func (r *countRunner) RunTool(ctx context.Context, name, args string) (string, e
 		<-ctx.Done()
 		return "", ctx.Err()
 	}
+	if name == "huge" {
+		return `"` + strings.Repeat("x", MaxToolOutput) + `"`, nil
+	}
 	return `{"ok":true}`, nil
 }
 
@@ -162,5 +165,20 @@ func TestCallLoopCancelledStaysCancelled(t *testing.T) {
 	g.finish()
 	if _, calls := g.sent(); len(calls) != 1 || calls[0] != "c2" {
 		t.Errorf("outputs %v, want c2's", calls)
+	}
+}
+
+// TestCallLoopOutputCap: an output larger than MaxToolOutput becomes an error output.
+func TestCallLoopOutputCap(t *testing.T) {
+	g := newLoopRig(t, &countRunner{calls: map[string]int{}})
+	defer g.stop()
+	g.server(callItem("r1", "c1", "huge"))
+	g.finish()
+	ev, err := events.Decode(g.c.pending[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := ev.(events.FunctionCallOutput); !ok || len(o.Output) > 200 || !strings.Contains(o.Output, "larger than 32768") {
+		t.Errorf("output %.200v", ev)
 	}
 }
