@@ -66,9 +66,10 @@ type rig struct {
 	service atomic.Int32 // service actions run
 	keyWait atomic.Int64 // delay of every key request (ns), like an on-demand mint
 
-	cancel context.CancelFunc
-	done   chan error
-	pumps  sync.WaitGroup
+	rtcOpts atomic.Pointer[[]rtc.Option] // more options for the next sessions (tools_test.go)
+	cancel  context.CancelFunc
+	done    chan error
+	pumps   sync.WaitGroup
 }
 
 func newRig(t *testing.T, cfg Config, srvOpts ...emulator.Option) *rig {
@@ -106,8 +107,12 @@ func buildRig(t *testing.T, cfg Config, keyErr error, srvOpts ...emulator.Option
 	})
 	ptt := events.Session{Instructions: "test", Voice: "marin", TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}}
 	factory := func(key realtime.Key, ks rtc.KeySource) (Session, error) {
-		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(ptt),
-			rtc.WithBackoff(20*time.Millisecond, 200*time.Millisecond), rtc.WithReleaseSettle(60*time.Millisecond))
+		opts := []rtc.Option{rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(ptt),
+			rtc.WithBackoff(20*time.Millisecond, 200*time.Millisecond), rtc.WithReleaseSettle(60 * time.Millisecond)}
+		if extra := r.rtcOpts.Load(); extra != nil {
+			opts = append(opts, *extra...)
+		}
+		return rtc.New(key, opts...)
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = time.Minute

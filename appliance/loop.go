@@ -469,7 +469,7 @@ func (l *loop) sessionEvent(ev rtc.Event) {
 			l.update("answer played")
 		}
 	case rtc.EventResponseDone:
-		if l.turn == turnThinking {
+		if l.turn == turnThinking && !toolsFollow(ev) { // tools.go: calls keep it thinking
 			l.turn = turnNone
 			l.armIdle()
 			l.update("response done")

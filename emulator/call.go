@@ -62,7 +62,8 @@ type call struct {
 	vad      vadState
 	po       playout // the jitter buffer in front of buf (playout.go)
 	cv       convCall
-	textTurn bool // a user text item waits for its response (say.go)
+	textTurn bool      // a user text item waits for its response (say.go)
+	tl       callTools // scripted function calls (tools.go)
 }
 
 type activeResp struct {
@@ -492,6 +493,8 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 		if active {
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
 		}
+	case events.FunctionCallOutput:
+		c.functionOutputLocked(e, msg.Data) // tools.go
 	case events.Unknown:
 		if acceptedClientEvents[e.Name] {
 			if e.Name == "conversation.item.create" {
@@ -568,6 +571,9 @@ func mergeSession(cur, upd *events.Session) {
 
 // startResponseLocked answers the last committed turn.
 func (c *call) startResponseLocked() {
+	if c.toolResponseLocked() { // tools.go: a scripted response of function calls
+		return
+	}
 	c.nResp++
 	id := fmt.Sprintf("resp_%s_%d", c.id[4:], c.nResp)
 	audio := c.textAnswerLocked(c.pending) // say.go: a text prompt is answered with a chime

@@ -201,6 +201,7 @@ type Server struct {
 	deviceTokens    []string
 	noGA            bool
 	replyText       string
+	toolScript      []ToolTurn // tools.go
 	userText        string
 	replyAudio      [][]byte
 	vnet            transport.Net

@@ -46,7 +46,8 @@ type CallStats struct {
 	Session      events.Session // current session config
 	Turns        []Turn         // committed user turns
 	Responses    []ResponseStats
-	HungUp       bool // the client hung up (POST …/calls/{id}/hangup)
+	HungUp       bool      // the client hung up (POST …/calls/{id}/hangup)
+	Tools        ToolStats // scripted function calls and the client's answers (tools.go)
 }
 
 // Turn is one committed input buffer.
@@ -76,6 +77,7 @@ func (c CallStats) clone() CallStats {
 		c.Turns[i].Payloads = slices.Clone(c.Turns[i].Payloads)
 	}
 	c.Responses = slices.Clone(c.Responses)
+	c.Tools = c.Tools.clone()
 	c.Session.Tools = slices.Clone(c.Session.Tools)
 	c.Session.Modalities = slices.Clone(c.Session.Modalities)
 	if c.Session.Transcription != nil {

@@ -29,6 +29,7 @@ const (
 	msgDCClose
 	msgDCMessage
 	msgDrained
+	msgToolDone // a tool call finished (tools.go)
 )
 
 type connMsg struct {
@@ -37,6 +38,7 @@ type connMsg struct {
 	pcState webrtc.PeerConnectionState
 	data    []byte
 	gen     uint64
+	tool    *toolResult // msgToolDone
 }
 
 // conn is one peer connection attempt and everything it started.
@@ -56,7 +58,8 @@ type conn struct {
 	pending   [][]byte  // client events waiting for the data channel (run loop only)
 	bound     bool
 	uplinkOn  bool
-	updated   bool // session.updated seen, or given up waiting for it (run loop only)
+	updated   bool      // session.updated seen, or given up waiting for it (run loop only)
+	tools     toolBatch // the function calls of the last response (tools.go; run loop only)
 
 	mu     sync.Mutex // guards closed against late OnTrack callbacks
 	closed bool
@@ -341,6 +344,7 @@ func (c *conn) close() {
 	default:
 	}
 	c.hangUp()
+	c.s.cancelTools(c, "the connection ended")
 	close(c.done)
 	c.mu.Lock()
 	c.closed = true

@@ -66,6 +66,7 @@ type config struct {
 	minKeyLife  time.Duration
 	renewMargin time.Duration
 	hangupTO    time.Duration
+	tools       toolConfig // tools.go
 }
 
 // WithKeySource sets where fresh keys come from on reconnect.

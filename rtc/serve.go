@@ -191,6 +191,8 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				if err := s.handleServer(c, t, m.data); err != nil {
 					return up, err
 				}
+			case msgToolDone:
+				s.toolDone(c, t, m.tool)
 			}
 		}
 	}
@@ -213,6 +215,7 @@ func (s *Session) maybeUplink(c *conn) {
 
 // bargeIn cancels the response in progress and drops every sample of it held locally.
 func (s *Session) bargeIn(c *conn, t *turn) {
+	s.cancelTools(c, "barge-in") // tools.go: a press, Cancel or Say ends running tool calls
 	if !t.responding && !t.speaking {
 		return
 	}
@@ -255,6 +258,7 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 			s.maybeUplink(c)
 		}
 	case events.SpeechStarted:
+		s.cancelTools(c, "the user spoke") // tools.go
 		t.conv.vadSpeech = true
 		s.emit(Event{Kind: EventSpeechStarted, Server: e})
 	case events.SpeechStopped:
@@ -304,6 +308,7 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 			t.responding = false
 		}
 		s.emit(Event{Kind: EventResponseDone, ResponseID: e.Response.ID, Server: e})
+		s.toolsResponseDone(c, t, e.Response) // tools.go
 	case events.TranscriptDelta:
 		s.emit(Event{Kind: EventTranscriptDelta, Text: e.Delta, ResponseID: e.ResponseID, Server: e})
 	case events.TranscriptDone:
@@ -321,6 +326,8 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		}
 	case events.Unknown:
 		s.cfg.log.Debug("rtc: unknown server event ignored", "type", e.Name)
+	case events.FunctionCallArgumentsDone, events.OutputItemDone:
+		s.handleToolEvent(c, t, ev) // tools.go
 	default:
 		s.cfg.log.Debug("rtc: server event", "type", ev.Type().Name(c.dialect))
 	}

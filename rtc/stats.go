@@ -31,6 +31,7 @@ type statsCounters struct {
 	upBase, downBase              uint64
 	jitterNS                      atomic.Int64
 	renewals                      atomic.Uint64
+	toolCalls, toolsCancelled     atomic.Uint64 // tools.go
 	rateLimits                    []RateLimit
 	expiresAt                     time.Time
 }
@@ -90,6 +91,9 @@ type Stats struct {
 	ExpiresAt time.Time
 	// RateLimits is the service's last rate_limits.updated (nil before the first).
 	RateLimits []RateLimit
+	// ToolCalls: function-call outputs sent; ToolsCancelled: calls cancelled while
+	// running (barge-in, press, lost connection), whose outputs were not sent.
+	ToolCalls, ToolsCancelled uint64
 }
 
 func samplesDur(n uint64) time.Duration { return time.Duration(n) * time.Second / sampleRate }
@@ -121,6 +125,7 @@ func (s *Session) Stats() Stats {
 	st.MicDropped = s.mic.Overruns()
 	st.CommitWait = time.Duration(s.pace.lastWait.Load())
 	st.Malformed = c.malformed.Load()
+	st.ToolCalls, st.ToolsCancelled = c.toolCalls.Load(), c.toolsCancelled.Load()
 	st.EventsDropped = c.eventsDropped.Load()
 	st.Errors = c.encodeErrors.Load() + c.sendErrors.Load() + c.decodeErrors.Load()
 	if secs := time.Since(since).Seconds(); !since.IsZero() && secs > 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/edgevoice/edgevoice/hw/sim"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/rtc"
+	"github.com/edgevoice/edgevoice/tools"
 )
 
 // question.wav: "What is the weather like in Lisbon today?", spoken by espeak-ng
@@ -40,7 +41,9 @@ func demoCommand() *cli.Command {
 		Help: "Starts the local realtime emulator and a simulated board in this process, presses the\n" +
 			"talk button, says the question (a WAV clip) into the microphone, releases the button,\n" +
 			"and records the spoken answer (the emulator answers with the turn's own audio and a\n" +
-			"fixed transcript). Prints the states, transcript events and measured latencies.",
+			"fixed transcript). Prints the states, transcript events and measured latencies.\n" +
+			"With -tools the model first calls the built-in tool set_volume; the device runs it\n" +
+			"and the answer (a chime) follows.",
 		Flags: demoFlags,
 	}
 }
@@ -52,6 +55,7 @@ func demoFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	profile := fs.String("profile", "openai", `provider profile the emulator mimics: "openai", "azure" (GA) or "azure-preview"`)
 	verbose := fs.Bool("v", false, "log every step (slog, debug level) to stderr")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	withTools := fs.Bool("tools", false, "the model answers with a call of the built-in tool set_volume (to 40 %), then speaks")
 	return func(ctx context.Context, _ []string) error {
 		log := slog.New(slog.DiscardHandler)
 		if *verbose {
@@ -60,6 +64,7 @@ func demoFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		d := &demo{out: env.Stdout, start: time.Now(), log: log}
+		d.tools = *withTools
 		return d.run(ctx, *in, *out, *profile)
 	}
 }
@@ -68,6 +73,7 @@ type demo struct {
 	out   io.Writer
 	log   *slog.Logger
 	start time.Time
+	tools bool // -tools: the answer calls set_volume first
 
 	mu         sync.Mutex
 	marks      map[string]time.Time
@@ -132,8 +138,13 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	defer src.Close()
 
 	// 1. The local realtime emulator on 127.0.0.1.
-	srv, err := emulator.New(emulator.WithReplyText("It is sunny in Lisbon, 21 degrees. (This answer comes from the local emulator, which plays your own words back.)"),
-		emulator.WithUserTranscript(demoUserText), emulator.WithLogger(d.log))
+	srvOpts := []emulator.Option{emulator.WithReplyText("It is sunny in Lisbon, 21 degrees. (This answer comes from the local emulator, which plays your own words back.)"),
+		emulator.WithUserTranscript(demoUserText), emulator.WithLogger(d.log)}
+	if d.tools {
+		srvOpts = append(srvOpts, emulator.WithReplyText("Done: the volume is now 40 percent. (This answer comes from the local emulator.)"),
+			emulator.WithToolScript(emulator.ToolTurn{Calls: []emulator.ToolCall{{Name: "set_volume", Arguments: `{"level":0.4}`}}}))
+	}
+	srv, err := emulator.New(srvOpts...)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -159,8 +170,13 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	keys := rtc.KeySourceFunc(func(ctx context.Context) (realtime.Key, error) { return srv.MintKey(ctx, profile) })
 	sessCfg := events.Session{Instructions: "You are a helpful voice assistant.", Voice: "marin",
 		TurnDetection: events.TurnDetection{Type: events.TurnDetectionNone}, Transcription: &events.Transcription{Model: "whisper-1"}}
+	var toolSet *tools.Set // -tools: the built-ins, acting on the appliance (set before it runs)
 	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
-		return rtc.New(key, rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(d.log))
+		opts := []rtc.Option{rtc.WithLoopbackOnly(), rtc.WithKeySource(ks), rtc.WithSessionConfig(sessCfg), rtc.WithLogger(d.log)}
+		if toolSet != nil {
+			opts = append(opts, rtc.WithTools(toolSet, 5*time.Second))
+		}
+		return rtc.New(key, opts...)
 	}
 	a, err := appliance.New(appliance.Config{IdleTimeout: time.Minute}, appliance.Deps{
 		Keys: keys, NewSession: factory, LED: ledIndicator{board.LEDs()}, Buttons: board.Buttons().Events(), Logger: d.log,
@@ -176,6 +192,13 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	if d.tools {
+		if toolSet, err = a.Tools(tools.BuiltinNames, d.log); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		sessCfg.Tools = toolSet.Declarations()
+		d.printf("tools offered to the model: %s (volume now %.0f %%)", strings.Join(toolSet.Names(), ", "), a.Volume()*100)
 	}
 	actx, acancel := context.WithCancel(ctx)
 	runDone := make(chan error, 1)
@@ -234,6 +257,16 @@ func (d *demo) run(ctx context.Context, inPath, outPath, profile string) error {
 		case <-rec.Changed():
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+	if d.tools {
+		c, _ := srv.Stats().LastCall()
+		for _, tc := range c.Tools.Calls {
+			d.printf("the model called %s(%s) -> %s (call -> output %v)", tc.Name, tc.Arguments, tc.Output, tc.OutputAt.Sub(tc.CalledAt).Round(10*time.Microsecond))
+		}
+		if len(c.Tools.Calls) == 0 || !c.Tools.Calls[0].Answered || c.Tools.FollowUps != 1 {
+			return fmt.Errorf("demo: the tool call was not answered as expected: %+v", c.Tools)
+		}
+		d.printf("volume now %.0f %%", a.Volume()*100)
 	}
 	st := a.Status()
 	pcancel()

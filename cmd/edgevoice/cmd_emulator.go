@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/edgevoice/edgevoice/realtime"
 
@@ -47,6 +49,15 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	vad := fs.Bool("vad", false, "act on server_vad/semantic_vad sessions: detect speech (packets > 24 bytes), commit and answer turns, interrupt on speech")
 	playout := fs.Duration("playout-delay", emulator.DefaultPlayoutDelay, "jitter buffer delay before received audio plays (it is played out at real time, and a commit takes only what has played)")
 	verbose := fs.Bool("v", false, "log every call state change and fault at debug level")
+	var toolTurns []emulator.ToolTurn
+	fs.Func("tool-call", "answer the next user turn with a call of a tool: `NAME=JSON` (the arguments; several calls of one turn joined by ' && '; repeat the flag for the following turns)", func(v string) error {
+		t, err := parseToolTurn(v)
+		if err == nil {
+			toolTurns = append(toolTurns, t)
+		}
+		return err
+	})
+	toolDelay := fs.Duration("tool-delay", 0, "the model \"thinks\" this long before each scripted tool call")
 	var f emulator.Faults
 	fs.IntVar(&f.MintStatus, "mint-status", 0, "answer the mint endpoints with this HTTP `status` (e.g. 401, 500)")
 	fs.IntVar(&f.MintFailures, "mint-failures", 0, "apply --mint-status to the next `n` mint requests only (0 = all)")
@@ -101,6 +112,12 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		if *iceTCP {
 			opts = append(opts, emulator.WithICETCP())
 		}
+		if len(toolTurns) > 0 {
+			for i := range toolTurns {
+				toolTurns[i].After = *toolDelay
+			}
+			opts = append(opts, emulator.WithToolScript(toolTurns...))
+		}
 		srv, err := emulator.New(opts...)
 		if err != nil {
 			return err
@@ -126,4 +143,20 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		}
 		return context.Cause(ctx)
 	}
+}
+
+// parseToolTurn parses -tool-call: NAME=JSON, several joined by " && ".
+func parseToolTurn(v string) (emulator.ToolTurn, error) {
+	var t emulator.ToolTurn
+	for _, c := range strings.Split(v, " && ") {
+		name, args, ok := strings.Cut(strings.TrimSpace(c), "=")
+		if !ok || name == "" {
+			return t, fmt.Errorf("%q: want NAME=JSON, such as set_volume={\"level\":0.5}", c)
+		}
+		if !json.Valid([]byte(args)) {
+			return t, fmt.Errorf("%q: the arguments are not JSON", c)
+		}
+		t.Calls = append(t.Calls, emulator.ToolCall{Name: name, Arguments: args})
+	}
+	return t, nil
 }

@@ -108,10 +108,19 @@ func TestEmulatorFlags(t *testing.T) {
 		{"--listen", "10.1.2.3:1"},
 		{"--dialect", "klingon"},
 		{"extra"},
+		{"--tool-call", "set_volume"},
+		{"--tool-call", "set_volume={level:1}"},
 	} {
 		var out, errb syncBuf
 		if code := Main(context.Background(), append([]string{"emulator"}, args...), &cli.Env{Stdout: &out, Stderr: &errb}); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %s)", args, code, errb.String())
 		}
+	}
+}
+
+func TestParseToolTurn(t *testing.T) {
+	tt, err := parseToolTurn(`set_volume={"level":0.5} && get_time={}`)
+	if err != nil || len(tt.Calls) != 2 || tt.Calls[0].Name != "set_volume" || tt.Calls[0].Arguments != `{"level":0.5}` || tt.Calls[1].Name != "get_time" {
+		t.Errorf("parseToolTurn: %+v, %v", tt, err)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/internal/control"
 	"github.com/edgevoice/edgevoice/rtc"
+	"github.com/edgevoice/edgevoice/tools"
 )
 
 func runCommand() *cli.Command {
@@ -139,8 +140,12 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	}
 	rtcLog := log.With("component", "rtc")
 	pinner := newSessionPinner(sessCfg, log)
+	var toolSet *tools.Set // the built-in tools act on the appliance: set once it exists, before it runs
 	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
 		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(pinner.sessionFor(key)), rtc.WithLogger(rtcLog))
+		if toolSet != nil {
+			opts = append(opts, rtc.WithTools(toolSet, cfg.Tools.Timeout.D()))
+		}
 		return rtc.New(key, opts...)
 	}
 
@@ -177,6 +182,13 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	r.a = a
+	if toolSet, err = a.Tools(cfg.Tools.Builtin, log.With("component", "tools")); err != nil {
+		return err
+	}
+	if err := addConfiguredTools(toolSet, &cfg.Tools); err != nil {
+		return err
+	}
+	pinner.dev.Tools = append(pinner.dev.Tools, toolSet.Declarations()...)
 
 	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log, control.WithRemote(a))
 	if err != nil {

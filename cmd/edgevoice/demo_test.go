@@ -77,3 +77,22 @@ func TestLEDStatesMatch(t *testing.T) {
 	}
 	_ = led.Off
 }
+
+// TestDemoTools runs `edgevoice demo -tools`: the model's answer calls set_volume, the
+// device runs it (the volume becomes 40 %) and the spoken answer follows, with thinking
+// shown from the release to the answer.
+func TestDemoTools(t *testing.T) {
+	defer noLeaks(t)()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"demo", "-tools", "-out", filepath.Join(t.TempDir(), "reply.wav")}, &cli.Env{Stdout: &stdout, Stderr: &stderr})
+	s := stdout.String()
+	if code != 0 {
+		t.Fatalf("demo -tools: exit %d\nstdout:\n%s\nstderr:\n%s", code, s, stderr.String())
+	}
+	for _, w := range []string{`the model called set_volume({"level":0.4}) -> {"volume":0.4}`, "volume now 40 %",
+		"LED states shown: off idle connecting listening thinking speaking idle off", "demo: OK"} {
+		if !strings.Contains(s, w) && !(strings.HasPrefix(w, "LED") && strings.Contains(s, strings.Replace(w, "off idle", "idle", 1))) {
+			t.Errorf("demo -tools output lacks %q:\n%s", w, s)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func startEmulator(t *testing.T) *emulator.Server {
 // TestCLIConventions: every command of edgevoice follows the convention of package cli.
 func TestCLIConventions(t *testing.T) {
 	clitest.CheckConventions(t, app, []string{"aec", "check-config", "ctl", "demo", "devices", "emulator", "levels", "pins", "play", "record",
-		"run", "sim", "smoketest", "status", "version"})
+		"run", "sim", "smoketest", "status", "tools", "version"})
 	for _, args := range [][]string{{"run", "x"}, {"status", "x"}, {"demo", "x"}, {"devices", "x"}, {"levels", "x"}, {"record"},
 		{"record", "a.wav", "b.wav"}, {"play"}, {"pins", "x"}, {"sim", "x"}, {"emulator", "x"}, {"record", "a.wav", "-seconds", "0"},
 		{"levels", "-interval", "0s"}, {"emulator", "-listen", "0.0.0.0:1"}, {"check-config", "a", "b"}} {

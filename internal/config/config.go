@@ -54,6 +54,8 @@ type Config struct {
 	Session Session `toml:"session"`
 	// RTC: the WebRTC transport (ICE, codec, jitter buffer).
 	RTC RTC `toml:"rtc"`
+	// Tools: the tools the device runs when the model calls them (built-in device tools).
+	Tools Tools `toml:"tools"`
 }
 
 // Default returns a Config with every default filled in (what an empty file gives).
@@ -72,6 +74,7 @@ func (c *Config) SetDefaults() {
 	c.Broker.setDefaults()
 	c.Session.setDefaults()
 	c.RTC.setDefaults()
+	c.Tools.setDefaults(&c.Session) // after Session: its tools' names
 }
 
 // Validate checks every section and returns every problem (nil if none). It is what
@@ -93,6 +96,7 @@ func (c *Config) validate(name string, idx map[string]keyPos) error {
 	c.Broker.validate(p.section("broker"))
 	c.Session.validate(p.section("session"))
 	c.RTC.validate(p.section("rtc"))
+	c.Tools.validate(p.section("tools"), &c.Session)
 	return p.err()
 }
 

@@ -30,7 +30,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{
 			name: "unknown section",
 			doc:  "# device\n[aplliance]\nvolume = 0.5\n",
-			want: []string{`x.toml:2:2: unknown section [aplliance] (sections: appliance, audio, board, broker, provisioning, rtc, session)`},
+			want: []string{`x.toml:2:2: unknown section [aplliance] (sections: appliance, audio, board, broker, provisioning, rtc, session, tools)`},
 		},
 		{
 			name: "string for a number",

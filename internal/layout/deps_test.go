@@ -139,6 +139,7 @@ var forbidden = []struct {
 	{"emulator", []string{"modernc.org", "github.com/jackc/pgx"}, "the emulator speaks the broker's wire format (provisioning/broker/wire) without its store"},
 	{"cmd/edgevoice", []string{"modernc.org", "github.com/jackc/pgx"}, "the device binary does not carry the broker's database drivers (20 MB arm64 goal)"},
 	{"appliance", []string{"provisioning", "emulator", "internal/cli", "internal/config", "cmd"}, "appliance gets keys through rtc.KeySource"},
+	{"tools", []string{"appliance", "rtc", "hw", "emulator", "provisioning", "dsp", "internal", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "tools act on the device through tools.Device and answer rtc.ToolRunner without importing either"},
 	{"internal/config", []string{"hw", "rtc", "provisioning", "appliance", "emulator", "dsp", "internal/cli", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "one config validation for every binary, with no heavy imports"},
 	{"internal/cli", []string{"hw", "rtc", "provisioning", "appliance", "emulator", "dsp", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "the CLI helpers are shared by all three mains"},
 }
@@ -192,7 +193,7 @@ func TestImportRules(t *testing.T) {
 	for _, p := range pkgs {
 		seen[p.Path] = true
 	}
-	for _, want := range []string{"cmd/edgevoice", "cmd/edgevoice-provisiond", "cmd/edgevoice-broker", "realtime", "realtime/events", "rtc", "rtc/opus", "provisioning", "provisioning/keyd", "provisioning/broker", "emulator", "appliance", "hw/audio", "hw/audio/malgo", "hw/board", "internal/cli", "internal/config", "dsp/ring"} {
+	for _, want := range []string{"cmd/edgevoice", "cmd/edgevoice-provisiond", "cmd/edgevoice-broker", "realtime", "realtime/events", "rtc", "rtc/opus", "provisioning", "provisioning/keyd", "provisioning/broker", "emulator", "appliance", "hw/audio", "hw/audio/malgo", "hw/board", "internal/cli", "internal/config", "dsp/ring", "tools"} {
 		if !seen[want] {
 			t.Errorf("package %s is missing; the rules below would pass vacuously", want)
 		}

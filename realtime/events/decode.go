@@ -29,6 +29,9 @@ type wire struct {
 	Error          *wireError      `json:"error"`
 	Item           *wireItem       `json:"item"`
 	RateLimits     []wireRateLimit `json:"rate_limits"`
+	CallID         string          `json:"call_id"`
+	Name           string          `json:"name"`
+	Arguments      string          `json:"arguments"`
 }
 
 type wireRateLimit struct {
@@ -39,11 +42,12 @@ type wireRateLimit struct {
 }
 
 type wireResponse struct {
-	ID               string   `json:"id"`
-	Status           string   `json:"status"`
-	Instructions     string   `json:"instructions"`
-	Modalities       []string `json:"modalities"`
-	OutputModalities []string `json:"output_modalities"`
+	ID               string     `json:"id"`
+	Status           string     `json:"status"`
+	Instructions     string     `json:"instructions"`
+	Modalities       []string   `json:"modalities"`
+	OutputModalities []string   `json:"output_modalities"`
+	Output           []wireItem `json:"output"`
 	StatusDetails    *struct {
 		Reason string     `json:"reason"`
 		Error  *wireError `json:"error"`
@@ -59,8 +63,21 @@ type wireError struct {
 }
 
 type wireItem struct {
-	ID   string `json:"id"`
-	Role string `json:"role"`
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Role      string `json:"role"`
+	CallID    string `json:"call_id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+	Output    string `json:"output"`
+}
+
+func (i *wireItem) outputItem() OutputItem {
+	if i == nil {
+		return OutputItem{}
+	}
+	return OutputItem{ID: i.ID, Type: i.Type, Status: i.Status, Role: i.Role, CallID: i.CallID, Name: i.Name, Arguments: i.Arguments}
 }
 
 func (e *wireError) info() ErrorInfo {
@@ -122,6 +139,16 @@ func Decode(data []byte) (Event, error) {
 		return ResponseCancel{EventID: w.EventID, ResponseID: w.ResponseID}, nil
 	case TypeOutputAudioBufferClear:
 		return OutputAudioBufferClear{EventID: w.EventID}, nil
+	case TypeFunctionCallOutput:
+		if w.Item == nil || w.Item.Type != "function_call_output" {
+			return Unknown{EventID: w.EventID, Name: w.Type}, nil // message items etc.
+		}
+		return FunctionCallOutput{EventID: w.EventID, CallID: w.Item.CallID, Output: w.Item.Output}, nil
+	case TypeFunctionCallArgumentsDone:
+		return FunctionCallArgumentsDone{EventID: w.EventID, ResponseID: w.ResponseID, ItemID: w.ItemID, OutputIndex: w.OutputIndex,
+			CallID: w.CallID, Name: w.Name, Arguments: w.Arguments}, nil
+	case TypeOutputItemDone:
+		return OutputItemDone{EventID: w.EventID, ResponseID: w.ResponseID, OutputIndex: w.OutputIndex, Item: w.Item.outputItem()}, nil
 	case TypeInputAudioBufferCommitted:
 		return InputAudioBufferCommitted{EventID: w.EventID, ItemID: w.ItemID, PreviousItemID: w.PreviousItemID}, nil
 	case TypeInputAudioBufferCleared:
@@ -178,6 +205,9 @@ func (w *wire) response() Response {
 		return Response{}
 	}
 	out := Response{ID: r.ID, Status: parseStatus(r.Status)}
+	for i := range r.Output {
+		out.Output = append(out.Output, r.Output[i].outputItem())
+	}
 	if sd := r.StatusDetails; sd != nil {
 		out.StatusReason = sd.Reason
 		if out.StatusReason == "" && sd.Error != nil {

@@ -146,11 +146,45 @@ type (
 		Response encResponse `json:"response"`
 	}
 	encResponse struct {
-		Object        string     `json:"object"`
-		ID            string     `json:"id"`
-		Status        string     `json:"status"`
-		StatusDetails any        `json:"status_details"`
-		Output        []struct{} `json:"output"`
+		Object        string        `json:"object"`
+		ID            string        `json:"id"`
+		Status        string        `json:"status"`
+		StatusDetails any           `json:"status_details"`
+		Output        []wOutputItem `json:"output"`
+	}
+	wOutputItem struct {
+		ID        string `json:"id"`
+		Object    string `json:"object"`
+		Type      string `json:"type"`
+		Status    string `json:"status,omitempty"`
+		Role      string `json:"role,omitempty"`
+		CallID    string `json:"call_id,omitempty"`
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments,omitempty"`
+	}
+	wFunctionCallOutput struct {
+		head
+		Item wFunctionOutputItem `json:"item"`
+	}
+	wFunctionOutputItem struct {
+		Type   string `json:"type"`
+		CallID string `json:"call_id"`
+		Output string `json:"output"`
+	}
+	wArgumentsDone struct {
+		head
+		ResponseID  string `json:"response_id"`
+		ItemID      string `json:"item_id"`
+		OutputIndex int    `json:"output_index"`
+		CallID      string `json:"call_id"`
+		Name        string `json:"name,omitempty"`
+		Arguments   string `json:"arguments"`
+	}
+	wOutputItemDone struct {
+		head
+		ResponseID  string      `json:"response_id"`
+		OutputIndex int         `json:"output_index"`
+		Item        wOutputItem `json:"item"`
 	}
 	wStatusDetails struct {
 		Type   string  `json:"type"`
@@ -267,6 +301,15 @@ func encEvent(d Dialect, h head, ev Event) (any, error) {
 	case ResponseCancel:
 		h.EventID = e.EventID
 		return wResponseCancel{h, e.ResponseID}, nil
+	case FunctionCallOutput:
+		h.EventID = e.EventID
+		return wFunctionCallOutput{h, wFunctionOutputItem{"function_call_output", e.CallID, e.Output}}, nil
+	case FunctionCallArgumentsDone:
+		h.EventID = e.EventID
+		return wArgumentsDone{h, e.ResponseID, e.ItemID, e.OutputIndex, e.CallID, e.Name, e.Arguments}, nil
+	case OutputItemDone:
+		h.EventID = e.EventID
+		return wOutputItemDone{h, e.ResponseID, e.OutputIndex, encItemOf(&e.Item)}, nil
 	case InputAudioBufferCommitted:
 		h.EventID = e.EventID
 		return wCommitted{h, nullable(e.PreviousItemID), e.ItemID}, nil
@@ -333,12 +376,19 @@ func encErrorOf(e *ErrorInfo) wErrorInfo {
 	return wErrorInfo{Type: e.Type, Code: nullable(e.Code), Message: e.Message, Param: nullable(e.Param), EventID: nullable(e.ClientEventID)}
 }
 
+func encItemOf(i *OutputItem) wOutputItem {
+	return wOutputItem{ID: i.ID, Object: "realtime.item", Type: i.Type, Status: i.Status, Role: i.Role, CallID: i.CallID, Name: i.Name, Arguments: i.Arguments}
+}
+
 func encResponseOf(r *Response) encResponse {
 	st := r.Status
 	if st == StatusUnknown {
 		st = StatusInProgress
 	}
-	w := encResponse{Object: "realtime.response", ID: r.ID, Status: st.String(), Output: []struct{}{}}
+	w := encResponse{Object: "realtime.response", ID: r.ID, Status: st.String(), Output: []wOutputItem{}}
+	for i := range r.Output {
+		w.Output = append(w.Output, encItemOf(&r.Output[i]))
+	}
 	switch st {
 	case StatusCancelled, StatusIncomplete:
 		w.StatusDetails = wStatusDetails{Type: st.String(), Reason: nullable(r.StatusReason)}

@@ -141,6 +141,28 @@ func appendHandwritten(dst []byte, d Dialect, ev Event) ([]byte, error) {
 	case Error:
 		o.strOpt("event_id", e.EventID)
 		hwWriteErrorInfo(&o, &e.Error)
+	case FunctionCallOutput:
+		o.strOpt("event_id", e.EventID)
+		it := o.obj("item")
+		it.str("type", "function_call_output")
+		it.str("call_id", e.CallID)
+		it.str("output", e.Output)
+		it.close()
+	case FunctionCallArgumentsDone:
+		o.strOpt("event_id", e.EventID)
+		o.str("response_id", e.ResponseID)
+		o.str("item_id", e.ItemID)
+		o.int("output_index", int64(e.OutputIndex))
+		o.str("call_id", e.CallID)
+		o.strOpt("name", e.Name)
+		o.str("arguments", e.Arguments)
+	case OutputItemDone:
+		o.strOpt("event_id", e.EventID)
+		o.str("response_id", e.ResponseID)
+		o.int("output_index", int64(e.OutputIndex))
+		x := o.obj("item")
+		hwWriteItem(&x, &e.Item)
+		x.close()
 	case RateLimitsUpdated:
 		o.strOpt("event_id", e.EventID)
 		o.key("rate_limits")
@@ -211,8 +233,28 @@ func hwWriteResponse(o *obj, r *Response) {
 		x.null("status_details")
 	}
 	x.key("output")
-	x.w.b = append(x.w.b, '[', ']')
+	x.w.b = append(x.w.b, '[')
+	for i := range r.Output {
+		if i > 0 {
+			x.w.b = append(x.w.b, ',')
+		}
+		it := x.w.open()
+		hwWriteItem(&it, &r.Output[i])
+		it.close()
+	}
+	x.w.b = append(x.w.b, ']')
 	x.close()
+}
+
+func hwWriteItem(o *obj, i *OutputItem) {
+	o.str("id", i.ID)
+	o.str("object", "realtime.item")
+	o.str("type", i.Type)
+	o.strOpt("status", i.Status)
+	o.strOpt("role", i.Role)
+	o.strOpt("call_id", i.CallID)
+	o.strOpt("name", i.Name)
+	o.strOpt("arguments", i.Arguments)
 }
 
 // hwWriteSession writes the session object's fields (without braces) in dialect d.

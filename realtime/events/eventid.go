@@ -23,6 +23,9 @@ func WithClientEventID(ev Event, id string) Event {
 	case OutputAudioBufferClear:
 		e.EventID = id
 		return e
+	case FunctionCallOutput:
+		e.EventID = id
+		return e
 	}
 	return ev
 }

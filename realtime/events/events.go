@@ -89,6 +89,16 @@ type ResponseCancel struct {
 // OutputAudioBufferClear is output_audio_buffer.clear (WebRTC only; after response.cancel).
 type OutputAudioBufferClear struct{ EventID string }
 
+// FunctionCallOutput is conversation.item.create with a function_call_output item: the
+// result of the function call CallID, for the model (the same in both dialects). Decode
+// returns it only for items of that type; other conversation.item.create events come
+// back as Unknown.
+type FunctionCallOutput struct {
+	EventID string
+	CallID  string
+	Output  string // JSON text (or plain text) for the model
+}
+
 // ---- server events ----
 
 // SessionCreated is session.created, the first server event.
@@ -142,6 +152,43 @@ type Response struct {
 	// StatusReason: turn_detected / client_cancelled (cancelled),
 	// max_output_tokens / content_filter (incomplete), or the error code (failed).
 	StatusReason string
+	// Output: the response's output items (response.done); nil when there are none.
+	Output []OutputItem
+}
+
+// OutputItem is one item of a response's output (response.output_item.done and
+// response.done's output). Only the fields of message and function_call items that a
+// client acts on are kept.
+type OutputItem struct {
+	ID        string
+	Type      string // "message", "function_call", ...
+	Status    string // "completed", "incomplete", ...
+	Role      string // message items
+	CallID    string // function_call items
+	Name      string // function_call items: the tool's name
+	Arguments string // function_call items: the arguments as JSON text
+}
+
+// FunctionCallArgumentsDone is response.function_call_arguments.done: the model has
+// finished a function call's arguments. Name is set by services that send it (GA);
+// otherwise response.output_item.done carries it.
+type FunctionCallArgumentsDone struct {
+	EventID     string
+	ResponseID  string
+	ItemID      string
+	OutputIndex int
+	CallID      string
+	Name        string
+	Arguments   string // JSON text
+}
+
+// OutputItemDone is response.output_item.done: one output item of a response is
+// complete (a function_call item carries the call's name and arguments).
+type OutputItemDone struct {
+	EventID     string
+	ResponseID  string
+	OutputIndex int
+	Item        OutputItem
 }
 
 // ResponseCreated is response.created.
@@ -286,6 +333,9 @@ func (InputAudioBufferCommit) Type() Type      { return TypeInputAudioBufferComm
 func (ResponseCreate) Type() Type              { return TypeResponseCreate }
 func (ResponseCancel) Type() Type              { return TypeResponseCancel }
 func (OutputAudioBufferClear) Type() Type      { return TypeOutputAudioBufferClear }
+func (FunctionCallOutput) Type() Type          { return TypeFunctionCallOutput }
+func (FunctionCallArgumentsDone) Type() Type   { return TypeFunctionCallArgumentsDone }
+func (OutputItemDone) Type() Type              { return TypeOutputItemDone }
 func (SessionCreated) Type() Type              { return TypeSessionCreated }
 func (SessionUpdated) Type() Type              { return TypeSessionUpdated }
 func (InputAudioBufferCommitted) Type() Type   { return TypeInputAudioBufferCommitted }

@@ -53,6 +53,10 @@ func sampleEvents() []Event {
 		InputTranscriptionDelta{EventID: "e19", ItemID: "item_3", Delta: "he"},
 		InputTranscriptionCompleted{EventID: "e20", ItemID: "item_3", ContentIndex: 0, Transcript: "hello there"},
 		InputTranscriptionFailed{EventID: "e21", ItemID: "item_3", Error: ErrorInfo{Type: "transcription_error", Code: "audio_unintelligible", Message: "no"}},
+		FunctionCallOutput{EventID: "c7", CallID: "call_1", Output: `{"volume":0.5}`},
+		FunctionCallArgumentsDone{EventID: "e23", ResponseID: "resp_4", ItemID: "item_5", OutputIndex: 1, CallID: "call_1", Name: "set_volume", Arguments: `{"level":0.5}`},
+		OutputItemDone{EventID: "e24", ResponseID: "resp_4", OutputIndex: 1, Item: OutputItem{ID: "item_5", Type: "function_call", Status: "completed", CallID: "call_1", Name: "set_volume", Arguments: `{"level":0.5}`}},
+		ResponseDone{EventID: "e25", Response: Response{ID: "resp_4", Status: StatusCompleted, Output: []OutputItem{{ID: "item_5", Type: "function_call", Status: "completed", CallID: "call_1", Name: "set_volume", Arguments: "{}"}, {ID: "item_6", Type: "message", Role: "assistant"}}}},
 		Error{EventID: "e22", Error: ErrorInfo{Type: "invalid_request_error", Code: "unknown_parameter", Message: "Unknown parameter: 'session.type'.", Param: "session.type", ClientEventID: "c1"}},
 	}
 }

@@ -30,6 +30,7 @@ const (
 	TypeResponseCreate         // response.create
 	TypeResponseCancel         // response.cancel
 	TypeOutputAudioBufferClear // output_audio_buffer.clear
+	TypeFunctionCallOutput     // conversation.item.create (a function_call_output item)
 
 	// server → client
 	TypeSessionCreated              // session.created
@@ -53,6 +54,8 @@ const (
 	TypeInputTranscriptionFailed    // conversation.item.input_audio_transcription.failed
 	TypeError                       // error
 	TypeRateLimitsUpdated           // rate_limits.updated
+	TypeFunctionCallArgumentsDone   // response.function_call_arguments.done
+	TypeOutputItemDone              // response.output_item.done
 
 	numTypes
 )
@@ -66,6 +69,7 @@ var wireNames = [numTypes][2]string{
 	TypeResponseCreate:              {"response.create", "response.create"},
 	TypeResponseCancel:              {"response.cancel", "response.cancel"},
 	TypeOutputAudioBufferClear:      {"output_audio_buffer.clear", "output_audio_buffer.clear"},
+	TypeFunctionCallOutput:          {"conversation.item.create", "conversation.item.create"},
 	TypeSessionCreated:              {"session.created", "session.created"},
 	TypeSessionUpdated:              {"session.updated", "session.updated"},
 	TypeInputAudioBufferCommitted:   {"input_audio_buffer.committed", "input_audio_buffer.committed"},
@@ -87,6 +91,8 @@ var wireNames = [numTypes][2]string{
 	TypeInputTranscriptionFailed:    {"conversation.item.input_audio_transcription.failed", "conversation.item.input_audio_transcription.failed"},
 	TypeError:                       {"error", "error"},
 	TypeRateLimitsUpdated:           {"rate_limits.updated", "rate_limits.updated"},
+	TypeFunctionCallArgumentsDone:   {"response.function_call_arguments.done", "response.function_call_arguments.done"},
+	TypeOutputItemDone:              {"response.output_item.done", "response.output_item.done"},
 }
 
 // Name returns the wire name of t in dialect d ("" for TypeUnknown).
@@ -112,7 +118,7 @@ func (t Type) String() string {
 }
 
 // IsClient reports whether t is sent by the client.
-func (t Type) IsClient() bool { return t >= TypeSessionUpdate && t <= TypeOutputAudioBufferClear }
+func (t Type) IsClient() bool { return t >= TypeSessionUpdate && t <= TypeFunctionCallOutput }
 
 // ParseType maps a wire name of either dialect to its Type (TypeUnknown if none).
 func ParseType(name string) Type {
@@ -129,6 +135,8 @@ func ParseType(name string) Type {
 		return TypeResponseCancel
 	case "output_audio_buffer.clear":
 		return TypeOutputAudioBufferClear
+	case "conversation.item.create":
+		return TypeFunctionCallOutput
 	case "session.created":
 		return TypeSessionCreated
 	case "session.updated":
@@ -171,6 +179,10 @@ func ParseType(name string) Type {
 		return TypeError
 	case "rate_limits.updated":
 		return TypeRateLimitsUpdated
+	case "response.function_call_arguments.done":
+		return TypeFunctionCallArgumentsDone
+	case "response.output_item.done":
+		return TypeOutputItemDone
 	}
 	return TypeUnknown
 }

@@ -1,0 +1,183 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// builtinTools are the built-in tools of package tools (tools.BuiltinNames; a test
+// there checks that the lists agree: this package does not import it, to keep the
+// schema validator out of the binaries that only read the config).
+var builtinTools = []string{"set_volume", "get_volume", "mute", "stop", "get_time", "device_status"}
+
+// BuiltinTools returns the names [tools] builtin accepts.
+func BuiltinTools() []string { return slices.Clone(builtinTools) }
+
+// Tools is the [tools] section: the tools the device runs when the model calls them.
+type Tools struct {
+	// Built-in device tools offered to the model: "set_volume", "get_volume", "mute",
+	// "stop", "get_time" and "device_status". They act like the buttons do. Default:
+	// all of them, less any name a [[session.tools]] entry declares; [] offers none.
+	Builtin []string `toml:"builtin"`
+	// Bound on each tool call: past it the model is told the tool did not answer.
+	Timeout Duration `toml:"timeout"`
+	// Command tools: a program run with the model's arguments as JSON on stdin; its
+	// stdout is the answer.
+	Command []CommandTool `toml:"command"`
+	// HTTP tools: the model's arguments POSTed as JSON to a URL (a Home Assistant
+	// webhook or REST call); the response body is the answer.
+	HTTP []HTTPTool `toml:"http"`
+}
+
+// CommandTool is one [[tools.command]].
+type CommandTool struct {
+	// Function name (letters, digits, '_' and '-').
+	Name string `toml:"name"`
+	// What the tool does, for the model.
+	Description string `toml:"description"`
+	// JSON Schema of the arguments, as a JSON object string. Empty: no arguments.
+	Parameters string `toml:"parameters"`
+	// The program (absolute path) and its arguments; no shell. It runs as the service
+	// user inside the unit's sandbox, with PATH, LANG and EDGEVOICE_TOOL only.
+	Argv []string `toml:"argv"`
+	// More NAME=value entries for its environment (masked when the config is printed).
+	Env []string `toml:"env" secret:"true"`
+	// Bound on one run (the process group is killed). Empty: [tools] timeout.
+	Timeout Duration `toml:"timeout"`
+	// Most bytes of stdout taken as the answer; more is an error. 0: 16384.
+	MaxOutput int `toml:"max_output"`
+}
+
+// HTTPTool is one [[tools.http]].
+type HTTPTool struct {
+	// Function name (letters, digits, '_' and '-').
+	Name string `toml:"name"`
+	// What the tool does, for the model.
+	Description string `toml:"description"`
+	// JSON Schema of the arguments, as a JSON object string. Empty: no arguments.
+	Parameters string `toml:"parameters"`
+	// https:// URL the arguments are POSTed to (http:// only to a loopback address).
+	// It may hold a secret such as a webhook id: it is never logged (masked when the
+	// config is printed).
+	URL string `toml:"url" secret:"true"`
+	// File holding a bearer token sent as "Authorization: Bearer" (read at each call,
+	// never logged), e.g. a systemd credential. Empty: no token.
+	BearerTokenFile string `toml:"bearer_token_file"`
+	// PEM bundle that verifies the server instead of the system's roots (a LAN server
+	// with its own CA). Empty: the system's roots.
+	CAFile string `toml:"ca_file"`
+	// Bound on one call. Empty: [tools] timeout.
+	Timeout Duration `toml:"timeout"`
+	// Most bytes of the response body taken as the answer; more is an error. 0: 16384.
+	MaxOutput int `toml:"max_output"`
+}
+
+func (c *Tools) setDefaults(session *Session) {
+	if c.Builtin == nil { // every built-in whose name no [[session.tools]] entry has taken
+		c.Builtin = []string{}
+		for _, n := range builtinTools {
+			if !slices.ContainsFunc(session.Tools, func(t Tool) bool { return t.Name == n }) {
+				c.Builtin = append(c.Builtin, n)
+			}
+		}
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(10e9)
+	}
+	if c.Command == nil { // empty, not nil: the printed config reloads the same
+		c.Command = []CommandTool{}
+	}
+	if c.HTTP == nil {
+		c.HTTP = []HTTPTool{}
+	}
+}
+
+// toolName checks a tool's name and parameters; names counts every name in use.
+func toolName(p *sectionProblems, key, name, params string, names map[string]int) {
+	switch {
+	case name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "":
+		p.add(key+".name", "%q: use 1 to 64 letters, digits, '_' and '-'", name)
+	case names[name] > 0:
+		p.add(key+".name", "%q is already the name of another tool (built-in, [[session.tools]], command or http)", name)
+	}
+	names[name]++
+	if params != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(params), &obj); err != nil {
+			p.add(key+".parameters", "not a JSON object (%v); write a JSON Schema such as {\"type\":\"object\",\"properties\":{}}", err)
+		}
+	}
+}
+
+func checkToolLimits(p *sectionProblems, key string, timeout Duration, maxOut int) {
+	if d := timeout.D(); d < 0 || d > 10*60e9 {
+		p.add(key+".timeout", "%v is out of range; use a duration up to 10m such as \"5s\" (empty: [tools] timeout)", d)
+	}
+	if maxOut < 0 || maxOut > 1<<20 {
+		p.add(key+".max_output", "%d is out of range; use 0 (16384) to 1048576 bytes", maxOut)
+	}
+}
+
+func (c *Tools) validate(p *sectionProblems, session *Session) {
+	seen := map[string]bool{}
+	for _, n := range c.Builtin {
+		switch {
+		case !slices.Contains(builtinTools, n):
+			p.add("builtin", "%q is not a built-in tool; use some of %q", n, builtinTools)
+		case seen[n]:
+			p.add("builtin", "%q appears twice", n)
+		}
+		seen[n] = true
+	}
+	for _, t := range session.Tools {
+		if seen[t.Name] {
+			p.add("builtin", "%q is also a [[session.tools]] name; rename that tool or take %q out of builtin", t.Name, t.Name)
+		}
+	}
+	if d := c.Timeout.D(); d <= 0 || d > 10*60e9 {
+		p.add("timeout", "%v is out of range; use a duration from 1ms to 10m such as \"10s\"", d)
+	}
+	names := map[string]int{}
+	for _, n := range c.Builtin {
+		names[n]++
+	}
+	for _, t := range session.Tools {
+		names[t.Name]++
+	}
+	for i, t := range c.Command {
+		key := fmt.Sprintf("command.%d", i)
+		toolName(p, key, t.Name, t.Parameters, names)
+		if len(t.Argv) == 0 || !filepath.IsAbs(t.Argv[0]) {
+			p.add(key+".argv", "must start with the absolute path of the program, such as [\"/usr/local/bin/lights\", \"--json\"] (no shell is used)")
+		}
+		for _, e := range t.Env {
+			if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+				p.add(key+".env", "%q is not NAME=value", e)
+			}
+		}
+		checkToolLimits(p, key, t.Timeout, t.MaxOutput)
+	}
+	for i, t := range c.HTTP {
+		key := fmt.Sprintf("http.%d", i)
+		toolName(p, key, t.Name, t.Parameters, names)
+		u, err := url.Parse(t.URL)
+		switch {
+		case err != nil || u.Host == "":
+			p.add(key+".url", "is not an absolute URL; write it like \"https://ha.lan:8123/api/webhook/ID\"")
+		case u.Scheme == "https":
+		case u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "::1" || strings.HasPrefix(u.Hostname(), "127.")):
+		default:
+			p.add(key+".url", "use https:// (http:// only for a loopback address): the arguments and the token would cross the network in clear")
+		}
+		for _, f := range [][2]string{{"bearer_token_file", t.BearerTokenFile}, {"ca_file", t.CAFile}} {
+			if f[1] != "" && !filepath.IsAbs(f[1]) {
+				p.add(key+"."+f[0], "%q is not an absolute path", f[1])
+			}
+		}
+		checkToolLimits(p, key, t.Timeout, t.MaxOutput)
+	}
+}

@@ -1,0 +1,223 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// printer writes the validator's messages.
+var printer = message.NewPrinter(language.English)
+
+// MaxOutput bounds a tool's output (bytes of JSON) sent to the model.
+const MaxOutput = 16 << 10
+
+// DefaultTimeout bounds a tool that sets no Timeout.
+const DefaultTimeout = 5 * time.Second
+
+// ErrUnknownTool is wrapped by RunTool's error for a name the Set does not have.
+var ErrUnknownTool = errors.New("unknown tool")
+
+// ErrInvalidArguments is wrapped by RunTool's error for arguments that are not JSON or
+// do not match the tool's schema.
+var ErrInvalidArguments = errors.New("invalid arguments")
+
+// Tool is one function tool.
+type Tool struct {
+	Name        string          // letters, digits, '_' and '-', at most 64
+	Description string          // what it does, for the model
+	Parameters  json.RawMessage // JSON Schema of the arguments (an object); nil = none
+	Timeout     time.Duration   // 0 = DefaultTimeout
+	// Run does the work. args passed the schema. The result is sent to the model as
+	// JSON (a json.RawMessage as it is). It must return soon after ctx ends.
+	Run func(ctx context.Context, args json.RawMessage) (any, error)
+}
+
+type entry struct {
+	Tool
+	schema *jsonschema.Schema
+}
+
+// Set is a set of tools. Add them before the first RunTool; RunTool and the
+// other readers are safe for concurrent use.
+type Set struct {
+	mu    sync.RWMutex
+	tools map[string]*entry
+	order []string
+	log   *slog.Logger
+}
+
+// NewSet returns an empty set that logs to log (nil = discard).
+func NewSet(log *slog.Logger) *Set {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Set{tools: map[string]*entry{}, log: log}
+}
+
+// ValidName reports whether name can name a function tool.
+func ValidName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	return strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == ""
+}
+
+// noLoader refuses every $ref outside the schema itself: tool schemas are
+// self-contained, and a schema must not make the device read files or the network.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schemas may not refer to %s (use only local $defs)", url)
+}
+
+// CompileSchema compiles a tool's JSON Schema (it must be a JSON object).
+func CompileSchema(name string, schema json.RawMessage) (*jsonschema.Schema, error) {
+	if len(schema) == 0 {
+		schema = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		return nil, fmt.Errorf("tools: %s: the parameters are not JSON: %v", name, err)
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, fmt.Errorf("tools: %s: the parameters must be a JSON Schema object such as {\"type\":\"object\",\"properties\":{}}", name)
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	url := "mem:///tools/" + name + ".json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("tools: %s: %v", name, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("tools: %s: the parameters are not a valid JSON Schema: %v", name, err)
+	}
+	return s, nil
+}
+
+// Add adds t; its name must be valid and new, its schema valid.
+func (s *Set) Add(t Tool) error {
+	if !ValidName(t.Name) {
+		return fmt.Errorf("tools: name %q: use 1 to 64 letters, digits, '_' and '-'", t.Name)
+	}
+	if t.Run == nil {
+		return fmt.Errorf("tools: %s has no Run", t.Name)
+	}
+	if t.Timeout < 0 {
+		return fmt.Errorf("tools: %s: negative timeout", t.Name)
+	}
+	sch, err := CompileSchema(t.Name, t.Parameters)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.tools[t.Name]; dup {
+		return fmt.Errorf("tools: %s is defined twice", t.Name)
+	}
+	s.tools[t.Name] = &entry{Tool: t, schema: sch}
+	s.order = append(s.order, t.Name)
+	return nil
+}
+
+// Names returns the tools' names in the order they were added.
+func (s *Set) Names() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]string(nil), s.order...)
+}
+
+// Declarations returns the tools as the session declares them to the model.
+func (s *Set) Declarations() []events.Tool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]events.Tool, 0, len(s.order))
+	for _, n := range s.order {
+		t := s.tools[n]
+		out = append(out, events.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+	}
+	return out
+}
+
+// RunTool runs the tool name with args (JSON text; "" = {}) and returns its output as
+// JSON text. It implements rtc.ToolRunner.
+func (s *Set) RunTool(ctx context.Context, name, args string) (string, error) {
+	s.mu.RLock()
+	t := s.tools[name]
+	s.mu.RUnlock()
+	if t == nil {
+		return "", fmt.Errorf("%w %q", ErrUnknownTool, name)
+	}
+	if strings.TrimSpace(args) == "" {
+		args = "{}"
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(args))
+	if err != nil {
+		return "", fmt.Errorf("%w: not JSON", ErrInvalidArguments)
+	}
+	if err := t.schema.Validate(inst); err != nil {
+		return "", fmt.Errorf("%w for %s: %s", ErrInvalidArguments, name, schemaProblem(err))
+	}
+	timeout := t.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := t.Run(ctx, json.RawMessage(args))
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return "", fmt.Errorf("%s did not finish within %v", name, timeout)
+		}
+		return "", err
+	}
+	var out []byte
+	if raw, ok := res.(json.RawMessage); ok && json.Valid(raw) {
+		out = raw
+	} else if out, err = json.Marshal(res); err != nil {
+		return "", fmt.Errorf("%s: its result is not JSON: %v", name, err)
+	}
+	if len(out) > MaxOutput {
+		return "", fmt.Errorf("%s: its output of %d bytes is larger than %d", name, len(out), MaxOutput)
+	}
+	s.log.Debug("tools: output", "tool", name, "args", args, "output", string(out))
+	return string(out), nil
+}
+
+// schemaProblem is the validation error in one line, for the model: where and what,
+// as the validator says it (the keyword and the expectation, not the instance text).
+func schemaProblem(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	var parts []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			loc := "/" + strings.Join(e.InstanceLocation, "/")
+			parts = append(parts, loc+": "+e.ErrorKind.LocalizedString(printer))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	if len(parts) > 4 {
+		parts = append(parts[:4], "...")
+	}
+	return strings.Join(parts, "; ")
+}
