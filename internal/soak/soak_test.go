@@ -323,6 +323,7 @@ func TestSoak(t *testing.T) {
 		turn int
 		rss  uint64
 		gor  int
+		mem  memBreakdown
 	}
 	var (
 		samples                   []sample
@@ -333,6 +334,7 @@ func TestSoak(t *testing.T) {
 		faultsReported            [len(faultNames)]int
 		longest                   time.Duration
 	)
+	trace := os.Getenv("EDGEVOICE_SOAK_TRACE") != ""
 	start := time.Now()
 	for time.Since(start) < dur && len(failures) < 10 {
 		turns++
@@ -351,7 +353,12 @@ func TestSoak(t *testing.T) {
 			if turns > warmTurns {
 				// what the emulator keeps of ended calls (the last 100) is not the appliance's
 				r.srv.ForgetEndedCalls()
-				samples = append(samples, sample{turns, rss(), goroutines()})
+				samples = append(samples, sample{turns, rss(), goroutines(), readMem()})
+				if trace {
+					s := samples[len(samples)-1]
+					fmt.Printf("soak-mem: turn %d rss %d anon %d file %d go %d threads %d goroutines %d\n",
+						s.turn, s.rss, s.mem.anon, s.mem.file, s.mem.goMapped, s.mem.threads, s.gor)
+				}
 			}
 		} else {
 			time.Sleep(300 * time.Millisecond)
@@ -387,7 +394,7 @@ func TestSoak(t *testing.T) {
 	}
 	unprompted += r.drain()
 	r.srv.ForgetEndedCalls()
-	final := sample{turns, rss(), goroutines()}
+	final := sample{turns, rss(), goroutines(), readMem()}
 	samples = append(samples, final)
 
 	if path := os.Getenv("EDGEVOICE_SOAK_HEAP"); path != "" { // a heap profile at the end, before anything is closed
@@ -421,6 +428,9 @@ func TestSoak(t *testing.T) {
 	row("RSS after turn "+strconv.Itoa(first.turn), mb(first.rss))
 	row("RSS last / min / max", fmt.Sprintf("%s / %s / %s", mb(final.rss), mb(minRSS), mb(maxRSS)))
 	row("Go heap in use at the end", mb(ms.HeapInuse))
+	row("first → last: Go mapped", fmt.Sprintf("%s → %s", mb(first.mem.goMapped), mb(final.mem.goMapped)))
+	row("first → last: RSS anon/file", fmt.Sprintf("%s / %s → %s / %s", mb(first.mem.anon), mb(first.mem.file), mb(final.mem.anon), mb(final.mem.file)))
+	row("first → last: OS threads", fmt.Sprintf("%d → %d", first.mem.threads, final.mem.threads))
 	row("goroutines first/last/max", fmt.Sprintf("%d / %d / %d", first.gor, final.gor, maxG))
 	row("emulator calls", strconv.Itoa(r.srv.Stats().CallsAnswered))
 	fmt.Print(sb.String())
