@@ -274,6 +274,24 @@ func goroutines() int {
 	return n
 }
 
+// sample is the process's memory and goroutines between two turns.
+type sample struct {
+	turn int
+	rss  uint64
+	gor  int
+	mem  memBreakdown
+}
+
+// sample waits for the goroutine count to settle first: under load the emulator's side
+// of the call just hung up (in this process too, but not the appliance's) may still be
+// tearing down, holding its buffers. Then it drops what the emulator keeps of ended
+// calls (the last 100) and reads the RSS.
+func (r *soakRig) sample(turn int) sample {
+	g := goroutines()
+	r.srv.ForgetEndedCalls()
+	return sample{turn: turn, gor: g, rss: rss(), mem: readMem()}
+}
+
 // rss returns the process's resident set after a full GC that returns freed memory.
 func rss() uint64 {
 	runtime.GC()
@@ -319,12 +337,6 @@ func TestSoak(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	type sample struct {
-		turn int
-		rss  uint64
-		gor  int
-		mem  memBreakdown
-	}
 	var (
 		samples                   []sample
 		turns, answered, reported int
@@ -351,9 +363,7 @@ func TestSoak(t *testing.T) {
 				continue
 			}
 			if turns > warmTurns {
-				// what the emulator keeps of ended calls (the last 100) is not the appliance's
-				r.srv.ForgetEndedCalls()
-				samples = append(samples, sample{turns, rss(), goroutines(), readMem()})
+				samples = append(samples, r.sample(turns))
 				if trace {
 					s := samples[len(samples)-1]
 					fmt.Printf("soak-mem: turn %d rss %d anon %d file %d go %d threads %d goroutines %d\n",
@@ -393,8 +403,7 @@ func TestSoak(t *testing.T) {
 		failures = append(failures, "at the end: "+err.Error())
 	}
 	unprompted += r.drain()
-	r.srv.ForgetEndedCalls()
-	final := sample{turns, rss(), goroutines(), readMem()}
+	final := r.sample(turns)
 	samples = append(samples, final)
 
 	if path := os.Getenv("EDGEVOICE_SOAK_HEAP"); path != "" { // a heap profile at the end, before anything is closed
