@@ -80,11 +80,17 @@ func testServer() *sdk.Server {
 			return &sdk.CallToolResult{IsError: true, Content: []sdk.Content{&sdk.TextContent{Text: "the lights are offline"}}}, nil
 		})
 	s.AddTool(&sdk.Tool{Name: "text", InputSchema: objSchema},
-		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return textResult("hello there"), nil })
+		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return textResult("hello there"), nil
+		})
 	s.AddTool(&sdk.Tool{Name: "hidden", InputSchema: objSchema},
-		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return textResult("secret"), nil })
+		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return textResult("secret"), nil
+		})
 	s.AddTool(&sdk.Tool{Name: strings.Repeat("n", 60), InputSchema: objSchema},
-		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return textResult("long"), nil })
+		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return textResult("long"), nil
+		})
 	return s
 }
 
@@ -304,7 +310,9 @@ func TestListChangedAndRestart(t *testing.T) {
 	defer runClient(t, c)()
 	waitNames(t, set, "the first listing", has("add"))
 	s.AddTool(&sdk.Tool{Name: "later", InputSchema: objSchema},
-		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return textResult("late"), nil })
+		func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return textResult("late"), nil
+		})
 	waitNames(t, set, "the tool added on the server (list_changed)", has("add", "later"))
 
 	srv.stop()
