@@ -35,7 +35,9 @@ func TestToolsCommandMCP(t *testing.T) {
 			return nil, sumOut{in.A + in.B}, nil
 		})
 	sdk.AddTool(s, &sdk.Tool{Name: "not_allowed", Description: "hidden"},
-		func(context.Context, *sdk.CallToolRequest, sumIn) (*sdk.CallToolResult, sumOut, error) { return nil, sumOut{}, nil })
+		func(context.Context, *sdk.CallToolRequest, sumIn) (*sdk.CallToolResult, sumOut, error) {
+			return nil, sumOut{}, nil
+		})
 	srv := httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, nil))
 	defer func() {
 		srv.CloseClientConnections()
