@@ -138,12 +138,21 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if err != nil {
 		return err
 	}
+	remote, err := remoteMCPTools(&cfg.Tools)
+	if err != nil {
+		return err
+	}
+	sessCfg.Tools = append(sessCfg.Tools, remote...)
 	rtcLog := log.With("component", "rtc")
 	pinner := newSessionPinner(sessCfg, log)
 	var toolSet *tools.Set // the built-in tools act on the appliance: set once it exists, before it runs
 	live := &liveTools{static: sessCfg.Tools, log: log.With("component", "tools")}
 	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
-		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(pinner.sessionFor(key)), rtc.WithLogger(rtcLog))
+		sc := pinner.sessionFor(key)
+		if err := refusePreviewMCP(key, sc.Tools); err != nil {
+			return nil, err
+		}
+		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sc), rtc.WithLogger(rtcLog))
 		if toolSet != nil {
 			opts = append(opts, rtc.WithTools(toolSet, cfg.Tools.Timeout.D()))
 		}

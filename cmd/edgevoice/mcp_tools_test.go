@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/edgevoice/edgevoice/internal/cli"
+	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/realtime"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/pion/transport/v5/test"
 )
@@ -76,5 +78,25 @@ url = "http://127.0.0.1:1/mcp"
 	}
 	if out, errOut, code = run("call", "lan_sum", `{"a":20,"b":22}`); code != 0 || strings.TrimSpace(out) != `{"sum":42}` {
 		t.Errorf("call lan_sum: %d %q %q", code, out, errOut)
+	}
+}
+
+// TestRemoteMCPTools: [[tools.mcp_remote]] become type "mcp" session tools with the
+// authorization from the file, and a preview-dialect key refuses them with a clear
+// error (a GA key takes them).
+func TestRemoteMCPTools(t *testing.T) {
+	auth := filepath.Join(t.TempDir(), "auth")
+	if err := os.WriteFile(auth, []byte("oauth-tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list, err := remoteMCPTools(&config.Tools{MCPRemote: []config.MCPRemote{{ServerLabel: "docs", ServerURL: "https://mcp.example.com/mcp", RequireApproval: "never", AuthorizationFile: auth}}})
+	if err != nil || len(list) != 1 || list[0].MCP == nil || list[0].MCP.Authorization != "oauth-tok" || list[0].MCP.ServerLabel != "docs" {
+		t.Fatalf("remoteMCPTools: %+v, %v", list, err)
+	}
+	if err := refusePreviewMCP(realtime.Key{Dialect: realtime.DialectPreview}, list); err == nil || !strings.Contains(err.Error(), "preview dialect") || strings.Contains(err.Error(), "oauth-tok") {
+		t.Errorf("preview key: %v", err)
+	}
+	if err := refusePreviewMCP(realtime.Key{Dialect: realtime.DialectGA}, list); err != nil {
+		t.Errorf("GA key: %v", err)
 	}
 }

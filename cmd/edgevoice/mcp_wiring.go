@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/edgevoice/edgevoice/internal/backoff"
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/config"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc"
 	"github.com/edgevoice/edgevoice/tools"
@@ -115,4 +119,37 @@ func (l *liveTools) changed() {
 	if err := s.UpdateTools(l.declarations()); err != nil && !errors.Is(err, rtc.ErrClosed) {
 		l.log.Warn("the tool list could not be sent to the session", "err", err)
 	}
+}
+
+// remoteMCPTools are the [[tools.mcp_remote]] entries as the session's type "mcp"
+// tools, each with its authorization read from its file (never logged).
+func remoteMCPTools(c *config.Tools) ([]events.Tool, error) {
+	var out []events.Tool
+	for _, m := range c.MCPRemote {
+		t := &events.MCPTool{ServerLabel: m.ServerLabel, ServerURL: m.ServerURL, ServerDescription: m.ServerDescription,
+			AllowedTools: m.AllowedTools, RequireApproval: m.RequireApproval}
+		if m.AuthorizationFile != "" {
+			b, err := os.ReadFile(m.AuthorizationFile)
+			if err != nil {
+				return nil, fmt.Errorf("[[tools.mcp_remote]] %s: authorization_file: %w", m.ServerLabel, err)
+			}
+			t.Authorization = strings.TrimSpace(string(b))
+		}
+		out = append(out, events.Tool{MCP: t})
+	}
+	return out, nil
+}
+
+// refusePreviewMCP is the error for a session with server-side MCP tools on a key of
+// the preview dialect, which has no such tool.
+func refusePreviewMCP(key realtime.Key, list []events.Tool) error {
+	if key.Dialect != realtime.DialectPreview {
+		return nil
+	}
+	for _, t := range list {
+		if t.MCP != nil {
+			return fmt.Errorf("[[tools.mcp_remote]] %s: the key's profile speaks the preview dialect, which has no server-side MCP tools; use a GA profile (openai, azure) or remove the entry", t.MCP.ServerLabel)
+		}
+	}
+	return nil
 }

@@ -35,6 +35,29 @@ type Tools struct {
 	// model is offered; the device connects to them, lists their tools and forwards
 	// the model's calls.
 	MCP []MCPServer `toml:"mcp"`
+	// Server-side MCP tools: the Realtime service itself connects to a public MCP
+	// server (it cannot reach a LAN address). GA profiles only. With a broker that pins
+	// the session, put them in the broker's config instead: their authorization then
+	// never reaches the device.
+	MCPRemote []MCPRemote `toml:"mcp_remote"`
+}
+
+// MCPRemote is one [[tools.mcp_remote]]: a type "mcp" tool of the session.
+type MCPRemote struct {
+	// Label of the server for the model (letters, digits, '_' and '-').
+	ServerLabel string `toml:"server_label"`
+	// https:// URL of the MCP server, which the service calls.
+	ServerURL string `toml:"server_url"`
+	// What the server offers, for the model. Empty: none.
+	ServerDescription string `toml:"server_description"`
+	// The server's tools the model may call. Empty: all of them.
+	AllowedTools []string `toml:"allowed_tools"`
+	// "never" (calls run at once) or "always" (each call waits for an approval, which
+	// this device does not give: use it only to keep a tool out). Empty: "never".
+	RequireApproval string `toml:"require_approval"`
+	// File holding the OAuth access token the service sends to the server (read at
+	// start, never logged), e.g. a systemd credential. Empty: none.
+	AuthorizationFile string `toml:"authorization_file"`
 }
 
 // MCPServer is one [[tools.mcp]]: an MCP server reached over Streamable HTTP (url) or
@@ -131,6 +154,14 @@ func (c *Tools) setDefaults(session *Session) {
 	if c.MCP == nil {
 		c.MCP = []MCPServer{}
 	}
+	if c.MCPRemote == nil {
+		c.MCPRemote = []MCPRemote{}
+	}
+	for i := range c.MCPRemote {
+		if c.MCPRemote[i].RequireApproval == "" {
+			c.MCPRemote[i].RequireApproval = "never"
+		}
+	}
 }
 
 // toolName checks a tool's name and parameters; names counts every name in use.
@@ -218,6 +249,33 @@ func (c *Tools) validate(p *sectionProblems, session *Session) {
 		checkToolLimits(p, key, t.Timeout, t.MaxOutput)
 	}
 	c.validateMCP(p)
+	labels := map[string]bool{}
+	for i, m := range c.MCPRemote {
+		key := fmt.Sprintf("mcp_remote.%d", i)
+		switch {
+		case m.ServerLabel == "" || len(m.ServerLabel) > 64 || strings.Trim(m.ServerLabel, nameChars) != "":
+			p.add(key+".server_label", "%q: use 1 to 64 letters, digits, '_' and '-'", m.ServerLabel)
+		case labels[m.ServerLabel]:
+			p.add(key+".server_label", "%q is the label of another [[tools.mcp_remote]]", m.ServerLabel)
+		}
+		labels[m.ServerLabel] = true
+		if u, err := url.Parse(m.ServerURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			p.add(key+".server_url", "must be an https:// URL the service can reach, such as \"https://mcp.example.com/mcp\" (a LAN server needs [[tools.mcp]])")
+		}
+		switch m.RequireApproval {
+		case "never", "always":
+		default:
+			p.add(key+".require_approval", "%q is not known; use \"never\" or \"always\"", m.RequireApproval)
+		}
+		if m.AuthorizationFile != "" && !filepath.IsAbs(m.AuthorizationFile) {
+			p.add(key+".authorization_file", "%q is not an absolute path", m.AuthorizationFile)
+		}
+		for _, a := range m.AllowedTools {
+			if a == "" {
+				p.add(key+".allowed_tools", "an entry is empty")
+			}
+		}
+	}
 }
 
 const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
