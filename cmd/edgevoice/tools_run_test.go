@@ -17,6 +17,7 @@ import (
 	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/control"
 	"github.com/edgevoice/edgevoice/internal/provcmd"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // TestRunCallsCommandAndHTTPTools is the tool path of `edgevoice run` end to end: keys
@@ -48,33 +49,7 @@ func TestRunCallsCommandAndHTTPTools(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	dir := t.TempDir()
-	cred := filepath.Join(dir, "credential")
-	if err := os.WriteFile(cred, []byte(srv.DeviceToken()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock, keys := filepath.Join(dir, "control.sock"), filepath.Join(dir, "keys.sock")
-	wav, _ := filepath.Abs("assets/question.wav")
-	doc := fmt.Sprintf(`[appliance]
-control_socket = %q
-[board]
-kind = "sim"
-[audio]
-input_file = %q
-output_file = %q
-[provisioning]
-profile = "broker"
-broker_url = %q
-credential_file = %q
-socket = %q
-allowed_users = ["%d"]
-[rtc]
-loopback_candidates = true
-interfaces = ["lo"]
-allow_ips = ["127.0.0.0/8"]
-[tools]
-builtin = []
-[[tools.command]]
+	ctx, sock, logs, stop := startRun(t, srv, fmt.Sprintf(`[[tools.command]]
 name = "echo_args"
 description = "Echo the arguments"
 parameters = '{"type":"object","properties":{"room":{"type":"string"}},"required":["room"]}'
@@ -83,48 +58,8 @@ argv = ["/bin/cat"]
 name = "scene"
 url = %q
 parameters = '{"type":"object","properties":{"scene":{"type":"string"}}}'
-`, sock, wav, filepath.Join(dir, "out.wav"), srv.URL(), cred, keys, os.Getuid(), hook.URL+"/api/webhook/abc")
-	cfg := filepath.Join(dir, "device.toml")
-	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs := &runLogBuffer{}
-	env := func() *cli.Env {
-		return &cli.Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }}
-	}
-	provDone, runDone := make(chan int, 1), make(chan int, 1)
-	provisiond := &cli.App{Name: "edgevoice-provisiond", Commands: provcmd.Commands()}
-	go func() { provDone <- provisiond.Main(ctx, []string{"provisiond", "-config", cfg}, env()) }()
-	go func() { runDone <- Main(ctx, []string{"run", "-config", cfg}, env()) }()
-	defer func() {
-		cancel()
-		for _, ch := range []chan int{runDone, provDone} {
-			select {
-			case code := <-ch:
-				if code != 0 {
-					t.Errorf("exit %d\n%s", code, logs.String())
-				}
-			case <-time.After(10 * time.Second):
-				t.Error("a daemon did not stop within 10 s")
-			}
-		}
-	}()
-
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		sctx, scancel := context.WithTimeout(ctx, time.Second)
-		s, err := control.Ask(sctx, sock)
-		scancel()
-		if err == nil && s.Appliance.StateName == "idle" && s.Appliance.Key != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the appliance did not get ready within 20 s (last %v)\nlogs:\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+`, hook.URL+"/api/webhook/abc"))
+	defer stop()
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = control.Do(sctx, sock, control.Request{Op: "say", Text: "start movie night in the attic"})
 	scancel()
@@ -169,5 +104,149 @@ parameters = '{"type":"object","properties":{"scene":{"type":"string"}}}'
 	}
 	if !strings.Contains(text, "echo_args") || !strings.Contains(text, "scene") {
 		t.Errorf("the log does not name the tools:\n%s", text)
+	}
+}
+
+// startRun runs edgevoice-provisiond and edgevoice run in-process against the
+// emulator srv (as the broker) with the [tools] section and toolsTOML added to the
+// config, and waits until the appliance is idle with a key. stop ends both and checks
+// their exit.
+func startRun(t *testing.T, srv *emulator.Server, toolsTOML string) (ctx context.Context, sock string, logs *runLogBuffer, stop func()) {
+	t.Helper()
+	dir := t.TempDir()
+	cred := filepath.Join(dir, "credential")
+	if err := os.WriteFile(cred, []byte(srv.DeviceToken()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock = filepath.Join(dir, "control.sock")
+	keys := filepath.Join(dir, "keys.sock")
+	wav, _ := filepath.Abs("assets/question.wav")
+	doc := fmt.Sprintf(`[appliance]
+control_socket = %q
+[board]
+kind = "sim"
+[audio]
+input_file = %q
+output_file = %q
+[provisioning]
+profile = "broker"
+broker_url = %q
+credential_file = %q
+socket = %q
+allowed_users = ["%d"]
+[rtc]
+loopback_candidates = true
+interfaces = ["lo"]
+allow_ips = ["127.0.0.0/8"]
+[tools]
+builtin = []
+`, sock, wav, filepath.Join(dir, "out.wav"), srv.URL(), cred, keys, os.Getuid()) + toolsTOML
+	cfg := filepath.Join(dir, "device.toml")
+	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &runLogBuffer{}
+	env := func() *cli.Env {
+		return &cli.Env{Stdout: logs, Stderr: logs, Getenv: func(string) string { return "" }}
+	}
+	provDone, runDone := make(chan int, 1), make(chan int, 1)
+	provisiond := &cli.App{Name: "edgevoice-provisiond", Commands: provcmd.Commands()}
+	go func() { provDone <- provisiond.Main(ctx, []string{"provisiond", "-config", cfg}, env()) }()
+	go func() { runDone <- Main(ctx, []string{"run", "-config", cfg}, env()) }()
+	stop = func() {
+		cancel()
+		for _, ch := range []chan int{runDone, provDone} {
+			select {
+			case code := <-ch:
+				if code != 0 {
+					t.Errorf("exit %d\n%s", code, logs.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("a daemon did not stop within 10 s")
+			}
+		}
+	}
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sctx, scancel := context.WithTimeout(ctx, time.Second)
+		s, err := control.Ask(sctx, sock)
+		scancel()
+		if err == nil && s.Appliance.StateName == "idle" && s.Appliance.Key != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("the appliance did not get ready within 20 s (last %v)\nlogs:\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return ctx, sock, logs, stop
+}
+
+// TestRunMCPTool: edgevoice run connects to a [[tools.mcp]] server on loopback, the
+// session's tool list gains its (prefixed) tool by a session.update, and the model's
+// call reaches the server; the follow-up answer plays.
+func TestRunMCPTool(t *testing.T) {
+	s := sdk.NewServer(&sdk.Implementation{Name: "lan", Version: "1"}, nil)
+	sdk.AddTool(s, &sdk.Tool{Name: "sum", Description: "adds two numbers"},
+		func(_ context.Context, _ *sdk.CallToolRequest, in sumIn) (*sdk.CallToolResult, sumOut, error) {
+			return nil, sumOut{in.A + in.B}, nil
+		})
+	lan := httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, nil))
+	defer func() {
+		lan.CloseClientConnections()
+		lan.Close()
+		for ss := range s.Sessions() {
+			ss.Close()
+		}
+	}()
+	srv, err := emulator.New(emulator.WithToolScript(emulator.ToolTurn{Calls: []emulator.ToolCall{{Name: "lan_sum", Arguments: `{"a":40,"b":2}`}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, sock, logs, stop := startRun(t, srv, fmt.Sprintf("[[tools.mcp]]\nname = \"lan\"\nurl = %q\nprefix = \"lan_\"\n", lan.URL+"/mcp"))
+	defer stop()
+	// the server's tools are listed before the turn (else the call is to an unknown tool)
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(logs.String(), "mcp: tools listed"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the MCP server's tools were not listed within 15 s:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = control.Do(sctx, sock, control.Request{Op: "say", Text: "what is forty and two"})
+	scancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer wcancel()
+	err = srv.WaitStats(wctx, func(st emulator.Stats) bool {
+		c, ok := st.LastCall()
+		if !ok || c.Tools.FollowUps != 1 || len(c.Responses) < 2 {
+			return false
+		}
+		last := c.Responses[len(c.Responses)-1]
+		return last.Audio && last.PacketsSent > 0 && last.Status.String() != "in_progress"
+	})
+	c, _ := srv.Stats().LastCall()
+	if err != nil {
+		t.Fatalf("no played follow-up answer: %v; client events %q, tools %+v\nlogs:\n%s", err, c.ClientEvents, c.Tools, logs.String())
+	}
+	if tl := c.Tools; len(tl.Calls) != 1 || tl.Calls[0].Output != `{"sum":42}` {
+		t.Errorf("tool stats %+v\nlogs:\n%s", tl, logs.String())
+	}
+	found := false
+	for _, tool := range c.Session.Tools {
+		found = found || tool.Name == "lan_sum"
+	}
+	if !found {
+		t.Errorf("the session's tools %+v lack lan_sum", c.Session.Tools)
 	}
 }
