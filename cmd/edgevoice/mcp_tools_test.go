@@ -14,7 +14,6 @@ import (
 	"github.com/edgevoice/edgevoice/internal/config"
 	"github.com/edgevoice/edgevoice/realtime"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/pion/transport/v5/test"
 )
 
 type sumIn struct {
@@ -30,7 +29,7 @@ type sumOut struct {
 // its allowed tools, prefixed, as mcp:NAME; tools call runs one on the server; a
 // server that cannot be reached is named on stderr and the rest still lists.
 func TestToolsCommandMCP(t *testing.T) {
-	defer test.CheckRoutines(t)()
+	defer noLeaks(t)()
 	s := sdk.NewServer(&sdk.Implementation{Name: "lan", Version: "1"}, nil)
 	sdk.AddTool(s, &sdk.Tool{Name: "sum", Description: "adds two numbers"},
 		func(_ context.Context, _ *sdk.CallToolRequest, in sumIn) (*sdk.CallToolResult, sumOut, error) {

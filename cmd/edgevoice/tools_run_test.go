@@ -189,6 +189,7 @@ builtin = []
 // session's tool list gains its (prefixed) tool by a session.update, and the model's
 // call reaches the server; the follow-up answer plays.
 func TestRunMCPTool(t *testing.T) {
+	defer noLeaks(t)() // run joins its MCP client, which closes its connections
 	s := sdk.NewServer(&sdk.Implementation{Name: "lan", Version: "1"}, nil)
 	sdk.AddTool(s, &sdk.Tool{Name: "sum", Description: "adds two numbers"},
 		func(_ context.Context, _ *sdk.CallToolRequest, in sumIn) (*sdk.CallToolResult, sumOut, error) {
