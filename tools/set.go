@@ -136,6 +136,7 @@ func (s *Set) Add(t Tool) error {
 	}
 	s.tools[t.Name] = &entry{Tool: t, schema: sch}
 	s.order = append(s.order, t.Name)
+	delete(s.gone, t.Name)
 	return nil
 }
 

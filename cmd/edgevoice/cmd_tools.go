@@ -119,7 +119,7 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	if len(decl) == 0 && len(cfg.Session.Tools) == 0 {
+	if len(decl) == 0 && len(cfg.Session.Tools) == 0 && len(cfg.Tools.MCPRemote) == 0 {
 		fmt.Fprintln(w, "no tools: the model is offered none ([tools] builtin is empty and there are no [[session.tools]])")
 		return nil
 	}
@@ -128,6 +128,9 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 	}
 	for _, t := range cfg.Session.Tools {
 		fmt.Fprintf(w, "%-16s declared  %s (not run on the device yet: calls get an error output)\n", t.Name, t.Description)
+	}
+	for _, m := range cfg.Tools.MCPRemote {
+		fmt.Fprintf(w, "%-16s remote    server-side MCP %s (the service calls it; tools %q, approval %s)\n", m.ServerLabel, m.ServerURL, m.AllowedTools, m.RequireApproval)
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ prefix = "lan_"
 [[tools.mcp]]
 name = "gone"
 url = "http://127.0.0.1:1/mcp"
+[[tools.mcp_remote]]
+server_label = "docs"
+server_url = "https://mcp.example.com/mcp"
 `
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
@@ -71,6 +74,9 @@ url = "http://127.0.0.1:1/mcp"
 	out, errOut, code := run("list")
 	if code != 0 || !strings.Contains(out, "lan_sum          mcp:lan   adds two numbers") || strings.Contains(out, "not_allowed") {
 		t.Errorf("tools list (%d):\n%s\nstderr: %s", code, out, errOut)
+	}
+	if !strings.Contains(out, "docs             remote    server-side MCP https://mcp.example.com/mcp") {
+		t.Errorf("tools list lacks the server-side MCP tool:\n%s", out)
 	}
 	if !strings.Contains(errOut, "warning: mcp: gone:") {
 		t.Errorf("the unreachable server is not named on stderr: %q", errOut)
