@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -228,4 +229,51 @@ func TestMCPToolLatency(t *testing.T) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	t.Logf("MCP tool (loopback Streamable HTTP) call → output at the emulator over %d calls: median %v, p90 %v, max %v",
 		len(lat), lat[len(lat)/2], lat[len(lat)*9/10], lat[len(lat)-1])
+}
+
+// TestUpdateToolsBeforeTheChannel: a tool list given before the data channel opens
+// goes out in the first session.update (with the rest of the config), and one given
+// later replaces it with a session.update of tools only; [] clears them.
+func TestUpdateToolsBeforeTheChannel(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	srv := startEmulator(t)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	key, err := srv.MintKey(ctx, "openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(key, testOpts(WithSessionConfig(pttConfig()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.UpdateTools([]events.Tool{{Name: "early", Description: "queued"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := waitCall(t, srv, "the first session.update with the queued tool", func(c emulator.CallStats) bool {
+		return slices.Equal(toolNames(c.Session.Tools), []string{"early"})
+	})
+	if c.Session.Instructions != "test" || countOf(c.ClientEvents, "session.update") != 1 {
+		t.Errorf("the first update lost the config or came twice: %+v, events %q", c.Session, c.ClientEvents)
+	}
+	if err := s.UpdateTools([]events.Tool{{Name: "later"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, srv, "the replaced list", func(c emulator.CallStats) bool { return slices.Equal(toolNames(c.Session.Tools), []string{"later"}) })
+	if err := s.UpdateTools(nil); err != nil {
+		t.Fatal(err)
+	}
+	c = waitCall(t, srv, "the cleared list", func(c emulator.CallStats) bool { return c.Session.Tools != nil && len(c.Session.Tools) == 0 })
+	if c.Session.Instructions != "test" {
+		t.Errorf("a tools-only update changed the instructions: %q", c.Session.Instructions)
+	}
+	s.Close()
+	if err := s.UpdateTools(nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
 }
