@@ -190,7 +190,9 @@ func checkToolLimits(p *sectionProblems, key string, timeout Duration, maxOut in
 	}
 }
 
-func (c *Tools) validate(p *sectionProblems, session *Session) {
+// validate checks the section; profile is [provisioning] profile (the preview dialect
+// has no server-side MCP tools).
+func (c *Tools) validate(p *sectionProblems, session *Session, profile string) {
 	seen := map[string]bool{}
 	for _, n := range c.Builtin {
 		switch {
@@ -250,6 +252,9 @@ func (c *Tools) validate(p *sectionProblems, session *Session) {
 	}
 	c.validateMCP(p)
 	labels := map[string]bool{}
+	if profile == "azure-preview" && len(c.MCPRemote) > 0 {
+		p.add("mcp_remote.0", "[provisioning] profile \"azure-preview\" speaks the preview dialect, which has no server-side MCP tools; use a GA profile or remove [[tools.mcp_remote]]")
+	}
 	for i, m := range c.MCPRemote {
 		key := fmt.Sprintf("mcp_remote.%d", i)
 		switch {

@@ -166,6 +166,10 @@ allow = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
 			t.Errorf("missing %q in:\n%s", w, got)
 		}
 	}
+	_, err = Decode("x.toml", []byte("[provisioning]\nprofile = \"azure-preview\"\nresource = \"r\"\nregion = \"eastus2\"\ndeployment = \"d\"\n\n[[tools.mcp_remote]]\nserver_label = \"docs\"\nserver_url = \"https://mcp.example.com/mcp\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `x.toml:7:3: key "tools.mcp_remote.0": [provisioning] profile "azure-preview" speaks the preview dialect`) {
+		t.Errorf("mcp_remote with the preview profile: %v", err)
+	}
 	_, err = Decode("x.toml", []byte("[[tools.mcp]]\nname = \"a\"\nurl = \"http://ha.lan/mcp\"\n"))
 	if err == nil || !strings.Contains(err.Error(), `x.toml:3:1: key "tools.mcp.0.url": use https://`) {
 		t.Errorf("a clear-text url: %v", err)
