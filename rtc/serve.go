@@ -127,6 +127,8 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				s.bargeIn(c, t)
 			case cmdSay:
 				s.sayNow(c, t)
+			case cmdTools:
+				s.sendTools(c)
 			}
 		case m := <-s.inbox:
 			if m.kind == msgDrained {
@@ -174,6 +176,7 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 						updateC = tm.C
 					}
 				}
+				s.sendTools(nil) // a list queued while there was no channel: in this update
 				if s.cfg.session != nil {
 					c.send(events.SessionUpdate{Session: *s.cfg.session})
 					tm := time.NewTimer(sessionUpdateWait)

@@ -64,6 +64,7 @@ type Session struct {
 	pressAt   atomic.Int64 // unix ns of the press waiting for its first packet; 0 = none
 	pace      commitPace   // the uplink's lead at a release's drain (commit.go)
 	say       sayQueue     // text prompts waiting for the run loop (say.go)
+	toolsUpd  toolsUpdate  // a tool list waiting for the run loop (updatetools.go)
 
 	// downlink
 	play      *ring.Ring[float32]

@@ -44,17 +44,24 @@ type Tool struct {
 	Run func(ctx context.Context, args json.RawMessage) (any, error)
 }
 
+// ErrUnavailable is wrapped by RunTool's error for a tool of a group (an MCP server)
+// that is gone for now: the server went away and its tools were withdrawn.
+var ErrUnavailable = errors.New("server unavailable")
+
 type entry struct {
 	Tool
 	schema *jsonschema.Schema
+	group  string // "" = added with Add (fixed)
 }
 
-// Set is a set of tools. Add them before the first RunTool; RunTool and the
-// other readers are safe for concurrent use.
+// Set is a set of tools: fixed ones (Add, before the first RunTool) and groups that
+// come and go (Replace, at any time: an MCP server's tools). Every method is safe for
+// concurrent use.
 type Set struct {
 	mu    sync.RWMutex
 	tools map[string]*entry
 	order []string
+	gone  map[string]string // name → group, for tools a group withdrew
 	log   *slog.Logger
 }
 
@@ -129,7 +136,92 @@ func (s *Set) Add(t Tool) error {
 	}
 	s.tools[t.Name] = &entry{Tool: t, schema: sch}
 	s.order = append(s.order, t.Name)
+	delete(s.gone, t.Name)
 	return nil
+}
+
+// Replace makes ts the tools of group (an MCP server's name), in place of the ones it
+// had; nil withdraws them all. A tool whose name is invalid, taken by a tool outside
+// the group or repeated, or whose schema does not compile, is left out and named in
+// the error; the others are in. A call to a name the group withdrew gets an error
+// wrapping ErrUnavailable until the group has it again. changed reports whether the
+// declarations differ from before.
+func (s *Set) Replace(group string, ts []Tool) (changed bool, err error) {
+	if group == "" {
+		return false, errors.New("tools: Replace: empty group name")
+	}
+	var errs []error
+	news := make([]*entry, 0, len(ts))
+	seen := map[string]bool{}
+	for _, t := range ts {
+		switch {
+		case !ValidName(t.Name):
+			errs = append(errs, fmt.Errorf("tools: %s: name %q: use 1 to 64 letters, digits, '_' and '-'", group, t.Name))
+			continue
+		case t.Run == nil:
+			errs = append(errs, fmt.Errorf("tools: %s has no Run", t.Name))
+			continue
+		case seen[t.Name]:
+			errs = append(errs, fmt.Errorf("tools: %s: %s is listed twice", group, t.Name))
+			continue
+		}
+		sch, err := CompileSchema(t.Name, t.Parameters)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		seen[t.Name] = true
+		news = append(news, &entry{Tool: t, schema: sch, group: group})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before := s.declsLocked()
+	kept := s.order[:0:0]
+	for _, n := range s.order {
+		if e := s.tools[n]; e.group == group {
+			delete(s.tools, n)
+			if s.gone == nil {
+				s.gone = map[string]string{}
+			}
+			s.gone[n] = group
+			continue
+		}
+		kept = append(kept, n)
+	}
+	s.order = kept
+	for _, e := range news {
+		if o, taken := s.tools[e.Name]; taken {
+			errs = append(errs, fmt.Errorf("tools: %s: %s is already the name of a tool%s; set a prefix", group, e.Name, groupWords(o.group)))
+			continue
+		}
+		s.tools[e.Name] = e
+		s.order = append(s.order, e.Name)
+		delete(s.gone, e.Name)
+	}
+	after := s.declsLocked()
+	changed = len(before) != len(after)
+	for i := 0; !changed && i < len(before); i++ {
+		a, b := before[i], after[i]
+		changed = a.Name != b.Name || a.Description != b.Description || !bytes.Equal(a.Parameters, b.Parameters)
+	}
+	return changed, errors.Join(errs...)
+}
+
+func groupWords(g string) string {
+	if g == "" {
+		return ""
+	}
+	return " of " + g
+}
+
+// Group returns the group of the tool name ("" for a fixed tool or an unknown name).
+func (s *Set) Group(name string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if e := s.tools[name]; e != nil {
+		return e.group
+	}
+	return ""
 }
 
 // Names returns the tools' names in the order they were added.
@@ -143,6 +235,10 @@ func (s *Set) Names() []string {
 func (s *Set) Declarations() []events.Tool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return s.declsLocked()
+}
+
+func (s *Set) declsLocked() []events.Tool {
 	out := make([]events.Tool, 0, len(s.order))
 	for _, n := range s.order {
 		t := s.tools[n]
@@ -156,7 +252,11 @@ func (s *Set) Declarations() []events.Tool {
 func (s *Set) RunTool(ctx context.Context, name, args string) (string, error) {
 	s.mu.RLock()
 	t := s.tools[name]
+	group, gone := s.gone[name]
 	s.mu.RUnlock()
+	if t == nil && gone {
+		return "", fmt.Errorf("%s: %w (%s is reconnecting)", name, ErrUnavailable, group)
+	}
 	if t == nil {
 		return "", fmt.Errorf("%w %q", ErrUnknownTool, name)
 	}

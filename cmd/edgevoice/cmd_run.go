@@ -138,15 +138,29 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if err != nil {
 		return err
 	}
+	remote, err := remoteMCPTools(&cfg.Tools)
+	if err != nil {
+		return err
+	}
+	sessCfg.Tools = append(sessCfg.Tools, remote...)
 	rtcLog := log.With("component", "rtc")
 	pinner := newSessionPinner(sessCfg, log)
 	var toolSet *tools.Set // the built-in tools act on the appliance: set once it exists, before it runs
+	live := &liveTools{static: sessCfg.Tools, log: log.With("component", "tools")}
 	factory := func(key realtime.Key, ks rtc.KeySource) (appliance.Session, error) {
-		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(pinner.sessionFor(key)), rtc.WithLogger(rtcLog))
+		sc := pinner.sessionFor(key)
+		if err := refusePreviewMCP(key, sc.Tools); err != nil {
+			return nil, err
+		}
+		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sc), rtc.WithLogger(rtcLog))
 		if toolSet != nil {
 			opts = append(opts, rtc.WithTools(toolSet, cfg.Tools.Timeout.D()))
 		}
-		return rtc.New(key, opts...)
+		s, err := rtc.New(key, opts...)
+		if err == nil {
+			live.track(s, key.SessionPinned && key.Session != nil && len(key.Session.Tools) > 0)
+		}
+		return s, err
 	}
 
 	acfg := appliance.Config{
@@ -188,7 +202,12 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	if err := addConfiguredTools(toolSet, &cfg.Tools); err != nil {
 		return err
 	}
-	pinner.dev.Tools = append(pinner.dev.Tools, toolSet.Declarations()...)
+	live.set = toolSet
+	pinner.tools = live.declarations
+	mcpCls, err := mcpClients(&cfg.Tools, toolSet, log.With("component", "mcp"), live.changed)
+	if err != nil {
+		return err
+	}
 
 	ctl, err := control.Listen(cfg.Appliance.ControlSocket, r.status, log, control.WithRemote(a))
 	if err != nil {
@@ -218,6 +237,9 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 	goRun("board", hw.Run)
 	goRun("appliance", a.Run)
 	goRun("audio", r.runAudio)
+	for _, c := range mcpCls {
+		goRun("mcp", c.Run)
+	}
 	g.Go(func() error {
 		for {
 			select {

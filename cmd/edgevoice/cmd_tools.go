@@ -22,13 +22,15 @@ func toolsCommand() *cli.Command {
 		Summary: "show the tools the model is offered, or run one by hand",
 		Help: `list prints every tool the model will be offered with this config: the built-in
 device tools of [tools] builtin, the [[tools.command]] and [[tools.http]] tools, then
-the [[session.tools]] declarations (which the device does not run: a call to one gets
-an error output). Every schema is compiled, so a bad one shows here.
+the tools of the [[tools.mcp]] servers (connected once to list them; one that cannot
+be reached is named on stderr), then the [[session.tools]] declarations (which the
+device does not run: a call to one gets an error output). Every schema is compiled,
+so a bad one shows here.
 
 call runs one tool as the model would: its arguments (JSON, default {}) are checked
 against its schema; a built-in acts on the running appliance through the control
 socket (set_volume, mute, stop and device_status need it; get_time does not), a
-command or HTTP tool runs as configured. The output, or the error the model would
+command, HTTP or MCP tool runs as configured. The output, or the error the model would
 get, is printed.`,
 		MinArgs: 1,
 		MaxArgs: 3,
@@ -51,6 +53,15 @@ get, is printed.`,
 				}
 				if err := addConfiguredTools(set, &cfg.Tools); err != nil {
 					return err
+				}
+				if len(cfg.Tools.MCP) > 0 { // connect once to list (or call) their tools
+					closeMCP, err := openMCP(ctx, &cfg.Tools, set, func(err error) {
+						fmt.Fprintf(env.Stderr, "warning: %v (its tools are left out)\n", err)
+					})
+					if err != nil {
+						return err
+					}
+					defer closeMCP()
 				}
 				switch args[0] {
 				case "list":
@@ -95,7 +106,7 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 		}
 		var out []tool
 		for _, d := range decl {
-			out = append(out, tool{"function", d.Name, d.Description, d.Parameters, toolKind(cfg, d.Name)})
+			out = append(out, tool{"function", d.Name, d.Description, d.Parameters, toolKind(cfg, set, d.Name)})
 		}
 		for _, t := range cfg.Session.Tools {
 			p := json.RawMessage(t.Parameters)
@@ -108,21 +119,24 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	if len(decl) == 0 && len(cfg.Session.Tools) == 0 {
+	if len(decl) == 0 && len(cfg.Session.Tools) == 0 && len(cfg.Tools.MCPRemote) == 0 {
 		fmt.Fprintln(w, "no tools: the model is offered none ([tools] builtin is empty and there are no [[session.tools]])")
 		return nil
 	}
 	for _, d := range decl {
-		fmt.Fprintf(w, "%-16s %-9s %s\n%-16s           parameters %s\n", d.Name, toolKind(cfg, d.Name), d.Description, "", compactJSON(d.Parameters))
+		fmt.Fprintf(w, "%-16s %-9s %s\n%-16s           parameters %s\n", d.Name, toolKind(cfg, set, d.Name), d.Description, "", compactJSON(d.Parameters))
 	}
 	for _, t := range cfg.Session.Tools {
 		fmt.Fprintf(w, "%-16s declared  %s (not run on the device yet: calls get an error output)\n", t.Name, t.Description)
+	}
+	for _, m := range cfg.Tools.MCPRemote {
+		fmt.Fprintf(w, "%-16s remote    server-side MCP %s (the service calls it; tools %q, approval %s)\n", m.ServerLabel, m.ServerURL, m.AllowedTools, m.RequireApproval)
 	}
 	return nil
 }
 
 // toolKind says how the device runs the tool name: builtin, command or http.
-func toolKind(cfg *config.Config, name string) string {
+func toolKind(cfg *config.Config, set *tools.Set, name string) string {
 	for _, t := range cfg.Tools.Command {
 		if t.Name == name {
 			return "command"
@@ -132,6 +146,9 @@ func toolKind(cfg *config.Config, name string) string {
 		if t.Name == name {
 			return "http"
 		}
+	}
+	if g := set.Group(name); g != "" {
+		return "mcp:" + g
 	}
 	return "builtin"
 }

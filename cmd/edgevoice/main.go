@@ -14,7 +14,7 @@ var app = &cli.App{
 	Name:    "edgevoice",
 	Summary: "The edgevoice appliance and its device and developer tools.",
 	Commands: append(append([]*cli.Command{
-		runCommand(), statusCommand(), ctlCommand(), toolsCommand(), demoCommand(), emulatorCommand(), cli.CheckConfig(),
+		runCommand(), statusCommand(), ctlCommand(), toolsCommand(), demoCommand(), emulatorCommand(), cli.CheckConfig(checkToolSchemas),
 	}, hwCommands()...), audioCommands()...),
 }
 

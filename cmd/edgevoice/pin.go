@@ -12,7 +12,10 @@ import (
 // broker pinned for its fleet (Key.SessionPinned): those the key was minted with stay,
 // since a session.update carrying the device's own values would override them.
 type sessionPinner struct {
-	dev    events.Session
+	dev events.Session
+	// tools, if set, gives the tool list at each session (it changes with MCP servers);
+	// an empty list leaves dev.Tools as it is.
+	tools  func() []events.Tool
 	log    *slog.Logger
 	logged sync.Once
 }
@@ -24,6 +27,11 @@ func newSessionPinner(dev events.Session, log *slog.Logger) *sessionPinner {
 // sessionFor returns the session.update for a session opened with key.
 func (p *sessionPinner) sessionFor(key realtime.Key) events.Session {
 	s := p.dev
+	if p.tools != nil {
+		if list := p.tools(); len(list) > 0 {
+			s.Tools = list
+		}
+	}
 	if !key.SessionPinned || key.Session == nil {
 		return s
 	}

@@ -102,6 +102,9 @@ func brokerCommand() *cli.Command {
 					// NewProvider has read and checked the file already
 					defaults.Tools, _ = os.ReadFile(pc.ToolsFile)
 				}
+				if defaults.Tools, err = withRemoteMCP(defaults.Tools, c.Tools.MCPRemote); err != nil {
+					return err
+				}
 				opts := []broker.Option{broker.WithRateLimit(bc.RatePerMinute, bc.RateBurst),
 					broker.WithClientRateLimit(bc.ClientRatePerMinute, bc.ClientRateBurst), broker.WithLogger(log)}
 				tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}

@@ -16,8 +16,9 @@ func ConfigFlag(fs *flag.FlagSet, env *Env) *string {
 }
 
 // CheckConfig is the check-config command every binary has, so that each one accepts and
-// rejects exactly the same files.
-func CheckConfig() *Command {
+// rejects the same files; checks are a binary's extra checks of what only it uses
+// (edgevoice compiles the tools' JSON Schemas).
+func CheckConfig(checks ...config.Check) *Command {
 	return &Command{
 		Name:    "check-config",
 		Args:    "[FILE]",
@@ -40,7 +41,7 @@ func CheckConfig() *Command {
 					}
 					*path = args[0]
 				}
-				c, files, err := config.LoadFiles(*path)
+				c, files, err := config.LoadFiles(*path, checks...)
 				if err != nil {
 					return err
 				}

@@ -96,7 +96,7 @@ func (c *Config) validate(name string, idx map[string]keyPos) error {
 	c.Broker.validate(p.section("broker"))
 	c.Session.validate(p.section("session"))
 	c.RTC.validate(p.section("rtc"))
-	c.Tools.validate(p.section("tools"), &c.Session)
+	c.Tools.validate(p.section("tools"), &c.Session, c.Provisioning.Profile)
 	return p.err()
 }
 

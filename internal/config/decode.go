@@ -65,7 +65,11 @@ func DropIns(path string) ([]string, error) {
 // validates the result. It returns the config and the files read, path first. Every
 // problem of every file comes back at once, each with the FILE:LINE:COL of the file it
 // is in.
-func LoadFiles(path string) (*Config, []string, error) {
+//
+// checks run after the config's own validation; their problems are placed at the
+// FILE:LINE:COL of their Key like the rest (a binary's checks that need more than
+// this package may import: edgevoice compiles the tools' JSON Schemas).
+func LoadFiles(path string, checks ...Check) (*Config, []string, error) {
 	data, err := readCapped(path)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -90,9 +94,14 @@ func LoadFiles(path string) (*Config, []string, error) {
 		files = append(files, f)
 		srcs = append(srcs, Source{Name: f, Data: b})
 	}
-	c, err := DecodeFiles(srcs)
+	c, err := DecodeFiles(srcs, checks...)
 	return c, files, err
 }
+
+// Check is an extra check of a decoded, valid-so-far config. It returns problems
+// with Key (the dotted key, "session.tools.0.parameters") and Msg set; the decoder
+// fills in File, Line and Col.
+type Check func(c *Config) []Problem
 
 // Source is one file of a config: its name (for messages) and its contents.
 type Source struct {
@@ -109,7 +118,7 @@ func Decode(name string, data []byte) (*Config, error) {
 
 // DecodeFiles decodes each source strictly, merges them in order (as LoadFiles), fills
 // the defaults and validates the result. Problems name the source they are in.
-func DecodeFiles(srcs []Source) (*Config, error) {
+func DecodeFiles(srcs []Source, checks ...Check) (*Config, error) {
 	for _, src := range srcs {
 		if len(src.Data) > MaxFileSize {
 			return nil, tooLarge(src.Name)
@@ -158,6 +167,15 @@ func DecodeFiles(srcs []Source) (*Config, error) {
 		if errors.As(err, &e) {
 			probs = append(probs, e.Problems...)
 		}
+	}
+	if len(probs) == 0 {
+		p := &problems{file: main, idx: idx}
+		for _, check := range checks {
+			for _, pr := range check(c) {
+				p.addFull(pr.Key, true, "%s", pr.Msg)
+			}
+		}
+		probs = append(probs, p.list...)
 	}
 	if len(probs) > 0 {
 		return nil, &Error{Problems: dedupe(probs, order)}

@@ -31,6 +31,63 @@ type Tools struct {
 	// HTTP tools: the model's arguments POSTed as JSON to a URL (a Home Assistant
 	// webhook or REST call); the response body is the answer.
 	HTTP []HTTPTool `toml:"http"`
+	// MCP servers (Model Context Protocol) on the LAN or the device whose tools the
+	// model is offered; the device connects to them, lists their tools and forwards
+	// the model's calls.
+	MCP []MCPServer `toml:"mcp"`
+	// Server-side MCP tools: the Realtime service itself connects to a public MCP
+	// server (it cannot reach a LAN address). GA profiles only. With a broker that pins
+	// the session, put them in the broker's config instead: their authorization then
+	// never reaches the device.
+	MCPRemote []MCPRemote `toml:"mcp_remote"`
+}
+
+// MCPRemote is one [[tools.mcp_remote]]: a type "mcp" tool of the session.
+type MCPRemote struct {
+	// Label of the server for the model (letters, digits, '_' and '-').
+	ServerLabel string `toml:"server_label"`
+	// https:// URL of the MCP server, which the service calls.
+	ServerURL string `toml:"server_url"`
+	// What the server offers, for the model. Empty: none.
+	ServerDescription string `toml:"server_description"`
+	// The server's tools the model may call. Empty: all of them.
+	AllowedTools []string `toml:"allowed_tools"`
+	// "never" (calls run at once) or "always" (each call waits for an approval, which
+	// this device does not give: use it only to keep a tool out). Empty: "never".
+	RequireApproval string `toml:"require_approval"`
+	// File holding the OAuth access token the service sends to the server (read at
+	// start, never logged), e.g. a systemd credential. Empty: none.
+	AuthorizationFile string `toml:"authorization_file"`
+}
+
+// MCPServer is one [[tools.mcp]]: an MCP server reached over Streamable HTTP (url) or
+// stdio (command).
+type MCPServer struct {
+	// Name of the server, in logs (letters, digits, '_' and '-').
+	Name string `toml:"name"`
+	// Streamable HTTP endpoint: https:// (http:// only to a loopback address), such as
+	// "https://ha.lan:8123/api/mcp". Give url or command.
+	URL string `toml:"url"`
+	// A server spoken to over stdin/stdout: the program (absolute path) and its
+	// arguments; no shell. It runs as the service user with PATH, LANG and
+	// EDGEVOICE_MCP_SERVER only, plus env.
+	Command []string `toml:"command"`
+	// More NAME=value entries for a command server's environment (masked when the
+	// config is printed).
+	Env []string `toml:"env" secret:"true"`
+	// The server's tool names offered to the model. Empty: all of them.
+	Allow []string `toml:"allow"`
+	// Put before each tool's name in the model's list ("ha_" makes "HassTurnOn"
+	// "ha_HassTurnOn"), so two servers' tools do not collide. A name longer than 64
+	// with it is left out.
+	Prefix string `toml:"prefix"`
+	// File holding a bearer token sent as "Authorization: Bearer" with each request
+	// (read at each one, never logged), e.g. a systemd credential. Empty: none.
+	BearerTokenFile string `toml:"bearer_token_file"`
+	// PEM bundle that verifies an https:// server instead of the system's roots.
+	CAFile string `toml:"ca_file"`
+	// Bound on each call, listing and ping. Empty: [tools] timeout.
+	Timeout Duration `toml:"timeout"`
 }
 
 // CommandTool is one [[tools.command]].
@@ -94,6 +151,17 @@ func (c *Tools) setDefaults(session *Session) {
 	if c.HTTP == nil {
 		c.HTTP = []HTTPTool{}
 	}
+	if c.MCP == nil {
+		c.MCP = []MCPServer{}
+	}
+	if c.MCPRemote == nil {
+		c.MCPRemote = []MCPRemote{}
+	}
+	for i := range c.MCPRemote {
+		if c.MCPRemote[i].RequireApproval == "" {
+			c.MCPRemote[i].RequireApproval = "never"
+		}
+	}
 }
 
 // toolName checks a tool's name and parameters; names counts every name in use.
@@ -122,7 +190,9 @@ func checkToolLimits(p *sectionProblems, key string, timeout Duration, maxOut in
 	}
 }
 
-func (c *Tools) validate(p *sectionProblems, session *Session) {
+// validate checks the section; profile is [provisioning] profile (the preview dialect
+// has no server-side MCP tools).
+func (c *Tools) validate(p *sectionProblems, session *Session, profile string) {
 	seen := map[string]bool{}
 	for _, n := range c.Builtin {
 		switch {
@@ -179,5 +249,108 @@ func (c *Tools) validate(p *sectionProblems, session *Session) {
 			}
 		}
 		checkToolLimits(p, key, t.Timeout, t.MaxOutput)
+	}
+	c.validateMCP(p)
+	labels := map[string]bool{}
+	if profile == "azure-preview" && len(c.MCPRemote) > 0 {
+		p.add("mcp_remote.0", "[provisioning] profile \"azure-preview\" speaks the preview dialect, which has no server-side MCP tools; use a GA profile or remove [[tools.mcp_remote]]")
+	}
+	for i, m := range c.MCPRemote {
+		key := fmt.Sprintf("mcp_remote.%d", i)
+		switch {
+		case m.ServerLabel == "" || len(m.ServerLabel) > 64 || strings.Trim(m.ServerLabel, nameChars) != "":
+			p.add(key+".server_label", "%q: use 1 to 64 letters, digits, '_' and '-'", m.ServerLabel)
+		case labels[m.ServerLabel]:
+			p.add(key+".server_label", "%q is the label of another [[tools.mcp_remote]]", m.ServerLabel)
+		}
+		labels[m.ServerLabel] = true
+		if u, err := url.Parse(m.ServerURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			p.add(key+".server_url", "must be an https:// URL the service can reach, such as \"https://mcp.example.com/mcp\" (a LAN server needs [[tools.mcp]])")
+		}
+		switch m.RequireApproval {
+		case "never", "always":
+		default:
+			p.add(key+".require_approval", "%q is not known; use \"never\" or \"always\"", m.RequireApproval)
+		}
+		if m.AuthorizationFile != "" && !filepath.IsAbs(m.AuthorizationFile) {
+			p.add(key+".authorization_file", "%q is not an absolute path", m.AuthorizationFile)
+		}
+		for _, a := range m.AllowedTools {
+			if a == "" {
+				p.add(key+".allowed_tools", "an entry is empty")
+			}
+		}
+	}
+}
+
+const nameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
+// checkHTTPURL reports a url that is not https:// or http:// to loopback.
+func checkHTTPURL(p *sectionProblems, key, raw, example string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		p.add(key, "is not an absolute URL; write it like %q", example)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "::1" || strings.HasPrefix(u.Hostname(), "127.")):
+	default:
+		p.add(key, "use https:// (http:// only for a loopback address): the arguments and the token would cross the network in clear")
+	}
+}
+
+func (c *Tools) validateMCP(p *sectionProblems) {
+	servers := map[string]bool{}
+	prefixes := map[string]bool{}
+	for i, m := range c.MCP {
+		key := fmt.Sprintf("mcp.%d", i)
+		switch {
+		case m.Name == "" || len(m.Name) > 64 || strings.Trim(m.Name, nameChars) != "":
+			p.add(key+".name", "%q: use 1 to 64 letters, digits, '_' and '-'", m.Name)
+		case servers[m.Name]:
+			p.add(key+".name", "%q is already the name of another [[tools.mcp]]", m.Name)
+		}
+		servers[m.Name] = true
+		switch {
+		case m.URL == "" && len(m.Command) == 0:
+			p.add(key, "give url (a Streamable HTTP endpoint) or command (a stdio server)")
+		case m.URL != "" && len(m.Command) > 0:
+			p.add(key+".command", "give url or command, not both")
+		case m.URL != "":
+			checkHTTPURL(p, key+".url", m.URL, "https://ha.lan:8123/api/mcp")
+		default:
+			if !filepath.IsAbs(m.Command[0]) {
+				p.add(key+".command", "must start with the absolute path of the program, such as [\"/usr/local/bin/mcp-server\", \"--stdio\"] (no shell is used)")
+			}
+			for _, f := range [][2]string{{"bearer_token_file", m.BearerTokenFile}, {"ca_file", m.CAFile}} {
+				if f[1] != "" {
+					p.add(key+"."+f[0], "is for url servers; a command server gets its secrets through env")
+				}
+			}
+		}
+		for _, e := range m.Env {
+			if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+				p.add(key+".env", "an entry is not NAME=value")
+			}
+		}
+		if m.URL != "" && len(m.Env) > 0 {
+			p.add(key+".env", "is for command servers")
+		}
+		for _, f := range [][2]string{{"bearer_token_file", m.BearerTokenFile}, {"ca_file", m.CAFile}} {
+			if f[1] != "" && !filepath.IsAbs(f[1]) {
+				p.add(key+"."+f[0], "%q is not an absolute path", f[1])
+			}
+		}
+		if strings.Trim(m.Prefix, nameChars) != "" || len(m.Prefix) > 48 {
+			p.add(key+".prefix", "%q: use up to 48 letters, digits, '_' and '-'", m.Prefix)
+		} else if prefixes[m.Prefix] && m.Prefix != "" {
+			p.add(key+".prefix", "%q is the prefix of another [[tools.mcp]] too; their tools could collide", m.Prefix)
+		}
+		prefixes[m.Prefix] = true
+		for _, a := range m.Allow {
+			if a == "" || len(m.Prefix+a) > 64 || strings.Trim(a, nameChars) != "" {
+				p.add(key+".allow", "%q: with the prefix it must be 1 to 64 letters, digits, '_' and '-' (a function name)", a)
+			}
+		}
+		checkToolLimits(p, key, m.Timeout, 0)
 	}
 }

@@ -98,3 +98,80 @@ timeout = "1h"
 		}
 	}
 }
+
+// TestMCPServers: [[tools.mcp]] decodes (url and command servers); neither or both, a
+// clear-text URL to another host, a relative program, a token file on a command
+// server, a bad prefix, an allowed name too long with the prefix and a repeated server
+// name are reported where they are written.
+func TestMCPServers(t *testing.T) {
+	good := `[[tools.mcp]]
+name = "ha"
+url = "https://ha.lan:8123/api/mcp"
+allow = ["HassTurnOn", "HassTurnOff"]
+prefix = "ha_"
+bearer_token_file = "/run/credentials/edgevoice.service/ha-token"
+timeout = "5s"
+
+[[tools.mcp]]
+name = "local"
+command = ["/usr/local/bin/mcp-notes", "--stdio"]
+env = ["NOTES_DIR=/var/lib/notes"]
+`
+	c, err := Decode("x.toml", []byte(good))
+	if err != nil || len(c.Tools.MCP) != 2 || c.Tools.MCP[0].Prefix != "ha_" || c.Tools.MCP[1].Command[1] != "--stdio" || c.Tools.MCP[0].Timeout.D() != 5e9 {
+		t.Fatalf("decode: %+v, %v", c.Tools.MCP, err)
+	}
+	if m := c.Masked(); strings.Contains(m.Tools.MCP[1].Env[0], "notes") {
+		t.Errorf("printed config shows the env: %+v", m.Tools.MCP)
+	}
+	if d := Default(); d.Tools.MCP == nil || len(d.Tools.MCP) != 0 {
+		t.Errorf("default mcp %#v", d.Tools.MCP)
+	}
+	bad := `[[tools.mcp]]
+name = "ha"
+
+[[tools.mcp]]
+name = "ha"
+url = "http://ha.lan/mcp"
+command = ["/bin/x"]
+
+[[tools.mcp]]
+name = "x y"
+command = ["mcp"]
+bearer_token_file = "/t"
+prefix = "a.b"
+
+[[tools.mcp]]
+name = "long"
+url = "https://x.lan/mcp"
+prefix = "pppppppppppppppppppppppppppppppppppppppp"
+allow = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+`
+	_, err = Decode("x.toml", []byte(bad))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	got := err.Error()
+	for _, w := range []string{
+		`x.toml:1:3: key "tools.mcp.0": give url (a Streamable HTTP endpoint) or command (a stdio server)`,
+		`x.toml:5:1: key "tools.mcp.1.name": "ha" is already the name of another [[tools.mcp]]`,
+		`x.toml:7:1: key "tools.mcp.1.command": give url or command, not both`,
+		`x.toml:10:1: key "tools.mcp.2.name": "x y": use 1 to 64 letters`,
+		`x.toml:11:1: key "tools.mcp.2.command": must start with the absolute path`,
+		`x.toml:12:1: key "tools.mcp.2.bearer_token_file": is for url servers`,
+		`x.toml:13:1: key "tools.mcp.2.prefix": "a.b"`,
+		`x.toml:19:1: key "tools.mcp.3.allow": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa": with the prefix`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+	_, err = Decode("x.toml", []byte("[provisioning]\nprofile = \"azure-preview\"\nresource = \"r\"\nregion = \"eastus2\"\ndeployment = \"d\"\n\n[[tools.mcp_remote]]\nserver_label = \"docs\"\nserver_url = \"https://mcp.example.com/mcp\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `x.toml:7:3: key "tools.mcp_remote.0": [provisioning] profile "azure-preview" speaks the preview dialect`) {
+		t.Errorf("mcp_remote with the preview profile: %v", err)
+	}
+	_, err = Decode("x.toml", []byte("[[tools.mcp]]\nname = \"a\"\nurl = \"http://ha.lan/mcp\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `x.toml:3:1: key "tools.mcp.0.url": use https://`) {
+		t.Errorf("a clear-text url: %v", err)
+	}
+}

@@ -138,6 +138,8 @@ var forbidden = []struct {
 	{"emulator", []string{"appliance", "hw", "internal/cli", "internal/config", "cmd"}, "the emulator is a service, not the device"},
 	{"emulator", []string{"modernc.org", "github.com/jackc/pgx"}, "the emulator speaks the broker's wire format (provisioning/broker/wire) without its store"},
 	{"cmd/edgevoice", []string{"modernc.org", "github.com/jackc/pgx"}, "the device binary does not carry the broker's database drivers (20 MB arm64 goal)"},
+	{"cmd/edgevoice-provisiond", []string{"github.com/modelcontextprotocol", "tools"}, "the key daemon runs no tools (the MCP SDK is for edgevoice only)"},
+	{"cmd/edgevoice-broker", []string{"github.com/modelcontextprotocol", "tools"}, "the broker runs no tools (its [[tools.mcp_remote]] are config, not a client)"},
 	{"appliance", []string{"provisioning", "emulator", "internal/cli", "internal/config", "cmd"}, "appliance gets keys through rtc.KeySource"},
 	{"tools", []string{"appliance", "rtc", "hw", "emulator", "provisioning", "dsp", "internal", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "tools act on the device through tools.Device and answer rtc.ToolRunner without importing either"},
 	{"internal/config", []string{"hw", "rtc", "provisioning", "appliance", "emulator", "dsp", "internal/cli", "cmd", "github.com/pion", "periph.io", "github.com/gen2brain/malgo"}, "one config validation for every binary, with no heavy imports"},

@@ -237,7 +237,9 @@ func (b *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := Response{Value: k.Value, ExpiresAt: k.ExpiresAt.Unix(), WebRTCURL: k.SDPURL,
 		Protocol: k.Dialect.String(), Profile: k.Profile}
 	if !eff.IsZero() {
-		resp.Session = &eff
+		shown := eff
+		shown.Tools = redactTools(eff.Tools) // an MCP tool's authorization stays here
+		resp.Session = &shown
 		resp.Pinned = b.pinned
 	}
 	b.metrics.mints.Add(1)

@@ -255,9 +255,17 @@ type wireSession struct {
 		} `json:"output"`
 	} `json:"audio"`
 	Tools []struct {
+		Type        string          `json:"type"`
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
 		Parameters  json.RawMessage `json:"parameters"`
+		// type "mcp"
+		ServerLabel       string          `json:"server_label"`
+		ServerURL         string          `json:"server_url"`
+		ServerDescription string          `json:"server_description"`
+		AllowedTools      []string        `json:"allowed_tools"`
+		RequireApproval   json.RawMessage `json:"require_approval"`
+		Authorization     string          `json:"authorization"`
 	} `json:"tools"`
 }
 
@@ -365,6 +373,13 @@ func decodeSession(raw json.RawMessage, s *Session) error {
 		s.Tools = make([]Tool, len(ws.Tools))
 		for i, t := range ws.Tools {
 			s.Tools[i] = Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters}
+			if t.Type == "mcp" {
+				m := &MCPTool{ServerLabel: t.ServerLabel, ServerURL: t.ServerURL, ServerDescription: t.ServerDescription,
+					AllowedTools: t.AllowedTools, Authorization: t.Authorization}
+				_ = json.Unmarshal(t.RequireApproval, &m.RequireApproval) // a filter object stays ""
+				s.Tools[i] = Tool{MCP: m}
+				continue
+			}
 			if isNull(t.Parameters) {
 				s.Tools[i].Parameters = nil
 			}

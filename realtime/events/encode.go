@@ -416,7 +416,7 @@ type encSession struct {
 	NoiseReduction   any       `json:"input_audio_noise_reduction,omitempty"`
 	Transcription    any       `json:"input_audio_transcription,omitempty"`
 	Audio            *wAudio   `json:"audio,omitempty"` // GA
-	Tools            *[]wTool  `json:"tools,omitempty"`
+	Tools            *[]any    `json:"tools,omitempty"` // wTool or wMCPTool
 }
 
 type wAudio struct {
@@ -440,6 +440,20 @@ type wTool struct {
 	Description string          `json:"description,omitempty"`
 	Parameters  json.RawMessage `json:"parameters"`
 }
+
+type wMCPTool struct {
+	Type              string   `json:"type"` // "mcp"
+	ServerLabel       string   `json:"server_label"`
+	ServerURL         string   `json:"server_url"`
+	ServerDescription string   `json:"server_description,omitempty"`
+	AllowedTools      []string `json:"allowed_tools,omitempty"`
+	RequireApproval   string   `json:"require_approval,omitempty"`
+	Authorization     string   `json:"authorization,omitempty"`
+}
+
+// ErrMCPPreview is returned when a session with a server-side MCP tool is encoded in
+// the preview dialect, which has no such tool.
+var ErrMCPPreview = errors.New("events: server-side MCP tools (type \"mcp\") exist only in the GA dialect; use a GA profile or remove [[tools.mcp_remote]]")
 
 type wTurnDetection struct {
 	Type              string  `json:"type"`
@@ -502,8 +516,16 @@ func encSessionOf(d Dialect, s *Session, server bool) (*encSession, error) {
 		}
 	}
 	if s.Tools != nil {
-		tools := make([]wTool, len(s.Tools))
+		tools := make([]any, len(s.Tools))
 		for i, t := range s.Tools {
+			if m := t.MCP; m != nil {
+				if d != GA {
+					return nil, ErrMCPPreview
+				}
+				tools[i] = wMCPTool{Type: "mcp", ServerLabel: m.ServerLabel, ServerURL: m.ServerURL, ServerDescription: m.ServerDescription,
+					AllowedTools: m.AllowedTools, RequireApproval: m.RequireApproval, Authorization: m.Authorization}
+				continue
+			}
 			p := json.RawMessage(t.Parameters)
 			if p == nil {
 				p = emptySchema

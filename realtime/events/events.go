@@ -1,6 +1,9 @@
 package events
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Event is one data-channel event. The concrete types are the structs of this file,
 // used as values.
@@ -27,11 +30,38 @@ type Transcription struct {
 	Prompt   string
 }
 
-// Tool is a function tool.
+// Tool is a function tool, or with MCP set a server-side MCP tool.
 type Tool struct {
 	Name        string
 	Description string
 	Parameters  json.RawMessage // JSON Schema object; nil = {"type":"object","properties":{}}
+	// MCP, if set, makes this a type "mcp" tool: the service itself connects to a
+	// remote MCP server (GA dialect only; Name, Description and Parameters are unused).
+	MCP *MCPTool
+}
+
+// MCPTool is the GA session's type "mcp" tool (server_label, server_url,
+// server_description, allowed_tools, require_approval, authorization), as the
+// Realtime MCP guide documents it.
+type MCPTool struct {
+	ServerLabel       string
+	ServerURL         string
+	ServerDescription string
+	AllowedTools      []string // nil = every tool of the server
+	// RequireApproval: "always", "never" or "" (left out: the service's default).
+	RequireApproval string
+	// Authorization is the OAuth access token the service sends to the server. It is
+	// a secret: the encoder writes it, nothing logs it (String masks it).
+	Authorization string
+}
+
+// String describes t without its authorization.
+func (t MCPTool) String() string {
+	auth := ""
+	if t.Authorization != "" {
+		auth = " authorization=[set]"
+	}
+	return fmt.Sprintf("mcp %s %s allowed=%q approval=%q%s", t.ServerLabel, t.ServerURL, t.AllowedTools, t.RequireApproval, auth)
 }
 
 // Session is the session configuration in dialect-neutral form. The encoder writes it
