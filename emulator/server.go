@@ -215,6 +215,8 @@ type Server struct {
 	conv            convOpts
 	playoutDelay    time.Duration
 	playoutDelaySet bool
+	wsLead          time.Duration // ws.go
+	wsLeadSet       bool
 
 	api      *webrtc.API
 	httpSrv  *http.Server
