@@ -374,10 +374,10 @@ func (c *call) wsEnded(err error) {
 	} else {
 		c.s.log.Info("websocket ended", "call", c.id, "err", err)
 	}
-	if c.ended.Swap(true) {
-		return
-	}
 	c.s.update(func(s *Stats) { s.CallsEnded++ })
+	if c.ended.Swap(true) {
+		return // closed by Server.Close
+	}
 	c.s.mu.Lock()
 	if !c.s.closed {
 		c.s.wg.Add(1)
