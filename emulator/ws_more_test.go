@@ -24,7 +24,7 @@ func wsTurn(t *testing.T, srv *Server, pcm []float32) *wsClient {
 	c.send(sessionUpdatePTT())
 	c.until("session.updated")
 	c.appendPCM(pcm, wsRate/50)
-	waitPlayed(t, srv, (time.Duration(len(pcm))*time.Second/wsRate).Truncate(20*time.Millisecond))
+	waitPlayed(t, srv, (time.Duration(len(pcm)) * time.Second / wsRate).Truncate(20*time.Millisecond))
 	c.send(events.InputAudioBufferCommit{})
 	c.until("conversation.item.created")
 	c.send(events.ResponseCreate{})
