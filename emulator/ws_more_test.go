@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/edgevoice/edgevoice/realtime/events"
+	"github.com/pion/rtp"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -366,4 +369,65 @@ func rms(x []float32) float64 {
 		return 0
 	}
 	return math.Sqrt(s / float64(len(x)))
+}
+
+// TestWSServerVAD: with WithServerVAD a server_vad socket finds the turn in appended
+// audio (speech_started, speech_stopped, commit, response with audio deltas), and
+// speech during the answer cancels it (turn_detected) without the WebRTC-only
+// output_audio_buffer.cleared. The hooks see Opus packets, as on WebRTC.
+func TestWSServerVAD(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	var hookIn, hookOut, markers int
+	var mu sync.Mutex
+	srv := start(t, WithServerVAD(nil),
+		WithPacketHook(func(_ string, p *rtp.Packet, _ time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			if opusDuration(p.Payload) == 20*time.Millisecond {
+				hookIn++
+			}
+		}),
+		WithSendHook(func(_ string, p *rtp.Packet, _ time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			if opusDuration(p.Payload) == 20*time.Millisecond {
+				hookOut++
+			}
+			if p.Marker {
+				markers++
+			}
+		}))
+	defer srv.Close()
+	speech := speech24k(t)
+	c := wsOpen(t, srv, "openai", srv.NewKey(events.GA, time.Minute)) // server_vad by default
+	defer c.close()
+	c.appendPCM(append(speech, make([]float32, wsRate)...), wsRate/10)
+	evs := c.until("response.created")
+	var names []string
+	for _, e := range evs {
+		names = append(names, e.name)
+	}
+	want := []string{"input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped", "input_audio_buffer.committed", "conversation.item.created", "response.created"}
+	if !slices.Equal(names, want) {
+		t.Errorf("events %v, want %v", names, want)
+	}
+	// speak again into the answer
+	for e := c.next(); e.name != "response.output_audio.delta"; e = c.next() {
+	}
+	c.appendPCM(speech[:wsRate], wsRate/10)
+	for _, e := range c.until("response.done") {
+		if strings.HasPrefix(e.name, "output_audio_buffer.") {
+			t.Errorf("WebRTC-only event %s", e.name)
+		}
+		if rd, ok := e.ev.(events.ResponseDone); ok && (rd.Response.Status != events.StatusCancelled || rd.Response.StatusReason != "turn_detected") {
+			t.Errorf("barge-in: %s", e.raw)
+		}
+	}
+	call, _ := srv.Stats().LastCall()
+	mu.Lock()
+	defer mu.Unlock()
+	frames := int((call.WS.AudioIn) / (20 * time.Millisecond))
+	if hookIn != frames || hookOut != call.WS.Deltas || markers != 1 || hookOut == 0 {
+		t.Errorf("hooks: %d packets in (%d frames appended), %d out (%d deltas), %d markers", hookIn, frames, hookOut, call.WS.Deltas, markers)
+	}
 }
