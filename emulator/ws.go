@@ -311,8 +311,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	c.mu.Lock()
+	if !c.goLocked(c.wsWriter) { // Server.Close got it first
+		c.mu.Unlock()
+		ws.cancel()
+		conn.CloseNow()
+		return
+	}
 	c.wg.Add(1) // the reader: this goroutine
-	c.goLocked(c.wsWriter)
 	c.sendLocked(events.SessionCreated{Session: c.st.Session})
 	c.wsFaultsLocked()
 	c.mu.Unlock()
