@@ -282,13 +282,14 @@ func TestWSFaults(t *testing.T) {
 	}
 	c.close()
 
-	c = open(Faults{VanishAfter: 200 * time.Millisecond})
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	c = open(Faults{VanishAfter: 1500 * time.Millisecond})
+	opened := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	if err := c.conn.Ping(pctx); err != nil {
 		t.Errorf("ping before the vanish: %v", err)
 	}
 	cancel()
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(time.Until(opened.Add(1800 * time.Millisecond)))
 	pctx, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
 	if err := c.conn.Ping(pctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("ping after the vanish: %v, want no pong", err)
