@@ -101,9 +101,13 @@ func (s *Server) WSPaths() map[string]string {
 	}
 }
 
-// WSURL returns the ws:// URL of profile's WebSocket endpoint ("" before Start or for
-// an unknown profile).
+// WSURL returns the ws:// URL of profile's WebSocket endpoint: "azure-preview",
+// "azure", "openai", or "broker" and "" for the server's dialect (the upstream of its
+// broker keys). It returns "" before Start or for an unknown profile.
 func (s *Server) WSURL(profile string) string {
+	if profile == "" || profile == provisioning.ProfileBroker {
+		profile = upstreamProfile(s.dialect)
+	}
 	p, ok := s.WSPaths()[profile]
 	base := s.URL()
 	if !ok || base == "" {
