@@ -406,7 +406,7 @@ func (c *call) wsSendLocked(b []byte) error {
 		return errors.New("websocket closing")
 	}
 	if ws.vanished {
-		return nil
+		return errors.New("websocket vanished (fault)")
 	}
 	if ws.qBytes+len(b) > wsQueueBytes || len(ws.q) >= wsQueueMsgs {
 		if !c.st.WS.Overflowed {
