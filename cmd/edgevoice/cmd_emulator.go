@@ -19,10 +19,11 @@ import (
 func emulatorCommand() *cli.Command {
 	return &cli.Command{
 		Name:    "emulator",
-		Summary: "run the local realtime emulator (mint + SDP endpoints, WebRTC echo) on loopback",
+		Summary: "run the local realtime emulator (mint, SDP and WebSocket endpoints, echo) on loopback",
 		Help: "Runs a local stand-in for the realtime service on loopback: the mint endpoints of\n" +
-			"the four provider profiles, the preview and GA SDP endpoints, and a WebRTC peer that\n" +
-			"answers each committed push-to-talk turn with the user's own audio. Stops on SIGINT/SIGTERM.",
+			"the four provider profiles, the preview and GA SDP endpoints with a WebRTC peer, and the\n" +
+			"WebSocket endpoints of the three dialects; each committed push-to-talk turn is answered\n" +
+			"with the user's own audio. Stops on SIGINT/SIGTERM.",
 		Flags: emulatorFlags,
 	}
 }
@@ -61,12 +62,12 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 	var f emulator.Faults
 	fs.IntVar(&f.MintStatus, "mint-status", 0, "answer the mint endpoints with this HTTP `status` (e.g. 401, 500)")
 	fs.IntVar(&f.MintFailures, "mint-failures", 0, "apply --mint-status to the next `n` mint requests only (0 = all)")
-	fs.IntVar(&f.SDPStatus, "sdp-status", 0, "answer the SDP endpoints with this HTTP `status`")
+	fs.IntVar(&f.SDPStatus, "sdp-status", 0, "answer the SDP endpoints and WebSocket handshakes with this HTTP `status`")
 	fs.IntVar(&f.SDPFailures, "sdp-failures", 0, "apply --sdp-status to the next `n` SDP requests only (0 = all)")
 	fs.BoolVar(&f.ExpiredKeys, "expired-keys", false, "mint keys that are already expired (the SDP endpoints answer 401)")
 	fs.DurationVar(&f.KeyTTL, "key-ttl", 0, "lifetime of minted keys (default: 1m preview, 10m GA)")
 	fs.DurationVar(&f.AnswerDelay, "answer-delay", 0, "hold each SDP answer this long")
-	fs.DurationVar(&f.DropAfter, "drop-after", 0, "close each peer connection this long after it connected")
+	fs.DurationVar(&f.DropAfter, "drop-after", 0, "close each peer connection (drop each WebSocket) this long after it connected")
 	fs.DurationVar(&f.VanishAfter, "vanish-after", 0, "make each call go silent this long after it connected (no DTLS close: the client sees disconnected/failed)")
 	fs.DurationVar(&f.SessionLifetime, "session-lifetime", 0, "end each session this long after it connected (error session_expired, then close)")
 	fs.DurationVar(&f.CloseDataChannelAfter, "close-dc-after", 0, "close each data channel this long after it opened")
@@ -133,10 +134,15 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)
 		fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, emulator.DefaultPreviewModel)
 		fmt.Fprintf(env.Stdout, "  sdp   ga             POST %s/v1/realtime/calls  and  %s/openai/v1/realtime/calls\n", u, u)
+		ws := "ws" + strings.TrimPrefix(u, "http")
+		paths := srv.WSPaths()
+		fmt.Fprintf(env.Stdout, "  ws    azure-preview  GET  %s%s  (Bearer ephemeral key, or api-key)\n", ws, paths["azure-preview"])
+		fmt.Fprintf(env.Stdout, "  ws    azure          GET  %s%s  (Bearer ephemeral key, or api-key)\n", ws, paths["azure"])
+		fmt.Fprintf(env.Stdout, "  ws    openai         GET  %s%s  (Bearer ephemeral key or api key)\n", ws, paths["openai"])
 		<-ctx.Done()
 		st := srv.Stats()
 		cerr := srv.Close()
-		fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets in, %d out\n",
+		fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets or audio appends in, %d out\n",
 			st.MintsOK, st.CallsAnswered, st.PacketsIn, st.PacketsOut)
 		if cerr != nil {
 			return fmt.Errorf("emulator: close: %w", cerr)
