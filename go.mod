@@ -3,6 +3,7 @@ module github.com/edgevoice/edgevoice
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/gen2brain/malgo v0.11.24
 	github.com/google/licensecheck v0.3.1
