@@ -64,11 +64,13 @@ type call struct {
 	cv       convCall
 	textTurn bool      // a user text item waits for its response (say.go)
 	tl       callTools // scripted function calls (tools.go)
+	ws       *wsConn   // the socket of a WebSocket call (ws.go); nil for WebRTC
 }
 
 type activeResp struct {
 	id    string
-	idx   int // in st.Responses
+	item  string // the assistant item of its audio and transcript
+	idx   int    // in st.Responses
 	audio bool
 	stop  chan struct{}
 }
@@ -88,7 +90,7 @@ func (s *Server) newCall(ctx context.Context, d events.Dialect, path string, rec
 	if faults.SessionLifetime > 0 { // the session ends then: say so (expires_at is honoured)
 		sess.ExpiresAt = time.Now().Add(faults.SessionLifetime).Unix()
 	}
-	c.st = CallStats{ID: c.id, Dialect: d, Path: path, State: webrtc.PeerConnectionStateNew.String(), Session: sess}
+	c.st = CallStats{ID: c.id, Transport: "webrtc", Dialect: d, Path: path, State: webrtc.PeerConnectionStateNew.String(), Session: sess}
 	c.seq = uint16(time.Now().UnixNano())
 
 	pc.OnConnectionStateChange(c.onState)
@@ -322,6 +324,13 @@ func (c *call) openLocked(dc *webrtc.DataChannel) {
 // DCEP ACK arrives, which pion sends before it hands the channel to OnDataChannel: a
 // close in that window is remembered and done when the channel arrives.
 func (c *call) closeDC() {
+	if c.ws != nil { // the socket is the event channel
+		c.mu.Lock()
+		c.cv.closedDC = true
+		c.mu.Unlock()
+		c.wsEnd(wsGoingAway, "event channel closed")
+		return
+	}
 	c.mu.Lock()
 	c.cv.closedDC = true
 	dc := c.dc
@@ -334,9 +343,14 @@ func (c *call) closeDC() {
 	}
 }
 
-// sendLocked sends a server event on the data channel; c.mu must be held.
+// sendLocked sends a server event on the data channel (or the WebSocket, ws.go); c.mu
+// must be held.
 func (c *call) sendLocked(ev events.Event) {
-	if c.dc == nil || !c.st.DCOpen {
+	if c.ws != nil {
+		if webRTCOnly(ev.Type()) {
+			return
+		}
+	} else if c.dc == nil || !c.st.DCOpen {
 		return
 	}
 	c.nEvent++
@@ -347,7 +361,12 @@ func (c *call) sendLocked(ev events.Event) {
 		return
 	}
 	c.evbuf = b
-	if err := c.dc.SendText(string(b)); err != nil {
+	if c.ws != nil {
+		if err := c.wsSendLocked(slices.Clone(b)); err != nil {
+			c.s.log.Debug("websocket send", "call", c.id, "err", err)
+			return
+		}
+	} else if err := c.dc.SendText(string(b)); err != nil {
 		c.s.log.Debug("data channel send", "call", c.id, "err", err)
 		return
 	}
@@ -420,12 +439,18 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 	defer c.notify()
 	defer c.mu.Unlock()
 	c.openLocked(dc)
-	if !msg.IsString {
+	c.clientEventLocked(msg.IsString, msg.Data)
+}
+
+// clientEventLocked handles one client event of either transport (a data channel
+// message, a WebSocket frame); c.mu must be held.
+func (c *call) clientEventLocked(isText bool, data []byte) {
+	if !isText {
 		c.st.ClientEvents = append(c.st.ClientEvents, "<binary>")
-		c.errorLocked("", "invalid_json", "", "data channel messages must be JSON text")
+		c.errorLocked("", "invalid_json", "", "events must be JSON text (data channel string messages, WebSocket text frames)")
 		return
 	}
-	ev, err := events.Decode(msg.Data)
+	ev, err := events.Decode(data)
 	if err != nil {
 		c.st.ClientEvents = append(c.st.ClientEvents, "<malformed>")
 		c.errorLocked("", "invalid_json", "", "The event could not be parsed as JSON: "+err.Error())
@@ -476,6 +501,10 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 		c.s.log.Info("response cancelled by the client", "call", c.id, "response", c.resp.id)
 		c.finishLocked(events.StatusCancelled, "client_cancelled")
 	case events.OutputAudioBufferClear:
+		if c.ws != nil { // REALTIME-API.md §3.2: WebRTC/SIP only
+			c.errorLocked(e.EventID, "invalid_value", "type", "Invalid value: 'output_audio_buffer.clear' is only supported for WebRTC and SIP; on a WebSocket send response.cancel and conversation.item.truncate.")
+			return
+		}
 		id := c.lastResp
 		active := c.resp != nil && c.resp.audio
 		if active {
@@ -494,11 +523,11 @@ func (c *call) onMessage(dc *webrtc.DataChannel, msg webrtc.DataChannelMessage) 
 			c.finishLocked(events.StatusCancelled, "client_cancelled")
 		}
 	case events.FunctionCallOutput:
-		c.functionOutputLocked(e, msg.Data) // tools.go
+		c.functionOutputLocked(e, data) // tools.go
 	case events.Unknown:
 		if acceptedClientEvents[e.Name] {
 			if e.Name == "conversation.item.create" {
-				c.itemCreateLocked(msg.Data) // say.go
+				c.itemCreateLocked(data) // say.go
 			}
 			return
 		}
@@ -588,6 +617,7 @@ func (c *call) startResponseLocked() {
 	c.rateLimitsLocked()
 	c.nItem++
 	item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
+	c.resp.item = item
 	if len(audio) > 0 {
 		c.lastResp = id
 		c.sendLocked(events.OutputAudioBufferStarted{ResponseID: id})
@@ -639,8 +669,13 @@ func (c *call) stopResponseLocked() {
 	c.resp = nil
 }
 
-// play sends the payloads on the server track in real time.
+// play sends the payloads on the server track in real time (as audio deltas on a
+// WebSocket, ws.go).
 func (c *call) play(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
+	if c.ws != nil {
+		c.wsPlay(r, payloads, stop)
+		return
+	}
 	start := time.Now()
 	var at time.Duration
 	timer := time.NewTimer(0)

@@ -29,6 +29,10 @@ type convCall struct {
 // serverEnd closes the call's peer connection from the server side.
 func (c *call) serverEnd() {
 	c.cv.serverEnded.Store(true)
+	if c.ws != nil {
+		c.wsEnd(wsGoingAway, "the emulator ended the session")
+		return
+	}
 	c.pc.Close()
 }
 
@@ -62,7 +66,8 @@ func (c *call) rateLimitsLocked() {
 // playing and keeps the audio going as c.cv.playout; c.mu must be held.
 func (c *call) doneEarlyLocked() {
 	r := c.resp
-	if r == nil || !c.s.conv.doneEarly || r.stop == nil {
+	// a WebSocket response is done when its last delta is sent (ws.go)
+	if r == nil || !c.s.conv.doneEarly || r.stop == nil || c.ws != nil {
 		return
 	}
 	c.resp = nil

@@ -1,7 +1,7 @@
 // Package emulator is the local realtime service: an HTTP server with the mint and SDP
 // endpoints of the four provider profiles (and so a stand-in for the broker) and a pion
 // peer connection on the server side that speaks the data-channel events of either
-// dialect over loopback. It is a product feature (`edgevoice demo`, `edgevoice run
+// dialect over loopback, and the WebSocket endpoints of the same dialects. It is a product feature (`edgevoice demo`, `edgevoice run
 // -emulator`, `edgevoice emulator`) as well as the integration-test peer of rtc.
 //
 // # Keys go through the real providers
@@ -21,10 +21,19 @@
 //	POST /v1/realtime/calls, /openai/v1/realtime/calls                GA SDP (Bearer ephemeral key) → 201 + answer + Location
 //	POST /v1/realtime/calls/{id}/hangup (and /openai/v1/…)            GA hang-up (Bearer: the call's key) → 200, the call ends at once
 //
+//	GET  /openai/realtime?api-version=2025-04-01-preview&deployment=… WebSocket, Azure preview (ws.go)
+//	GET  /openai/v1/realtime?model=…, /v1/realtime?model=…           WebSocket, Azure GA and OpenAI GA
+//
+// A WebSocket call is the same call as a WebRTC one (the same events, turns, VAD,
+// tools and faults); audio comes in as input_audio_buffer.append (pcm16 24 kHz) into
+// the same real-time playout and goes out as audio delta events paced at real time
+// (ws.go, wsaudio.go say what is accepted and why).
+//
 // The preview API documents no hang-up: a preview client that closes its data channel
 // has hung up, and the call ends at once ([CallStats].HungUp either way).
 //
-// Keys are only accepted on the SDP endpoint of their own dialect, until they expire.
+// Keys are only accepted on the SDP and WebSocket endpoints of their own dialect, until
+// they expire.
 //
 // # Turns
 //

@@ -15,7 +15,7 @@ func (s *Server) ExpireSessions() {
 		c.mu.Lock()
 		c.sendLocked(events.Error{Error: events.ErrorInfo{Type: "invalid_request_error", Code: "session_expired",
 			Message: "Your session hit the maximum duration (expired on request)."}})
-		c.afterLocked(50*time.Millisecond, func() { c.pc.Close() })
+		c.afterLocked(50*time.Millisecond, c.serverEnd)
 		c.mu.Unlock()
 		c.notify()
 	}

@@ -70,6 +70,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.answer(w, r)
+	case "/openai/realtime", "/openai/v1/realtime", "/v1/realtime":
+		s.serveWS(w, r) // ws.go
 	default:
 		if id, ok := hangupCallID(path); ok && s.post(w, r) {
 			s.hangup(w, r, id)

@@ -179,14 +179,17 @@ func WithICETimeouts(disconnected, failed, keepAlive time.Duration) Option {
 }
 
 // WithPacketHook calls f for every RTP packet received from a client, on the packet
-// reader's goroutine (keep it short). p must not be retained.
+// reader's goroutine (keep it short). p must not be retained. On a WebSocket it is
+// called for each 20 ms Opus packet the appended audio was coded into, with the
+// append's arrival time.
 func WithPacketHook(f func(callID string, p *rtp.Packet, at time.Time)) Option {
 	return func(s *Server) error { s.packetHook = f; return nil }
 }
 
 // WithSendHook calls f for every RTP packet of a response right after it was written to
 // the client's track, with the time of the write, on the response's player goroutine
-// (keep it short). p must not be retained.
+// (keep it short). p must not be retained. On a WebSocket it is called for each audio
+// delta queued, with the Opus packet the delta was decoded from (Marker on the first).
 func WithSendHook(f func(callID string, p *rtp.Packet, at time.Time)) Option {
 	return func(s *Server) error { s.sendHook = f; return nil }
 }
@@ -215,6 +218,8 @@ type Server struct {
 	conv            convOpts
 	playoutDelay    time.Duration
 	playoutDelaySet bool
+	wsLead          time.Duration // ws.go
+	wsLeadSet       bool
 
 	api      *webrtc.API
 	httpSrv  *http.Server

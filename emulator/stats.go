@@ -14,24 +14,34 @@ type Stats struct {
 	MintRequests   int // requests to any mint endpoint
 	MintsOK        int // keys issued
 	SDPRequests    int // requests to any SDP endpoint
-	CallsAnswered  int // SDP answers sent
-	CallsConnected int // peer connections that reached connected
-	CallsEnded     int // peer connections closed or failed
-	PacketsIn      uint64
-	BytesIn        uint64 // RTP payload bytes received
-	PacketsOut     uint64
-	BytesOut       uint64 // RTP payload bytes sent
-	Calls          []CallStats
+	WSRequests     int // WebSocket handshakes received (ws.go), refused ones included
+	CallsAnswered  int // SDP answers sent and WebSocket handshakes accepted
+	CallsConnected int // peer connections that reached connected, WebSockets opened
+	CallsEnded     int // peer connections closed or failed, WebSockets closed
+	// PacketsIn and BytesIn count RTP packets and payload bytes received, and on
+	// WebSockets input_audio_buffer.append events and their decoded pcm16 bytes.
+	PacketsIn uint64
+	BytesIn   uint64
+	// PacketsOut and BytesOut count RTP packets and payload bytes sent, and on
+	// WebSockets audio delta events and their pcm16 bytes.
+	PacketsOut uint64
+	BytesOut   uint64
+	Calls      []CallStats
 }
 
-// CallStats describes one call (one answered SDP offer).
+// CallStats describes one call (one answered SDP offer or one accepted WebSocket).
+//
+// On a WebSocket call ClientEvents leaves out input_audio_buffer.append and
+// ServerEvents the audio deltas (they are counted in PacketsIn and PacketsOut), and
+// Turn.Payloads are the Opus packets the appended pcm16 was coded into (ws.go).
 type CallStats struct {
-	ID           string // "rtc_…", also the Location of GA answers
+	ID           string // "rtc_…", also the Location of GA answers; "wss_…" for a WebSocket
+	Transport    string // "webrtc" or "websocket"
 	Dialect      events.Dialect
-	Path         string // SDP endpoint path
-	Label        string // data channel label
-	State        string // last peer connection state
-	DCOpen       bool
+	Path         string   // SDP or WebSocket endpoint path
+	Label        string   // data channel label ("" on a WebSocket)
+	State        string   // last peer connection state ("connected", "closed" on a WebSocket)
+	DCOpen       bool     // the data channel (the WebSocket) is open
 	ClientEvents []string // wire type of each client event in order ("<malformed>" for undecodable ones)
 	ServerEvents []string // wire type of each server event in order
 	PacketsIn    uint64
@@ -46,8 +56,31 @@ type CallStats struct {
 	Session      events.Session // current session config
 	Turns        []Turn         // committed user turns
 	Responses    []ResponseStats
-	HungUp       bool      // the client hung up (POST …/calls/{id}/hangup)
-	Tools        ToolStats // scripted function calls and the client's answers (tools.go)
+	HungUp       bool         // the client hung up (POST …/calls/{id}/hangup)
+	Tools        ToolStats    // scripted function calls and the client's answers (tools.go)
+	Truncations  []Truncation // accepted conversation.item.truncate events (WebSocket)
+	WS           *WSStats     // WebSocket only (nil for WebRTC)
+}
+
+// Truncation is one accepted conversation.item.truncate.
+type Truncation struct {
+	ItemID       string
+	ContentIndex int
+	AudioEndMS   int
+	SentMS       int // audio of the item sent when the truncate came
+}
+
+// WSStats is what a WebSocket call saw of its socket.
+type WSStats struct {
+	Appends     int           // input_audio_buffer.append events accepted
+	AudioIn     time.Duration // pcm16 audio appended
+	Deltas      int           // audio delta events sent
+	QueueHigh   int           // most bytes ever waiting in the send queue
+	Overflowed  bool          // the send queue overflowed and the socket was dropped (a slow reader)
+	TooBig      bool          // a frame over the read limit came (closed with 1009)
+	ClosedBy    string        // "client", "server" or "" (dropped without a close frame)
+	CloseCode   int           // the close frame's status code (-1 if none)
+	CloseReason string
 }
 
 // Turn is one committed input buffer.
@@ -78,6 +111,11 @@ func (c CallStats) clone() CallStats {
 	}
 	c.Responses = slices.Clone(c.Responses)
 	c.Tools = c.Tools.clone()
+	c.Truncations = slices.Clone(c.Truncations)
+	if c.WS != nil {
+		w := *c.WS
+		c.WS = &w
+	}
 	c.Session.Tools = slices.Clone(c.Session.Tools)
 	c.Session.Modalities = slices.Clone(c.Session.Modalities)
 	if c.Session.Transcription != nil {

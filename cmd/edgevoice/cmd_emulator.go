@@ -19,10 +19,11 @@ import (
 func emulatorCommand() *cli.Command {
 	return &cli.Command{
 		Name:    "emulator",
-		Summary: "run the local realtime emulator (mint + SDP endpoints, WebRTC echo) on loopback",
+		Summary: "run the local realtime emulator (mint, SDP and WebSocket endpoints, echo) on loopback",
 		Help: "Runs a local stand-in for the realtime service on loopback: the mint endpoints of\n" +
-			"the four provider profiles, the preview and GA SDP endpoints, and a WebRTC peer that\n" +
-			"answers each committed push-to-talk turn with the user's own audio. Stops on SIGINT/SIGTERM.",
+			"the four provider profiles, the preview and GA SDP endpoints with a WebRTC peer, and the\n" +
+			"WebSocket endpoints of the three dialects; each committed push-to-talk turn is answered\n" +
+			"with the user's own audio. Stops on SIGINT/SIGTERM.",
 		Flags: emulatorFlags,
 	}
 }
@@ -133,10 +134,15 @@ func emulatorFlags(fs *flag.FlagSet, env *cli.Env) cli.RunFunc {
 		fmt.Fprintf(env.Stdout, "  mint  broker         POST %s/v1/keys  (Bearer device token)\n", u)
 		fmt.Fprintf(env.Stdout, "  sdp   preview        POST %s/v1/realtimertc?model=%s\n", u, emulator.DefaultPreviewModel)
 		fmt.Fprintf(env.Stdout, "  sdp   ga             POST %s/v1/realtime/calls  and  %s/openai/v1/realtime/calls\n", u, u)
+		ws := "ws" + strings.TrimPrefix(u, "http")
+		paths := srv.WSPaths()
+		fmt.Fprintf(env.Stdout, "  ws    azure-preview  GET  %s%s  (Bearer ephemeral key, or api-key)\n", ws, paths["azure-preview"])
+		fmt.Fprintf(env.Stdout, "  ws    azure          GET  %s%s  (Bearer ephemeral key, or api-key)\n", ws, paths["azure"])
+		fmt.Fprintf(env.Stdout, "  ws    openai         GET  %s%s  (Bearer ephemeral key or api key)\n", ws, paths["openai"])
 		<-ctx.Done()
 		st := srv.Stats()
 		cerr := srv.Close()
-		fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets in, %d out\n",
+		fmt.Fprintf(env.Stdout, "emulator stopped: %d keys minted, %d calls answered, %d RTP packets or audio appends in, %d out\n",
 			st.MintsOK, st.CallsAnswered, st.PacketsIn, st.PacketsOut)
 		if cerr != nil {
 			return fmt.Errorf("emulator: close: %w", cerr)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/edgevoice/edgevoice/internal/cli"
 
 	"github.com/edgevoice/edgevoice/emulator"
@@ -61,6 +62,26 @@ func TestEmulatorCommand(t *testing.T) {
 	if err != nil || k != "preview" {
 		t.Errorf("second mint: %q, %v", k, err)
 	}
+	// the WebSocket endpoints are printed and serve: the preview one with the api-key
+	for _, p := range []string{"azure-preview", "azure", "openai"} {
+		if !strings.Contains(out.String(), "  ws    "+p+" ") {
+			t.Errorf("no WebSocket endpoint of %s in %q", p, out.String())
+		}
+	}
+	var wsURL string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && f[0] == "ws" && f[1] == "azure-preview" {
+			wsURL = f[3]
+		}
+	}
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Api-Key": {emulator.DefaultAPIKey}}})
+	if err != nil {
+		t.Fatalf("dial %q: %v", wsURL, err)
+	}
+	if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), `"type":"session.created"`) {
+		t.Errorf("first frame %s, %v", b, err)
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
 	cancel()
 	select {
 	case code := <-done:
