@@ -131,9 +131,7 @@ type commitPace struct {
 // commitWait returns how long after the drain Release waits before it commits.
 func (s *Session) commitWait() time.Duration {
 	w := s.cfg.settle
-	if s.Transport() == TransportWebSocket {
-		w = 0 // appended audio is in the service's buffer once sent (ws.go)
-	} else if s.cfg.commitRule == CommitAfterMedia {
+	if s.cfg.commitRule == CommitAfterMedia {
 		// Sent at real time, the last frame's media runs up to one frame ahead when it
 		// leaves, and the settle after it always covered that; only a larger lead (a
 		// catch-up) is added.

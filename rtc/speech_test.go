@@ -167,7 +167,7 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 				t.Errorf("%s: %s", profile, p)
 			}
 
-			checkTurnEvents(t, srv, key.Dialect)
+			checkTurnEvents(t, srv, key.Dialect, TransportWebRTC)
 			rec.mu.Lock()
 			var kinds []string
 			for _, e := range rec.evs {

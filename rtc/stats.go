@@ -136,7 +136,7 @@ func (s *Session) Stats() Stats {
 		st.BitrateUp = float64(st.BytesSent-upBase) * 8 / secs
 		st.BitrateDown = float64(st.BytesReceived-downBase) * 8 / secs
 	}
-	if tgt := s.upTrack.Load(); tgt != nil {
+	if tgt := s.upTrack.Load(); tgt != nil && tgt.c.pc != nil { // no RTT on WebSocket
 		st.RTT = pairRTT(tgt.c.pc)
 	}
 	return st

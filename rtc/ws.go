@@ -42,8 +42,12 @@ import (
 //     played out) and posted as if received, so the speaking state is the same.
 //   - barge-in: response.cancel + conversation.item.truncate at the played position +
 //     local flush (output_audio_buffer.clear is WebRTC-only).
-//   - commit: appended audio is in the service's buffer once sent, and the commit goes
-//     through the same ordered write queue, so it follows the last append at once.
+//   - commit: the same rule as on WebRTC (commit.go: the settle after the media time
+//     sent has elapsed). Whether the service's input buffer holds appended audio at once
+//     or, as the emulator models it, plays it out at real time first is not documented
+//     (UNCONFIRMED); a commit right after the last append lost the last 80 ms of every
+//     turn on the emulator (320 of 400 ms), so the rule that loses nothing on either is
+//     used. The commit goes through the same ordered write queue as the appends.
 //
 // Bounds: at most wsAudioBufs audio messages (wsAudioBufs × 100 ms) and wsQueueLen
 // messages in all wait for the socket; a control event that finds the queue full, or a
@@ -524,6 +528,7 @@ func (s *Session) wsSpeechStarted(c *conn, t *turn) {
 func (u *uplinker) stepWS(tgt *upTarget) time.Duration {
 	s := u.s
 	w := tgt.c.ws
+	u.now = time.Now()
 	if u.wsTgt != tgt {
 		u.wsTgt = tgt
 		w.down.Reset()
@@ -543,6 +548,7 @@ func (u *uplinker) stepWS(tgt *upTarget) time.Duration {
 		if !w.queueAppend(m) {
 			return 0
 		}
+		u.pace.sent(tgt, u.now, time.Duration(w.frames)*frameDur)
 	}
 	if gen := s.upRelease.Load(); gen != u.released && !s.micLive.Load() {
 		if s.mic.Len() > 0 {
@@ -558,9 +564,10 @@ func (u *uplinker) stepWS(tgt *upTarget) time.Duration {
 			if !w.queueAppend(m) {
 				return 0
 			}
+			u.pace.sent(tgt, u.now, time.Duration(n)*time.Second/sampleRate)
 		}
 		u.released = gen
-		s.pace.leadAtDrain.Store(0)
+		s.pace.leadAtDrain.Store(int64(u.pace.lead(tgt, u.now)))
 		select {
 		case s.inbox <- connMsg{kind: msgDrained, gen: gen}:
 		case <-tgt.c.done:

@@ -33,7 +33,7 @@ type fakeWS struct {
 	respTone float64
 	respDur  time.Duration
 	pace     float64
-	noRead   bool          // stop reading after the handshake (a stalled peer)
+	noRead   bool // stop reading after the handshake (a stalled peer)
 	quit     chan struct{}
 	onOpen   func(*wsSide) // after session.created
 
