@@ -179,19 +179,22 @@ func subsequence(have, want []string) bool {
 }
 
 // TestEmulatorFaults: each emulator fault ends in the documented state.
+// faultCase is one fault of TestEmulatorFaults and what it must end in.
+type faultCase struct {
+	name      string
+	faults    emulator.Faults
+	noSource  bool
+	clearOn   State // clear the faults once this state is seen (0 = never)
+	want      State
+	wantErr   error
+	minMints  int32
+	reconnect bool // expect Connected → Disconnected → Reconnecting → Connected
+	mintAfter bool // mint the first key with the faults on
+}
+
 func TestEmulatorFaults(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	cases := []struct {
-		name      string
-		faults    emulator.Faults
-		noSource  bool
-		clearOn   State // clear the faults once this state is seen (0 = never)
-		want      State
-		wantErr   error
-		minMints  int32
-		reconnect bool // expect Connected → Disconnected → Reconnecting → Connected
-		mintAfter bool // mint the first key with the faults on
-	}{
+	cases := []faultCase{
 		{name: "SDP 401 without a key source: closed", faults: emulator.Faults{SDPStatus: 401}, noSource: true, want: StateClosed, wantErr: ErrUnauthorized},
 		{name: "SDP 401 once: fresh key connects", faults: emulator.Faults{SDPStatus: 401, SDPFailures: 1}, want: StateConnected, minMints: 1},
 		{name: "SDP 500 twice: retried", faults: emulator.Faults{SDPStatus: 500, SDPFailures: 2}, want: StateConnected, minMints: 2},
@@ -202,8 +205,17 @@ func TestEmulatorFaults(t *testing.T) {
 		{name: "session lifetime reached", faults: emulator.Faults{SessionLifetime: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 		{name: "data channel closed", faults: emulator.Faults{CloseDataChannelAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		for _, tc := range cases {
+			t.Run(tr.String()+"/"+tc.name, func(t *testing.T) { emulatorFault(t, tr, tc) })
+		}
+	}
+}
+
+// emulatorFault runs one case of TestEmulatorFaults over tr.
+func emulatorFault(t *testing.T, tr Transport, tc faultCase) {
+	{
+		{
 			srv := startEmulator(t)
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -226,7 +238,7 @@ func TestEmulatorFaults(t *testing.T) {
 			}
 			srv.SetFaults(tc.faults)
 			var mints atomic.Int32
-			opts := testOpts(WithConnectTimeout(time.Second))
+			opts := testOpts(WithConnectTimeout(time.Second), WithTransport(tr))
 			if !tc.noSource {
 				opts = append(opts, WithKeySource(mintSource(srv, "openai", &mints)))
 			}
@@ -278,7 +290,7 @@ func TestEmulatorFaults(t *testing.T) {
 				}
 			}
 			t.Logf("states %v; last cause %v", seen, last.Err)
-		})
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -190,7 +191,13 @@ func (s *Session) dialWS(ctx context.Context, key realtime.Key) (_ *conn, err er
 	ws, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: s.cfg.httpClient, HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode >= 300 {
-			return nil, httpError(resp.StatusCode, nil, secrets...)
+			var body []byte
+			if resp.Body != nil {
+				body, _ = io.ReadAll(io.LimitReader(resp.Body, 1024)) // coder/websocket keeps the first 1 KiB
+			}
+			he := httpError(resp.StatusCode, body, secrets...)
+			he.Op = "WebSocket handshake"
+			return nil, he
 		}
 		if ctx.Err() == nil && dctx.Err() != nil {
 			return nil, fmt.Errorf("rtc: WebSocket %s did not open in %v", realtime.RedactURL(u), s.cfg.connectTO)
