@@ -429,6 +429,15 @@ func lossRun(t *testing.T, p float64) {
 // (speech_started, output_audio_buffer.cleared), and the local playout stops at once.
 func TestOpenMicServerVAD(t *testing.T) {
 	defer test.CheckRoutines(t)()
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		t.Run(tr.String(), func(t *testing.T) { openMicServerVAD(t, tr) })
+	}
+}
+
+// openMicServerVAD runs TestOpenMicServerVAD over tr. On WebSocket the service sends
+// no output_audio_buffer.cleared: the client stops the audio on speech_started and
+// truncates the item itself.
+func openMicServerVAD(t *testing.T, tr Transport) {
 	srv := startEmulator(t, emulator.WithServerVAD(nil))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -438,7 +447,7 @@ func TestOpenMicServerVAD(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := events.Session{TurnDetection: events.TurnDetection{Type: events.TurnDetectionServerVAD, SilenceDurationMS: 300}}
-	s, err := New(key, testOpts(WithSessionConfig(cfg))...)
+	s, err := New(key, testOpts(WithSessionConfig(cfg), WithTransport(tr))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,6 +483,12 @@ func TestOpenMicServerVAD(t *testing.T) {
 	c, _ := srv.Stats().LastCall()
 	if slices.Contains(c.ClientEvents, "input_audio_buffer.commit") || slices.Contains(c.ClientEvents, "input_audio_buffer.clear") {
 		t.Errorf("open mic: the client managed the input buffer itself: %q", c.ClientEvents)
+	}
+	if tr == TransportWebSocket {
+		if !slices.Contains(c.ClientEvents, "conversation.item.truncate") || len(c.Turns) == 0 {
+			t.Errorf("no VAD turn or no truncate of the interrupted answer; client events %q", c.ClientEvents)
+		}
+		return
 	}
 	if !slices.Contains(c.ServerEvents, "output_audio_buffer.cleared") || len(c.Turns) == 0 {
 		t.Errorf("no VAD turn or no server-side clear; server events %q", c.ServerEvents)
