@@ -99,3 +99,68 @@ func medRange(x []time.Duration) string {
 	r := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
 	return fmt.Sprintf("%v (%v–%v)", r(x[len(x)/2]), r(x[0]), r(x[len(x)-1]))
 }
+
+// TestEmulatorBargeIn: pressing while the answer plays cancels it on both transports:
+// response.cancel and then output_audio_buffer.clear (WebRTC) or
+// conversation.item.truncate (WebSocket) reach the emulator, and nothing of the
+// cancelled answer plays after the barge-in.
+func TestEmulatorBargeIn(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		t.Run(tr.String(), func(t *testing.T) {
+			srv := startEmulator(t)
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			key, err := srv.MintKey(ctx, "openai")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := New(key, testOpts(WithSessionConfig(pttConfig()), WithTransport(tr))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp := startSpeaker(s)
+			defer sp.close()
+			rec := recordEvents(s)
+			defer func() { s.Close(); <-rec.done }()
+			s.Start(ctx)
+			rec.wait(t, 5*time.Second, isState(StateConnected))
+			waitSessionUpdated(ctx, t, srv, key.Dialect)
+			s.Press()
+			var ph float64
+			feedTone(s, 1000, 1500*time.Millisecond, &ph) // the emulator echoes it: a 1.5 s answer
+			s.Release()
+			rec.wait(t, 5*time.Second, isKind(EventSpeakingStarted))
+			waitUntil(t, 5*time.Second, func() bool { _, real := sp.snapshot(); return sum(real) > 48000/5 }) // 200 ms played
+			s.Press()
+			barged := rec.wait(t, 3*time.Second, isKind(EventBargeIn))
+			time.Sleep(300 * time.Millisecond)
+			sp.mu.Lock()
+			late := 0
+			for i, at := range sp.at {
+				if at.After(barged.Add(10 * time.Millisecond)) { // the read in progress may finish
+					late += sp.real[i]
+				}
+			}
+			sp.mu.Unlock()
+			if late > 0 {
+				t.Errorf("%d samples of the cancelled answer played after the barge-in", late)
+			}
+			s.Release()
+			want := []string{"response.cancel", "output_audio_buffer.clear"}
+			if tr == TransportWebSocket {
+				want = []string{"response.cancel", "conversation.item.truncate"}
+			}
+			var cev []string
+			waitUntil(t, 3*time.Second, func() bool {
+				c, _ := srv.Stats().LastCall()
+				cev = c.ClientEvents
+				return subsequence(cev, want)
+			})
+			if tr == TransportWebSocket && slices.Contains(cev, "output_audio_buffer.clear") {
+				t.Errorf("output_audio_buffer.clear (WebRTC only) sent on WebSocket: %q", cev)
+			}
+		})
+	}
+}
