@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,6 +88,7 @@ type wsLink struct {
 	queue      chan *wsMsg
 	free       chan *wsMsg
 	failOnce   sync.Once
+	failed     chan struct{} // closed with closeCause set
 	retryTimer *time.Timer // auto: when to try WebRTC again (run loop only)
 
 	// uplink goroutine only
@@ -207,7 +209,7 @@ func (s *Session) dialWS(ctx context.Context, key realtime.Key) (_ *conn, err er
 	ws.SetReadLimit(s.cfg.wsReadLimit)
 	c.posted = time.Now()
 	w := &wsLink{c: c, ws: ws, queue: make(chan *wsMsg, wsQueueLen), free: make(chan *wsMsg, wsAudioBufs),
-		drainKick: make(chan struct{}, 1), writeTO: s.cfg.wsWriteTO}
+		drainKick: make(chan struct{}, 1), writeTO: s.cfg.wsWriteTO, failed: make(chan struct{})}
 	for range wsAudioBufs {
 		// prefix + base64 of 100 ms of pcm16 + `"}`
 		w.free <- &wsMsg{b: make([]byte, 0, len(appendPrefix)+base64.StdEncoding.EncodedLen(wsChunkFrames*wsFrame24*2)+2), audio: true}
@@ -235,19 +237,26 @@ func (s *Session) dialWS(ctx context.Context, key realtime.Key) (_ *conn, err er
 	return c, nil
 }
 
-// fail ends the link with err (once): the run loop gets it as the connection's end.
+// fail ends the link with err (once). It never blocks (the run loop calls it): the
+// reader, whose Read the close ends, posts err to the run loop as the connection's end.
 func (w *wsLink) fail(err error) {
 	w.failOnce.Do(func() {
 		w.closeCause.Store(&err)
+		close(w.failed)
 		w.ws.CloseNow()
-		w.c.post(connMsg{kind: msgClosed, err: err})
 	})
 }
 
-// close closes the socket (conn.close joins the goroutines).
+// close closes the socket (conn.close joins the goroutines): a close frame, waiting for
+// the peer's at most the hang-up timeout.
 func (w *wsLink) close() {
 	w.failOnce.Do(func() {
+		err := errors.New("rtc: WebSocket closed")
+		w.closeCause.Store(&err)
+		close(w.failed)
+		t := time.AfterFunc(w.c.s.cfg.hangupTO, func() { w.ws.CloseNow() })
 		_ = w.ws.Close(websocket.StatusNormalClosure, "")
+		t.Stop()
 		w.ws.CloseNow()
 	})
 	if w.retryTimer != nil {
@@ -283,15 +292,15 @@ func (w *wsLink) writer() {
 		case m := <-w.queue:
 			ctx, cancel := context.WithTimeout(context.Background(), w.writeTO)
 			err := w.ws.Write(ctx, websocket.MessageText, m.b)
+			timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 			cancel()
 			if err != nil {
-				if ctx.Err() != nil {
-					err = fmt.Errorf("rtc: a WebSocket write took longer than %v (the socket is stalled); reconnecting", w.writeTO)
-				} else {
-					err = fmt.Errorf("rtc: WebSocket write: %w", err)
-				}
 				s.st.sendErrors.Add(1)
-				w.fail(err)
+				if timedOut {
+					w.fail(fmt.Errorf("rtc: a WebSocket write took longer than %v (the socket is stalled); reconnecting", w.writeTO))
+				} else {
+					w.ws.CloseNow() // the socket is broken or closed: the reader reports why
+				}
 				return
 			}
 			if m.audio {
@@ -353,8 +362,19 @@ func (w *wsLink) reader() {
 	for {
 		typ, data, err := w.ws.Read(context.Background())
 		if err != nil {
-			if p := w.closeCause.Load(); p != nil {
-				return // we closed it
+			if errors.Is(err, net.ErrClosed) {
+				// closed here: by fail/close, or by the library when a write timed out
+				// (the writer then says why at once)
+				t := time.NewTimer(time.Second)
+				select {
+				case <-w.failed:
+				case <-t.C:
+				}
+				t.Stop()
+			}
+			if p := w.closeCause.Load(); p != nil { // we closed it, for this reason
+				w.c.post(connMsg{kind: msgClosed, err: *p})
+				return
 			}
 			var ce websocket.CloseError
 			switch {
@@ -369,6 +389,7 @@ func (w *wsLink) reader() {
 				err = fmt.Errorf("rtc: WebSocket read: %w", redactedError(err, w.c.key.Value))
 			}
 			w.fail(err)
+			w.c.post(connMsg{kind: msgClosed, err: err})
 			return
 		}
 		if typ != websocket.MessageText {
