@@ -43,16 +43,17 @@ type Faults struct {
 	MintStatus int
 	// MintFailures limits MintStatus to the next n mint requests (0 = all of them).
 	MintFailures int
-	// SDPStatus, when non-zero, makes the SDP endpoints answer this status.
+	// SDPStatus, when non-zero, makes the SDP endpoints (and the WebSocket handshakes,
+	// ws.go) answer this status.
 	SDPStatus int
-	// SDPFailures limits SDPStatus to the next n SDP requests (0 = all of them).
+	// SDPFailures limits SDPStatus to the next n SDP or WebSocket requests (0 = all of them).
 	SDPFailures int
 	// ExpiredKeys mints keys whose expires_at is already past; the SDP endpoints reject
 	// them with 401 like any expired key.
 	ExpiredKeys bool
 	// KeyTTL, when non-zero, overrides the lifetime of minted keys.
 	KeyTTL time.Duration
-	// AnswerDelay holds each SDP answer this long.
+	// AnswerDelay holds each SDP answer (and WebSocket upgrade) this long.
 	AnswerDelay time.Duration
 	// DropAfter closes each peer connection this long after it connected.
 	DropAfter time.Duration

@@ -101,9 +101,13 @@ func (s *Server) WSPaths() map[string]string {
 	}
 }
 
-// WSURL returns the ws:// URL of profile's WebSocket endpoint ("" before Start or for
-// an unknown profile).
+// WSURL returns the ws:// URL of profile's WebSocket endpoint: "azure-preview",
+// "azure", "openai", or "broker" and "" for the server's dialect (the upstream of its
+// broker keys). It returns "" before Start or for an unknown profile.
 func (s *Server) WSURL(profile string) string {
+	if profile == "" || profile == provisioning.ProfileBroker {
+		profile = upstreamProfile(s.dialect)
+	}
 	p, ok := s.WSPaths()[profile]
 	base := s.URL()
 	if !ok || base == "" {
@@ -402,7 +406,7 @@ func (c *call) wsSendLocked(b []byte) error {
 		return errors.New("websocket closing")
 	}
 	if ws.vanished {
-		return nil
+		return errors.New("websocket vanished (fault)")
 	}
 	if ws.qBytes+len(b) > wsQueueBytes || len(ws.q) >= wsQueueMsgs {
 		if !c.st.WS.Overflowed {

@@ -432,3 +432,41 @@ func TestWSServerVAD(t *testing.T) {
 		t.Errorf("hooks: %d packets in (%d frames appended), %d out (%d deltas), %d markers", hookIn, frames, hookOut, call.WS.Deltas, markers)
 	}
 }
+
+// TestWSAudioLead: WithWSAudioLead sends the deltas that far ahead of real time: a
+// lead longer than the 0.6 s chime sends it all at once, the default paces it.
+func TestWSAudioLead(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	if _, err := New(WithWSAudioLead(-time.Millisecond)); err == nil {
+		t.Error("a negative lead was accepted")
+	}
+	for _, tc := range []struct {
+		opts     []Option
+		min, max time.Duration
+	}{
+		{nil, 400 * time.Millisecond, 3 * time.Second}, // 0.6 s - 0.1 s lead - 20 ms
+		{[]Option{WithWSAudioLead(time.Second)}, 0, 300 * time.Millisecond},
+	} {
+		srv := start(t, tc.opts...)
+		c := wsOpen(t, srv, "openai", srv.NewKey(events.GA, time.Minute))
+		c.sendRaw(`{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}}`)
+		c.until("conversation.item.created")
+		c.send(events.ResponseCreate{})
+		var first, last time.Time
+		n := 0
+		for e := c.next(); e.name != "response.done"; e = c.next() {
+			if e.name == "response.output_audio.delta" {
+				if first.IsZero() {
+					first = time.Now()
+				}
+				last = time.Now()
+				n++
+			}
+		}
+		if span := last.Sub(first); n != 30 || span < tc.min || span > tc.max {
+			t.Errorf("%d options: %d deltas over %v, want 30 over %v..%v", len(tc.opts), n, span, tc.min, tc.max)
+		}
+		c.close()
+		srv.Close()
+	}
+}

@@ -263,6 +263,15 @@ func TestWSHandshake(t *testing.T) {
 		c := wsOpen(t, srv, profile, key)
 		c.close()
 	}
+	// a broker key (the server's dialect: GA) on the broker's upstream endpoint
+	key, err := srv.MintKey(ctx, "broker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := srv.WSURL("broker"); u != srv.WSURL("openai") || !strings.HasPrefix(u, "ws://127.0.0.1:") {
+		t.Errorf("WSURL(broker) = %q", u)
+	}
+	wsOpen(t, srv, "broker", key).close()
 	// the long-lived key: api-key header or query on Azure, Bearer on OpenAI
 	for _, tc := range []struct {
 		profile string
@@ -284,11 +293,11 @@ func TestWSHandshake(t *testing.T) {
 		}
 		c.close()
 	}
-	if err := srv.WaitStats(ctx, func(st Stats) bool { return st.CallsEnded == 6 }); err != nil {
+	if err := srv.WaitStats(ctx, func(st Stats) bool { return st.CallsEnded == 7 }); err != nil {
 		t.Fatal(err)
 	}
 	st := srv.Stats()
-	if st.WSRequests != 6 || st.CallsAnswered != 6 {
+	if st.WSRequests != 7 || st.CallsAnswered != 7 {
 		t.Errorf("stats: %d handshakes, %d answered", st.WSRequests, st.CallsAnswered)
 	}
 	for _, call := range st.Calls {
@@ -417,6 +426,7 @@ func TestWSPushToTalk(t *testing.T) {
 			if evs[0].name != "input_audio_buffer.committed" {
 				t.Fatalf("after commit: %s", evs[0].raw)
 			}
+			asked := time.Now()
 			c.send(events.ResponseCreate{})
 			deltaName, doneName := audioNames(key.Dialect)
 			var got []float32
@@ -452,7 +462,7 @@ func TestWSPushToTalk(t *testing.T) {
 				t.Errorf("events %v: want %s before response.done", names, doneName)
 			}
 			report, problems := speechmatch.Match(resampleTo(t, speech, wsRate, 48000), resampleTo(t, got, wsRate, 48000))
-			t.Logf("answer: %d ms of audio in %v; %s", len(got)*1000/wsRate, last.Sub(first), report)
+			t.Logf("answer: response.create → first delta %v; %d ms of audio in %v; %s", first.Sub(asked), len(got)*1000/wsRate, last.Sub(first), report)
 			if len(problems) > 0 {
 				t.Errorf("the answer does not sound like the turn: %v", problems)
 			}
