@@ -89,7 +89,7 @@ type wsLink struct {
 	free       chan *wsMsg
 	failOnce   sync.Once
 	failed     chan struct{} // closed with closeCause set
-	retryTimer *time.Timer // auto: when to try WebRTC again (run loop only)
+	retryTimer *time.Timer   // auto: when to try WebRTC again (run loop only)
 
 	// uplink goroutine only
 	down   *resample.Resampler // 48 → 24 kHz
