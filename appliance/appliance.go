@@ -55,6 +55,12 @@ type Indicator interface {
 	Halt() error // all LEDs off (shutdown)
 }
 
+// TransportIndicator is an Indicator that can also show which transport the session
+// uses (rtc: WebRTC, or WebSocket when it is the only way through); optional.
+type TransportIndicator interface {
+	SetFallback(websocket bool)
+}
+
 // Config is the behaviour of the appliance (from the [appliance] section).
 type Config struct {
 	TalkMode    TalkMode

@@ -31,6 +31,7 @@ type recLED struct {
 	halted  bool
 	micLive bool
 	level   func() float64
+	fallbk  []bool // SetFallback calls
 }
 
 func (r *recLED) SetState(s State) { r.mu.Lock(); r.states = append(r.states, s); r.mu.Unlock() }
@@ -39,6 +40,7 @@ func (r *recLED) SetMicLive(b bool) {
 	r.micLive = b
 	r.mu.Unlock()
 }
+func (r *recLED) SetFallback(ws bool)           { r.mu.Lock(); r.fallbk = append(r.fallbk, ws); r.mu.Unlock() }
 func (r *recLED) SetLevelFunc(f func() float64) { r.mu.Lock(); r.level = f; r.mu.Unlock() }
 func (r *recLED) Halt() error                   { r.mu.Lock(); r.halted = true; r.mu.Unlock(); return nil }
 func (r *recLED) snapshot() []State {

@@ -424,6 +424,7 @@ func (l *loop) sessionEvent(ev rtc.Event) {
 		l.conn = ev.State
 		switch ev.State {
 		case rtc.StateConnected:
+			l.showTransport(ev.Transport)
 			l.clearNetFault()
 			l.update("connected")
 		case rtc.StateDisconnected, rtc.StateReconnecting:
@@ -773,5 +774,13 @@ func (l *loop) setState(s State, reason string) {
 	l.publish() // before OnTransition: whoever is told sees the new status
 	if l.a.d.OnTransition != nil {
 		l.a.d.OnTransition(Transition{At: l.a.clock.Now(), From: from, To: s, Reason: reason})
+	}
+}
+
+// showTransport tells an indicator that can show it whether the session runs over
+// WebSocket (the LEDs' fallback look while idle).
+func (l *loop) showTransport(tr rtc.Transport) {
+	if ti, ok := l.a.d.LED.(TransportIndicator); ok {
+		ti.SetFallback(tr == rtc.TransportWebSocket)
 	}
 }

@@ -835,3 +835,33 @@ func TestUnitWatchdogOnClock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnitLEDsShowTransport: a session that connects over WebSocket switches the LEDs to
+// their fallback look; one over WebRTC switches them back.
+func TestUnitLEDsShowTransport(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	u := newUnit(t, Config{IdleTimeout: 20 * time.Second})
+	u.startIdle()
+	u.btn(ButtonTalk, button.Press, 0)
+	u.waitState(Connecting)
+	u.answer(nil)
+	s := u.session()
+	s.ev <- rtc.Event{Kind: rtc.EventState, State: rtc.StateConnected, Transport: rtc.TransportWebSocket}
+	u.waitState(Listening)
+	s.ev <- rtc.Event{Kind: rtc.EventState, State: rtc.StateConnected, Transport: rtc.TransportWebRTC}
+	deadline := time.Now().Add(unitDeadline)
+	for {
+		u.led.mu.Lock()
+		got := slices.Clone(u.led.fallbk)
+		u.led.mu.Unlock()
+		if slices.Equal(got, []bool{true, false}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SetFallback calls %v, want [true false]", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	u.btn(ButtonTalk, button.Release, 0)
+	u.stop()
+}

@@ -49,6 +49,7 @@ type KeyStatus struct {
 // SessionStatus is the part of rtc.Stats an operator looks at.
 type SessionStatus struct {
 	State              string   `json:"state"`
+	Transport          string   `json:"transport"` // "webrtc" or "websocket" (rtc [transport] auto may switch)
 	CallID             string   `json:"call_id,omitempty"`
 	Connects           uint64   `json:"connects"`
 	Reconnects         uint64   `json:"reconnects"`
@@ -89,7 +90,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 func sessionStatus(st rtc.Stats) *SessionStatus {
 	return &SessionStatus{
-		State: st.State.String(), CallID: st.CallID, Connects: st.Connects, Reconnects: st.Reconnects,
+		State: st.State.String(), Transport: st.Transport.String(), CallID: st.CallID, Connects: st.Connects, Reconnects: st.Reconnects,
 		ConnectTime: Duration(st.ConnectTime), PressToFirstPacket: Duration(st.PressToFirstPacket),
 		RTT: Duration(st.RTT), Jitter: Duration(st.Jitter),
 		PacketsSent: st.PacketsSent, PacketsReceived: st.PacketsReceived, PacketsLost: st.PacketsLost,

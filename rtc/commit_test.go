@@ -60,6 +60,7 @@ func markerFrames(t testing.TB, turn emulator.Turn) int {
 type turnRun struct {
 	releaseToAudio time.Duration // release → first answer sample read from the speaker
 	commitWait     time.Duration
+	pressToFirst   time.Duration // Stats().PressToFirstPacket
 	turn           emulator.Turn
 	markers        int
 }
@@ -123,6 +124,7 @@ func runMarkedTurn(t *testing.T, srv *emulator.Server, cold bool, opts ...Option
 	r.turn = c.Turns[0]
 	r.markers = markerFrames(t, r.turn)
 	r.commitWait = s.Stats().CommitWait
+	r.pressToFirst = s.Stats().PressToFirstPacket
 	return r
 }
 

@@ -30,6 +30,7 @@ const (
 	msgDCMessage
 	msgDrained
 	msgToolDone // a tool call finished (tools.go)
+	msgClosed   // the transport ended with err (ws.go)
 )
 
 type connMsg struct {
@@ -39,6 +40,7 @@ type connMsg struct {
 	data    []byte
 	gen     uint64
 	tool    *toolResult // msgToolDone
+	err     error       // msgClosed
 }
 
 // conn is one peer connection attempt and everything it started.
@@ -48,6 +50,7 @@ type conn struct {
 	pc      *webrtc.PeerConnection
 	dc      *webrtc.DataChannel
 	track   *boundTrack
+	ws      *wsLink // the WebSocket transport instead of pc, dc and track (ws.go)
 	callID  string
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -236,7 +239,7 @@ func (s *Session) dial(ctx context.Context, key realtime.Key) (_ *conn, err erro
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-time.After(s.cfg.connectTO):
-		return nil, fmt.Errorf("rtc: ICE gathering did not finish in %v", s.cfg.connectTO)
+		return nil, fmt.Errorf("%w in %v", errGather, s.cfg.connectTO)
 	}
 	answer, callID, err := s.postSDP(ctx, key, pc.LocalDescription().SDP)
 	if err != nil {
@@ -328,6 +331,10 @@ func (c *conn) send(ev events.Event) {
 }
 
 func (c *conn) write(b []byte) {
+	if c.ws != nil {
+		c.ws.sendText(b)
+		return
+	}
 	if err := c.dc.SendText(string(b)); err != nil {
 		c.s.emit(Event{Kind: EventError, Err: fmt.Errorf("rtc: DataChannel.SendText: %w", err)})
 	}
@@ -349,6 +356,9 @@ func (c *conn) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+	if c.ws != nil {
+		c.ws.close()
+	}
 	if c.pc != nil {
 		if err := c.pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 			c.s.cfg.log.Debug("rtc: PeerConnection.Close", "err", err)

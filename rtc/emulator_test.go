@@ -46,8 +46,16 @@ func mintSource(srv *emulator.Server, profile string, n *atomic.Int32) KeySource
 // client and server events in protocol order.
 func TestEmulatorTurn(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	for _, profile := range []string{"openai", "azure", "azure-preview"} {
-		t.Run(profile, func(t *testing.T) {
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		for _, profile := range []string{"openai", "azure", "azure-preview"} {
+			t.Run(tr.String()+"/"+profile, func(t *testing.T) { emulatorTurn(t, tr, profile) })
+		}
+	}
+}
+
+func emulatorTurn(t *testing.T, tr Transport, profile string) {
+	{
+		{
 			srv := startEmulator(t)
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -56,7 +64,7 @@ func TestEmulatorTurn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := New(key, testOpts(WithSessionConfig(pttConfig()))...)
+			s, err := New(key, testOpts(WithSessionConfig(pttConfig()), WithTransport(tr))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +72,9 @@ func TestEmulatorTurn(t *testing.T) {
 			sp := startSpeaker(s)
 			defer sp.close()
 			s.Start(ctx)
-			waitFor(t, s, 5*time.Second, isState(StateConnected))
+			if e := waitFor(t, s, 5*time.Second, isState(StateConnected)); e.Transport != tr {
+				t.Errorf("connected over %v, want %v", e.Transport, tr)
+			}
 			waitSessionUpdated(ctx, t, srv, key.Dialect)
 			s.Press()
 			var ph float64
@@ -94,7 +104,7 @@ func TestEmulatorTurn(t *testing.T) {
 			if math.Abs(at-want) > 0.2*want || at < 0.9*total {
 				t.Errorf("1 kHz RMS %.3f (total %.3f), want %.3f ±20%%", at, total, want)
 			}
-			checkTurnEvents(t, srv, key.Dialect)
+			checkTurnEvents(t, srv, key.Dialect, tr)
 			sent := s.Stats().PacketsSent
 			feedTone(s, 1000, 100*time.Millisecond, &ph) // released: the mic is not sent
 			if now := s.Stats().PacketsSent; now != sent {
@@ -104,7 +114,7 @@ func TestEmulatorTurn(t *testing.T) {
 			t.Logf("%s: press→first packet %v, connect %v (ICE+DTLS %v), sent %d, received %d, played %v (active %v of a %v turn)", profile,
 				st.PressToFirstPacket, st.ConnectTime, st.HandshakeTime, st.PacketsSent, st.PacketsReceived, st.PlayedTime,
 				time.Duration(len(a))*time.Second/48000, turn.Duration)
-		})
+		}
 	}
 }
 
@@ -139,7 +149,7 @@ func waitPlayedOut(t *testing.T, srv *emulator.Server, s *Session) emulator.Call
 
 // checkTurnEvents checks the client and server events of one push-to-talk turn on the
 // emulator's last call, in protocol order.
-func checkTurnEvents(t *testing.T, srv *emulator.Server, d realtime.Dialect) {
+func checkTurnEvents(t *testing.T, srv *emulator.Server, d realtime.Dialect, tr Transport) {
 	t.Helper()
 	c, _ := srv.Stats().LastCall()
 	wantClient := []string{"session.update", "input_audio_buffer.clear", "input_audio_buffer.commit", "response.create"}
@@ -149,6 +159,10 @@ func checkTurnEvents(t *testing.T, srv *emulator.Server, d realtime.Dialect) {
 	order := []string{events.TypeSessionCreated.Name(d), events.TypeSessionUpdated.Name(d), events.TypeInputAudioBufferCleared.Name(d),
 		events.TypeInputAudioBufferCommitted.Name(d), events.TypeResponseCreated.Name(d), events.TypeOutputAudioBufferStarted.Name(d),
 		events.TypeResponseDone.Name(d), events.TypeOutputAudioBufferStopped.Name(d)}
+	if tr == TransportWebSocket { // output_audio_buffer.* is WebRTC-only: the audio arrives as deltas
+		order = []string{events.TypeSessionCreated.Name(d), events.TypeSessionUpdated.Name(d), events.TypeInputAudioBufferCleared.Name(d),
+			events.TypeInputAudioBufferCommitted.Name(d), events.TypeResponseCreated.Name(d), events.TypeResponseDone.Name(d)}
+	}
 	if !subsequence(c.ServerEvents, order) {
 		t.Errorf("server events %q do not contain %q in order", c.ServerEvents, order)
 	}
@@ -165,19 +179,22 @@ func subsequence(have, want []string) bool {
 }
 
 // TestEmulatorFaults: each emulator fault ends in the documented state.
+// faultCase is one fault of TestEmulatorFaults and what it must end in.
+type faultCase struct {
+	name      string
+	faults    emulator.Faults
+	noSource  bool
+	clearOn   State // clear the faults once this state is seen (0 = never)
+	want      State
+	wantErr   error
+	minMints  int32
+	reconnect bool // expect Connected → Disconnected → Reconnecting → Connected
+	mintAfter bool // mint the first key with the faults on
+}
+
 func TestEmulatorFaults(t *testing.T) {
 	defer test.CheckRoutines(t)()
-	cases := []struct {
-		name      string
-		faults    emulator.Faults
-		noSource  bool
-		clearOn   State // clear the faults once this state is seen (0 = never)
-		want      State
-		wantErr   error
-		minMints  int32
-		reconnect bool // expect Connected → Disconnected → Reconnecting → Connected
-		mintAfter bool // mint the first key with the faults on
-	}{
+	cases := []faultCase{
 		{name: "SDP 401 without a key source: closed", faults: emulator.Faults{SDPStatus: 401}, noSource: true, want: StateClosed, wantErr: ErrUnauthorized},
 		{name: "SDP 401 once: fresh key connects", faults: emulator.Faults{SDPStatus: 401, SDPFailures: 1}, want: StateConnected, minMints: 1},
 		{name: "SDP 500 twice: retried", faults: emulator.Faults{SDPStatus: 500, SDPFailures: 2}, want: StateConnected, minMints: 2},
@@ -188,8 +205,17 @@ func TestEmulatorFaults(t *testing.T) {
 		{name: "session lifetime reached", faults: emulator.Faults{SessionLifetime: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 		{name: "data channel closed", faults: emulator.Faults{CloseDataChannelAfter: 300 * time.Millisecond}, reconnect: true, want: StateConnected, minMints: 1},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		for _, tc := range cases {
+			t.Run(tr.String()+"/"+tc.name, func(t *testing.T) { emulatorFault(t, tr, tc) })
+		}
+	}
+}
+
+// emulatorFault runs one case of TestEmulatorFaults over tr.
+func emulatorFault(t *testing.T, tr Transport, tc faultCase) {
+	{
+		{
 			srv := startEmulator(t)
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -212,7 +238,7 @@ func TestEmulatorFaults(t *testing.T) {
 			}
 			srv.SetFaults(tc.faults)
 			var mints atomic.Int32
-			opts := testOpts(WithConnectTimeout(time.Second))
+			opts := testOpts(WithConnectTimeout(time.Second), WithTransport(tr))
 			if !tc.noSource {
 				opts = append(opts, WithKeySource(mintSource(srv, "openai", &mints)))
 			}
@@ -264,7 +290,7 @@ func TestEmulatorFaults(t *testing.T) {
 				}
 			}
 			t.Logf("states %v; last cause %v", seen, last.Err)
-		})
+		}
 	}
 }
 
@@ -403,6 +429,15 @@ func lossRun(t *testing.T, p float64) {
 // (speech_started, output_audio_buffer.cleared), and the local playout stops at once.
 func TestOpenMicServerVAD(t *testing.T) {
 	defer test.CheckRoutines(t)()
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		t.Run(tr.String(), func(t *testing.T) { openMicServerVAD(t, tr) })
+	}
+}
+
+// openMicServerVAD runs TestOpenMicServerVAD over tr. On WebSocket the service sends
+// no output_audio_buffer.cleared: the client stops the audio on speech_started and
+// truncates the item itself.
+func openMicServerVAD(t *testing.T, tr Transport) {
 	srv := startEmulator(t, emulator.WithServerVAD(nil))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -412,7 +447,7 @@ func TestOpenMicServerVAD(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := events.Session{TurnDetection: events.TurnDetection{Type: events.TurnDetectionServerVAD, SilenceDurationMS: 300}}
-	s, err := New(key, testOpts(WithSessionConfig(cfg))...)
+	s, err := New(key, testOpts(WithSessionConfig(cfg), WithTransport(tr))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,6 +483,12 @@ func TestOpenMicServerVAD(t *testing.T) {
 	c, _ := srv.Stats().LastCall()
 	if slices.Contains(c.ClientEvents, "input_audio_buffer.commit") || slices.Contains(c.ClientEvents, "input_audio_buffer.clear") {
 		t.Errorf("open mic: the client managed the input buffer itself: %q", c.ClientEvents)
+	}
+	if tr == TransportWebSocket {
+		if !slices.Contains(c.ClientEvents, "conversation.item.truncate") || len(c.Turns) == 0 {
+			t.Errorf("no VAD turn or no truncate of the interrupted answer; client events %q", c.ClientEvents)
+		}
+		return
 	}
 	if !slices.Contains(c.ServerEvents, "output_audio_buffer.cleared") || len(c.Turns) == 0 {
 		t.Errorf("no VAD turn or no server-side clear; server events %q", c.ServerEvents)

@@ -14,8 +14,9 @@ var (
 	ErrUnauthorized = errors.New("rtc: key refused")
 )
 
-// HTTPError is a non-2xx answer of the SDP endpoint.
+// HTTPError is a non-2xx answer of the SDP endpoint (or of the WebSocket handshake).
 type HTTPError struct {
+	Op         string // "WebSocket handshake"; "" = the SDP exchange
 	StatusCode int
 	Code       string // error.code of the JSON body, if any
 	Message    string // error.message of the JSON body, else the start of the body
@@ -26,10 +27,14 @@ func (e *HTTPError) Error() string {
 	if msg == "" {
 		msg = "(no message)"
 	}
-	if e.Code != "" {
-		return fmt.Sprintf("rtc: SDP exchange: HTTP %d: %s (code %s)", e.StatusCode, msg, e.Code)
+	op := e.Op
+	if op == "" {
+		op = "SDP exchange"
 	}
-	return fmt.Sprintf("rtc: SDP exchange: HTTP %d: %s", e.StatusCode, msg)
+	if e.Code != "" {
+		return fmt.Sprintf("rtc: %s: HTTP %d: %s (code %s)", op, e.StatusCode, msg, e.Code)
+	}
+	return fmt.Sprintf("rtc: %s: HTTP %d: %s", op, e.StatusCode, msg)
 }
 
 // Unwrap makes 401/403 match ErrUnauthorized.

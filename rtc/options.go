@@ -67,6 +67,12 @@ type config struct {
 	renewMargin time.Duration
 	hangupTO    time.Duration
 	tools       toolConfig // tools.go
+
+	transport   Transport // transport.go
+	wsURL       string
+	webrtcRetry time.Duration
+	wsReadLimit int64
+	wsWriteTO   time.Duration
 }
 
 // WithKeySource sets where fresh keys come from on reconnect.
@@ -337,6 +343,7 @@ func (c *config) setDefaults() {
 	if c.hangupTO == 0 {
 		c.hangupTO = defaultHangupTimeout
 	}
+	c.transportDefaults() // transport.go
 	if c.minKeyLife == 0 {
 		c.minKeyLife = 5 * time.Second
 	}

@@ -70,6 +70,8 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 		select {
 		case <-ctx.Done():
 			return up, ctx.Err()
+		case <-c.retryWebRTC(): // auto on WebSocket: back to WebRTC at the next idle moment (transport.go)
+			c.renewDue = true
 		case <-renewC:
 			renewC = nil
 			c.renewDue = true
@@ -194,6 +196,8 @@ func (s *Session) serve(ctx context.Context, c *conn, t *turn) (up bool, cause e
 				if err := s.handleServer(c, t, m.data); err != nil {
 					return up, err
 				}
+			case msgClosed:
+				return up, m.err
 			case msgToolDone:
 				s.toolDone(c, t, m.tool)
 			}
@@ -212,7 +216,11 @@ func (s *Session) maybeUplink(c *conn) {
 		return
 	}
 	c.uplinkOn = true
-	s.upTrack.Store(&upTarget{track: c.track.TrackLocalStaticSample, c: c})
+	tgt := &upTarget{c: c}
+	if c.track != nil {
+		tgt.track = c.track.TrackLocalStaticSample
+	}
+	s.upTrack.Store(tgt)
 	s.kickUplink()
 }
 
@@ -225,7 +233,7 @@ func (s *Session) bargeIn(c *conn, t *turn) {
 	if t.responding { // after response.done a cancel is an error (response_cancel_not_active)
 		c.send(events.ResponseCancel{})
 	}
-	c.send(events.OutputAudioBufferClear{})
+	s.clearOutput(c, t) // ws.go: output_audio_buffer.clear, or truncate on WebSocket
 	s.discard.Store(true)
 	s.flushReq.Add(1)
 	t.cancelled = t.respID
@@ -263,6 +271,7 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 	case events.SpeechStarted:
 		s.cancelTools(c, "the user spoke") // tools.go
 		t.conv.vadSpeech = true
+		s.wsSpeechStarted(c, t) // ws.go
 		s.emit(Event{Kind: EventSpeechStarted, Server: e})
 	case events.SpeechStopped:
 		t.conv.vadSpeech = false

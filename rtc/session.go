@@ -46,6 +46,9 @@ type Session struct {
 	inbox    chan connMsg
 	stateVal atomic.Int32
 
+	curTransport atomic.Int32 // Transport of the current connection (transport.go)
+	fellBackAt   time.Time    // auto: when WebRTC last failed to connect (run loop only)
+
 	startOnce sync.Once
 	closeOnce sync.Once
 	cancel    context.CancelFunc
@@ -221,7 +224,7 @@ func (s *Session) setState(st State, cause error, announce bool) {
 	}
 	if announce {
 		s.cfg.log.Info("rtc: state", "state", st.String(), "cause", cause)
-		s.emit(Event{Kind: EventState, State: st, Err: cause})
+		s.emit(Event{Kind: EventState, State: st, Err: cause, Transport: s.Transport()})
 	}
 }
 
@@ -274,15 +277,15 @@ func (s *Session) run(ctx context.Context) {
 		}
 		key, err := s.nextKey(ctx, attempt > 0)
 		var c *conn
+		var up bool
 		if err == nil {
-			c, err = s.dial(ctx, key)
+			c, err = s.dialTransport(ctx, key) // transport.go
 		}
 		if err == nil {
 			s.st.connects.Add(1)
 			if attempt > 0 {
 				s.st.reconnects.Add(1)
 			}
-			var up bool
 			up, err = s.serve(ctx, c, &t)
 			c.close()
 			if up {
@@ -292,6 +295,9 @@ func (s *Session) run(ctx context.Context) {
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if s.fallBack(c, up, err) { // transport.go: auto tries WebSocket at once
+			continue
 		}
 		if errors.Is(err, errRenew) {
 			s.st.renewals.Add(1)

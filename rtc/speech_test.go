@@ -124,8 +124,20 @@ func TestSpeechMatchRejects(t *testing.T) {
 func TestEmulatorSpeechRoundTrip(t *testing.T) {
 	speech, from := speechInput(t)
 	defer test.CheckRoutines(t)()
-	for _, profile := range []string{"openai", "azure", "azure-preview"} {
-		t.Run(profile, func(t *testing.T) {
+	for _, tr := range []Transport{TransportWebRTC, TransportWebSocket} {
+		for _, profile := range []string{"openai", "azure", "azure-preview"} {
+			if tr == TransportWebSocket && profile == "azure" {
+				continue // the same GA dialect as openai (both are in TestEmulatorTurn); saves 5 s of make test
+			}
+			t.Run(tr.String()+"/"+profile, func(t *testing.T) { speechRoundTrip(t, tr, profile, speech, from) })
+		}
+	}
+}
+
+// speechRoundTrip runs one case of TestEmulatorSpeechRoundTrip.
+func speechRoundTrip(t *testing.T, tr Transport, profile string, speech []float32, from string) {
+	{
+		{
 			srv := startEmulator(t)
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -134,7 +146,7 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := New(key, testOpts(WithSessionConfig(pttConfig()))...)
+			s, err := New(key, testOpts(WithSessionConfig(pttConfig()), WithTransport(tr))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +179,7 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 				t.Errorf("%s: %s", profile, p)
 			}
 
-			checkTurnEvents(t, srv, key.Dialect)
+			checkTurnEvents(t, srv, key.Dialect, tr)
 			rec.mu.Lock()
 			var kinds []string
 			for _, e := range rec.evs {
@@ -181,9 +193,20 @@ func TestEmulatorSpeechRoundTrip(t *testing.T) {
 			}
 			rec.mu.Unlock()
 			wantKinds := []string{"state connecting", "state connected", "listening", "mic-closed", "thinking", "speaking-started", "transcript-done", "response-done", "speaking-stopped"}
+			if tr == TransportWebSocket {
+				// the transcript and the audio are separate event streams on a socket (no
+				// output_audio_buffer.started ahead of them): transcript-done comes once,
+				// between thinking and response-done, before or after the first audio
+				i, j := slices.Index(kinds, "thinking"), slices.Index(kinds, "response-done")
+				if k := slices.Index(kinds, "transcript-done"); k < i || k > j || slices.Index(kinds[k+1:], "transcript-done") >= 0 {
+					t.Errorf("session events %q: want one transcript-done between thinking and response-done", kinds)
+				}
+				kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == "transcript-done" })
+				wantKinds = slices.DeleteFunc(wantKinds, func(k string) bool { return k == "transcript-done" })
+			}
 			if !slices.Equal(kinds, wantKinds) {
 				t.Errorf("session events %q, want %q", kinds, wantKinds)
 			}
-		})
+		}
 	}
 }

@@ -84,6 +84,7 @@ type Event struct {
 	Text       string       // transcripts
 	ResponseID string       // speaking, response done, barge-in
 	Server     events.Event // the server event behind this one, if any
+	Transport  Transport    // EventState: the transport of the connection
 }
 
 // String describes e for logs.

@@ -31,6 +31,7 @@ type statsCounters struct {
 	upBase, downBase              uint64
 	jitterNS                      atomic.Int64
 	renewals                      atomic.Uint64
+	fallbacks                     atomic.Uint64 // transport.go
 	toolCalls, toolsCancelled     atomic.Uint64 // tools.go
 	rateLimits                    []RateLimit
 	expiresAt                     time.Time
@@ -54,7 +55,9 @@ func (c *statsCounters) setJitter(j jitter.Stats) {
 // (all connections) unless noted.
 type Stats struct {
 	State      State
-	CallID     string // of the current or last connection (from Location)
+	Transport  Transport // of the current or last connection
+	Fallbacks  uint64    // auto: WebRTC could not connect and WebSocket was used
+	CallID     string    // of the current or last connection (from Location)
 	Connects   uint64
 	Reconnects uint64
 	// ConnectTime is offer creation → connected of the last connect; HandshakeTime the
@@ -111,6 +114,7 @@ func (s *Session) Stats() Stats {
 	c.mu.Unlock()
 	st.Jitter = time.Duration(c.jitterNS.Load())
 	st.State = s.State()
+	st.Transport, st.Fallbacks = s.Transport(), c.fallbacks.Load()
 	st.Connects, st.Reconnects, st.Renewals = c.connects.Load(), c.reconnects.Load(), c.renewals.Load()
 	st.PressToFirstPacket = time.Duration(c.pressToFirst.Load())
 	st.PacketsSent, st.PacketsReceived = c.packetsSent.Load(), c.packetsRecv.Load()
@@ -132,7 +136,7 @@ func (s *Session) Stats() Stats {
 		st.BitrateUp = float64(st.BytesSent-upBase) * 8 / secs
 		st.BitrateDown = float64(st.BytesReceived-downBase) * 8 / secs
 	}
-	if tgt := s.upTrack.Load(); tgt != nil {
+	if tgt := s.upTrack.Load(); tgt != nil && tgt.c.pc != nil { // no RTT on WebSocket
 		st.RTT = pairRTT(tgt.c.pc)
 	}
 	return st

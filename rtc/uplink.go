@@ -42,7 +42,8 @@ type uplinker struct {
 	released uint64 // release generation drained
 	pace     pacer  // media time sent (commit.go)
 	now      time.Time
-	dropped  uint64 // turn-drop generation done
+	dropped  uint64    // turn-drop generation done
+	wsTgt    *upTarget // the WebSocket target last sent on (ws.go)
 }
 
 // uplink sends mic frames while there is a target: live frames as soon as they are
@@ -84,6 +85,9 @@ func (u *uplinker) step() time.Duration {
 	tgt := s.upTrack.Load()
 	if tgt == nil {
 		return 0
+	}
+	if tgt.c.ws != nil {
+		return u.stepWS(tgt) // ws.go
 	}
 	now := time.Now()
 	u.now = now

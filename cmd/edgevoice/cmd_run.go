@@ -417,6 +417,9 @@ func statusLine(st appliance.Status, reason, keySocket string) string {
 			"the credential goes in " + provisioning.DefaultCredentialFile + " (`" + provisioning.InstallCredentialCommand + "`)"
 	}
 	line := st.StateName + " (" + reason + ")"
+	if st.Session != nil && st.Session.Transport != "" && st.Session.Transport != rtc.TransportWebRTC.String() {
+		line = st.StateName + " (" + reason + ", " + st.Session.Transport + ")" // e.g. "idle (connected, websocket)"
+	}
 	if st.Detail == "" || (st.State != appliance.NoKey && st.State != appliance.Offline) {
 		return line
 	}

@@ -89,6 +89,12 @@ func rtcOptions(c *config.RTC) ([]rtc.Option, error) {
 		{"release_settle", rtc.WithReleaseSettle(c.ReleaseSettle.D())},
 		{"reconnect_min_backoff", rtc.WithBackoff(c.ReconnectMinBackoff.D(), c.ReconnectMaxBackoff.D())},
 	}
+	if tr, err := rtc.ParseTransport(c.Transport); err != nil {
+		return nil, fmt.Errorf("[rtc] transport: %w", err)
+	} else {
+		list = append(list, keyed{"transport", rtc.WithTransport(tr)}, keyed{"websocket_url", rtc.WithWebSocketURL(c.WebSocketURL)},
+			keyed{"webrtc_retry", rtc.WithWebRTCRetry(c.WebRTCRetry.D())})
+	}
 	if len(c.Interfaces) > 0 {
 		list = append(list, keyed{"interfaces", rtc.WithInterfaces(c.Interfaces...)})
 	}

@@ -24,6 +24,7 @@ func (l ledIndicator) SetState(s appliance.State)    { l.d.SetState(ledStates[s]
 func (l ledIndicator) SetMicLive(b bool)             { l.d.SetMicLive(b) }
 func (l ledIndicator) SetLevelFunc(f func() float64) { l.d.SetLevelFunc(f) }
 func (l ledIndicator) Halt() error                   { return l.d.Halt() }
+func (l ledIndicator) SetFallback(ws bool)           { l.d.SetFallback(ws) }
 
 // socketKeys gets keys from the provisioning daemon's socket; each must stay valid for
 // minValid (long enough to connect).

@@ -189,6 +189,23 @@ func LookFor(k Kind, s State, micLive bool) Look {
 	return looks[k][s]
 }
 
+// fallbackIdle is the Idle look while the device reaches the service over its fallback
+// path (SetFallback): a single LED blinks dimly once every 3 s instead of glowing
+// steadily, RGB and rings glow dim cyan instead of dim white.
+var fallbackIdle = [3]Look{
+	Single: {Pattern: PatternBlink, Color: white.scale(0.08), On: 200 * ms, Off: 2800 * ms},
+	RGB:    {Pattern: PatternOn, Color: cyan.scale(0.08)},
+	Ring:   {Pattern: PatternOn, Color: cyan.scale(0.08)},
+}
+
+// lookOf is LookFor with the fallback indication.
+func lookOf(k Kind, s State, micLive, fallback bool) Look {
+	if fallback && s == Idle && !micLive && k <= Ring {
+		return fallbackIdle[k]
+	}
+	return LookFor(k, s, micLive)
+}
+
 // Code blink timing.
 const (
 	codeOn    = 200 * time.Millisecond
@@ -336,16 +353,17 @@ type Dev struct {
 	log   *slog.Logger
 	wake  chan struct{}
 
-	mu      sync.Mutex
-	state   State
-	code    int
-	micLive bool
-	level   float64
-	levelFn func() float64 // nil: level
-	since   time.Time      // when the current look started
-	look    Look
-	running bool
-	halted  bool
+	mu       sync.Mutex
+	state    State
+	code     int
+	micLive  bool
+	fallback bool // SetFallback
+	level    float64
+	levelFn  func() float64 // nil: level
+	since    time.Time      // when the current look started
+	look     Look
+	running  bool
+	halted   bool
 
 	// engine-owned
 	frame, shown []Color
@@ -474,6 +492,19 @@ func (d *Dev) SetError(code int) {
 	}
 }
 
+// SetFallback says the device reaches the service over its fallback path (the
+// WebSocket transport where WebRTC could not connect): Idle then looks different
+// (fallbackIdle); every other state is unchanged.
+func (d *Dev) SetFallback(on bool) {
+	d.mu.Lock()
+	changed := d.fallback != on
+	d.fallback = on
+	d.mu.Unlock()
+	if changed {
+		d.poke()
+	}
+}
+
 // SetMicLive sets the privacy indication; call it with true exactly while uplink
 // audio flows. The engine shows a change at once.
 func (d *Dev) SetMicLive(live bool) {
@@ -575,7 +606,7 @@ func (d *Dev) Run(ctx context.Context) error {
 func (d *Dev) Step(now time.Time) time.Duration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	look := LookFor(d.kind, d.state, d.micLive)
+	look := lookOf(d.kind, d.state, d.micLive, d.fallback)
 	if look != d.look || d.newLook {
 		d.look, d.since, d.newLook = look, now, false
 		d.pwmStart = time.Time{}

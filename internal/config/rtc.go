@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -63,6 +64,17 @@ type RTC struct {
 	ReconnectMinBackoff Duration `toml:"reconnect_min_backoff"`
 	// Longest wait between reconnect attempts.
 	ReconnectMaxBackoff Duration `toml:"reconnect_max_backoff"`
+	// How the device reaches the service: "webrtc" (default), "websocket" (TLS 443,
+	// through networks that block UDP and ICE-TCP), or "auto" (WebRTC, falling back to
+	// WebSocket when WebRTC cannot connect, and WebRTC again after webrtc_retry).
+	Transport string `toml:"transport"`
+	// WebSocket URL (wss://…) when it cannot be derived from the key's SDP URL (the
+	// Azure preview: wss://<resource>.openai.azure.com/openai/realtime?api-version=
+	// 2025-04-01-preview&deployment=<d>). Empty: derived.
+	WebSocketURL string `toml:"websocket_url"`
+	// With transport "auto": how long to stay on WebSocket after a fallback before
+	// trying WebRTC again (at the next idle moment), "1s" to "24h".
+	WebRTCRetry Duration `toml:"webrtc_retry"`
 }
 
 func (c *RTC) setDefaults() {
@@ -123,9 +135,35 @@ func (c *RTC) setDefaults() {
 	if c.ReconnectMaxBackoff == 0 {
 		c.ReconnectMaxBackoff = Duration(30e9)
 	}
+	c.transportDefaults()
+}
+
+func (c *RTC) transportDefaults() {
+	if c.Transport == "" {
+		c.Transport = "webrtc"
+	}
+	if c.WebRTCRetry == 0 {
+		c.WebRTCRetry = Duration(10 * time.Minute)
+	}
+}
+
+func (c *RTC) validateTransport(p *sectionProblems) {
+	if !slices.Contains([]string{"webrtc", "websocket", "auto"}, c.Transport) {
+		p.add("transport", "%q: use \"webrtc\", \"websocket\" or \"auto\"", c.Transport)
+	}
+	if c.WebSocketURL != "" {
+		u, err := url.Parse(c.WebSocketURL)
+		if err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
+			p.add("websocket_url", "not a WebSocket URL; write it like \"wss://<resource>.openai.azure.com/openai/realtime?api-version=2025-04-01-preview&deployment=<d>\"")
+		}
+	}
+	if d := c.WebRTCRetry.D(); d < time.Second || d > 24*time.Hour {
+		p.add("webrtc_retry", "%v out of range (1s to 24h)", d)
+	}
 }
 
 func (c *RTC) validate(p *sectionProblems) {
+	c.validateTransport(p)
 	if len(c.NetworkTypes) == 0 {
 		p.add("network_types", "empty; use at least \"udp4\"")
 	}
