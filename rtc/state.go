@@ -39,7 +39,9 @@ const (
 	EventState EventKind = iota + 1
 	// EventListening: a press took effect; the mic is being sent.
 	EventListening
-	// EventThinking: the turn was committed and a response requested.
+	// EventThinking: the turn was committed and a response requested, or, with Text
+	// saying so, the model's function calls are running or their outputs were sent and
+	// the answer requested.
 	EventThinking
 	// EventSpeakingStarted / EventSpeakingStopped: the model's audio for ResponseID
 	// started / stopped (drained, cleared or cancelled).
@@ -81,7 +83,7 @@ type Event struct {
 	Kind       EventKind
 	State      State        // EventState
 	Err        error        // EventState (cause) and EventError
-	Text       string       // transcripts
+	Text       string       // transcripts; what a tool-related EventThinking is about
 	ResponseID string       // speaking, response done, barge-in
 	Server     events.Event // the server event behind this one, if any
 	Transport  Transport    // EventState: the transport of the connection

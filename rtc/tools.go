@@ -133,7 +133,7 @@ func (s *Session) startToolCall(c *conn, t *turn, respID, callID, name, args str
 	b.calls[callID] = &toolCall{name: name}
 	b.running++
 	if b.running == 1 {
-		s.emit(Event{Kind: EventThinking}) // LEDs: thinking while a tool runs
+		s.emit(Event{Kind: EventThinking, Text: "the model called " + name + "; running it"}) // LEDs: thinking while a tool runs
 	}
 	gen, runner, timeout := b.gen, s.cfg.tools.runner, s.cfg.tools.timeout
 	ctx := b.ctx
@@ -195,7 +195,7 @@ func (s *Session) maybeFollowUp(c *conn, t *turn) {
 	b.followed = true
 	c.send(events.ResponseCreate{})
 	t.conv.awaitResp = true
-	s.emit(Event{Kind: EventThinking})
+	s.emit(Event{Kind: EventThinking, Text: "tool outputs sent; answer requested"})
 }
 
 // toolsResponseDone handles response.done for the calls of that response: calls only
@@ -216,7 +216,7 @@ func (s *Session) toolsResponseDone(c *conn, t *turn, r events.Response) {
 	}
 	b.respDone = true
 	if b.running > 0 {
-		s.emit(Event{Kind: EventThinking}) // still working after the response ended
+		s.emit(Event{Kind: EventThinking, Text: "tools still running after the response ended"}) // still working after the response ended
 	}
 	s.maybeFollowUp(c, t)
 }

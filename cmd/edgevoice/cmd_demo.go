@@ -283,7 +283,11 @@ func (d *demo) event(ev rtc.Event) {
 	case rtc.EventListening:
 		d.printf("session listening (mic audio flows)")
 	case rtc.EventThinking:
-		d.printf("session committed the turn; response requested")
+		if ev.Text != "" {
+			d.printf("session %s", ev.Text)
+		} else {
+			d.printf("session committed the turn; response requested")
+		}
 		d.mark("thinking")
 	case rtc.EventSpeakingStarted:
 		d.printf("session speaking started")

@@ -90,6 +90,7 @@ func TestDemoTools(t *testing.T) {
 		t.Fatalf("demo -tools: exit %d\nstdout:\n%s\nstderr:\n%s", code, s, stderr.String())
 	}
 	for _, w := range []string{`the model called set_volume({"level":0.4}) -> {"volume":0.4}`, "volume now 40 %",
+		"session the model called set_volume; running it", "session tool outputs sent; answer requested",
 		"LED states shown: off idle connecting listening thinking speaking idle off", "demo: OK"} {
 		if !strings.Contains(s, w) && !(strings.HasPrefix(w, "LED") && strings.Contains(s, strings.Replace(w, "off idle", "idle", 1))) {
 			t.Errorf("demo -tools output lacks %q:\n%s", w, s)
