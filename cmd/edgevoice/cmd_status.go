@@ -87,8 +87,12 @@ func printStatus(w io.Writer, st *control.Status) {
 		}
 	}
 	if s := a.Session; s != nil {
+		state := s.State
+		if s.Transport != "" {
+			state += " over " + s.Transport
+		}
 		fmt.Fprintf(w, "session:      %s, connects %d, reconnects %d, connect %s, press->first packet %s, RTT %s, jitter %s\n",
-			s.State, s.Connects, s.Reconnects, d(s.ConnectTime), d(s.PressToFirstPacket), d(s.RTT), d(s.Jitter))
+			state, s.Connects, s.Reconnects, d(s.ConnectTime), d(s.PressToFirstPacket), d(s.RTT), d(s.Jitter))
 		loss := 0.0
 		if n := s.PacketsReceived + s.PacketsLost; n > 0 {
 			loss = 100 * float64(s.PacketsLost) / float64(n)
