@@ -22,6 +22,7 @@ var app = &cli.App{
 }
 
 func main() {
+	cli.NoMemProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := app.Main(ctx, os.Args[1:], cli.OSEnv())
 	stop()

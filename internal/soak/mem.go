@@ -10,19 +10,30 @@ import (
 // memBreakdown is where the process's memory is, for the soak's summary and per-sample
 // trace (EDGEVOICE_SOAK_TRACE=1): the RSS alone does not say whether a rise is Go's heap,
 // C's malloc (libopus, glibc's per-thread arenas), thread stacks or pages of the binary.
-// RssAnon minus what Go holds is roughly C's malloc plus the threads' stacks.
+// Go's own figures count what it mapped, touched or not, so RssAnon can grow while they stay flat.
 type memBreakdown struct {
 	goMapped uint64 // memory the Go runtime holds from the OS and has not released
+	buckets  uint64 // of it, the memory profile's buckets (never freed)
+	metadata uint64 // of it, the runtime's own structures (spans, caches, other)
+	mspans   uint64 // of metadata, the span structures
+	stacks   uint64 // of it, goroutine and OS thread stacks
 	anon     uint64 // RssAnon: Go's heap and stacks, C's malloc arenas, thread stacks
 	file     uint64 // RssFile: the binary's and the libraries' pages in memory
 	threads  int    // OS threads of the process
 }
 
 func readMem() memBreakdown {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/profiling/buckets:bytes"}, {Name: "/memory/classes/metadata/mspan/inuse:bytes"},
+		{Name: "/memory/classes/metadata/mcache/inuse:bytes"}, {Name: "/memory/classes/metadata/other:bytes"},
+		{Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/memory/classes/os-stacks:bytes"}}
 	metrics.Read(s)
 	m := memBreakdown{
 		goMapped: s[0].Value.Uint64() - s[1].Value.Uint64(),
+		buckets:  s[2].Value.Uint64(),
+		metadata: s[3].Value.Uint64() + s[4].Value.Uint64() + s[5].Value.Uint64(),
+		stacks:   s[6].Value.Uint64() + s[7].Value.Uint64(),
+		mspans:   s[3].Value.Uint64(),
 	}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for l := range strings.Lines(string(b)) {

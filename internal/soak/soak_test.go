@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgevoice/edgevoice/appliance"
 	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/internal/cli"
 	"github.com/edgevoice/edgevoice/internal/control"
 	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
@@ -321,6 +322,8 @@ func TestSoak(t *testing.T) {
 	}
 	if os.Getenv("EDGEVOICE_SOAK_HEAP") != "" {
 		runtime.MemProfileRate = 4096
+	} else {
+		cli.NoMemProfile() // as edgevoice's main does
 	}
 	watchdog := time.AfterFunc(dur+15*time.Minute, func() {
 		buf := make([]byte, 1<<20)
@@ -366,8 +369,8 @@ func TestSoak(t *testing.T) {
 				samples = append(samples, r.sample(turns))
 				if trace {
 					s := samples[len(samples)-1]
-					fmt.Printf("soak-mem: turn %d rss %d anon %d file %d go %d threads %d goroutines %d\n",
-						s.turn, s.rss, s.mem.anon, s.mem.file, s.mem.goMapped, s.mem.threads, s.gor)
+					fmt.Printf("soak-mem: turn %d rss %d anon %d file %d go %d buckets %d metadata %d (mspans %d) stacks %d threads %d goroutines %d\n",
+						s.turn, s.rss, s.mem.anon, s.mem.file, s.mem.goMapped, s.mem.buckets, s.mem.metadata, s.mem.mspans, s.mem.stacks, s.mem.threads, s.gor)
 				}
 			}
 		} else {
@@ -439,6 +442,8 @@ func TestSoak(t *testing.T) {
 	row("Go heap in use at the end", mb(ms.HeapInuse))
 	row("first → last: Go mapped", fmt.Sprintf("%s → %s", mb(first.mem.goMapped), mb(final.mem.goMapped)))
 	row("first → last: RSS anon/file", fmt.Sprintf("%s / %s → %s / %s", mb(first.mem.anon), mb(first.mem.file), mb(final.mem.anon), mb(final.mem.file)))
+	row("first → last: profile buckets", fmt.Sprintf("%s → %s", mb(first.mem.buckets), mb(final.mem.buckets)))
+	row("first → last: runtime metadata", fmt.Sprintf("%s → %s", mb(first.mem.metadata), mb(final.mem.metadata)))
 	row("first → last: OS threads", fmt.Sprintf("%d → %d", first.mem.threads, final.mem.threads))
 	row("goroutines first/last/max", fmt.Sprintf("%d / %d / %d", first.gor, final.gor, maxG))
 	row("emulator calls", strconv.Itoa(r.srv.Stats().CallsAnswered))
