@@ -251,17 +251,23 @@ func (c *call) onState(st webrtc.PeerConnectionState) {
 			return
 		}
 		c.s.update(func(s *Stats) { s.CallsEnded++ })
-		// clean up on a server-owned goroutine (close joins the call's goroutines)
-		c.s.mu.Lock()
-		if !c.s.closed {
-			c.s.wg.Add(1)
-			go func() {
-				defer c.s.wg.Done()
-				c.close()
-			}()
-		}
-		c.s.mu.Unlock()
+		c.closeLater()
 	}
+}
+
+// closeLater cleans the call up on a server-owned goroutine (close joins the call's
+// goroutines, so it cannot run on one of them), unless the server is closing it.
+func (c *call) closeLater() {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.s.closed {
+		return
+	}
+	c.s.wg.Add(1)
+	go func() {
+		defer c.s.wg.Done()
+		c.close()
+	}()
 }
 
 func (c *call) onDataChannel(dc *webrtc.DataChannel) {
@@ -690,15 +696,8 @@ func (c *call) play(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 	c.tsSet = true
 	c.mu.Unlock()
 	for i, p := range payloads {
-		if wait := time.Until(start.Add(at)); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-stop:
-				return
-			case <-c.done:
-				return
-			}
+		if !c.sleepUntil(timer, start.Add(at), stop) {
+			return
 		}
 		d := opusDuration(p)
 		if d == 0 {
@@ -733,15 +732,8 @@ func (c *call) play(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 		at += d
 	}
 	// let the last packet play out before saying the buffer drained
-	if wait := time.Until(start.Add(at)); wait > 0 {
-		timer.Reset(wait)
-		select {
-		case <-timer.C:
-		case <-stop:
-			return
-		case <-c.done:
-			return
-		}
+	if !c.sleepUntil(timer, start.Add(at), stop) {
+		return
 	}
 	c.mu.Lock()
 	if c.resp == r {
@@ -826,4 +818,22 @@ func opusDuration(p []byte) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// sleepUntil waits on timer (stopped or fired, and drained) until t; false when stop
+// or the call ended first.
+func (c *call) sleepUntil(timer *time.Timer, t time.Time, stop <-chan struct{}) bool {
+	wait := time.Until(t)
+	if wait <= 0 {
+		return true
+	}
+	timer.Reset(wait)
+	select {
+	case <-timer.C:
+		return true
+	case <-stop:
+		return false
+	case <-c.done:
+		return false
+	}
 }

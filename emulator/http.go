@@ -388,18 +388,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.done:
-			t.Stop()
-			apiError(w, http.StatusServiceUnavailable, "server_error", "", "shutting down")
-			return
-		}
+	if !s.answerDelay(w, r, delay) {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -429,4 +419,23 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	}
 	io.WriteString(w, sdp)
+}
+
+// answerDelay holds an answer back for d (the AnswerDelay fault). It reports false when
+// the request went away meanwhile, or the server is closing (then it has answered 503).
+func (s *Server) answerDelay(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.done:
+		apiError(w, http.StatusServiceUnavailable, "server_error", "", "shutting down")
+		return false
+	}
 }

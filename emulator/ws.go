@@ -248,18 +248,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	faults := s.faults
 	s.mu.Unlock()
 	defer s.wg.Done()
-	if faults.AnswerDelay > 0 {
-		t := time.NewTimer(faults.AnswerDelay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.done:
-			t.Stop()
-			apiError(w, http.StatusServiceUnavailable, "server_error", "", "shutting down")
-			return
-		}
+	if !s.answerDelay(w, r, faults.AnswerDelay) {
+		return
 	}
 
 	ws := &wsConn{kick: make(chan struct{}, 1), code: -1}
@@ -387,15 +377,7 @@ func (c *call) wsEnded(err error) {
 	if c.ended.Swap(true) {
 		return // closed by Server.Close
 	}
-	c.s.mu.Lock()
-	if !c.s.closed {
-		c.s.wg.Add(1)
-		go func() {
-			defer c.s.wg.Done()
-			c.close()
-		}()
-	}
-	c.s.mu.Unlock()
+	c.closeLater()
 }
 
 // wsSendLocked queues one server event for the writer; c.mu must be held. A full queue

@@ -271,15 +271,8 @@ func (c *call) wsPlay(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 			raw = binary.LittleEndian.AppendUint16(raw, uint16(int16(math.Round(float64(max(-1, min(1, v)))*32767))))
 		}
 		d := time.Duration(n) * time.Second / wsRate
-		if wait := time.Until(start.Add(at - lead)); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-stop:
-				return
-			case <-c.done:
-				return
-			}
+		if !c.sleepUntil(timer, start.Add(at-lead), stop) {
+			return
 		}
 		c.mu.Lock()
 		select {
