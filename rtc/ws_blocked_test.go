@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,25 +101,5 @@ func TestAutoFallsBackWhenICEIsBlocked(t *testing.T) {
 	defer s.Close()
 	sp := startSpeaker(s)
 	defer sp.close()
-	rec := recordEvents(s)
-	start := time.Now()
-	s.Start(ctx)
-	at := rec.wait(t, 20*time.Second, func(e Event) bool { return e.Kind == EventState && e.State == StateConnected })
-	if tr := s.Transport(); tr != TransportWebSocket {
-		t.Fatalf("connected over %v, want websocket after the fallback", tr)
-	}
-	t.Logf("ICE blocked (%d packets dropped): start → connected over WebSocket in %v (connect timeout 2 s)", bn.dropped.Load(), at.Sub(start))
-	waitSessionUpdated(ctx, t, srv, key.Dialect)
-	s.Press()
-	var ph float64
-	feedTone(s, 1000, 400*time.Millisecond, &ph)
-	s.Release()
-	rec.wait(t, 10*time.Second, isKind(EventSpeakingStopped))
-	c := waitPlayedOut(t, srv, s)
-	if len(c.Turns) != 1 || c.Turns[0].Duration < 350*time.Millisecond {
-		t.Fatalf("emulator turns %+v, want one of ≥ 350 ms", c.Turns)
-	}
-	if st := s.Stats(); st.Fallbacks != 1 || st.Transport != TransportWebSocket {
-		t.Errorf("stats: %d fallbacks over %v, want 1 over websocket", st.Fallbacks, st.Transport)
-	}
+	fallbackTurn(ctx, t, srv, s, recordEvents(s), key.Dialect, fmt.Sprintf("ICE blocked (%d packets dropped)", bn.dropped.Load()))
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgevoice/edgevoice/emulator"
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/pion/transport/v5/test"
 )
 
@@ -37,14 +39,28 @@ func TestAutoFallsBackToWebSocket(t *testing.T) {
 	sp := startSpeaker(s)
 	defer sp.close()
 	rec := recordEvents(s)
+	fallbackTurn(ctx, t, srv, s, rec, key.Dialect, "no interface")
+	// the retry: back to WebRTC once idle, which fails again and falls back again
+	waitUntil(t, 20*time.Second, func() bool { return s.Stats().Fallbacks >= 2 })
+	rec.wait(t, 20*time.Second, func(e Event) bool { return e.Kind == EventState && e.State == StateConnected })
+	if tr := s.Transport(); tr != TransportWebSocket {
+		t.Errorf("after the WebRTC retry failed: on %v, want websocket", tr)
+	}
+}
+
+// fallbackTurn starts s (transport auto, WebRTC unable to connect), checks that it
+// connects over WebSocket after the fallback, and that a push-to-talk turn is committed
+// whole there and answered.
+func fallbackTurn(ctx context.Context, t *testing.T, srv *emulator.Server, s *Session, rec *eventRecorder, d realtime.Dialect, why string) {
+	t.Helper()
 	start := time.Now()
 	s.Start(ctx)
 	at := rec.wait(t, 20*time.Second, func(e Event) bool { return e.Kind == EventState && e.State == StateConnected })
 	if tr := s.Transport(); tr != TransportWebSocket {
 		t.Fatalf("connected over %v, want websocket after the fallback", tr)
 	}
-	t.Logf("fallback: start → connected over WebSocket in %v (connect timeout 2 s)", at.Sub(start))
-	waitSessionUpdated(ctx, t, srv, key.Dialect)
+	t.Logf("%s: start → connected over WebSocket in %v", why, at.Sub(start))
+	waitSessionUpdated(ctx, t, srv, d)
 	s.Press()
 	var ph float64
 	feedTone(s, 1000, 400*time.Millisecond, &ph)
@@ -56,12 +72,6 @@ func TestAutoFallsBackToWebSocket(t *testing.T) {
 	}
 	if st := s.Stats(); st.Fallbacks != 1 || st.Transport != TransportWebSocket {
 		t.Errorf("stats: %d fallbacks over %v, want 1 over websocket", st.Fallbacks, st.Transport)
-	}
-	// the retry: back to WebRTC once idle, which fails again and falls back again
-	waitUntil(t, 20*time.Second, func() bool { return s.Stats().Fallbacks >= 2 })
-	rec.wait(t, 20*time.Second, func(e Event) bool { return e.Kind == EventState && e.State == StateConnected })
-	if tr := s.Transport(); tr != TransportWebSocket {
-		t.Errorf("after the WebRTC retry failed: on %v, want websocket", tr)
 	}
 }
 
