@@ -18,18 +18,21 @@ out=$root/dist/test-arm
 mkdir -p "$out"
 
 # Packages that need cgo: those with cgo files, or depending (also through their tests) on
-# one, on malgo or on libopus.
+# one, on malgo or on libopus. go list -test names a package's test variants "P [P.test]",
+# "P_test [P.test]" (the external test package) and "P.test" (the test main): all count
+# as P, so a dependency of P's external tests marks P too.
 mapfile -t lines < <(go list -e -test -f '{{.ImportPath}}|{{len .CgoFiles}}|{{join .Deps " "}}' ./...)
 declare -A cgo=()
+pkgof() { local k=${1%% *}; k=${k%_test}; echo "${k%.test}"; }
 for l in "${lines[@]}"; do
 	IFS='|' read -r p n _ <<<"$l"
-	[ "$n" != 0 ] && cgo[${p%% *}]=1
+	[ "$n" != 0 ] && cgo[$(pkgof "$p")]=1
 done
 for l in "${lines[@]}"; do
 	IFS='|' read -r p _ deps <<<"$l"
 	for d in $deps; do
 		if [ -n "${cgo[$d]:-}" ] || [[ $d == github.com/gen2brain/malgo* ]] || [[ $d == gopkg.in/hraban/opus.v2* ]]; then
-			cgo[${p%% *}]=1
+			cgo[$(pkgof "$p")]=1
 			break
 		fi
 	done
@@ -46,8 +49,9 @@ echo "test-arm: ${#pkgs[@]} cgo-free packages with tests; cgo (covered by the sm
 # test binary (as another user), which needs binfmt_misc to start an ARM binary (not
 # mounted); emulator's TestBargeIn compares packet counts against real-time pacing, which
 # emulation on a loaded machine does not keep (timing under qemu means nothing; it runs
-# natively in make test).
-QEMU_SKIP=${QEMU_SKIP:-'^(TestKeySocketPeerOtherUser|TestBargeIn)$'}
+# natively in make test); tools/mcp's TestStdio starts its own test binary as the stdio
+# MCP server, which needs binfmt_misc the same way.
+QEMU_SKIP=${QEMU_SKIP:-'^(TestKeySocketPeerOtherUser|TestBargeIn|TestStdio)$'}
 
 fail=0
 for arch in $arches; do
