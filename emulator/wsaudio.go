@@ -3,13 +3,12 @@ package emulator
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
+	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
 	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/rtp"
@@ -190,10 +189,12 @@ func (c *call) wsAppend(eventID string, raw json.RawMessage) {
 
 	in := &c.ws.in
 	var frames [][]byte
-	for i := 0; i+1 < n; i += 2 {
-		in.partial = append(in.partial, float32(int16(binary.LittleEndian.Uint16(pcm[i:])))/32768)
+	for rest := pcm; len(rest) >= 2; {
+		l := len(in.partial)
+		k := realtime.DecodePCM16(in.partial[l:wsFrame], rest)
+		in.partial, rest = in.partial[:l+k], rest[2*k:]
 		if len(in.partial) < wsFrame {
-			continue
+			break
 		}
 		m, err := in.enc.Encode(in.partial, in.pkt)
 		in.partial = in.partial[:0]
@@ -266,10 +267,7 @@ func (c *call) wsPlay(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
 			c.s.log.Debug("opus decode", "call", c.id, "err", err)
 			continue
 		}
-		raw = raw[:0]
-		for _, v := range pcm[:n] {
-			raw = binary.LittleEndian.AppendUint16(raw, uint16(int16(math.Round(float64(max(-1, min(1, v)))*32767))))
-		}
+		raw = realtime.AppendPCM16(raw[:0], pcm[:n])
 		d := time.Duration(n) * time.Second / wsRate
 		if !c.sleepUntil(timer, start.Add(at-lead), stop) {
 			return

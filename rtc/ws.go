@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -439,10 +437,7 @@ func (w *wsLink) reader() {
 				pcm = make([]float32, ns)
 				out = make([]float32, w.up.MaxOut(ns))
 			}
-			pcm = pcm[:ns]
-			for i := range pcm {
-				pcm[i] = float32(int16(binary.LittleEndian.Uint16(raw[2*i:]))) / 32768
-			}
+			pcm = pcm[:realtime.DecodePCM16(pcm[:ns], raw[:n])]
 			m := w.up.Process(out[:cap(out)], pcm)
 			w.play(out[:m])
 		case "response.done":
@@ -607,11 +602,7 @@ func (u *uplinker) stepWS(tgt *upTarget) time.Duration {
 // addPCM resamples a 48 kHz piece to 24 kHz pcm16 LE at the end of w.raw.
 func (w *wsLink) addPCM(f []float32) {
 	n := w.down.Process(w.res, f)
-	for _, v := range w.res[:n] {
-		x := math.Round(float64(v) * 32767)
-		x = max(-32768, min(32767, x))
-		w.raw = binary.LittleEndian.AppendUint16(w.raw, uint16(int16(x)))
-	}
+	w.raw = realtime.AppendPCM16(w.raw, w.res[:n])
 	w.frames++
 }
 
