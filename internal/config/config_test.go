@@ -68,6 +68,15 @@ func TestBrokenConfigs(t *testing.T) {
 			want: []string{`x.toml:2:1: key "appliance.metrics_listen": "0.0.0.0:9464": only loopback addresses (127.0.0.1, ::1, localhost) are allowed`},
 		},
 		{
+			// found by FuzzConfigDecode: it panicked while dropping the bad key
+			name: "array of tables for a table",
+			doc:  "[[tools]]\n[appliance]\nvolume = 2\n",
+			want: []string{
+				`x.toml:1:3: key "tools.0": tools is one table: write [tools], not [[tools]]`,
+				`x.toml:3:1: key "appliance.volume": 2: want 0.05 to 1`,
+			},
+		},
+		{
 			name: "syntax error",
 			doc:  "[appliance]\nvolume =\n",
 			want: []string{`x.toml:2:9: unexpected character U+000A at start of value`},

@@ -308,11 +308,15 @@ func dropKey(data []byte, idx map[string]keyPos, probs []Problem) ([]byte, bool)
 }
 
 // deletePath removes the key at path from a generic document (in every element of an
-// array of tables).
+// array of tables). A path that ends on an element of an array ("tools.0", when tools
+// had to be a table) removes the whole array: the shape of its elements was wrong.
 func deletePath(v any, path []string) {
+	if len(path) == 0 {
+		return
+	}
 	switch t := v.(type) {
 	case map[string]any:
-		if len(path) == 1 {
+		if len(path) == 1 || endsOnElement(t[path[0]], path[1:]) {
 			delete(t, path[0])
 			return
 		}
@@ -332,6 +336,21 @@ func deletePath(v any, path []string) {
 			deletePath(e, path)
 		}
 	}
+}
+
+// endsOnElement reports whether rest names one element of the array v.
+func endsOnElement(v any, rest []string) bool {
+	if len(rest) != 1 {
+		return false
+	}
+	if _, err := strconv.Atoi(rest[0]); err != nil {
+		return false
+	}
+	switch v.(type) {
+	case []any, []map[string]any:
+		return true
+	}
+	return false
 }
 
 // dedupe keeps the first problem of each key of a file (a value that did not decode is
@@ -515,6 +534,10 @@ func decodeProblem(name string, de *toml.DecodeError, idx map[string]keyPos, exa
 	}
 	if pos, ok := idx[p.Key]; ok && !exact {
 		p.Line, p.Col = pos.vline, pos.vcol
+	}
+	if strings.Contains(msg, "cannot store an array table in a struct") {
+		t := withoutIndexes(p.Key)
+		p.Msg = fmt.Sprintf("%s is one table: write [%s], not [[%s]]", t, t, t)
 	}
 	return p
 }
