@@ -77,6 +77,12 @@ func TestBrokenConfigs(t *testing.T) {
 			},
 		},
 		{
+			// a check of a key the file does not set points at the table around it
+			name: "array of tables written as one table",
+			doc:  "[tools.mcp]\nname = \"ha\"\n",
+			want: []string{`x.toml:1:2: key "tools.mcp.0": give url (a Streamable HTTP endpoint) or command (a stdio server)`},
+		},
+		{
 			name: "syntax error",
 			doc:  "[appliance]\nvolume =\n",
 			want: []string{`x.toml:2:9: unexpected character U+000A at start of value`},

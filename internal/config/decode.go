@@ -449,7 +449,7 @@ type sectionProblems struct {
 func (s *sectionProblems) add(key, format string, args ...any) {
 	full := s.name + "." + key
 	pr := Problem{File: s.p.file, Key: full, Msg: fmt.Sprintf(format, args...), multi: true}
-	if pos, ok := s.p.idx[full]; ok {
+	if pos, ok := tablePos(s.p.idx, full); ok {
 		pr.File, pr.Line, pr.Col = cmp.Or(pos.file, pr.File), pos.line, pos.col
 	} else if pos, ok := s.p.idx[s.name]; ok && s.p.idx != nil {
 		// a default that does not fit: point at the table
@@ -462,10 +462,26 @@ func (s *sectionProblems) add(key, format string, args ...any) {
 // multi false: it is the only problem reported for the key.
 func (p *problems) addFull(full string, multi bool, format string, args ...any) {
 	pr := Problem{File: p.file, Key: full, Msg: fmt.Sprintf(format, args...), multi: multi}
-	if pos, ok := p.idx[full]; ok {
+	if pos, ok := tablePos(p.idx, full); ok {
 		pr.File, pr.Line, pr.Col = cmp.Or(pos.file, pr.File), pos.line, pos.col
 	}
 	p.list = append(p.list, pr)
+}
+
+// tablePos finds where the file sets the dotted key full or, when it does not (a key
+// left at its default, an element of an array written as one table), the innermost
+// table header around it.
+func tablePos(idx map[string]keyPos, full string) (keyPos, bool) {
+	if pos, ok := idx[full]; ok {
+		return pos, true
+	}
+	for i := strings.LastIndexByte(full, '.'); i > 0; i = strings.LastIndexByte(full, '.') {
+		full = full[:i]
+		if pos, ok := idx[full]; ok && (pos.kind == unstable.Table || pos.kind == unstable.ArrayTable) {
+			return pos, true
+		}
+	}
+	return keyPos{}, false
 }
 
 // setEmpty reports whether the file sets key to an empty string.
