@@ -18,7 +18,8 @@ import (
 //     the spoken answer (the chime of say.go, transcript "The MCP tool NAME answered:
 //     OUTPUT").
 //   - require_approval "always": the response carries an mcp_approval_request item
-//     (response.output_item.done, then response.done listing it) and ends; the
+//     (response.output_item.done, conversation.item.done, then response.done listing
+//     it) and ends; the
 //     emulator then waits up to the approval wait (WithMCPApprovalWait) for the
 //     client's conversation.item.create with an mcp_approval_response for that id. On
 //     it, the emulator continues by itself, as the service does (no response.create is
@@ -194,6 +195,7 @@ func (c *call) mcpResponseLocked() mcpStep {
 		it.ServerLabel, it.Name = "", ""
 	}
 	c.sendLocked(events.OutputItemDone{ResponseID: id, Item: it})
+	c.sendLocked(events.ConversationItemDone{PreviousItemID: c.lastItem, Item: it})
 	c.sendLocked(events.ResponseDone{Response: events.Response{ID: id, Status: events.StatusCompleted, Output: []events.OutputItem{it}}})
 	c.lastItem = reqID
 	if m.waiting == nil {

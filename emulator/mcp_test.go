@@ -28,6 +28,10 @@ func approvalRequest(t *testing.T, c *testClient) events.OutputItem {
 		switch e := c.next().(type) {
 		case events.OutputItemDone:
 			req = e.Item
+		case events.ConversationItemDone:
+			if e.Item != req {
+				t.Errorf("conversation.item.done %+v, output_item.done %+v", e.Item, req)
+			}
 		case events.ResponseDone:
 			if len(e.Response.Output) != 1 || e.Response.Output[0] != req || req.Type != "mcp_approval_request" {
 				t.Fatalf("response.done output %+v, item %+v", e.Response.Output, req)

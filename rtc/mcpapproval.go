@@ -20,8 +20,8 @@ import (
 // response.create); the Realtime MCP guide shows no response.create after an
 // approval. NOTES.md has the sources.
 //
-// A request is read from response.output_item.done and from response.done's output
-// (both carry it; each id is answered once). A failed mcp_call item,
+// A request is read from response.output_item.done, conversation.item.done (where the
+// Agents SDK takes it) and response.done's output (each id is answered once). A failed mcp_call item,
 // response.mcp_call.failed and mcp_list_tools.failed are logged and reported as
 // EventError, without the server's error message (it could quote a token).
 
@@ -122,6 +122,10 @@ func (s *Session) mcpApprovalRequest(c *conn, it events.OutputItem) {
 // handleMCPEvent acts on the server-side MCP events of the service (run loop only).
 func (s *Session) handleMCPEvent(c *conn, ev events.Event) {
 	switch e := ev.(type) {
+	case events.ConversationItemDone:
+		if e.Item.Type == "mcp_approval_request" {
+			s.mcpItem(c, e.Item)
+		}
 	case events.MCPListToolsFailed:
 		s.mcpFailed(fmt.Errorf("rtc: the service could not list the tools of a server-side MCP server (item %s); check [[tools.mcp_remote]] server_url and authorization_file", e.ItemID))
 	case events.MCPCallFailed:

@@ -162,3 +162,62 @@ func TestMCPFailuresReported(t *testing.T) {
 		}
 	}
 }
+
+// TestMCPApprovalSources: a request is answered from conversation.item.done alone (as
+// the Agents SDK reads it), once even when response.output_item.done and response.done
+// carry it again; a server without an approve list gets a denial; a request without
+// an id is logged and not answered; a client event is all that is sent.
+func TestMCPApprovalSources(t *testing.T) {
+	log, logText := infoLog(slog.LevelDebug)
+	s, err := New(testKey(), WithMCPApprovals(map[string][]string{"docs": {"search"}}), WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := &conn{s: s, dialect: events.GA, done: make(chan struct{})}
+	var u turn
+	in := func(raw string) {
+		t.Helper()
+		if err := s.handleServer(c, &u, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := `{"id":"mcpr_1","object":"realtime.item","type":"mcp_approval_request","server_label":"docs","name":"search","arguments":"{\"q\":\"secret-q\"}"}`
+	in(`{"type":"conversation.item.done","event_id":"e1","previous_item_id":"item_0","item":` + req + `}`)
+	if len(c.pending) != 1 {
+		t.Fatalf("%d client events after conversation.item.done, want its answer", len(c.pending))
+	}
+	in(`{"type":"response.output_item.done","event_id":"e2","response_id":"r1","output_index":0,"item":` + req + `}`)
+	in(`{"type":"response.done","event_id":"e3","response":{"id":"r1","status":"completed","output":[` + req + `]}}`)
+	in(`{"type":"response.output_item.done","response_id":"r2","item":{"id":"mcpr_2","type":"mcp_approval_request","server_label":"wiki","name":"search","arguments":"{}"}}`)
+	in(`{"type":"response.output_item.done","response_id":"r3","item":{"type":"mcp_approval_request","server_label":"docs","name":"search","arguments":"{}"}}`)
+	var got []events.MCPApprovalResponse
+	for _, b := range c.pending {
+		ev, err := events.Decode(b)
+		if err != nil {
+			t.Fatalf("client event %s: %v", b, err)
+		}
+		a, ok := ev.(events.MCPApprovalResponse)
+		if !ok {
+			t.Fatalf("client event %s is not an mcp_approval_response", b)
+		}
+		a.EventID = ""
+		got = append(got, a)
+	}
+	want := []events.MCPApprovalResponse{
+		{ApprovalRequestID: "mcpr_1", Approve: true},
+		{ApprovalRequestID: "mcpr_2", Reason: "this device does not approve search; ask the user to do it another way"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("answers %+v, want %+v", got, want)
+	}
+	text := logText()
+	if !strings.Contains(text, "malformed mcp_approval_request") || !strings.Contains(text, "level=DEBUG") || !strings.Contains(text, "secret-q") {
+		t.Errorf("log:\n%s", text)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "secret-q") && !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("argument text above debug level: %s", line)
+		}
+	}
+}

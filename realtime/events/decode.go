@@ -177,6 +177,8 @@ func Decode(data []byte) (Event, error) {
 			return e, nil
 		}
 		return Unknown{EventID: w.EventID, Name: w.Type}, nil // message items etc.
+	case TypeConversationItemDone:
+		return ConversationItemDone{EventID: w.EventID, PreviousItemID: w.PreviousItemID, Item: w.Item.outputItem()}, nil
 	case TypeMCPListToolsFailed:
 		return MCPListToolsFailed{EventID: w.EventID, ItemID: w.ItemID}, nil
 	case TypeMCPCallFailed:

@@ -183,6 +183,11 @@ type (
 		head
 		ItemID string `json:"item_id"`
 	}
+	wConversationItemDone struct {
+		head
+		PreviousItemID *string     `json:"previous_item_id"`
+		Item           wOutputItem `json:"item"`
+	}
 	wMCPCallFailed struct {
 		head
 		ResponseID  string `json:"response_id"`
@@ -334,6 +339,9 @@ func encEvent(d Dialect, h head, ev Event) (any, error) {
 	case MCPApprovalResponse:
 		h.EventID = e.EventID
 		return wMCPApprovalResponse{h, wMCPApprovalItem{"mcp_approval_response", e.ApprovalRequestID, e.Approve, e.Reason}}, nil
+	case ConversationItemDone:
+		h.EventID = e.EventID
+		return wConversationItemDone{h, nullable(e.PreviousItemID), encItemOf(&e.Item)}, nil
 	case MCPListToolsFailed:
 		h.EventID = e.EventID
 		return wItemIDEvent{h, e.ItemID}, nil

@@ -156,6 +156,12 @@ func appendHandwritten(dst []byte, d Dialect, ev Event) ([]byte, error) {
 		it.bool("approve", e.Approve)
 		it.strOpt("reason", e.Reason)
 		it.close()
+	case ConversationItemDone:
+		o.strOpt("event_id", e.EventID)
+		o.strOrNull("previous_item_id", e.PreviousItemID)
+		x := o.obj("item")
+		hwWriteItem(&x, &e.Item)
+		x.close()
 	case MCPListToolsFailed:
 		o.strOpt("event_id", e.EventID)
 		o.str("item_id", e.ItemID)

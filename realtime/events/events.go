@@ -242,6 +242,15 @@ type OutputItemDone struct {
 	Item        OutputItem
 }
 
+// ConversationItemDone is conversation.item.done (GA): an item of the conversation is
+// complete. Item keeps the fields of OutputItem (an mcp_approval_request comes this way
+// too, besides response.output_item.done).
+type ConversationItemDone struct {
+	EventID        string
+	PreviousItemID string
+	Item           OutputItem
+}
+
 // MCPListToolsFailed is mcp_list_tools.failed: the service could not list the tools of
 // a server-side MCP server (ItemID is its mcp_list_tools item).
 type MCPListToolsFailed struct {
@@ -404,6 +413,7 @@ func (FunctionCallOutput) Type() Type          { return TypeFunctionCallOutput }
 func (MCPApprovalResponse) Type() Type         { return TypeMCPApprovalResponse }
 func (MCPListToolsFailed) Type() Type          { return TypeMCPListToolsFailed }
 func (MCPCallFailed) Type() Type               { return TypeMCPCallFailed }
+func (ConversationItemDone) Type() Type        { return TypeConversationItemDone }
 func (FunctionCallArgumentsDone) Type() Type   { return TypeFunctionCallArgumentsDone }
 func (OutputItemDone) Type() Type              { return TypeOutputItemDone }
 func (SessionCreated) Type() Type              { return TypeSessionCreated }

@@ -63,6 +63,8 @@ func sampleEvents() []Event {
 		OutputItemDone{EventID: "e27", ResponseID: "resp_6", Item: OutputItem{ID: "mcp_1", Type: "mcp_call", Status: "completed", ServerLabel: "docs", Name: "search", Arguments: "{}", Output: "found", ApprovalRequestID: "mcpr_1"}},
 		OutputItemDone{EventID: "e28", ResponseID: "resp_7", Item: OutputItem{ID: "mcp_2", Type: "mcp_call", Status: "failed", ServerLabel: "docs", Name: "search", ErrorType: "http_error"}},
 		MCPListToolsFailed{EventID: "e29", ItemID: "mcpl_1"},
+		ConversationItemDone{EventID: "e31", PreviousItemID: "item_5", Item: OutputItem{ID: "mcpr_1", Type: "mcp_approval_request", ServerLabel: "docs", Name: "search", Arguments: "{}"}},
+		ConversationItemDone{EventID: "e32", Item: OutputItem{ID: "item_7", Type: "message", Status: "completed", Role: "assistant"}},
 		MCPCallFailed{EventID: "e30", ResponseID: "resp_7", ItemID: "mcp_2", OutputIndex: 1},
 		Error{EventID: "e22", Error: ErrorInfo{Type: "invalid_request_error", Code: "unknown_parameter", Message: "Unknown parameter: 'session.type'.", Param: "session.type", ClientEventID: "c1"}},
 	}
@@ -228,7 +230,7 @@ func TestDecodeDocumentedShapes(t *testing.T) {
 
 func TestDecodeUnknownAndMalformed(t *testing.T) {
 	for _, in := range []string{
-		`{"type":"conversation.item.done","event_id":"e","item":{"id":"item_1"}}`,
+		`{"type":"conversation.item.retrieved","event_id":"e","item":{"id":"item_1"}}`,
 		`{"type":"conversation.item.added","item":{"id":5}}`,    // field clash in an event we do not model
 		`{"type":"response.output_audio.delta","delta":"AAAA"}`, // WebSocket-only audio
 	} {

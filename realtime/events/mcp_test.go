@@ -67,6 +67,8 @@ func TestMCPApprovalShapes(t *testing.T) {
 			OutputItemDone{ResponseID: "r2", Item: OutputItem{ID: "mcp_1", Type: "mcp_call", Output: "ok"}}},
 		{`{"type":"conversation.item.create","event_id":"c1","item":{"type":"mcp_approval_response","approval_request_id":"mcpr_1","approve":false,"reason":"no"}}`,
 			MCPApprovalResponse{EventID: "c1", ApprovalRequestID: "mcpr_1", Reason: "no"}},
+		{`{"type":"conversation.item.done","event_id":"e5","previous_item_id":null,"item":{"id":"mcpr_2","object":"realtime.item","type":"mcp_approval_request","server_label":"docs","name":"fetch","arguments":"{}"}}`,
+			ConversationItemDone{EventID: "e5", Item: OutputItem{ID: "mcpr_2", Type: "mcp_approval_request", ServerLabel: "docs", Name: "fetch", Arguments: "{}"}}},
 		{`{"type":"mcp_list_tools.failed","event_id":"e3","item_id":"mcpl_1"}`, MCPListToolsFailed{EventID: "e3", ItemID: "mcpl_1"}},
 		{`{"type":"response.mcp_call.failed","event_id":"e4","response_id":"r2","item_id":"mcp_1","output_index":0}`, MCPCallFailed{EventID: "e4", ResponseID: "r2", ItemID: "mcp_1"}},
 	}

@@ -59,6 +59,7 @@ const (
 	TypeOutputItemDone              // response.output_item.done
 	TypeMCPListToolsFailed          // mcp_list_tools.failed
 	TypeMCPCallFailed               // response.mcp_call.failed
+	TypeConversationItemDone        // conversation.item.done (GA)
 
 	numTypes
 )
@@ -99,6 +100,7 @@ var wireNames = [numTypes][2]string{
 	TypeOutputItemDone:              {"response.output_item.done", "response.output_item.done"},
 	TypeMCPListToolsFailed:          {"mcp_list_tools.failed", "mcp_list_tools.failed"},
 	TypeMCPCallFailed:               {"response.mcp_call.failed", "response.mcp_call.failed"},
+	TypeConversationItemDone:        {"conversation.item.done", "conversation.item.done"},
 }
 
 // Name returns the wire name of t in dialect d ("" for TypeUnknown).
@@ -195,6 +197,8 @@ func ParseType(name string) Type {
 		return TypeMCPListToolsFailed
 	case "response.mcp_call.failed":
 		return TypeMCPCallFailed
+	case "conversation.item.done":
+		return TypeConversationItemDone
 	}
 	return TypeUnknown
 }
