@@ -64,6 +64,7 @@ type call struct {
 	cv       convCall
 	textTurn bool      // a user text item waits for its response (say.go)
 	tl       callTools // scripted function calls (tools.go)
+	mc       callMCP   // scripted server-side MCP calls (mcp.go)
 	ws       *wsConn   // the socket of a WebSocket call (ws.go); nil for WebRTC
 }
 
@@ -530,6 +531,8 @@ func (c *call) clientEventLocked(isText bool, data []byte) {
 		}
 	case events.FunctionCallOutput:
 		c.functionOutputLocked(e, data) // tools.go
+	case events.MCPApprovalResponse:
+		c.mcpApprovalLocked(e, data) // mcp.go
 	case events.Unknown:
 		if acceptedClientEvents[e.Name] {
 			if e.Name == "conversation.item.create" {
@@ -606,8 +609,13 @@ func mergeSession(cur, upd *events.Session) {
 
 // startResponseLocked answers the last committed turn.
 func (c *call) startResponseLocked() {
-	if c.toolResponseLocked() { // tools.go: a scripted response of function calls
+	switch c.mcpResponseLocked() { // mcp.go: a scripted server-side MCP call
+	case mcpStarted:
 		return
+	case mcpNone:
+		if c.toolResponseLocked() { // tools.go: a scripted response of function calls
+			return
+		}
 	}
 	c.nResp++
 	id := fmt.Sprintf("resp_%s_%d", c.id[4:], c.nResp)
@@ -621,6 +629,7 @@ func (c *call) startResponseLocked() {
 	c.st.Responses = append(c.st.Responses, ResponseStats{ID: id, Status: events.StatusInProgress, Audio: len(audio) > 0})
 	c.sendLocked(events.ResponseCreated{Response: events.Response{ID: id, Status: events.StatusInProgress}})
 	c.rateLimitsLocked()
+	mcpText := c.mcpAnswerLocked(id) // mcp.go: the mcp_call item and its answer, if due
 	c.nItem++
 	item := fmt.Sprintf("item_%s_%d", c.id[4:], c.nItem)
 	c.resp.item = item
@@ -629,6 +638,9 @@ func (c *call) startResponseLocked() {
 		c.sendLocked(events.OutputAudioBufferStarted{ResponseID: id})
 	}
 	text := c.s.replyText
+	if mcpText != "" {
+		text = mcpText
+	}
 	for _, w := range strings.SplitAfter(text, " ") {
 		if w == "" {
 			continue

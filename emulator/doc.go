@@ -66,6 +66,15 @@
 // response.done cancelled with reason turn_detected). Speech is told from silence per
 // packet by a [SpeechDetector]; the default looks at the packet size only.
 //
+// # Scripted tool calls
+//
+// [WithToolScript] answers user turns with function calls and checks the client's
+// outputs and follow-up (tools.go); [WithMCPScript] answers them with calls of a
+// session's server-side MCP tool, asks for approval when its require_approval is
+// "always", waits a bounded time for the client's mcp_approval_response and continues
+// by itself (mcp.go). Deviations are in [CallStats] Tools.Violations and
+// MCP.Violations.
+//
 // # Faults and counters
 //
 // [Faults] (set with [WithFaults] or [Server.SetFaults] at run time) make mint or SDP

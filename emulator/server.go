@@ -206,6 +206,8 @@ type Server struct {
 	noGA            bool
 	replyText       string
 	toolScript      []ToolTurn // tools.go
+	mcpScript       []MCPCall  // mcp.go
+	mcpWait         time.Duration
 	userText        string
 	replyAudio      [][]byte
 	vnet            transport.Net

@@ -58,6 +58,7 @@ type CallStats struct {
 	Responses    []ResponseStats
 	HungUp       bool         // the client hung up (POST …/calls/{id}/hangup)
 	Tools        ToolStats    // scripted function calls and the client's answers (tools.go)
+	MCP          MCPStats     // scripted server-side MCP calls and the client's answers (mcp.go)
 	Truncations  []Truncation // accepted conversation.item.truncate events (WebSocket)
 	WS           *WSStats     // WebSocket only (nil for WebRTC)
 }
@@ -111,6 +112,7 @@ func (c CallStats) clone() CallStats {
 	}
 	c.Responses = slices.Clone(c.Responses)
 	c.Tools = c.Tools.clone()
+	c.MCP = c.MCP.clone()
 	c.Truncations = slices.Clone(c.Truncations)
 	if c.WS != nil {
 		w := *c.WS

@@ -63,6 +63,7 @@ type conn struct {
 	uplinkOn  bool
 	updated   bool      // session.updated seen, or given up waiting for it (run loop only)
 	tools     toolBatch // the function calls of the last response (tools.go; run loop only)
+	mcp       mcpConn   // server-side MCP approvals answered (mcpapproval.go; run loop only)
 
 	mu     sync.Mutex // guards closed against late OnTrack callbacks
 	closed bool

@@ -66,7 +66,8 @@ type config struct {
 	minKeyLife  time.Duration
 	renewMargin time.Duration
 	hangupTO    time.Duration
-	tools       toolConfig // tools.go
+	tools       toolConfig          // tools.go
+	mcpApprove  map[string][]string // mcpapproval.go: server_label → tools approved
 
 	transport   Transport // transport.go
 	wsURL       string

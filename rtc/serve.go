@@ -340,6 +340,8 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		s.cfg.log.Debug("rtc: unknown server event ignored", "type", e.Name)
 	case events.FunctionCallArgumentsDone, events.OutputItemDone:
 		s.handleToolEvent(c, t, ev) // tools.go
+	case events.MCPListToolsFailed, events.MCPCallFailed, events.ConversationItemDone:
+		s.handleMCPEvent(c, ev) // mcpapproval.go
 	default:
 		s.cfg.log.Debug("rtc: server event", "type", ev.Type().Name(c.dialect))
 	}

@@ -205,6 +205,9 @@ func (s *Session) toolsResponseDone(c *conn, t *turn, r events.Response) {
 		if it.Type == "function_call" && r.Status == events.StatusCompleted {
 			s.startToolCall(c, t, r.ID, it.CallID, it.Name, it.Arguments)
 		}
+		if it.Type == "mcp_approval_request" {
+			s.mcpItem(c, it) // mcpapproval.go; answered once
+		}
 	}
 	b := &c.tools
 	if b.respID != r.ID || b.calls == nil {
@@ -253,8 +256,11 @@ func (s *Session) handleToolEvent(c *conn, t *turn, ev events.Event) {
 			s.cfg.log.Debug("rtc: function call arguments done; waiting for its item", "call_id", e.CallID)
 		}
 	case events.OutputItemDone:
-		if e.Item.Type == "function_call" {
+		switch e.Item.Type {
+		case "function_call":
 			s.startToolCall(c, t, e.ResponseID, e.Item.CallID, e.Item.Name, e.Item.Arguments)
+		case "mcp_approval_request", "mcp_call":
+			s.mcpItem(c, e.Item) // mcpapproval.go
 		}
 	}
 }

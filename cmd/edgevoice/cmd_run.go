@@ -143,6 +143,7 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		return err
 	}
 	sessCfg.Tools = append(sessCfg.Tools, remote...)
+	approvals := mcpApprovals(&cfg.Tools) // mcp_wiring.go
 	rtcLog := log.With("component", "rtc")
 	pinner := newSessionPinner(sessCfg, log)
 	var toolSet *tools.Set // the built-in tools act on the appliance: set once it exists, before it runs
@@ -152,7 +153,8 @@ func (r *runner) run(ctx context.Context, useEmulator bool) error {
 		if err := refusePreviewMCP(key, sc.Tools); err != nil {
 			return nil, err
 		}
-		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sc), rtc.WithLogger(rtcLog))
+		opts := append(append([]rtc.Option{}, rtcOpts...), rtc.WithKeySource(ks), rtc.WithSessionConfig(sc), rtc.WithLogger(rtcLog),
+			rtc.WithMCPApprovals(approvals))
 		if toolSet != nil {
 			opts = append(opts, rtc.WithTools(toolSet, cfg.Tools.Timeout.D()))
 		}

@@ -130,7 +130,11 @@ func listTools(w io.Writer, set *tools.Set, cfg *config.Config, asJSON bool) err
 		fmt.Fprintf(w, "%-16s declared  %s (not run on the device yet: calls get an error output)\n", t.Name, t.Description)
 	}
 	for _, m := range cfg.Tools.MCPRemote {
-		fmt.Fprintf(w, "%-16s remote    server-side MCP %s (the service calls it; tools %q, approval %s)\n", m.ServerLabel, m.ServerURL, m.AllowedTools, m.RequireApproval)
+		approval := m.RequireApproval
+		if approval == "always" {
+			approval = fmt.Sprintf("always: the device approves %q, denies the rest", m.Approve)
+		}
+		fmt.Fprintf(w, "%-16s remote    server-side MCP %s (the service calls it; tools %q, approval %s)\n", m.ServerLabel, m.ServerURL, m.AllowedTools, approval)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,5 +104,17 @@ func TestRemoteMCPTools(t *testing.T) {
 	}
 	if err := refusePreviewMCP(realtime.Key{Dialect: realtime.DialectGA}, list); err != nil {
 		t.Errorf("GA key: %v", err)
+	}
+}
+
+// TestMCPApprovals: the approve lists of [[tools.mcp_remote]] become the session's
+// approvals by server label; an entry without approve adds nothing.
+func TestMCPApprovals(t *testing.T) {
+	got := mcpApprovals(&config.Tools{MCPRemote: []config.MCPRemote{
+		{ServerLabel: "docs", RequireApproval: "always", Approve: []string{"search", "fetch"}},
+		{ServerLabel: "wiki", RequireApproval: "never"},
+	}})
+	if len(got) != 1 || !slices.Equal(got["docs"], []string{"search", "fetch"}) {
+		t.Errorf("mcpApprovals: %v", got)
 	}
 }

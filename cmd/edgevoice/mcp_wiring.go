@@ -140,6 +140,19 @@ func remoteMCPTools(c *config.Tools) ([]events.Tool, error) {
 	return out, nil
 }
 
+// mcpApprovals is, per [[tools.mcp_remote]] server_label, the tools the device approves
+// when the service asks (approve). It holds the entries of servers a broker pins too:
+// their declaration is the broker's, their approvals the device's.
+func mcpApprovals(c *config.Tools) map[string][]string {
+	m := map[string][]string{}
+	for _, r := range c.MCPRemote {
+		if len(r.Approve) > 0 {
+			m[r.ServerLabel] = append(m[r.ServerLabel], r.Approve...)
+		}
+	}
+	return m
+}
+
 // refusePreviewMCP is the error for a session with server-side MCP tools on a key of
 // the preview dialect, which has no such tool.
 func refusePreviewMCP(key realtime.Key, list []events.Tool) error {

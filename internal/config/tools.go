@@ -52,9 +52,16 @@ type MCPRemote struct {
 	ServerDescription string `toml:"server_description"`
 	// The server's tools the model may call. Empty: all of them.
 	AllowedTools []string `toml:"allowed_tools"`
-	// "never" (calls run at once) or "always" (each call waits for an approval, which
-	// this device does not give: use it only to keep a tool out). Empty: "never".
+	// "never" (calls run at once) or "always" (the service asks the device before each
+	// call; the device approves the tools in approve and denies the rest, with a reason
+	// the model says). Empty: "never".
 	RequireApproval string `toml:"require_approval"`
+	// With require_approval = "always": the server's tools the device approves when the
+	// service asks; each must be in allowed_tools when that is set. Empty: approve none
+	// (every call is denied). Without "always" it is an error (the service never asks).
+	// A broker that pins this server: give the device the same entry (server_label,
+	// approve); only its approve list is used then.
+	Approve []string `toml:"approve"`
 	// File holding the OAuth access token the service sends to the server (read at
 	// start, never logged), e.g. a systemd credential. Empty: none.
 	AuthorizationFile string `toml:"authorization_file"`
@@ -279,6 +286,23 @@ func (c *Tools) validate(p *sectionProblems, session *Session, profile string) {
 			if a == "" {
 				p.add(key+".allowed_tools", "an entry is empty")
 			}
+		}
+		checkApprove(p, key, m)
+	}
+}
+
+// checkApprove checks [[tools.mcp_remote]] approve: names of tools the service may call,
+// and only where it asks (require_approval "always").
+func checkApprove(p *sectionProblems, key string, m MCPRemote) {
+	if len(m.Approve) > 0 && m.RequireApproval != "always" {
+		p.add(key+".approve", "takes effect only with require_approval = \"always\" (here %q: the service never asks); set it or remove approve", m.RequireApproval)
+	}
+	for _, a := range m.Approve {
+		switch {
+		case a == "":
+			p.add(key+".approve", "an entry is empty")
+		case len(m.AllowedTools) > 0 && !slices.Contains(m.AllowedTools, a):
+			p.add(key+".approve", "%q is not in allowed_tools %q: the service never calls it; add it there or remove it here", a, m.AllowedTools)
 		}
 	}
 }

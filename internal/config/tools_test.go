@@ -170,8 +170,56 @@ allow = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
 	if err == nil || !strings.Contains(err.Error(), `x.toml:7:3: key "tools.mcp_remote.0": [provisioning] profile "azure-preview" speaks the preview dialect`) {
 		t.Errorf("mcp_remote with the preview profile: %v", err)
 	}
+	testMCPRemoteApprove(t)
 	_, err = Decode("x.toml", []byte("[[tools.mcp]]\nname = \"a\"\nurl = \"http://ha.lan/mcp\"\n"))
 	if err == nil || !strings.Contains(err.Error(), `x.toml:3:1: key "tools.mcp.0.url": use https://`) {
 		t.Errorf("a clear-text url: %v", err)
+	}
+}
+
+// testMCPRemoteApprove: [[tools.mcp_remote]] approve decodes with require_approval
+// "always"; a name outside allowed_tools, an empty name and approve without "always"
+// are reported where they are written.
+func testMCPRemoteApprove(t *testing.T) {
+	t.Helper()
+	good := `[[tools.mcp_remote]]
+server_label = "docs"
+server_url = "https://mcp.example.com/mcp"
+allowed_tools = ["search", "fetch", "delete"]
+require_approval = "always"
+approve = ["search", "fetch"]
+`
+	c, err := Decode("x.toml", []byte(good))
+	if err != nil || len(c.Tools.MCPRemote) != 1 || !slices.Equal(c.Tools.MCPRemote[0].Approve, []string{"search", "fetch"}) {
+		t.Fatalf("decode: %+v, %v", c.Tools.MCPRemote, err)
+	}
+	bad := `[[tools.mcp_remote]]
+server_label = "docs"
+server_url = "https://mcp.example.com/mcp"
+allowed_tools = ["search"]
+require_approval = "always"
+approve = ["search", "delete", ""]
+
+[[tools.mcp_remote]]
+server_label = "wiki"
+server_url = "https://wiki.example.com/mcp"
+approve = ["read"]
+`
+	_, err = Decode("x.toml", []byte(bad))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	got := err.Error()
+	for _, w := range []string{
+		`x.toml:6:1: key "tools.mcp_remote.0.approve": "delete" is not in allowed_tools ["search"]`,
+		`x.toml:6:1: key "tools.mcp_remote.0.approve": an entry is empty`,
+		`x.toml:11:1: key "tools.mcp_remote.1.approve": takes effect only with require_approval = "always" (here "never"`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+	if strings.Contains(got, `"search" is not in allowed_tools`) {
+		t.Errorf("an allowed name was reported:\n%s", got)
 	}
 }

@@ -63,21 +63,44 @@ type wireError struct {
 }
 
 type wireItem struct {
-	ID        string `json:"id"`
-	Type      string `json:"type"`
-	Status    string `json:"status"`
-	Role      string `json:"role"`
-	CallID    string `json:"call_id"`
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-	Output    string `json:"output"`
+	ID                string          `json:"id"`
+	Type              string          `json:"type"`
+	Status            string          `json:"status"`
+	Role              string          `json:"role"`
+	CallID            string          `json:"call_id"`
+	Name              string          `json:"name"`
+	Arguments         string          `json:"arguments"`
+	Output            *string         `json:"output"` // null in an mcp_call that failed
+	ServerLabel       string          `json:"server_label"`
+	ApprovalRequestID string          `json:"approval_request_id"`
+	Approve           *bool           `json:"approve"`
+	Reason            *string         `json:"reason"`
+	Error             json.RawMessage `json:"error"` // mcp_call: an object, or null
+}
+
+func (i *wireItem) output() string {
+	if i == nil || i.Output == nil {
+		return ""
+	}
+	return *i.Output
 }
 
 func (i *wireItem) outputItem() OutputItem {
 	if i == nil {
 		return OutputItem{}
 	}
-	return OutputItem{ID: i.ID, Type: i.Type, Status: i.Status, Role: i.Role, CallID: i.CallID, Name: i.Name, Arguments: i.Arguments}
+	o := OutputItem{ID: i.ID, Type: i.Type, Status: i.Status, Role: i.Role, CallID: i.CallID, Name: i.Name, Arguments: i.Arguments,
+		ServerLabel: i.ServerLabel, Output: i.output(), ApprovalRequestID: i.ApprovalRequestID}
+	if len(i.Error) > 0 && !isNull(i.Error) {
+		var e struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(i.Error, &e) != nil || e.Type == "" {
+			e.Type = "error"
+		}
+		o.ErrorType = e.Type
+	}
+	return o
 }
 
 func (e *wireError) info() ErrorInfo {
@@ -140,10 +163,26 @@ func Decode(data []byte) (Event, error) {
 	case TypeOutputAudioBufferClear:
 		return OutputAudioBufferClear{EventID: w.EventID}, nil
 	case TypeFunctionCallOutput:
-		if w.Item == nil || w.Item.Type != "function_call_output" {
-			return Unknown{EventID: w.EventID, Name: w.Type}, nil // message items etc.
+		switch {
+		case w.Item != nil && w.Item.Type == "function_call_output":
+			return FunctionCallOutput{EventID: w.EventID, CallID: w.Item.CallID, Output: w.Item.output()}, nil
+		case w.Item != nil && w.Item.Type == "mcp_approval_response":
+			if w.Item.ApprovalRequestID == "" || w.Item.Approve == nil {
+				return nil, fmt.Errorf("events: %w: an mcp_approval_response item needs approval_request_id and approve", ErrMalformed)
+			}
+			e := MCPApprovalResponse{EventID: w.EventID, ApprovalRequestID: w.Item.ApprovalRequestID, Approve: *w.Item.Approve}
+			if w.Item.Reason != nil {
+				e.Reason = *w.Item.Reason
+			}
+			return e, nil
 		}
-		return FunctionCallOutput{EventID: w.EventID, CallID: w.Item.CallID, Output: w.Item.Output}, nil
+		return Unknown{EventID: w.EventID, Name: w.Type}, nil // message items etc.
+	case TypeConversationItemDone:
+		return ConversationItemDone{EventID: w.EventID, PreviousItemID: w.PreviousItemID, Item: w.Item.outputItem()}, nil
+	case TypeMCPListToolsFailed:
+		return MCPListToolsFailed{EventID: w.EventID, ItemID: w.ItemID}, nil
+	case TypeMCPCallFailed:
+		return MCPCallFailed{EventID: w.EventID, ResponseID: w.ResponseID, ItemID: w.ItemID, OutputIndex: w.OutputIndex}, nil
 	case TypeFunctionCallArgumentsDone:
 		return FunctionCallArgumentsDone{EventID: w.EventID, ResponseID: w.ResponseID, ItemID: w.ItemID, OutputIndex: w.OutputIndex,
 			CallID: w.CallID, Name: w.Name, Arguments: w.Arguments}, nil

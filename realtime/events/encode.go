@@ -153,14 +153,46 @@ type (
 		Output        []wOutputItem `json:"output"`
 	}
 	wOutputItem struct {
-		ID        string `json:"id"`
-		Object    string `json:"object"`
-		Type      string `json:"type"`
-		Status    string `json:"status,omitempty"`
-		Role      string `json:"role,omitempty"`
-		CallID    string `json:"call_id,omitempty"`
-		Name      string `json:"name,omitempty"`
-		Arguments string `json:"arguments,omitempty"`
+		ID                string      `json:"id"`
+		Object            string      `json:"object"`
+		Type              string      `json:"type"`
+		Status            string      `json:"status,omitempty"`
+		Role              string      `json:"role,omitempty"`
+		CallID            string      `json:"call_id,omitempty"`
+		Name              string      `json:"name,omitempty"`
+		Arguments         string      `json:"arguments,omitempty"`
+		ServerLabel       string      `json:"server_label,omitempty"`
+		Output            string      `json:"output,omitempty"`
+		ApprovalRequestID string      `json:"approval_request_id,omitempty"`
+		Error             *wItemError `json:"error,omitempty"`
+	}
+	wItemError struct {
+		Type string `json:"type"`
+	}
+	wMCPApprovalResponse struct {
+		head
+		Item wMCPApprovalItem `json:"item"`
+	}
+	wMCPApprovalItem struct {
+		Type              string `json:"type"`
+		ApprovalRequestID string `json:"approval_request_id"`
+		Approve           bool   `json:"approve"`
+		Reason            string `json:"reason,omitempty"`
+	}
+	wItemIDEvent struct {
+		head
+		ItemID string `json:"item_id"`
+	}
+	wConversationItemDone struct {
+		head
+		PreviousItemID *string     `json:"previous_item_id"`
+		Item           wOutputItem `json:"item"`
+	}
+	wMCPCallFailed struct {
+		head
+		ResponseID  string `json:"response_id"`
+		ItemID      string `json:"item_id"`
+		OutputIndex int    `json:"output_index"`
 	}
 	wFunctionCallOutput struct {
 		head
@@ -304,6 +336,18 @@ func encEvent(d Dialect, h head, ev Event) (any, error) {
 	case FunctionCallOutput:
 		h.EventID = e.EventID
 		return wFunctionCallOutput{h, wFunctionOutputItem{"function_call_output", e.CallID, e.Output}}, nil
+	case MCPApprovalResponse:
+		h.EventID = e.EventID
+		return wMCPApprovalResponse{h, wMCPApprovalItem{"mcp_approval_response", e.ApprovalRequestID, e.Approve, e.Reason}}, nil
+	case ConversationItemDone:
+		h.EventID = e.EventID
+		return wConversationItemDone{h, nullable(e.PreviousItemID), encItemOf(&e.Item)}, nil
+	case MCPListToolsFailed:
+		h.EventID = e.EventID
+		return wItemIDEvent{h, e.ItemID}, nil
+	case MCPCallFailed:
+		h.EventID = e.EventID
+		return wMCPCallFailed{h, e.ResponseID, e.ItemID, e.OutputIndex}, nil
 	case FunctionCallArgumentsDone:
 		h.EventID = e.EventID
 		return wArgumentsDone{h, e.ResponseID, e.ItemID, e.OutputIndex, e.CallID, e.Name, e.Arguments}, nil
@@ -377,7 +421,12 @@ func encErrorOf(e *ErrorInfo) wErrorInfo {
 }
 
 func encItemOf(i *OutputItem) wOutputItem {
-	return wOutputItem{ID: i.ID, Object: "realtime.item", Type: i.Type, Status: i.Status, Role: i.Role, CallID: i.CallID, Name: i.Name, Arguments: i.Arguments}
+	w := wOutputItem{ID: i.ID, Object: "realtime.item", Type: i.Type, Status: i.Status, Role: i.Role, CallID: i.CallID, Name: i.Name, Arguments: i.Arguments,
+		ServerLabel: i.ServerLabel, Output: i.Output, ApprovalRequestID: i.ApprovalRequestID}
+	if i.ErrorType != "" {
+		w.Error = &wItemError{Type: i.ErrorType}
+	}
+	return w
 }
 
 func encResponseOf(r *Response) encResponse {

@@ -148,6 +148,28 @@ func appendHandwritten(dst []byte, d Dialect, ev Event) ([]byte, error) {
 		it.str("call_id", e.CallID)
 		it.str("output", e.Output)
 		it.close()
+	case MCPApprovalResponse:
+		o.strOpt("event_id", e.EventID)
+		it := o.obj("item")
+		it.str("type", "mcp_approval_response")
+		it.str("approval_request_id", e.ApprovalRequestID)
+		it.bool("approve", e.Approve)
+		it.strOpt("reason", e.Reason)
+		it.close()
+	case ConversationItemDone:
+		o.strOpt("event_id", e.EventID)
+		o.strOrNull("previous_item_id", e.PreviousItemID)
+		x := o.obj("item")
+		hwWriteItem(&x, &e.Item)
+		x.close()
+	case MCPListToolsFailed:
+		o.strOpt("event_id", e.EventID)
+		o.str("item_id", e.ItemID)
+	case MCPCallFailed:
+		o.strOpt("event_id", e.EventID)
+		o.str("response_id", e.ResponseID)
+		o.str("item_id", e.ItemID)
+		o.int("output_index", int64(e.OutputIndex))
 	case FunctionCallArgumentsDone:
 		o.strOpt("event_id", e.EventID)
 		o.str("response_id", e.ResponseID)
@@ -255,6 +277,14 @@ func hwWriteItem(o *obj, i *OutputItem) {
 	o.strOpt("call_id", i.CallID)
 	o.strOpt("name", i.Name)
 	o.strOpt("arguments", i.Arguments)
+	o.strOpt("server_label", i.ServerLabel)
+	o.strOpt("output", i.Output)
+	o.strOpt("approval_request_id", i.ApprovalRequestID)
+	if i.ErrorType != "" {
+		x := o.obj("error")
+		x.str("type", i.ErrorType)
+		x.close()
+	}
 }
 
 // hwWriteSession writes the session object's fields (without braces) in dialect d.

@@ -26,6 +26,9 @@ func WithClientEventID(ev Event, id string) Event {
 	case FunctionCallOutput:
 		e.EventID = id
 		return e
+	case MCPApprovalResponse:
+		e.EventID = id
+		return e
 	}
 	return ev
 }

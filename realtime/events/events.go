@@ -129,6 +129,17 @@ type FunctionCallOutput struct {
 	Output  string // JSON text (or plain text) for the model
 }
 
+// MCPApprovalResponse is conversation.item.create with an mcp_approval_response item:
+// the client's answer to the service's mcp_approval_request ApprovalRequestID (GA
+// dialect; the Realtime MCP guide and the RealtimeMCPApprovalResponse item schema).
+// Reason is optional (left out when "").
+type MCPApprovalResponse struct {
+	EventID           string
+	ApprovalRequestID string
+	Approve           bool
+	Reason            string
+}
+
 // ---- server events ----
 
 // SessionCreated is session.created, the first server event.
@@ -187,16 +198,26 @@ type Response struct {
 }
 
 // OutputItem is one item of a response's output (response.output_item.done and
-// response.done's output). Only the fields of message and function_call items that a
-// client acts on are kept.
+// response.done's output). Only the fields of message, function_call and the
+// server-side MCP items (mcp_approval_request, mcp_call) that a client acts on are kept.
 type OutputItem struct {
 	ID        string
-	Type      string // "message", "function_call", ...
+	Type      string // "message", "function_call", "mcp_approval_request", "mcp_call", ...
 	Status    string // "completed", "incomplete", ...
 	Role      string // message items
 	CallID    string // function_call items
-	Name      string // function_call items: the tool's name
-	Arguments string // function_call items: the arguments as JSON text
+	Name      string // function_call and MCP items: the tool's name
+	Arguments string // function_call and MCP items: the arguments as JSON text
+	// ServerLabel: MCP items, the server_label of the session's type "mcp" tool.
+	ServerLabel string
+	// Output: mcp_call items, the tool's output text.
+	Output string
+	// ApprovalRequestID: mcp_call items that ran after an approval.
+	ApprovalRequestID string
+	// ErrorType: mcp_call items that failed, the error object's type
+	// (protocol_error, tool_execution_error, http_error; "error" if it has none). The
+	// error's message is not kept: it may quote the server's answer.
+	ErrorType string
 }
 
 // FunctionCallArgumentsDone is response.function_call_arguments.done: the model has
@@ -219,6 +240,31 @@ type OutputItemDone struct {
 	ResponseID  string
 	OutputIndex int
 	Item        OutputItem
+}
+
+// ConversationItemDone is conversation.item.done (GA): an item of the conversation is
+// complete. Item keeps the fields of OutputItem (an mcp_approval_request comes this way
+// too, besides response.output_item.done).
+type ConversationItemDone struct {
+	EventID        string
+	PreviousItemID string
+	Item           OutputItem
+}
+
+// MCPListToolsFailed is mcp_list_tools.failed: the service could not list the tools of
+// a server-side MCP server (ItemID is its mcp_list_tools item).
+type MCPListToolsFailed struct {
+	EventID string
+	ItemID  string
+}
+
+// MCPCallFailed is response.mcp_call.failed: a server-side MCP tool call failed
+// (ItemID is its mcp_call item, whose response.output_item.done says more).
+type MCPCallFailed struct {
+	EventID     string
+	ResponseID  string
+	ItemID      string
+	OutputIndex int
 }
 
 // ResponseCreated is response.created.
@@ -364,6 +410,10 @@ func (ResponseCreate) Type() Type              { return TypeResponseCreate }
 func (ResponseCancel) Type() Type              { return TypeResponseCancel }
 func (OutputAudioBufferClear) Type() Type      { return TypeOutputAudioBufferClear }
 func (FunctionCallOutput) Type() Type          { return TypeFunctionCallOutput }
+func (MCPApprovalResponse) Type() Type         { return TypeMCPApprovalResponse }
+func (MCPListToolsFailed) Type() Type          { return TypeMCPListToolsFailed }
+func (MCPCallFailed) Type() Type               { return TypeMCPCallFailed }
+func (ConversationItemDone) Type() Type        { return TypeConversationItemDone }
 func (FunctionCallArgumentsDone) Type() Type   { return TypeFunctionCallArgumentsDone }
 func (OutputItemDone) Type() Type              { return TypeOutputItemDone }
 func (SessionCreated) Type() Type              { return TypeSessionCreated }

@@ -31,6 +31,7 @@ const (
 	TypeResponseCancel         // response.cancel
 	TypeOutputAudioBufferClear // output_audio_buffer.clear
 	TypeFunctionCallOutput     // conversation.item.create (a function_call_output item)
+	TypeMCPApprovalResponse    // conversation.item.create (an mcp_approval_response item)
 
 	// server → client
 	TypeSessionCreated              // session.created
@@ -56,6 +57,9 @@ const (
 	TypeRateLimitsUpdated           // rate_limits.updated
 	TypeFunctionCallArgumentsDone   // response.function_call_arguments.done
 	TypeOutputItemDone              // response.output_item.done
+	TypeMCPListToolsFailed          // mcp_list_tools.failed
+	TypeMCPCallFailed               // response.mcp_call.failed
+	TypeConversationItemDone        // conversation.item.done (GA)
 
 	numTypes
 )
@@ -70,6 +74,7 @@ var wireNames = [numTypes][2]string{
 	TypeResponseCancel:              {"response.cancel", "response.cancel"},
 	TypeOutputAudioBufferClear:      {"output_audio_buffer.clear", "output_audio_buffer.clear"},
 	TypeFunctionCallOutput:          {"conversation.item.create", "conversation.item.create"},
+	TypeMCPApprovalResponse:         {"conversation.item.create", "conversation.item.create"},
 	TypeSessionCreated:              {"session.created", "session.created"},
 	TypeSessionUpdated:              {"session.updated", "session.updated"},
 	TypeInputAudioBufferCommitted:   {"input_audio_buffer.committed", "input_audio_buffer.committed"},
@@ -93,6 +98,9 @@ var wireNames = [numTypes][2]string{
 	TypeRateLimitsUpdated:           {"rate_limits.updated", "rate_limits.updated"},
 	TypeFunctionCallArgumentsDone:   {"response.function_call_arguments.done", "response.function_call_arguments.done"},
 	TypeOutputItemDone:              {"response.output_item.done", "response.output_item.done"},
+	TypeMCPListToolsFailed:          {"mcp_list_tools.failed", "mcp_list_tools.failed"},
+	TypeMCPCallFailed:               {"response.mcp_call.failed", "response.mcp_call.failed"},
+	TypeConversationItemDone:        {"conversation.item.done", "conversation.item.done"},
 }
 
 // Name returns the wire name of t in dialect d ("" for TypeUnknown).
@@ -118,9 +126,11 @@ func (t Type) String() string {
 }
 
 // IsClient reports whether t is sent by the client.
-func (t Type) IsClient() bool { return t >= TypeSessionUpdate && t <= TypeFunctionCallOutput }
+func (t Type) IsClient() bool { return t >= TypeSessionUpdate && t <= TypeMCPApprovalResponse }
 
 // ParseType maps a wire name of either dialect to its Type (TypeUnknown if none).
+// conversation.item.create maps to TypeFunctionCallOutput; Decode tells its item types
+// apart (an mcp_approval_response item is TypeMCPApprovalResponse).
 func ParseType(name string) Type {
 	switch name {
 	case "session.update":
@@ -183,6 +193,12 @@ func ParseType(name string) Type {
 		return TypeFunctionCallArgumentsDone
 	case "response.output_item.done":
 		return TypeOutputItemDone
+	case "mcp_list_tools.failed":
+		return TypeMCPListToolsFailed
+	case "response.mcp_call.failed":
+		return TypeMCPCallFailed
+	case "conversation.item.done":
+		return TypeConversationItemDone
 	}
 	return TypeUnknown
 }
