@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -68,18 +69,11 @@ func (s *Session) mcpItem(c *conn, it events.OutputItem) {
 		s.mcpApprovalRequest(c, it)
 	case "mcp_call":
 		if it.ErrorType != "" || it.Status == "failed" {
-			s.mcpFailed(fmt.Errorf("rtc: the service's MCP call of tool %q on server %q failed (%s)", it.Name, it.ServerLabel, orDefault(it.ErrorType, "failed")))
+			s.mcpFailed(fmt.Errorf("rtc: the service's MCP call of tool %q on server %q failed (%s)", it.Name, it.ServerLabel, cmp.Or(it.ErrorType, "failed")))
 			return
 		}
 		s.cfg.log.Info("rtc: mcp call done", "server", it.ServerLabel, "tool", it.Name, "output_bytes", len(it.Output))
 	}
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // mcpFailed logs and reports a server-side MCP failure.
@@ -111,7 +105,7 @@ func (s *Session) mcpApprovalRequest(c *conn, it events.OutputItem) {
 	decision := "approved"
 	if !approve {
 		decision = "denied"
-		ans.Reason = mcpDenyReason(orDefault(it.Name, "this tool"))
+		ans.Reason = mcpDenyReason(cmp.Or(it.Name, "this tool"))
 	}
 	c.send(ans)
 	s.cfg.log.Info("rtc: mcp approval: server "+it.ServerLabel+" tool "+it.Name+" "+decision, "server", it.ServerLabel, "tool", it.Name, "decision", decision)
