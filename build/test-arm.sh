@@ -17,16 +17,22 @@ arches=${ARCHES:-arm64 armv7}
 out=$root/dist/test-arm
 mkdir -p "$out"
 
-# Packages that need cgo: those with cgo files, or depending (also through their tests) on
-# one, on malgo or on libopus. go list -test names a package's test variants "P [P.test]",
-# "P_test [P.test]" (the external test package) and "P.test" (the test main): all count
-# as P, so a dependency of P's external tests marks P too.
-mapfile -t lines < <(go list -e -test -f '{{.ImportPath}}|{{len .CgoFiles}}|{{join .Deps " "}}' ./...)
+# Packages that need cgo: those with cgo files of their own, those that do not build
+# without cgo, and those depending (also through their tests) on one of them. The
+# dependencies are listed with CGO_ENABLED=0, as the packages are built here, so a
+# package that reaches libopus only through a file with a !cgo stand-in (the emulator:
+# without cgo it refuses WebSocket calls) runs. go list -test names a package's test
+# variants "P [P.test]", "P_test [P.test]" (the external test package) and "P.test"
+# (the test main): all count as P, so a dependency of P's external tests marks P too.
 declare -A cgo=()
 pkgof() { local k=${1%% *}; k=${k%_test}; echo "${k%.test}"; }
+while IFS='|' read -r p n; do
+	[ "$n" != 0 ] && cgo[$(pkgof "$p")]=1
+done < <(go list -e -f '{{.ImportPath}}|{{len .CgoFiles}}' ./...)
+mapfile -t lines < <(CGO_ENABLED=0 go list -e -test -f '{{.ImportPath}}|{{if or .Error .DepsErrors}}1{{else}}0{{end}}|{{join .Deps " "}}' ./...)
 for l in "${lines[@]}"; do
 	IFS='|' read -r p n _ <<<"$l"
-	[ "$n" != 0 ] && cgo[$(pkgof "$p")]=1
+	[ "$n" = 1 ] && cgo[$(pkgof "$p")]=1
 done
 for l in "${lines[@]}"; do
 	IFS='|' read -r p _ deps <<<"$l"

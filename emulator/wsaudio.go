@@ -10,7 +10,6 @@ import (
 
 	"github.com/edgevoice/edgevoice/realtime"
 	"github.com/edgevoice/edgevoice/realtime/events"
-	"github.com/edgevoice/edgevoice/rtc/opus"
 	"github.com/pion/rtp"
 )
 
@@ -36,23 +35,20 @@ const (
 
 // wsInput is the reader's side of the input audio (owned by the reader goroutine).
 type wsInput struct {
-	enc     opus.Encoder
+	enc     wsEncoder
 	partial []float32 // samples short of a whole frame
 	pkt     []byte
 	ts      uint32 // RTP-style timestamp (48 kHz) of the next frame
 	seq     uint16 // and its sequence number (for the packet hook)
 }
 
+// wsInputInit makes the call's input encoder (newWSEncoder says how it codes).
 func (c *call) wsInputInit() error {
-	// coded as the device's encoder codes (rtc/opus defaults: 32 kbit/s, FEC for 10 %
-	// loss), so the packet-size VAD sees what it sees on WebRTC: silence in ~17 bytes,
-	// speech in 40-100 (without FEC libopus spends 32 bytes on digital silence)
-	enc, err := opus.NewEncoder(opus.EncoderOpts{SampleRate: wsRate, FrameDuration: wsFrameDur, Bitrate: wsOpusBitrate,
-		Complexity: 5, FEC: true, PacketLossPerc: 10})
+	enc, err := newWSEncoder()
 	if err != nil {
 		return err
 	}
-	c.ws.in = wsInput{enc: enc, partial: make([]float32, 0, wsFrame), pkt: make([]byte, opus.MaxPacket)}
+	c.ws.in = wsInput{enc: enc, partial: make([]float32, 0, wsFrame), pkt: make([]byte, wsMaxPacket)}
 	return nil
 }
 
@@ -236,7 +232,7 @@ type wsAudioItem struct {
 // wsPlay sends a response's audio as deltas at real time (DefaultWSAudioLead ahead),
 // then the audio's .done and response.done.
 func (c *call) wsPlay(r *activeResp, payloads [][]byte, stop <-chan struct{}) {
-	dec, err := opus.NewDecoder(wsRate)
+	dec, err := newWSDecoder()
 	if err != nil {
 		c.s.log.Error("opus decoder", "call", c.id, "err", err)
 		return
