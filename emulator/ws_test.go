@@ -104,7 +104,7 @@ func (c *wsClient) close() {
 
 func (c *wsClient) sendRaw(s string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a bound only
 	defer cancel()
 	if err := c.conn.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
 		c.t.Fatalf("write: %v", err)
