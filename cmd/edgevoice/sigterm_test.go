@@ -249,8 +249,9 @@ allow_ips = ["127.0.0.0/8"]
 	}
 
 	// Session closed: the client closed the peer connection (DTLS close), so the
-	// emulator sees "closed" at once rather than "failed" after the ICE timeouts.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// emulator sees "closed" at once rather than "failed" after the ICE timeouts (2 s
+	// disconnected + 6 s failed by default; 5 s leaves room for a busy machine).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err := srv.WaitStats(ctx, func(s emulator.Stats) bool { return s.CallsEnded >= before.CallsConnected })
 	cancel()
 	after := srv.Stats()
