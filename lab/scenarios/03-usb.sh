@@ -269,7 +269,9 @@ $(journal_tail edgevoice.service 6)"
 	local tone=$!
 	wait_until 30 pcm_running "$USB_CARD" p
 	rm -f /dev/shm/reply2.raw
-	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 20 /dev/shm/reply2.raw 2>"$OUT/unplug-rec.err" &
+	# recorded until the turn is over (killed below; -d only bounds it): a fixed 20 s
+	# ended before the answer on a loaded machine
+	arecord -q -D "hw:CARD=$GADGET_CARD" -c 2 -r 48000 -f S16_LE -t raw -d 150 /dev/shm/reply2.raw 2>"$OUT/unplug-rec.err" &
 	local rec=$!
 	sleep 1
 	press GPIO17
@@ -284,8 +286,8 @@ $(journal_tail edgevoice.service 6)"
 	local reply
 	reply=$(audible /dev/shm/reply2.raw 2)
 	extra reply_after_replug "$reply"
-	note "reply after the re-plug: $reply"
-	[ "$(jq -r .audible_ms <<<"$reply")" -ge 500 ] || fail "the turn after the re-plug has no audible reply on the USB speaker: $reply"
+	note "reply after the re-plug: $reply; streams after the turn: $(ev_status | jq -c '[.audio[]? | {role, state, overruns, underruns, device_errors, reopens}]'); session: $(ev_status | jq -c '.appliance.session // {} | {packets_received, packets_lost, concealed, playout_underruns, barge_ins}'); host playback: $(tr '\n' ' ' </proc/asound/"$USB_CARD"/pcm0p/sub0/status 2>/dev/null | cut -c1-160)"
+	[ "$(jq -r .audible_ms <<<"$reply")" -ge 500 ] || fail "the turn after the re-plug has no audible reply on the USB speaker: $reply ($(($(stat -c %s /dev/shm/reply2.raw 2>/dev/null || echo 0) / 192)) ms recorded; arecord: $(head -c 300 "$OUT/unplug-rec.err"))"
 	[ "$(prop edgevoice.service MainPID)" = "$pid" ] || fail "the appliance was restarted (pid $pid -> $(prop edgevoice.service MainPID)); the re-plug must not need a restart"
 	end
 }
