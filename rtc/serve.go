@@ -302,7 +302,12 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		}
 	case events.OutputAudioBufferCleared:
 		// The server cut the audio (its VAD heard the user, or our clear): drop what is
-		// buffered here too, and anything of that response still in flight.
+		// buffered here too, and anything of that response still in flight. A cleared
+		// that names an earlier response (our barge-in's clear, answered after the next
+		// response was created) is late news: the current response plays on.
+		if e.ResponseID != "" && e.ResponseID != t.respID {
+			return nil
+		}
 		if t.speaking || t.responding {
 			s.discard.Store(true)
 			s.flushReq.Add(1)
