@@ -296,6 +296,9 @@ func (s *Session) handleServer(c *conn, t *turn, data []byte) error {
 		t.speaking = true
 		s.emit(Event{Kind: EventSpeakingStarted, ResponseID: e.ResponseID, Server: e})
 	case events.OutputAudioBufferStopped:
+		if e.ResponseID != "" && e.ResponseID != t.respID {
+			return nil // an earlier response's (cancelled) buffer: the current one still plays
+		}
 		if t.speaking {
 			t.speaking = false
 			s.emit(Event{Kind: EventSpeakingStopped, ResponseID: e.ResponseID, Server: e})
