@@ -64,6 +64,8 @@ type SessionStatus struct {
 	Concealed          Duration `json:"concealed"`
 	PlayoutUnderruns   uint64   `json:"playout_underruns"`
 	BargeIns           uint64   `json:"barge_ins"`
+	DiscardedPackets   uint64   `json:"discarded_packets"` // dropped after a barge-in
+	ReadErrors         uint64   `json:"read_errors"`       // failed reads of the audio track
 	BitrateUp          float64  `json:"bitrate_up"`
 	BitrateDown        float64  `json:"bitrate_down"`
 	// Renewals, ExpiresAt and RateLimits: the service's session expiry, the sessions
@@ -95,7 +97,7 @@ func sessionStatus(st rtc.Stats) *SessionStatus {
 		RTT: Duration(st.RTT), Jitter: Duration(st.Jitter),
 		PacketsSent: st.PacketsSent, PacketsReceived: st.PacketsReceived, PacketsLost: st.PacketsLost,
 		PacketsRecovered: st.PacketsRecovered, Concealed: Duration(st.ConcealedTime),
-		PlayoutUnderruns: st.PlayoutUnderruns, BargeIns: st.BargeIns,
+		PlayoutUnderruns: st.PlayoutUnderruns, BargeIns: st.BargeIns, DiscardedPackets: st.DiscardedPackets, ReadErrors: st.ReadErrors,
 		BitrateUp: st.BitrateUp, BitrateDown: st.BitrateDown,
 		Renewals: st.Renewals, ExpiresAt: st.ExpiresAt, RateLimits: st.RateLimits,
 	}

@@ -2,18 +2,27 @@ package rtc
 
 import (
 	"errors"
+	"io"
 	"math"
+	"math/bits"
 	"os"
 	"time"
 
 	"github.com/edgevoice/edgevoice/rtc/jitter"
 	"github.com/edgevoice/edgevoice/rtc/opus"
-	"github.com/pion/webrtc/v4"
+	"github.com/pion/interceptor"
 )
+
+// rtpSource is what the downlink reads RTP from: the connection's remote audio track
+// (*webrtc.TrackRemote).
+type rtpSource interface {
+	Read(b []byte) (int, interceptor.Attributes, error)
+	SetReadDeadline(t time.Time) error
+}
 
 // downlink reads the remote audio track of c until it ends: RTP → jitter buffer →
 // Opus decode (FEC/PLC) → playout ring.
-func (s *Session) downlink(c *conn, t *webrtc.TrackRemote) {
+func (s *Session) downlink(c *conn, t rtpSource) {
 	dec, err := opus.NewDecoder(sampleRate)
 	if err != nil {
 		s.emit(Event{Kind: EventError, Err: err})
@@ -27,6 +36,7 @@ func (s *Session) downlink(c *conn, t *webrtc.TrackRemote) {
 	var lastArr time.Time
 	var lastTS uint32
 	var jit float64
+	var badReads uint64 // unexpected read errors in a row
 	for {
 		_ = t.SetReadDeadline(time.Now().Add(time.Duration(s.cfg.jitDepth+1) * frameDur))
 		n, _, err := t.Read(buf)
@@ -43,8 +53,24 @@ func (s *Session) downlink(c *conn, t *webrtc.TrackRemote) {
 				}
 				continue
 			}
-			return
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+				return // the track or the connection ended
+			}
+			// Anything else (a packet the track's interceptors or SRTP refused) is one
+			// bad read, not the end of the track: giving up here left the rest of the
+			// connection silent. Counted, logged at 1, 2, 4, 8, … in a row, and paced
+			// by a frame when it repeats so that a read that keeps failing cannot spin.
+			badReads++
+			s.st.readErrors.Add(1)
+			if bits.OnesCount64(badReads) == 1 {
+				s.cfg.log.Warn("rtc: reading the audio track failed; reading on", "err", err, "in_a_row", badReads)
+			}
+			if badReads > 3 {
+				time.Sleep(frameDur)
+			}
+			continue
 		}
+		badReads = 0
 		s.st.packetsRecv.Add(1)
 		s.st.bytesRecv.Add(uint64(n))
 		if s.discard.Load() {

@@ -21,6 +21,7 @@ type statsCounters struct {
 	discarded, bargeIns           atomic.Uint64
 	encodeErrors, sendErrors      atomic.Uint64
 	decodeErrors, malformed       atomic.Uint64
+	readErrors                    atomic.Uint64
 	eventsDropped, cmdsDropped    atomic.Uint64
 	pressToFirst                  atomic.Int64
 	mu                            sync.Mutex
@@ -86,6 +87,9 @@ type Stats struct {
 	Malformed     uint64 // undecodable server events
 	EventsDropped uint64 // events nobody read in time
 	Errors        uint64 // encode, send and decode errors
+	// ReadErrors: reads of the remote audio track that failed with something other than
+	// its end or a quiet spell (the downlink reads on after each).
+	ReadErrors uint64
 	// BitrateUp/Down: Opus payload bits per second since the current connection came up.
 	BitrateUp, BitrateDown float64
 	// Renewals: connections replaced between turns before the service's expires_at.
@@ -131,6 +135,7 @@ func (s *Session) Stats() Stats {
 	st.Malformed = c.malformed.Load()
 	st.ToolCalls, st.ToolsCancelled = c.toolCalls.Load(), c.toolsCancelled.Load()
 	st.EventsDropped = c.eventsDropped.Load()
+	st.ReadErrors = c.readErrors.Load()
 	st.Errors = c.encodeErrors.Load() + c.sendErrors.Load() + c.decodeErrors.Load()
 	if secs := time.Since(since).Seconds(); !since.IsZero() && secs > 0 {
 		st.BitrateUp = float64(st.BytesSent-upBase) * 8 / secs

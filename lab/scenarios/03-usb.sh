@@ -286,7 +286,7 @@ $(journal_tail edgevoice.service 6)"
 	local reply
 	reply=$(audible /dev/shm/reply2.raw 2)
 	extra reply_after_replug "$reply"
-	note "reply after the re-plug: $reply; streams after the turn: $(ev_status | jq -c '[.audio[]? | {role, state, overruns, underruns, device_errors, reopens}]'); session: $(ev_status | jq -c '.appliance.session // {} | {packets_received, packets_lost, concealed, playout_underruns, barge_ins}'); host playback: $(tr '\n' ' ' </proc/asound/"$USB_CARD"/pcm0p/sub0/status 2>/dev/null | cut -c1-160)"
+	note "reply after the re-plug: $reply; streams after the turn: $(ev_status | jq -c '[.audio[]? | {role, state, overruns, underruns, device_errors, reopens}]'); session: $(ev_status | jq -c '.appliance.session // {} | {packets_received, packets_lost, concealed, playout_underruns, barge_ins, discarded_packets, read_errors}'); host playback: $(tr '\n' ' ' </proc/asound/"$USB_CARD"/pcm0p/sub0/status 2>/dev/null | cut -c1-160)"
 	[ "$(jq -r .audible_ms <<<"$reply")" -ge 500 ] || fail "the turn after the re-plug has no audible reply on the USB speaker: $reply ($(($(stat -c %s /dev/shm/reply2.raw 2>/dev/null || echo 0) / 192)) ms recorded; arecord: $(head -c 300 "$OUT/unplug-rec.err"))"
 	[ "$(prop edgevoice.service MainPID)" = "$pid" ] || fail "the appliance was restarted (pid $pid -> $(prop edgevoice.service MainPID)); the re-plug must not need a restart"
 	end

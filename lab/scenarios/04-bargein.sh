@@ -69,7 +69,7 @@ scenario_4_barge_in() {
 	wait_until 30 state_is speaking || note "no speaking state seen for the interrupting turn (state '$(ev_state)')"
 	wait_until 60 state_is idle || fail "the interrupting turn did not end in idle within 60 s: '$(ev_state)'"
 	t_idle=$(ms)
-	note "streams after the second turn: $(ev_status | jq -c '[.audio[]? | {role, state, overruns, underruns, device_errors, reopens}]'); session: $(ev_status | jq -c '.appliance.session // {} | {packets_received, packets_lost, concealed, playout_underruns, barge_ins}')"
+	note "streams after the second turn: $(ev_status | jq -c '[.audio[]? | {role, state, overruns, underruns, device_errors, reopens}]'); session: $(ev_status | jq -c '.appliance.session // {} | {packets_received, packets_lost, concealed, playout_underruns, barge_ins, discarded_packets, read_errors}')"
 	sleep 1
 	kill $rec $tone 2>/dev/null
 	wait $rec $tone 2>/dev/null
